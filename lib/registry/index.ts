@@ -2,7 +2,7 @@
  * Read-only views derived from the registry. Everything that builds infrastructure or runs
  * locally goes through these, so no worker is ever written out by hand twice.
  */
-import { CATEGORY_WEIGHTS, DEFAULT_CIRCUIT } from './defaults.js';
+import { CATEGORY_WEIGHTS, DEFAULT_CIRCUIT, PROTOCOL_RESERVE_SECONDS as PROTOCOL_RESERVE_SECONDS_INTERNAL } from './defaults.js';
 import type { CircuitSpec, JobSpec, ScheduleSpec, ScoringWeights, WorkerSpec } from './types.js';
 import { WORKERS, type WorkerId } from './workers.js';
 
@@ -60,4 +60,31 @@ export function scheduledTriggers(workers: readonly WorkerSpec[] = ALL_WORKERS):
       })),
     ),
   );
+}
+
+/** The dependencies that gate a job: `gatedBy` when given, else all of the worker's. */
+export function gatingDependencies(worker: WorkerSpec, job: JobSpec) {
+  const ids = job.gatedBy ?? worker.dependencies.map((d) => d.on);
+  return worker.dependencies.filter((d) => ids.includes(d.on));
+}
+
+/** The longest a pipeline may wait for `not-running` dependencies before it skips. */
+export function maxDependencyWaitSeconds(worker: WorkerSpec, job: JobSpec): number {
+  return gatingDependencies(worker, job)
+    .filter((d) => d.relation === 'not-running')
+    .reduce((sum, d) => sum + (d.maxWaitSeconds ?? 0), 0);
+}
+
+/**
+ * The timeout of the work step (or of one fan-out item): the design's budget less the protocol
+ * reserve and the bounded dependency waits, so the Catch can always record within the budget.
+ */
+export function workStepTimeoutSeconds(worker: WorkerSpec, job: JobSpec): number {
+  if (job.fanOut) return job.fanOut.itemTimeoutSeconds;
+  return job.timeoutSeconds - PROTOCOL_RESERVE_SECONDS_INTERNAL - maxDependencyWaitSeconds(worker, job);
+}
+
+/** A worker function's Lambda timeout: the longest of its work steps. */
+export function functionTimeoutSeconds(worker: WorkerSpec): number {
+  return Math.max(...worker.jobs.map((job) => workStepTimeoutSeconds(worker, job)));
 }

@@ -3,7 +3,7 @@ import { ALL_WORKERS, CATEGORY_WEIGHTS } from '../../lib/registry/index.js';
 import type { WorkerSpec } from '../../lib/registry/types.js';
 import { assertValidRegistry, formatIssue, RegistryValidationError, validateRegistry } from '../../lib/registry/validate.js';
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] extends object ? Mutable<T[K]> : T[K] };
+type Mutable<T> = T extends readonly (infer U)[] ? Mutable<U>[] : T extends object ? { -readonly [K in keyof T]: Mutable<T[K]> } : T;
 type Registry = Mutable<WorkerSpec>[];
 
 const copy = (): Registry => structuredClone(ALL_WORKERS) as Registry;

@@ -1,0 +1,57 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as eventsources from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+/** SQS guidance: the visibility timeout is at least six times the consumer's timeout. */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+/** Receives before a job goes to the dead-letter queue. */
+export const ON_DEMAND_MAX_RECEIVE_COUNT = 3;
+/** Jobs handed to one consumer invocation. */
+export const ON_DEMAND_BATCH_SIZE = 5;
+
+export interface OnDemandQueueProps {
+  readonly workerId: string;
+  /** The Lambda that consumes jobs; it reports partial batch failures. */
+  readonly consumer: lambda.IFunction;
+  readonly consumerTimeout: Duration;
+  readonly key: kms.IKey;
+}
+
+/**
+ * The queue of an on-demand worker (the design's RQ queue): encrypted, with a dead-letter queue,
+ * consumed by a Lambda that reports partial batch failures. Its depth feeds QUEUE_OVERFLOW.
+ */
+export class OnDemandQueue extends Construct {
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: OnDemandQueueProps) {
+    super(scope, id);
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: props.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.queue = new sqs.Queue(this, 'Queue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: props.key,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(props.consumerTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: ON_DEMAND_MAX_RECEIVE_COUNT },
+    });
+    const source = new eventsources.SqsEventSource(this.queue, {
+      batchSize: ON_DEMAND_BATCH_SIZE,
+      reportBatchItemFailures: true,
+    });
+    props.consumer.addEventSource(source);
+    Validations.of(this.deadLetterQueue).acknowledge({ id: 'Serverless-SQSRedrivePolicy', reason: 'This queue is the dead-letter queue; it has no redrive of its own.' });
+    Validations.of(props.consumer).acknowledge({
+      id: 'Serverless-LambdaEventSourceMappingDestination',
+      reason: 'SQS event sources take no on-failure destination: a job that keeps failing moves to the queue\'s dead-letter queue after ON_DEMAND_MAX_RECEIVE_COUNT receives.',
+    });
+  }
+}

@@ -1,0 +1,72 @@
+import { Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { JobSpec, WorkerSpec } from '../registry/index.js';
+
+/** Log retention of the pipelines' execution logs. */
+export const PIPELINE_LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
+
+export interface PipelineProps {
+  readonly worker: WorkerSpec;
+  readonly job: JobSpec;
+  /** Builds the states inside this construct's scope. */
+  readonly definition: (scope: Construct) => sfn.IChainable;
+  /** The functions its tasks invoke (for the acknowledged `<function>:*` grant). */
+  readonly invokes: readonly lambda.IFunction[];
+  /** The state machines it starts as nested executions. */
+  readonly starts?: readonly sfn.IStateMachine[];
+}
+
+/**
+ * One Standard state machine for one job of one worker: logging ALL with execution data, X-Ray
+ * tracing, and an overall timeout equal to the design's budget for the job. Its name reads
+ * `<stack>-<worker>-<job>` so the console's run history says what ran.
+ */
+export class Pipeline extends Construct {
+  /** Step Functions' limit on a state machine name. */
+  static readonly MAX_NAME_LENGTH = 80;
+
+  readonly stateMachine: sfn.StateMachine;
+  readonly worker: WorkerSpec;
+  readonly job: JobSpec;
+
+  constructor(scope: Construct, id: string, props: PipelineProps) {
+    super(scope, id);
+    this.worker = props.worker;
+    this.job = props.job;
+    const logGroup = new logs.LogGroup(this, 'ExecutionLogs', { retention: PIPELINE_LOG_RETENTION, removalPolicy: RemovalPolicy.DESTROY });
+    const name = `${Stack.of(this).stackName}-${props.worker.id}-${props.job.id}`.slice(0, Pipeline.MAX_NAME_LENGTH);
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: name,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(props.definition(this)),
+      timeout: Duration.seconds(props.job.timeoutSeconds),
+      tracingEnabled: true,
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      comment: `${props.worker.id}.${props.job.id}: ${props.worker.description}`.slice(0, 250),
+    });
+    this.acknowledgeRequiredWildcards(props);
+  }
+
+  /** The wildcards the service integrations need, each acknowledged by its exact finding. */
+  private acknowledgeRequiredWildcards(props: PipelineProps): void {
+    const stack = Stack.of(this);
+    const logicalId = (c: Construct): string => stack.getLogicalId(c.node.defaultChild as CfnElement);
+    const acknowledge = (id: string, reason: string): void => Validations.of(this.stateMachine.role).acknowledge({ id, reason });
+    acknowledge(
+      'AwsSolutions-IAM5[Resource::*]',
+      'X-Ray (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) and CloudWatch Logs delivery (logs:CreateLogDelivery and friends) support only the * resource (AWS requires it). test/iam.test.ts allows * for these actions only.',
+    );
+    for (const fn of new Set(props.invokes)) {
+      acknowledge(`AwsSolutions-IAM5[Resource::<${logicalId(fn)}.Arn>:*]`, 'lambda:InvokeFunction on the function and its versions/aliases (`:*`), as the Step Functions Lambda integration grants it; scoped to this one function.');
+    }
+    for (const child of new Set(props.starts ?? [])) {
+      acknowledge(
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId(child)}"}]}]}*]`,
+        'startExecution.sync:2 must describe and stop the nested executions, whose names are not known in advance; scoped to the executions of this one child state machine.',
+      );
+    }
+  }
+}

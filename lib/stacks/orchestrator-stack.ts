@@ -1,0 +1,183 @@
+import { Duration, Stack, Validations, type CfnElement, type StackProps } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import type { OrchestratorConfig } from '../config.js';
+import { OnDemandQueue } from '../constructs/on-demand-queue.js';
+import { OrchestratorFunction } from '../constructs/orchestrator-function.js';
+import { OrchestratorTable } from '../constructs/orchestrator-table.js';
+import { Pipeline } from '../constructs/pipeline.js';
+import { SymphonySchedules } from '../constructs/symphony-schedules.js';
+import { ALL_WORKERS, functionTimeoutSeconds, lambdaWorkers, scheduledTriggers, type WorkerSpec } from '../registry/index.js';
+import { buildIntelCycle, intelCycleChildren } from '../../statemachines/intel-cycle.js';
+import { buildWorkerPipeline } from '../../statemachines/worker-pipeline.js';
+import { PROTOCOL_STEP_TIMEOUT_SECONDS } from '../domain/retry-policy.js';
+
+export interface OrchestratorStackProps extends StackProps {
+  readonly config: OrchestratorConfig;
+  /**
+   * The worker registry to deploy.
+   * @default ALL_WORKERS - the registry in lib/registry/workers.ts
+   */
+  readonly workers?: readonly WorkerSpec[];
+}
+
+/** Memory of the protocol Lambda (gate and record steps), in MB. */
+export const PROTOCOL_MEMORY_MB = 256;
+/** Extra time an on-demand consumer has beyond its worker's step, in seconds. */
+export const CONSUMER_OVERHEAD_SECONDS = 30;
+
+const pascal = (id: string): string => id.replace(/(^|[_.])([a-z])/g, (_m, _s: string, c: string) => c.toUpperCase());
+export const pipelineKey = (workerId: string, jobId: string): string => `${workerId}.${jobId}`;
+
+/**
+ * The head orchestrator: every resource is derived from the worker registry.
+ * - the table (its own construct, retained);
+ * - one Lambda per worker and the protocol Lambda;
+ * - one pipeline per job, and one per sub-pipeline (the intel cycle);
+ * - one schedule per trigger;
+ * - one queue and consumer per on-demand worker.
+ */
+export class OrchestratorStack extends Stack {
+  readonly table: OrchestratorTable;
+  readonly key: kms.Key;
+  readonly protocolFunction: OrchestratorFunction;
+  readonly workerFunctions: ReadonlyMap<string, OrchestratorFunction>;
+  readonly pipelines: ReadonlyMap<string, Pipeline>;
+  readonly schedules: SymphonySchedules;
+  readonly queues: ReadonlyMap<string, OnDemandQueue>;
+  readonly workerSecrets: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: OrchestratorStackProps) {
+    super(scope, id, props);
+    const workers = props.workers ?? ALL_WORKERS;
+    const { config } = props;
+
+    this.key = new kms.Key(this, 'Key', { enableKeyRotation: true, description: 'Encrypts the orchestrator queues and topics.' });
+    this.table = new OrchestratorTable(this, 'State');
+    const tableEnv = { TABLE_NAME: this.table.table.tableName, REPORT_RETENTION_DAYS: String(config.reportRetentionDays) };
+
+    this.workerSecrets = new secretsmanager.Secret(this, 'WorkerSecrets', {
+      description: 'API credentials of the AuraStream workers (youtubeApiKey, twitchClientId, twitchClientSecret, generationApiKey). Fill in after the first deploy.',
+      encryptionKey: this.key,
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ youtubeApiKey: '', twitchClientId: '', twitchClientSecret: '', generationApiKey: '' }),
+        generateStringKey: 'unused',
+      },
+    });
+
+    this.protocolFunction = new OrchestratorFunction(this, 'Protocol', {
+      entry: 'lambdas/protocol/handler.ts',
+      memorySizeMb: PROTOCOL_MEMORY_MB,
+      timeout: Duration.seconds(PROTOCOL_STEP_TIMEOUT_SECONDS),
+      environment: tableEnv,
+      serviceName: 'protocol',
+      description: 'Gate and Record steps of every pipeline: pause, circuit, dependencies, lock, score report.',
+    });
+    this.table.table.grantReadWriteData(this.protocolFunction.fn);
+
+    const endpointEnv: Record<string, string> = {
+      YOUTUBE_API_BASE_URL: config.endpoints.youtubeApiBaseUrl,
+      TWITCH_API_BASE_URL: config.endpoints.twitchApiBaseUrl,
+      TWITCH_AUTH_URL: config.endpoints.twitchAuthUrl,
+      ...(config.endpoints.generationApiUrl !== undefined ? { GENERATION_API_URL: config.endpoints.generationApiUrl } : {}),
+    };
+    const workerFunctions = new Map<string, OrchestratorFunction>();
+    for (const worker of lambdaWorkers(workers)) {
+      const fn = new OrchestratorFunction(this, `Worker${pascal(worker.id)}`, {
+        entry: `lambdas/workers/${worker.id}.ts`,
+        memorySizeMb: worker.memoryMb,
+        timeout: Duration.seconds(functionTimeoutSeconds(worker)),
+        environment: { ...tableEnv, ...endpointEnv, WORKER_ID: worker.id, WORKER_SECRETS_ARN: this.workerSecrets.secretArn },
+        serviceName: worker.id,
+        description: `${worker.id}: ${worker.description}`.slice(0, 256),
+      });
+      this.table.table.grantReadWriteData(fn.fn);
+      this.workerSecrets.grantRead(fn.fn);
+      workerFunctions.set(worker.id, fn);
+    }
+    this.workerFunctions = workerFunctions;
+
+    const pipelines = new Map<string, Pipeline>();
+    for (const worker of lambdaWorkers(workers)) {
+      const workerFunction = workerFunctions.get(worker.id)?.fn;
+      if (!workerFunction) throw new Error(`worker "${worker.id}": no function`);
+      for (const job of worker.jobs) {
+        // On-demand jobs that fan out get a pipeline (started by the consumer); the rest run in the consumer.
+        if (worker.executionModel === 'on-demand' && !job.fanOut) continue;
+        pipelines.set(
+          pipelineKey(worker.id, job.id),
+          new Pipeline(this, `Pipeline${pascal(worker.id)}${pascal(job.id)}`, {
+            worker,
+            job,
+            definition: (scope) => buildWorkerPipeline(scope, { worker, job, protocolFunction: this.protocolFunction.fn, workerFunction }),
+            invokes: [this.protocolFunction.fn, workerFunction],
+          }),
+        );
+      }
+    }
+    const pipelineOf = (workerId: string, jobId: string) => {
+      const pipeline = pipelines.get(pipelineKey(workerId, jobId));
+      if (!pipeline) throw new Error(`worker "${workerId}": no pipeline for job "${jobId}"`);
+      return pipeline.stateMachine;
+    };
+    const refreshJobOf = (workerId: string): string => {
+      const job = workers.find((w) => w.id === workerId)?.jobs.find((j) => j.schedules.length > 0);
+      if (!job) throw new Error(`worker "${workerId}": no scheduled job can refresh its data`);
+      return job.id;
+    };
+    for (const cycle of workers.filter((w) => w.executionModel === 'sub-pipeline')) {
+      for (const job of cycle.jobs) {
+        pipelines.set(
+          pipelineKey(cycle.id, job.id),
+          new Pipeline(this, `Pipeline${pascal(cycle.id)}${pascal(job.id)}`, {
+            worker: cycle,
+            job,
+            definition: (scope) => buildIntelCycle(scope, { cycle, protocolFunction: this.protocolFunction.fn, pipelineOf, refreshJobOf }),
+            invokes: [this.protocolFunction.fn],
+            starts: intelCycleChildren(cycle, workers).map(({ worker, job }) => pipelineOf(worker, job)),
+          }),
+        );
+      }
+    }
+    this.pipelines = pipelines;
+
+    this.schedules = new SymphonySchedules(this, 'Schedules', {
+      triggers: scheduledTriggers(workers),
+      pipelineOf: (trigger) => pipelineOf(trigger.worker.id, trigger.job.id),
+      key: this.key,
+    });
+
+    const queues = new Map<string, OnDemandQueue>();
+    for (const worker of workers.filter((w) => w.executionModel === 'on-demand')) {
+      const workerFunction = workerFunctions.get(worker.id)?.fn;
+      if (!workerFunction) throw new Error(`worker "${worker.id}": no function`);
+      const consumerTimeout = Duration.seconds(functionTimeoutSeconds(worker) + CONSUMER_OVERHEAD_SECONDS);
+      const packPipelines = worker.jobs.filter((j) => j.fanOut).map((j) => pipelineOf(worker.id, j.id));
+      const consumer = new OrchestratorFunction(this, `Consumer${pascal(worker.id)}`, {
+        entry: 'lambdas/on-demand/consumer.ts',
+        memorySizeMb: 256,
+        timeout: consumerTimeout,
+        environment: {
+          ...tableEnv,
+          WORKER_ID: worker.id,
+          WORKER_FUNCTION_NAME: workerFunction.functionName,
+          PACK_PIPELINES: JSON.stringify(Object.fromEntries(worker.jobs.filter((j) => j.fanOut).map((j) => [j.id, pipelineOf(worker.id, j.id).stateMachineArn]))),
+        },
+        serviceName: `${worker.id}-consumer`,
+        description: `Consumes ${worker.id} jobs: runs each one and records its score report.`,
+      });
+      this.table.table.grantReadWriteData(consumer.fn);
+      workerFunction.grantInvoke(consumer.fn);
+      if (consumer.fn.role) {
+        Validations.of(consumer.fn.role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(workerFunction.node.defaultChild as CfnElement)}.Arn>:*]`,
+          reason: 'lambda:InvokeFunction on the worker function and its versions/aliases (`:*`), as grantInvoke grants it; scoped to this one function.',
+        });
+      }
+      for (const pipeline of packPipelines) pipeline.grantStartExecution(consumer.fn);
+      queues.set(worker.id, new OnDemandQueue(this, `Queue${pascal(worker.id)}`, { workerId: worker.id, consumer: consumer.fn, consumerTimeout, key: this.key }));
+    }
+    this.queues = queues;
+  }
+}
