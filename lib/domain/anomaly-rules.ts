@@ -154,7 +154,8 @@ export const ANOMALY_RULES: readonly AnomalyRule[] = [
     severity: 'HIGH',
     description: 'Duration > 2x expected',
     evaluate: ({ report, budget }) =>
-      report && budget && report.status !== 'SKIPPED' && report.durationMs > THRESHOLDS.slowFactor * budget.expectedDurationMs
+      // A crash is WORKER_CRASH's business: counting it slow too would start two recoveries for one fault.
+      report && budget && report.status !== 'SKIPPED' && report.status !== 'CRASHED' && report.durationMs > THRESHOLDS.slowFactor * budget.expectedDurationMs
         ? { detail: `took ${report.durationMs} ms, expected ${budget.expectedDurationMs} ms`, observed: report.durationMs, threshold: THRESHOLDS.slowFactor * budget.expectedDurationMs }
         : null,
   },

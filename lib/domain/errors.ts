@@ -6,9 +6,6 @@
 
 export abstract class OrchestratorError extends Error {
   abstract readonly retryable: boolean;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 /** A failure that may pass on its own: the pipeline retries it with backoff and jitter. */

@@ -44,8 +44,10 @@ export function acquireSpec(req: AcquireRequest): ConditionalWrite {
   let condition = free;
   if (req.slot) {
     const attr = slotAttr(req.slot.jobId);
-    condition = and(free, or({ op: 'notExists', attr }, { op: 'lt', attr, value: req.slot.scheduledTime }));
-    set[attr] = req.slot.scheduledTime;
+    // Normalized to millisecond ISO so that text order is time order ("…00Z" and "…00.000Z" are one slot).
+    const slot = new Date(req.slot.scheduledTime).toISOString();
+    condition = and(free, or({ op: 'notExists', attr }, { op: 'lt', attr, value: slot }));
+    set[attr] = slot;
   }
   return { condition, set, add: { [LOCK_ATTRS.fence]: 1 }, remove: [] };
 }
@@ -96,11 +98,14 @@ export function evaluateCondition(condition: Condition, item: Item | undefined):
 
 /** Applies a write to an item, as DynamoDB's SET / ADD / REMOVE would. */
 export function applyWrite(write: ConditionalWrite, item: Item | undefined): Item {
-  const next: Record<string, AttrValue> = { ...(item ?? {}) };
-  for (const [k, v] of Object.entries(write.set)) next[k] = v;
-  for (const [k, v] of Object.entries(write.add)) next[k] = (typeof next[k] === 'number' ? (next[k] as number) : 0) + v;
-  for (const k of write.remove) delete next[k];
-  return next;
+  const next = new Map<string, AttrValue>(Object.entries(item ?? {}));
+  for (const [k, v] of Object.entries(write.set)) next.set(k, v);
+  for (const [k, v] of Object.entries(write.add)) {
+    const current = next.get(k);
+    next.set(k, (typeof current === 'number' ? current : 0) + v);
+  }
+  for (const k of write.remove) next.delete(k);
+  return Object.fromEntries(next);
 }
 
 /** An in-memory conditional store: the reference adapter, used by the property tests. */

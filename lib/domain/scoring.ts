@@ -36,7 +36,7 @@ export interface ScoringBudget {
 
 export interface ScoringResult {
   readonly scores: ComponentScores;
-  /** Facts that were NaN, negative or missing; each scored its component 0. Feeds MINOR_VALIDATION_ISSUE. */
+  /** Facts that were NaN, infinite, negative, above Number.MAX_SAFE_INTEGER or missing (or an unknown status); each scored its component 0. Feeds MINOR_VALIDATION_ISSUE. */
   readonly invalidFacts: readonly string[];
 }
 
@@ -50,15 +50,18 @@ export const MEMORY_COMFORT_RATIO = 0.6;
 const clamp = (n: number): number => Math.min(100, Math.max(0, n));
 const round1 = (n: number): number => Math.round(n * 10) / 10;
 
+const EXECUTED_STATUSES: readonly ExecutedStatus[] = ['SUCCEEDED', 'PARTIAL', 'FAILED', 'CRASHED'];
+
 type FactName = keyof Omit<RunFacts, 'status' | 'outputValid'>;
 
-function readFacts(facts: RunFacts): { bad: Set<FactName>; invalid: string[] } {
-  const bad = new Set<FactName>();
+function readFacts(facts: RunFacts): { bad: Set<FactName | 'status'>; invalid: string[] } {
+  const bad = new Set<FactName | 'status'>();
   const invalid: string[] = [];
   const numeric: FactName[] = ['durationMs', 'attempts', 'itemsOk', 'itemsFailed', 'recordsValid', 'recordsInvalid', 'validationWarnings', 'peakMemoryMb', 'memoryLimitMb'];
   for (const name of numeric) {
     const value: unknown = facts[name];
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    // Past MAX_SAFE_INTEGER no count or duration is real, and 100 * value overflows to Infinity (then NaN).
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > Number.MAX_SAFE_INTEGER) {
       bad.add(name);
       invalid.push(`${name}=${String(value)}`);
     }
@@ -70,6 +73,10 @@ function readFacts(facts: RunFacts): { bad: Set<FactName>; invalid: string[] } {
   if (!bad.has('memoryLimitMb') && facts.memoryLimitMb === 0) {
     bad.add('memoryLimitMb');
     invalid.push('memoryLimitMb=0');
+  }
+  if (!(EXECUTED_STATUSES as readonly unknown[]).includes(facts.status)) {
+    bad.add('status');
+    invalid.push(`status=${String(facts.status)}`);
   }
   if (typeof facts.outputValid !== 'boolean') invalid.push(`outputValid=${String(facts.outputValid)}`);
   return { bad, invalid };
@@ -113,14 +120,15 @@ export function overallScore(parts: Omit<ComponentScores, 'overallScore'>, weigh
 }
 
 /**
- * Scores a run. Never returns NaN: a fact that is NaN, negative or missing scores the component
- * that needs it 0 and is listed in `invalidFacts`.
+ * Scores a run. Never returns NaN: a fact that is NaN, infinite, negative, above
+ * Number.MAX_SAFE_INTEGER or missing (or a status that is not an executed one) scores the
+ * component that needs it 0 and is listed in `invalidFacts`.
  */
 export function scoreRun(facts: RunFacts, budget: ScoringBudget, weights: ScoringWeights): ScoringResult {
   const { bad, invalid } = readFacts(facts);
-  const anyBad = (...names: FactName[]): boolean => names.some((n) => bad.has(n));
+  const anyBad = (...names: (FactName | 'status')[]): boolean => names.some((n) => bad.has(n));
   const parts = {
-    reliabilityScore: round1(anyBad('attempts', 'itemsOk', 'itemsFailed') ? 0 : reliabilityScore(facts)),
+    reliabilityScore: round1(anyBad('status', 'attempts', 'itemsOk', 'itemsFailed') ? 0 : reliabilityScore(facts)),
     performanceScore: round1(anyBad('durationMs') ? 0 : performanceScore(facts.durationMs, budget)),
     dataQualityScore: round1(anyBad('recordsValid', 'recordsInvalid', 'validationWarnings') ? 0 : dataQualityScore(facts)),
     resourceScore: round1(anyBad('peakMemoryMb', 'memoryLimitMb') ? 0 : resourceScore(facts.peakMemoryMb, facts.memoryLimitMb)),
