@@ -1,0 +1,458 @@
+/**
+ * Embedded DynamoDB for the local runtime: dynalite in-process, plus what dynalite lacks and our
+ * workers rely on: a DynamoDB stream (emulated in the SDK client) and a manual TTL sweep.
+ *
+ * The stream is produced by SDK v3 middleware on the returned `client`. For every PutItem,
+ * UpdateItem, DeleteItem and BatchWriteItem it takes a per-table lock, reads the old image with a
+ * consistent GetItem on a separate raw client (no middleware, so no recursion), lets the write
+ * through, reads the new image and emits INSERT / MODIFY / REMOVE. Like DynamoDB Streams:
+ *   - a failed write (e.g. ConditionalCheckFailedException) emits nothing;
+ *   - a write that changes nothing emits nothing ("no stream record is written for an operation
+ *     that does not change the item");
+ *   - records of one table come out in write order, each OldImage equal to the previous NewImage
+ *     of the same key (the lock serializes writes per table).
+ * Only writes sent through `client` (or a DynamoDBDocumentClient built on it) are captured.
+ * dynalite implements no transactions/PartiQL: those commands are rejected with a clear error.
+ */
+import {
+  CreateTableCommand,
+  DeleteItemCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
+import type {
+  AttributeValue,
+  CreateTableCommandInput,
+  GlobalSecondaryIndex,
+  KeySchemaElement,
+  LocalSecondaryIndex,
+  Projection,
+  ServiceInputTypes,
+  ServiceOutputTypes,
+} from '@aws-sdk/client-dynamodb';
+import type { BuildMiddleware } from '@smithy/types';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import dynalite from 'dynalite';
+import { pickKey, sameImage, toWireItem } from './ddb-images.js';
+import { isPlainObject } from './json.js';
+import { EmulatedDynamoStream } from './stream-delivery.js';
+import type { StreamEventName, StreamRecord, StreamViewType, WireItem } from './stream-types.js';
+import { LOCAL_REGION, localArn } from './template-asl.js';
+
+export interface EmbeddedDynamoOptions {
+  /** Epoch-milliseconds clock for `ApproximateCreationDateTime` (simulated time). Default `Date.now`. */
+  readonly clock?: () => number;
+  /**
+   * Emit records for tables that were not created with `createTableFromTemplate` (their stream
+   * config is unknown). Default true. Template tables stream only if they declare `StreamSpecification`.
+   */
+  readonly streamUndeclaredTables?: boolean;
+  /** SDK retry budget for the returned client. Default 2. */
+  readonly maxAttempts?: number;
+}
+
+export interface LocalTableInfo {
+  readonly tableName: string;
+  readonly tableArn: string;
+  /** Stream ARN when the table has a stream (template `StreamSpecification`). */
+  readonly streamArn?: string;
+  readonly streamViewType?: StreamViewType;
+  /** `TimeToLiveSpecification.AttributeName` when TTL is enabled in the template. */
+  readonly ttlAttributeName?: string;
+}
+
+export interface EmbeddedDynamo {
+  /** `http://127.0.0.1:<port>`. */
+  readonly endpoint: string;
+  /** Client with stream emulation; give this (or a DocumentClient over it) to handler code. */
+  readonly client: DynamoDBClient;
+  /** Same endpoint without stream emulation: for assertions, fixtures and admin calls. */
+  readonly rawClient: DynamoDBClient;
+  readonly stream: EmulatedDynamoStream;
+  /** Creates a table from the `Properties` of an `AWS::DynamoDB::Table` / `GlobalTable` resource. */
+  createTableFromTemplate(properties: Readonly<Record<string, unknown>>, tableName: string): Promise<LocalTableInfo>;
+  /** What `createTableFromTemplate` recorded about a table, if anything. */
+  tableInfo(tableName: string): LocalTableInfo | undefined;
+  /**
+   * Manual TTL sweep: deletes items whose Number attribute `attributeName` is (strictly) below
+   * `nowEpochSeconds`, emitting REMOVE records with the TTL `userIdentity`. Like DynamoDB, values
+   * more than five years in the past and non-Number values are ignored. Returns the deleted count.
+   */
+  expireTtl(tableName: string, attributeName: string, nowEpochSeconds: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+const FAKE_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+const FIVE_YEARS_SECONDS = 5 * 365 * 24 * 3600;
+const TTL_IDENTITY = { type: 'Service', principalId: 'dynamodb.amazonaws.com' } as const;
+const UNSUPPORTED_COMMANDS = new Set([
+  'TransactWriteItemsCommand',
+  'TransactGetItemsCommand',
+  'ExecuteStatementCommand',
+  'BatchExecuteStatementCommand',
+  'ExecuteTransactionCommand',
+]);
+
+type SdkItem = Record<string, AttributeValue>;
+
+/** A FIFO async mutex per key (table name). */
+class KeyedMutex {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  async acquire(key: string): Promise<() => void> {
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const tail = prev.then(() => held);
+    this.tails.set(key, tail);
+    await prev;
+    return () => {
+      release();
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    };
+  }
+
+  /** Acquires several keys in sorted order (no deadlock between multi-table batches). */
+  async acquireAll(keys: readonly string[]): Promise<() => void> {
+    const releases: Array<() => void> = [];
+    for (const k of [...new Set(keys)].sort()) releases.push(await this.acquire(k));
+    return () => releases.reverse().forEach((r) => r());
+  }
+}
+
+function tableNameOf(nameOrArn: string): string {
+  // DynamoDB accepts a table ARN wherever a TableName is expected.
+  const m = /^arn:[^:]+:dynamodb:[^:]*:[^:]*:table\/([^/]+)/.exec(nameOrArn);
+  return m?.[1] ?? nameOrArn;
+}
+
+function sdkItemOrThrow(v: unknown, what: string): SdkItem {
+  if (!isPlainObject(v)) throw new TypeError(`${what} must be a map of AttributeValues`);
+  return v as SdkItem;
+}
+
+/** One logical single-item write being observed. */
+interface PendingWrite {
+  readonly table: string;
+  readonly key: SdkItem;
+  old?: WireItem | undefined;
+}
+
+export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): Promise<EmbeddedDynamo> {
+  const clock = options.clock ?? Date.now;
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const clientConfig = { endpoint, region: LOCAL_REGION, credentials: FAKE_CREDENTIALS, maxAttempts: options.maxAttempts ?? 2 };
+  const rawClient = new DynamoDBClient(clientConfig);
+  const client = new DynamoDBClient(clientConfig);
+  const stream = new EmulatedDynamoStream();
+  const mutex = new KeyedMutex();
+  const tables = new Map<string, LocalTableInfo>();
+  const keySchemas = new Map<string, Promise<string[]>>();
+  let sequence = 100000000000000000000n; // 21 digits, like real sequence numbers
+
+  const keyNamesOf = (table: string): Promise<string[]> => {
+    let cached = keySchemas.get(table);
+    if (cached === undefined) {
+      cached = rawClient.send(new DescribeTableCommand({ TableName: table })).then((d) => {
+        const schema = d.Table?.KeySchema ?? [];
+        // HASH first, then RANGE.
+        return [...schema.filter((k) => k.KeyType === 'HASH'), ...schema.filter((k) => k.KeyType !== 'HASH')].map((k) => k.AttributeName ?? '');
+      });
+      cached.catch(() => keySchemas.delete(table));
+      keySchemas.set(table, cached);
+    }
+    return cached;
+  };
+
+  const viewTypeOf = (table: string): StreamViewType | undefined => {
+    const info = tables.get(table);
+    if (info !== undefined) return info.streamViewType;
+    return options.streamUndeclaredTables === false ? undefined : 'NEW_AND_OLD_IMAGES';
+  };
+
+  const readImage = async (table: string, key: SdkItem): Promise<WireItem | undefined> => {
+    const r = await rawClient.send(new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true }));
+    return r.Item === undefined ? undefined : toWireItem(r.Item);
+  };
+
+  const emit = (table: string, keyNames: readonly string[], old: WireItem | undefined, now: WireItem | undefined, ttl = false): void => {
+    const viewType = viewTypeOf(table);
+    if (viewType === undefined || sameImage(old, now)) return;
+    const image = now ?? old;
+    if (image === undefined) return;
+    const eventName: StreamEventName = old === undefined ? 'INSERT' : now === undefined ? 'REMOVE' : 'MODIFY';
+    const Keys = pickKey(image, keyNames);
+    const withNew = viewType === 'NEW_IMAGE' || viewType === 'NEW_AND_OLD_IMAGES';
+    const withOld = viewType === 'OLD_IMAGE' || viewType === 'NEW_AND_OLD_IMAGES';
+    const images = {
+      ...(withNew && now !== undefined ? { NewImage: now } : {}),
+      ...(withOld && old !== undefined ? { OldImage: old } : {}),
+    };
+    sequence += 1n;
+    const record: StreamRecord = {
+      eventID: randomUUID().replaceAll('-', ''),
+      eventName,
+      eventVersion: '1.1',
+      eventSource: 'aws:dynamodb',
+      awsRegion: LOCAL_REGION,
+      eventSourceARN: localArn.dynamoStream(table),
+      dynamodb: {
+        ApproximateCreationDateTime: Math.floor(clock() / 1000),
+        Keys,
+        ...images,
+        SequenceNumber: sequence.toString(),
+        SizeBytes: Buffer.byteLength(JSON.stringify({ Keys, ...images })),
+        StreamViewType: viewType,
+      },
+      ...(ttl ? { userIdentity: TTL_IDENTITY } : {}),
+    };
+    stream.emit(record);
+  };
+
+  /** Wraps `write` with old/new image reads under the locks of all touched tables. */
+  const observe = async <T>(writes: PendingWrite[], write: () => Promise<T>): Promise<T> => {
+    const observed = writes.filter((w) => viewTypeOf(w.table) !== undefined);
+    if (observed.length === 0) return write();
+    const release = await mutex.acquireAll(observed.map((w) => w.table));
+    try {
+      try {
+        for (const w of observed) w.old = await readImage(w.table, w.key);
+      } catch {
+        // The table/key is unusable (e.g. ResourceNotFoundException): let the write report it.
+        return await write();
+      }
+      const result = await write(); // throws → no record, exactly like a failed DynamoDB write
+      for (const w of observed) {
+        const now = await readImage(w.table, w.key);
+        emit(w.table, await keyNamesOf(w.table), w.old, now);
+      }
+      return result;
+    } finally {
+      release();
+    }
+  };
+
+  const pendingWritesOf = async (command: string, input: unknown): Promise<PendingWrite[] | undefined> => {
+    if (!isPlainObject(input)) return undefined;
+    const single = async (keyOrItem: unknown, isItem: boolean, table: unknown): Promise<PendingWrite> => {
+      if (typeof table !== 'string') throw new TypeError(`${command}: TableName must be a string`);
+      const name = tableNameOf(table);
+      const sdk = sdkItemOrThrow(keyOrItem, isItem ? 'Item' : 'Key');
+      if (!isItem) return { table: name, key: sdk };
+      const names = await keyNamesOf(name);
+      const key: SdkItem = {};
+      for (const k of names) {
+        const v = sdk[k];
+        if (v !== undefined) key[k] = v;
+      }
+      return { table: name, key };
+    };
+    switch (command) {
+      case 'PutItemCommand':
+        return [await single(input['Item'], true, input['TableName'])];
+      case 'UpdateItemCommand':
+      case 'DeleteItemCommand':
+        return [await single(input['Key'], false, input['TableName'])];
+      case 'BatchWriteItemCommand': {
+        const requestItems = input['RequestItems'];
+        if (!isPlainObject(requestItems)) return undefined;
+        const out: PendingWrite[] = [];
+        for (const [table, requests] of Object.entries(requestItems)) {
+          for (const req of Array.isArray(requests) ? requests : []) {
+            if (!isPlainObject(req)) continue;
+            const put = req['PutRequest'];
+            const del = req['DeleteRequest'];
+            if (isPlainObject(put)) out.push(await single(put['Item'], true, table));
+            else if (isPlainObject(del)) out.push(await single(del['Key'], false, table));
+          }
+        }
+        return out;
+      }
+      default:
+        return undefined;
+    }
+  };
+
+  /*
+   * Step choice: 'build'. In 'initialize' a DynamoDBDocumentClient's input is still native JS
+   * (its marshalling middleware runs just before 'serialize'), while in 'build' `args.input` is
+   * always AttributeValue-shaped, whichever client sent it. 'build' is also still outside the
+   * retry middleware ('finalizeRequest'), so an SDK retry of one logical write cannot emit twice.
+   */
+  const streamMiddleware: BuildMiddleware<ServiceInputTypes, ServiceOutputTypes> = (next, context) => async (args) => {
+    const command = context.commandName ?? '';
+    if (UNSUPPORTED_COMMANDS.has(command)) {
+      throw new Error(`${command} is not supported by the embedded DynamoDB (dynalite has no transactions or PartiQL)`);
+    }
+    if (command === 'CreateTableCommand' || command === 'DeleteTableCommand') {
+      const t = isPlainObject(args.input) ? args.input['TableName'] : undefined;
+      if (typeof t === 'string') keySchemas.delete(tableNameOf(t));
+      return next(args);
+    }
+    let writes: PendingWrite[] | undefined;
+    try {
+      writes = await pendingWritesOf(command, args.input);
+    } catch {
+      writes = undefined; // malformed input or unknown table: DynamoDB will reject the request itself
+    }
+    if (writes === undefined) return next(args);
+    return observe(writes, () => next(args));
+  };
+  client.middlewareStack.add(streamMiddleware, { step: 'build', name: 'localDynamoStreamEmulation', priority: 'high' });
+
+  const createTableFromTemplate = async (properties: Readonly<Record<string, unknown>>, tableName: string): Promise<LocalTableInfo> => {
+    const input = createTableInput(properties, tableName);
+    keySchemas.delete(tableName);
+    await rawClient.send(new CreateTableCommand(input));
+    for (let i = 0; i < 200; i++) {
+      const d = await rawClient.send(new DescribeTableCommand({ TableName: tableName }));
+      if (d.Table?.TableStatus === 'ACTIVE') break;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const spec = properties['StreamSpecification'];
+    const viewType = isPlainObject(spec) ? parseViewType(spec['StreamViewType']) : undefined;
+    const ttlSpec = properties['TimeToLiveSpecification'];
+    const ttlAttr = isPlainObject(ttlSpec) && ttlSpec['Enabled'] !== false && typeof ttlSpec['AttributeName'] === 'string' ? ttlSpec['AttributeName'] : undefined;
+    const info: LocalTableInfo = {
+      tableName,
+      tableArn: localArn.dynamoTable(tableName),
+      ...(viewType !== undefined ? { streamArn: localArn.dynamoStream(tableName), streamViewType: viewType } : {}),
+      ...(ttlAttr !== undefined ? { ttlAttributeName: ttlAttr } : {}),
+    };
+    tables.set(tableName, info);
+    return info;
+  };
+
+  const expireTtl = async (tableName: string, attributeName: string, nowEpochSeconds: number): Promise<number> => {
+    const keyNames = await keyNamesOf(tableName);
+    const isExpired = (item: SdkItem | WireItem | undefined): boolean => {
+      const n = item?.[attributeName]?.N;
+      if (n === undefined) return false;
+      const t = Number(n);
+      return Number.isFinite(t) && t < nowEpochSeconds && t >= nowEpochSeconds - FIVE_YEARS_SECONDS;
+    };
+    const candidates: SdkItem[] = [];
+    let startKey: SdkItem | undefined;
+    do {
+      const page = await rawClient.send(new ScanCommand({ TableName: tableName, ConsistentRead: true, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }));
+      for (const item of page.Items ?? []) if (isExpired(item)) candidates.push(item);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+
+    let deleted = 0;
+    for (const item of candidates) {
+      const key: SdkItem = {};
+      for (const k of keyNames) {
+        const v = item[k];
+        if (v !== undefined) key[k] = v;
+      }
+      const release = await mutex.acquire(tableName);
+      try {
+        const old = await readImage(tableName, key);
+        if (!isExpired(old)) continue; // re-written (e.g. TTL extended) since the scan
+        await rawClient.send(new DeleteItemCommand({ TableName: tableName, Key: key }));
+        deleted++;
+        emit(tableName, keyNames, old, undefined, true);
+      } finally {
+        release();
+      }
+    }
+    return deleted;
+  };
+
+  const close = async (): Promise<void> => {
+    stream.stopAll();
+    client.destroy();
+    rawClient.destroy();
+    server.closeAllConnections();
+    await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
+  };
+
+  return {
+    endpoint,
+    client,
+    rawClient,
+    stream,
+    createTableFromTemplate,
+    tableInfo: (t) => tables.get(t),
+    expireTtl,
+    close,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Template table properties → CreateTable input
+// ---------------------------------------------------------------------------------------------
+
+function parseViewType(v: unknown): StreamViewType | undefined {
+  return v === 'KEYS_ONLY' || v === 'NEW_IMAGE' || v === 'OLD_IMAGE' || v === 'NEW_AND_OLD_IMAGES' ? v : undefined;
+}
+
+function objects(v: unknown, what: string): Array<Record<string, unknown>> {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || !v.every(isPlainObject)) throw new TypeError(`${what} must be a list of objects`);
+  return v;
+}
+
+function str(v: unknown, what: string): string {
+  if (typeof v !== 'string') throw new TypeError(`${what} must be a string (resolve intrinsics first), got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function keySchema(v: unknown, what: string): KeySchemaElement[] {
+  return objects(v, what).map((k, i) => ({
+    AttributeName: str(k['AttributeName'], `${what}[${i}].AttributeName`),
+    KeyType: k['KeyType'] === 'RANGE' ? 'RANGE' : 'HASH',
+  }));
+}
+
+function projection(v: unknown): Projection {
+  if (!isPlainObject(v)) return { ProjectionType: 'ALL' };
+  const type = v['ProjectionType'];
+  const nonKey = v['NonKeyAttributes'];
+  return {
+    ProjectionType: type === 'KEYS_ONLY' || type === 'INCLUDE' ? type : 'ALL',
+    ...(Array.isArray(nonKey) ? { NonKeyAttributes: nonKey.map((a, i) => str(a, `NonKeyAttributes[${i}]`)) } : {}),
+  };
+}
+
+/**
+ * Keeps only what shapes the data (keys, attribute definitions, indexes). Capacity is irrelevant
+ * locally, so every table and index is created PAY_PER_REQUEST; streams/TTL are emulated separately.
+ */
+function createTableInput(props: Readonly<Record<string, unknown>>, tableName: string): CreateTableCommandInput {
+  const gsis: GlobalSecondaryIndex[] = objects(props['GlobalSecondaryIndexes'], 'GlobalSecondaryIndexes').map((g, i) => ({
+    IndexName: str(g['IndexName'], `GlobalSecondaryIndexes[${i}].IndexName`),
+    KeySchema: keySchema(g['KeySchema'], `GlobalSecondaryIndexes[${i}].KeySchema`),
+    Projection: projection(g['Projection']),
+  }));
+  const lsis: LocalSecondaryIndex[] = objects(props['LocalSecondaryIndexes'], 'LocalSecondaryIndexes').map((l, i) => ({
+    IndexName: str(l['IndexName'], `LocalSecondaryIndexes[${i}].IndexName`),
+    KeySchema: keySchema(l['KeySchema'], `LocalSecondaryIndexes[${i}].KeySchema`),
+    Projection: projection(l['Projection']),
+  }));
+  const attrTypes = new Set(['S', 'N', 'B']);
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: keySchema(props['KeySchema'], 'KeySchema'),
+    AttributeDefinitions: objects(props['AttributeDefinitions'], 'AttributeDefinitions').map((a, i) => {
+      const t = a['AttributeType'];
+      if (typeof t !== 'string' || !attrTypes.has(t)) throw new TypeError(`AttributeDefinitions[${i}].AttributeType must be S, N or B`);
+      return { AttributeName: str(a['AttributeName'], `AttributeDefinitions[${i}].AttributeName`), AttributeType: t as 'S' | 'N' | 'B' };
+    }),
+    ...(gsis.length > 0 ? { GlobalSecondaryIndexes: gsis } : {}),
+    ...(lsis.length > 0 ? { LocalSecondaryIndexes: lsis } : {}),
+  };
+}

@@ -1,0 +1,588 @@
+/**
+ * Runs synthesized state-machine definitions in-process with aws-local-stepfunctions v3.
+ *
+ * Every Task state is routed to ONE dispatcher (`resolveTask`) supplied by the runtime, except
+ * `arn:aws:states:::states:startExecution[.sync[:2]]`, which this runner executes itself so nested
+ * state machines run locally too. Library facts this wrapper is built around:
+ *
+ *  - Overrides (`taskResourceLocalHandlers`, `waitTimeOverrides`, `retryIntervalOverrides`) are
+ *    keyed by STATE NAME and shared with Map/Parallel sub-machines. AWS (and the library's
+ *    validator) require state names to be unique across the whole machine, so one override per
+ *    name is unambiguous; duplicates are rejected with a clear error anyway.
+ *  - A task override receives the state's effective input (after InputPath and Parameters), e.g.
+ *    `{ FunctionName, Payload }` for `lambda:invoke`, and its return value is the raw task result
+ *    (before ResultSelector/ResultPath/OutputPath). So `lambda:invoke` results are wrapped here as
+ *    `{ ExecutedVersion, Payload, StatusCode, ... }`; direct function-ARN resources are not.
+ *  - Errors: `Retry`/`Catch` match the thrown error's `name`; `Cause` is its `message`.
+ *  - The library defaults a Task's timeout to 60 s (AWS: none) and feeds `TimeoutSeconds * 1000`
+ *    to `setTimeout`, which fires after 1 ms above 2^31-1 ms (~24.8 days) — so a 30-day machine
+ *    timeout would time out immediately. The runner therefore gives Tasks without a timeout, and
+ *    clamps any timeout above, {@link MAX_TIMER_SECONDS}. This is the only change made to a definition.
+ */
+import './promise-shim.js';
+import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
+import type { RunOptions, StateMachineDefinition } from 'aws-local-stepfunctions';
+import { randomUUID } from 'node:crypto';
+import { walkStates } from './asl-walk.js';
+import type { JsonObject, JsonValue } from './json.js';
+import { isPlainObject, toJsonValue } from './json.js';
+import { TaskFailure, toStatesError } from './task-errors.js';
+import { assertLocallySupported, LOCAL_ACCOUNT, LOCAL_PARTITION, LOCAL_REGION, localArn, logicalIdFromArn } from './template-asl.js';
+
+/** Largest `TimeoutSeconds` Node's setTimeout can honour (2^31-1 ms). */
+export const MAX_TIMER_SECONDS = Math.floor(0x7fffffff / 1000);
+
+type Execution = ReturnType<StateMachine['run']>;
+/** One entry of the library's execution event log (the type is not exported by the library). */
+export type ExecutionEvent = Execution['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+export interface ExecutionOutcome {
+  readonly status: Exclude<ExecutionStatus, 'RUNNING'>;
+  readonly output?: JsonValue;
+  readonly error?: string;
+  readonly cause?: string;
+}
+
+/** What the runner needs of a state machine: an `ExtractedStateMachine` (template-asl.ts), or hand-written ASL. */
+export interface RunnableStateMachine {
+  readonly logicalId: string;
+  readonly definition: JsonObject;
+  readonly arn?: string;
+  readonly stateMachineType?: 'STANDARD' | 'EXPRESS';
+  readonly roleLogicalId?: string;
+}
+
+export interface TaskContext {
+  readonly stateMachineLogicalId: string;
+  readonly stateMachineArn: string;
+  readonly executionArn: string;
+  readonly executionName: string;
+  readonly stateName: string;
+  readonly resource: string;
+}
+
+/**
+ * The runtime's single task dispatcher. For `arn:aws:states:::lambda:invoke` it receives
+ * `{ FunctionName, Payload, ... }` and must return the function's response payload (the runner
+ * wraps it); for a function-ARN resource it receives the payload. A handler error should be thrown
+ * (any Error → errorType = its name), or as {@link LambdaFunctionError} for a FunctionError payload.
+ * Other integrations return the service response; throw SDK errors or {@link TaskFailure}.
+ */
+export type ResolveTask = (resource: string, parameters: JsonValue, ctx: TaskContext) => Promise<unknown>;
+
+export interface WaitInfo {
+  readonly stateMachineLogicalId: string;
+  readonly executionName: string;
+  readonly stateName: string;
+  readonly state: Readonly<Record<string, unknown>>;
+  /** `Seconds` of a static wait. */
+  readonly seconds?: number;
+  /** `Timestamp` of a static wait. */
+  readonly timestamp?: string;
+  /** True for `SecondsPath`/`TimestampPath`: the duration depends on the state input, which the library does not expose. */
+  readonly dynamic: boolean;
+}
+
+export interface TimingOptions {
+  /**
+   * Milliseconds to pause in a Wait state, evaluated each time the state runs; `undefined` falls
+   * back to `waitTimeScale`, then to the real duration.
+   */
+  readonly waitOverride?: (info: WaitInfo) => number | undefined;
+  /** Multiplies static waits (`Seconds`, `Timestamp`). `0` skips them. Dynamic waits are not scaled (see WaitInfo.dynamic). */
+  readonly waitTimeScale?: number;
+  /**
+   * Fixed pause (ms) before every retry. The library's override replaces the whole
+   * IntervalSeconds × BackoffRate^n formula, so backoff cannot be scaled, only replaced.
+   */
+  readonly retryIntervalMs?: number;
+}
+
+export interface LocalRunnerOptions {
+  readonly definitions: ReadonlyMap<string, RunnableStateMachine> | readonly RunnableStateMachine[];
+  readonly resolveTask: ResolveTask;
+  /** Default timing for every execution (nested executions inherit their parent's). */
+  readonly timing?: TimingOptions;
+}
+
+export interface StartOptions {
+  /** Execution name (unique per state machine, like AWS). Random UUID when omitted. */
+  readonly name?: string;
+  readonly timing?: TimingOptions;
+}
+
+export interface LocalExecution {
+  readonly executionArn: string;
+  readonly name: string;
+  readonly stateMachineArn: string;
+  readonly stateMachineLogicalId: string;
+  readonly input: JsonValue;
+  readonly startDate: Date;
+  /** Resolves (never rejects) when the execution ends. */
+  readonly result: Promise<ExecutionOutcome>;
+}
+
+export interface ExecutionDescription {
+  readonly executionArn: string;
+  readonly stateMachineArn: string;
+  readonly name: string;
+  readonly status: ExecutionStatus;
+  readonly startDate: Date;
+  readonly stopDate?: Date;
+  readonly input: string;
+  readonly output?: string;
+  readonly error?: string;
+  readonly cause?: string;
+}
+
+export interface LocalStateMachineRunner {
+  startExecution(stateMachineLogicalIdOrArn: string, input?: unknown, options?: StartOptions): LocalExecution;
+  describeExecution(executionArn: string): ExecutionDescription;
+  /** Aborts a running execution (status ABORTED). No-op when it already ended. */
+  stopExecution(executionArn: string): void;
+  listExecutions(stateMachineLogicalIdOrArn: string): ExecutionDescription[];
+  /** The library's event log of an execution so far (StateEntered/Exited/Failed/Retried/Caught...). */
+  history(executionArn: string): readonly ExecutionEvent[];
+  /** Constructs (and validates) every StateMachine now instead of on first use. */
+  prepare(): void;
+}
+
+/** The SDK's exception name for a duplicate execution name, as thrown by the real client. */
+export class ExecutionAlreadyExists extends Error {
+  override readonly name = 'ExecutionAlreadyExists';
+}
+export class StateMachineDoesNotExist extends Error {
+  override readonly name = 'StateMachineDoesNotExist';
+}
+export class InvalidName extends Error {
+  override readonly name = 'InvalidName';
+}
+
+interface ExecutionRecord extends LocalExecution {
+  status: ExecutionStatus;
+  stopDate?: Date;
+  outcome?: ExecutionOutcome;
+  readonly events: ExecutionEvent[];
+  readonly abort: () => void;
+  /** Running `.sync` children, stopped if this execution ends first (as Step Functions does). */
+  readonly syncChildren: Set<ExecutionRecord>;
+}
+
+interface PreparedMachine {
+  readonly source: RunnableStateMachine;
+  readonly arn: string;
+  readonly type: 'STANDARD' | 'EXPRESS';
+  readonly machine: StateMachine;
+  readonly tasks: ReadonlyMap<string, string>; // state name → Resource
+  readonly waits: ReadonlyMap<string, Readonly<Record<string, unknown>>>;
+  readonly retryable: readonly string[];
+  /** Retry blocks of the Task states whose input reads `$$.State.RetryCount`. */
+  readonly retryCounted: ReadonlyMap<string, readonly Retrier[]>;
+}
+
+interface Retrier {
+  readonly errorEquals: readonly string[];
+  readonly maxAttempts: number;
+}
+
+/**
+ * The library's context object has no `$$.State`. For Task states whose input reads
+ * `$$.State.RetryCount`, the runner keeps it itself: a failure that a retrier with attempts left
+ * matches (the same first-match rule as Step Functions) counts one retry; a success, or a failure
+ * that will be caught, starts the count again. The library resolves a state's input just before
+ * each attempt, so it sees the count of that attempt.
+ */
+class RetryCounter {
+  readonly context = { RetryCount: 0 };
+  private readonly used = new Map<string, number>();
+
+  succeeded(): void {
+    this.context.RetryCount = 0;
+    this.used.clear();
+  }
+
+  failed(stateName: string, retriers: readonly Retrier[], errorName: string): void {
+    const index = retriers.findIndex((r) => r.errorEquals.includes(errorName) || r.errorEquals.includes('States.ALL') || (r.errorEquals.includes('States.TaskFailed') && !errorName.startsWith('States.')));
+    const retrier = retriers[index];
+    const key = `${stateName}#${index}`;
+    const used = this.used.get(key) ?? 0;
+    if (retrier !== undefined && used < retrier.maxAttempts) {
+      this.used.set(key, used + 1);
+      this.context.RetryCount += 1;
+    } else {
+      this.succeeded();
+    }
+  }
+}
+
+const LAMBDA_INVOKE = /^arn:[^:]+:states:::lambda:invoke$/;
+const START_EXECUTION = /^arn:[^:]+:states:::states:startExecution(\.sync(:2)?)?$/;
+// StartExecution rejects names with whitespace, brackets, wildcards, special or control characters.
+const INVALID_NAME_CHARS = /[\s<>{}[\]?*"#%\\^|~`$&,;:/]/u;
+function isValidExecutionName(name: string): boolean {
+  if (name.length < 1 || name.length > 80 || INVALID_NAME_CHARS.test(name)) return false;
+  return ![...name].some((ch) => {
+    const c = ch.codePointAt(0) ?? 0;
+    return c <= 0x1f || (c >= 0x7f && c <= 0x9f);
+  });
+}
+
+/** Deep copy with every Task given a timeout and every timeout clamped to what setTimeout can honour. */
+function withSafeTimeouts(definition: JsonObject): JsonObject {
+  const copy = structuredClone(definition);
+  const top = copy['TimeoutSeconds'];
+  if (typeof top === 'number' && top > MAX_TIMER_SECONDS) copy['TimeoutSeconds'] = MAX_TIMER_SECONDS;
+  walkStates(copy, ({ state, type }) => {
+    if (type !== 'Task') return;
+    const s = state as JsonObject;
+    const t = s['TimeoutSeconds'];
+    if (t === undefined && s['TimeoutSecondsPath'] === undefined) s['TimeoutSeconds'] = MAX_TIMER_SECONDS;
+    else if (typeof t === 'number' && t > MAX_TIMER_SECONDS) s['TimeoutSeconds'] = MAX_TIMER_SECONDS;
+  });
+  return copy;
+}
+
+/**
+ * Construction validates with asl-validator, which builds a fresh Ajv instance and compiles every
+ * schema on each call (~100-500 ms). A StateMachine holds no per-run state, so instances are shared
+ * process-wide by definition text: every runner (and every test) pays once per distinct definition.
+ * The validator also mutates its input (it adds `QueryLanguage: "JSONPath"` to each state), which
+ * is harmless here because the definition passed in is the runner's private copy.
+ */
+const constructed = new Map<string, StateMachine>();
+function constructCached(definition: JsonObject): StateMachine {
+  const text = JSON.stringify(definition);
+  let machine = constructed.get(text);
+  if (machine === undefined) {
+    machine = new StateMachine(definition as unknown as StateMachineDefinition);
+    constructed.set(text, machine);
+  }
+  return machine;
+}
+
+function prepare(source: RunnableStateMachine): PreparedMachine {
+  assertLocallySupported(source.definition, source.logicalId);
+  const tasks = new Map<string, string>();
+  const waits = new Map<string, Readonly<Record<string, unknown>>>();
+  const retryable: string[] = [];
+  const retryCounted = new Map<string, readonly Retrier[]>();
+  const seen = new Map<string, string>();
+  walkStates(source.definition, ({ name, state, path, type }) => {
+    const first = seen.get(name);
+    if (first !== undefined) {
+      throw new Error(
+        `State machine ${source.logicalId}: state name "${name}" is used twice (${first} and ${path}). ` +
+          'State names must be unique across the whole machine (AWS rule), and aws-local-stepfunctions keys overrides by name.',
+      );
+    }
+    seen.set(name, path);
+    if (type === 'Task') {
+      const resource = state['Resource'];
+      if (typeof resource !== 'string') throw new Error(`State machine ${source.logicalId}: Task ${path} has no string Resource`);
+      tasks.set(name, resource);
+      if (JSON.stringify(state['Parameters'] ?? {}).includes('$$.State.RetryCount')) {
+        const retry = Array.isArray(state['Retry']) ? (state['Retry'] as Record<string, unknown>[]) : [];
+        retryCounted.set(
+          name,
+          retry.map((r) => ({ errorEquals: Array.isArray(r['ErrorEquals']) ? (r['ErrorEquals'] as string[]) : [], maxAttempts: typeof r['MaxAttempts'] === 'number' ? r['MaxAttempts'] : 3 })),
+        );
+      }
+    }
+    if (type === 'Wait') waits.set(name, state);
+    if (Array.isArray(state['Retry'])) retryable.push(name);
+  });
+  const machine = constructCached(withSafeTimeouts(source.definition));
+  return {
+    source,
+    arn: source.arn ?? localArn.stateMachine(source.logicalId),
+    type: source.stateMachineType ?? 'STANDARD',
+    machine,
+    tasks,
+    waits,
+    retryable,
+    retryCounted,
+  };
+}
+
+function describe(r: ExecutionRecord): ExecutionDescription {
+  return {
+    executionArn: r.executionArn,
+    stateMachineArn: r.stateMachineArn,
+    name: r.name,
+    status: r.status,
+    startDate: r.startDate,
+    ...(r.stopDate !== undefined ? { stopDate: r.stopDate } : {}),
+    input: JSON.stringify(r.input),
+    ...(r.outcome?.output !== undefined ? { output: JSON.stringify(r.outcome.output) } : {}),
+    ...(r.outcome?.error !== undefined ? { error: r.outcome.error } : {}),
+    ...(r.outcome?.cause !== undefined ? { cause: r.outcome.cause } : {}),
+  };
+}
+
+/** Maps the library's rejection to a terminal outcome. */
+function outcomeOfError(e: unknown): ExecutionOutcome {
+  if (e instanceof ExecutionTimeoutError) return { status: 'TIMED_OUT', error: 'States.Timeout', cause: 'The execution timed out (TimeoutSeconds)' };
+  if (e instanceof ExecutionAbortedError) return { status: 'ABORTED' };
+  const inner: unknown = e instanceof ExecutionError ? e.cause : e;
+  if (inner instanceof Error) return { status: 'FAILED', error: inner.name, cause: inner.message };
+  return { status: 'FAILED', error: 'States.Runtime', cause: String(inner) };
+}
+
+function waitMs(info: WaitInfo, timing: TimingOptions | undefined): number | undefined {
+  const override = timing?.waitOverride?.(info);
+  if (override !== undefined) return Math.max(0, override);
+  const scale = timing?.waitTimeScale;
+  if (scale === undefined || info.dynamic) return undefined;
+  if (info.seconds !== undefined) return info.seconds * 1000 * scale;
+  if (info.timestamp !== undefined) return Math.max(0, Date.parse(info.timestamp) - Date.now()) * scale;
+  return undefined;
+}
+
+export function createLocalStateMachineRunner(options: LocalRunnerOptions): LocalStateMachineRunner {
+  const sources = new Map<string, RunnableStateMachine>();
+  const list = Array.isArray(options.definitions) ? options.definitions : [...(options.definitions as ReadonlyMap<string, RunnableStateMachine>).values()];
+  for (const d of list) sources.set(d.logicalId, d);
+  const prepared = new Map<string, PreparedMachine>();
+  const executions = new Map<string, ExecutionRecord>();
+  const byName = new Map<string, Map<string, ExecutionRecord>>(); // logicalId → name → record
+
+  const machineFor = (idOrArn: string): PreparedMachine => {
+    const id = sources.has(idOrArn) ? idOrArn : logicalIdFromArn(idOrArn);
+    const source = id === undefined ? undefined : sources.get(id);
+    if (source === undefined) throw new StateMachineDoesNotExist(`State Machine Does Not Exist: '${idOrArn}'`);
+    let p = prepared.get(source.logicalId);
+    if (p === undefined) {
+      p = prepare(source);
+      prepared.set(source.logicalId, p);
+    }
+    return p;
+  };
+
+  const recordOf = (executionArn: string): ExecutionRecord => {
+    const r = executions.get(executionArn);
+    if (r === undefined) {
+      const e = new Error(`Execution Does Not Exist: '${executionArn}'`);
+      e.name = 'ExecutionDoesNotExist';
+      throw e;
+    }
+    return r;
+  };
+
+  /** Built-in `states:startExecution` integration: runs the child through this runner. */
+  const startExecutionTask = async (resource: string, params: JsonValue, parent: ExecutionRecord, timing: TimingOptions | undefined): Promise<JsonValue> => {
+    if (!isPlainObject(params) || typeof params['StateMachineArn'] !== 'string') {
+      throw new TaskFailure('States.Runtime', `${resource}: Parameters.StateMachineArn must be a string`);
+    }
+    const rawInput = params['Input'];
+    // Input may be given as JSON text or as a JSON value.
+    let input: JsonValue;
+    try {
+      input = typeof rawInput === 'string' ? (JSON.parse(rawInput) as JsonValue) : (rawInput ?? {});
+    } catch {
+      throw new TaskFailure('States.Runtime', `${resource}: Parameters.Input is not valid JSON text`);
+    }
+    const name = typeof params['Name'] === 'string' ? params['Name'] : undefined;
+    let child: ExecutionRecord;
+    try {
+      child = start(params['StateMachineArn'], input, { ...(name !== undefined ? { name } : {}), ...(timing !== undefined ? { timing } : {}) });
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      // Optimized-integration error names: StepFunctions.<SdkExceptionName>Exception.
+      const sdkName = err.name.endsWith('Exception') ? err.name : `${err.name}Exception`;
+      throw new TaskFailure(`StepFunctions.${sdkName}`, err.message);
+    }
+    const sync = resource.endsWith('.sync') ? 1 : resource.endsWith('.sync:2') ? 2 : 0;
+    if (sync === 0) return { ExecutionArn: child.executionArn, StartDate: child.startDate.getTime() };
+
+    parent.syncChildren.add(child);
+    const outcome = await child.result;
+    parent.syncChildren.delete(child);
+    const d = describe(child);
+    const description: JsonObject = {
+      ExecutionArn: d.executionArn,
+      StateMachineArn: d.stateMachineArn,
+      Name: d.name,
+      Status: d.status,
+      StartDate: d.startDate.getTime(),
+      StopDate: (d.stopDate ?? new Date()).getTime(),
+      Input: d.input,
+      InputDetails: { Included: true },
+    };
+    if (outcome.status !== 'SUCCEEDED') {
+      // The parent task fails with States.TaskFailed; the cause is the child's DescribeExecution JSON.
+      if (d.error !== undefined) description['Error'] = d.error;
+      if (d.cause !== undefined) description['Cause'] = d.cause;
+      throw new TaskFailure('States.TaskFailed', JSON.stringify(description));
+    }
+    // `.sync` returns Output as JSON text; `.sync:2` returns it as parsed JSON.
+    description['Output'] = sync === 2 ? (outcome.output ?? null) : (d.output ?? 'null');
+    description['OutputDetails'] = { Included: true };
+    return description;
+  };
+
+  const buildRunOptions = (p: PreparedMachine, record: ExecutionRecord, timing: TimingOptions | undefined): RunOptions => {
+    const taskResourceLocalHandlers: Record<string, (input: JsonValue) => Promise<JsonValue>> = {};
+    const retries = new RetryCounter();
+    for (const [stateName, resource] of p.tasks) {
+      const counted = p.retryCounted.get(stateName);
+      const ctx: TaskContext = {
+        stateMachineLogicalId: p.source.logicalId,
+        stateMachineArn: p.arn,
+        executionArn: record.executionArn,
+        executionName: record.name,
+        stateName,
+        resource,
+      };
+      taskResourceLocalHandlers[stateName] = async (input) => {
+        if (START_EXECUTION.test(resource)) return startExecutionTask(resource, input, record, timing);
+        let result: unknown;
+        try {
+          result = await options.resolveTask(resource, input, ctx);
+        } catch (e) {
+          const error = toStatesError(resource, e);
+          if (counted) retries.failed(stateName, counted, error.name);
+          throw error;
+        }
+        if (counted) retries.succeeded();
+        const payload = toJsonValue(result);
+        if (LAMBDA_INVOKE.test(resource)) {
+          // The optimized Lambda integration's response; CDK's LambdaInvoke selects `$.Payload`.
+          return {
+            ExecutedVersion: '$LATEST',
+            Payload: payload,
+            SdkHttpMetadata: { HttpStatusCode: 200 },
+            SdkResponseMetadata: { RequestId: randomUUID() },
+            StatusCode: 200,
+          };
+        }
+        return payload;
+      };
+    }
+
+    // Getters: evaluated by the library each time the Wait state runs, so the caller's function
+    // (e.g. a simulated clock) decides per execution and per visit.
+    const waitTimeOverrides: Record<string, number> = {};
+    for (const [stateName, state] of p.waits) {
+      const info: WaitInfo = {
+        stateMachineLogicalId: p.source.logicalId,
+        executionName: record.name,
+        stateName,
+        state,
+        ...(typeof state['Seconds'] === 'number' ? { seconds: state['Seconds'] } : {}),
+        ...(typeof state['Timestamp'] === 'string' ? { timestamp: state['Timestamp'] } : {}),
+        dynamic: state['SecondsPath'] !== undefined || state['TimestampPath'] !== undefined,
+      };
+      Object.defineProperty(waitTimeOverrides, stateName, { enumerable: true, get: () => waitMs(info, timing) });
+    }
+
+    const retryIntervalOverrides: Record<string, number> = {};
+    if (timing?.retryIntervalMs !== undefined) {
+      for (const name of p.retryable) retryIntervalOverrides[name] = timing.retryIntervalMs;
+    }
+
+    return {
+      overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides },
+      context: {
+        Execution: { Id: record.executionArn, Name: record.name, RedriveCount: 0, ...(p.source.roleLogicalId !== undefined ? { RoleArn: localArn.iamRole(p.source.roleLogicalId) } : {}) },
+        StateMachine: { Id: p.arn, Name: p.source.logicalId },
+        // Shared by reference: the library spreads this object into each run's context.
+        State: retries.context,
+      },
+    };
+  };
+
+  const start = (idOrArn: string, rawInput: unknown, startOptions: StartOptions = {}): ExecutionRecord => {
+    const p = machineFor(idOrArn);
+    const input = toJsonValue(rawInput ?? {});
+    const name = startOptions.name ?? randomUUID();
+    if (!isValidExecutionName(name)) throw new InvalidName(`Invalid Name: '${name}'`);
+
+    let names = byName.get(p.source.logicalId);
+    if (names === undefined) {
+      names = new Map();
+      byName.set(p.source.logicalId, names);
+    }
+    const existing = p.type === 'STANDARD' ? names.get(name) : undefined;
+    if (existing !== undefined) {
+      // StartExecution is idempotent for STANDARD machines only while the execution with that name
+      // is running AND the input is identical; otherwise ExecutionAlreadyExists (names are
+      // reserved for 90 days after the execution closes).
+      if (existing.status === 'RUNNING' && JSON.stringify(existing.input) === JSON.stringify(input)) return existing;
+      throw new ExecutionAlreadyExists(`Execution Already Exists: '${existing.executionArn}'`);
+    }
+
+    const executionArn =
+      p.type === 'EXPRESS'
+        ? `arn:${LOCAL_PARTITION}:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:express:${p.source.logicalId}:${name}:${randomUUID()}`
+        : `arn:${LOCAL_PARTITION}:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${p.source.logicalId}:${name}`;
+    const timing = startOptions.timing ?? options.timing;
+    let abort: () => void = () => undefined;
+    let settle: (o: ExecutionOutcome) => void = () => undefined;
+    const result = new Promise<ExecutionOutcome>((resolve) => {
+      settle = resolve;
+    });
+    const record: ExecutionRecord = {
+      executionArn,
+      name,
+      stateMachineArn: p.arn,
+      stateMachineLogicalId: p.source.logicalId,
+      input,
+      startDate: new Date(),
+      result,
+      status: 'RUNNING',
+      events: [],
+      abort: () => abort(),
+      syncChildren: new Set(),
+    };
+    executions.set(executionArn, record);
+    if (p.type === 'STANDARD') names.set(name, record);
+
+    const run: Execution = p.machine.run(input as Parameters<StateMachine['run']>[0], buildRunOptions(p, record, timing));
+    abort = run.abort;
+    void (async () => {
+      for await (const event of run.eventLogs) record.events.push(event);
+    })();
+    run.result.then(
+      (output) => finish(record, { status: 'SUCCEEDED', output: toJsonValue(output) }),
+      (e: unknown) => finish(record, outcomeOfError(e)),
+    );
+
+    function finish(r: ExecutionRecord, outcome: ExecutionOutcome): void {
+      r.status = outcome.status;
+      r.stopDate = new Date();
+      r.outcome = outcome;
+      for (const child of r.syncChildren) if (child.status === 'RUNNING') child.abort();
+      settle(outcome);
+    }
+    return record;
+  };
+
+  const publicView = (r: ExecutionRecord): LocalExecution => ({
+    executionArn: r.executionArn,
+    name: r.name,
+    stateMachineArn: r.stateMachineArn,
+    stateMachineLogicalId: r.stateMachineLogicalId,
+    input: r.input,
+    startDate: r.startDate,
+    result: r.result,
+  });
+
+  return {
+    startExecution: (idOrArn, input, startOptions) => publicView(start(idOrArn, input, startOptions)),
+    describeExecution: (arn) => describe(recordOf(arn)),
+    stopExecution: (arn) => {
+      const r = recordOf(arn);
+      if (r.status === 'RUNNING') r.abort();
+    },
+    listExecutions: (idOrArn) => {
+      const id = machineFor(idOrArn).source.logicalId;
+      return [...executions.values()].filter((r) => r.stateMachineLogicalId === id).map(describe);
+    },
+    history: (arn) => [...recordOf(arn).events],
+    prepare: () => {
+      for (const id of sources.keys()) machineFor(id);
+    },
+  };
+}
