@@ -30,6 +30,8 @@ export const PipelineInput = z.object({
   trigger: Trigger,
   /** For on-demand packs: the job's own request. */
   request: z.record(z.string(), z.unknown()).optional(),
+  /** For on-demand jobs: the request id, which keeps two jobs enqueued in the same millisecond apart. */
+  runId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
 });
 export type PipelineInput = z.infer<typeof PipelineInput>;
 
@@ -141,3 +143,13 @@ export const RecordResult = z.object({
   lockReleased: z.boolean(),
 });
 export type RecordResult = z.infer<typeof RecordResult>;
+
+/** An on-demand job on a worker's SQS queue (the design's RQ job). */
+export const OnDemandJob = z.object({
+  /** The caller's idempotency key; also the pack execution's name. */
+  requestId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "-" or "_"'),
+  job: z.string().min(1),
+  request: z.record(z.string(), z.unknown()).default({}),
+  enqueuedAt: IsoTime,
+});
+export type OnDemandJob = z.infer<typeof OnDemandJob>;

@@ -1,0 +1,204 @@
+/**
+ * The local runtime: the synthesized template run in-process. It is the embedded default behind
+ * `npm start` and the end-to-end harness behind the tests.
+ *
+ * - The state machines are the template's own definitions (template-asl.ts), run by
+ *   aws-local-stepfunctions (step-functions-runner.ts).
+ * - Every Lambda task calls the real handler code in-process: the protocol Lambda, the workers
+ *   (or test doubles given in `workerHandlers`) and the on-demand consumers.
+ * - DynamoDB is dynalite with an emulated stream (embedded-dynamodb.ts), with the table created
+ *   from the template's own properties.
+ * Fakes stand only at the AWS boundary: the clock is simulated, and Wait states skip ahead on it.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { buildApp, STACK_NAME } from '../lib/app.js';
+import { DynamoStateStore, documentClient } from '../lambdas/adapters/dynamo-state-store.js';
+import { startEmbeddedDynamo, type EmbeddedDynamo } from './embedded-dynamodb.js';
+import { createLocalStateMachineRunner, type LocalExecution, type LocalStateMachineRunner, type ResolveTask } from './step-functions-runner.js';
+import { extractStateMachines, logicalIdFromArn, type CfnTemplate } from './template-asl.js';
+
+export type LambdaHandler = (event: unknown) => Promise<unknown>;
+
+/** Simulated time. Wait states advance it instead of sleeping. */
+export class SimulatedClock {
+  private nowMs: number;
+  constructor(startMs: number) {
+    this.nowMs = startMs;
+  }
+  now(): number {
+    return this.nowMs;
+  }
+  advance(ms: number): void {
+    if (ms > 0) this.nowMs += ms;
+  }
+  set(ms: number): void {
+    this.nowMs = ms;
+  }
+}
+
+/** Synthesizes the app in-process, as `cdk synth` would but without bundling or cdk-nag. */
+export function synthesizeTemplate(): CfnTemplate {
+  const previous = process.env['CDK_VALIDATION'];
+  process.env['CDK_VALIDATION'] = 'false';
+  try {
+    const { app } = buildApp({ nag: false, context: { 'aws:cdk:bundling-stacks': [] } });
+    return app.synth().getStackByName(STACK_NAME).template as CfnTemplate;
+  } finally {
+    if (previous === undefined) delete process.env['CDK_VALIDATION'];
+    else process.env['CDK_VALIDATION'] = previous;
+  }
+}
+
+export interface LocalRuntimeOptions {
+  readonly clock: SimulatedClock;
+  /** Worker handlers by worker id; a worker without one fails its task with `ConfigurationError`. */
+  readonly workerHandlers?: Readonly<Record<string, LambdaHandler>>;
+  /** @default the app synthesized in-process */
+  readonly template?: CfnTemplate;
+}
+
+export interface RequestCounts {
+  /** DynamoDB requests by command name (PutItem, UpdateItem, BatchGetItem, ...). */
+  readonly dynamodb: Record<string, number>;
+  /** Lambda invocations by function logical ID. */
+  readonly lambda: Record<string, number>;
+}
+
+export interface LocalRuntime {
+  readonly template: CfnTemplate;
+  readonly runner: LocalStateMachineRunner;
+  readonly dynamo: EmbeddedDynamo;
+  readonly tableName: string;
+  readonly store: DynamoStateStore;
+  readonly counts: RequestCounts;
+  /** The logical ID of a job's pipeline. */
+  pipelineOf(workerId: string, jobId: string): string;
+  /** Starts a job's pipeline, as its schedule would. */
+  start(workerId: string, jobId: string, input: Record<string, unknown>, name?: string): LocalExecution;
+  resetCounts(): void;
+  close(): Promise<void>;
+}
+
+type FunctionRole = { kind: 'protocol' } | { kind: 'worker'; workerId: string } | { kind: 'consumer'; workerId: string };
+
+type TemplateResource = { Type: string; Properties?: Record<string, unknown> };
+
+function functionRoles(template: CfnTemplate): Map<string, FunctionRole> {
+  const roles = new Map<string, FunctionRole>();
+  for (const [id, r] of Object.entries(template.Resources as Record<string, TemplateResource>)) {
+    if (r.Type !== 'AWS::Lambda::Function') continue;
+    const vars = ((r.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+    const service = String(vars['POWERTOOLS_SERVICE_NAME'] ?? '');
+    const workerId = typeof vars['WORKER_ID'] === 'string' ? vars['WORKER_ID'] : undefined;
+    if (service === 'protocol') roles.set(id, { kind: 'protocol' });
+    else if (workerId && service === `${workerId}-consumer`) roles.set(id, { kind: 'consumer', workerId });
+    else if (workerId) roles.set(id, { kind: 'worker', workerId });
+  }
+  return roles;
+}
+
+function tableOf(template: CfnTemplate): { logicalId: string; properties: Record<string, unknown> } {
+  const tables = Object.entries(template.Resources as Record<string, TemplateResource>).filter(([, r]) => r.Type === 'AWS::DynamoDB::Table');
+  const [entry] = tables;
+  if (tables.length !== 1 || !entry) throw new Error(`expected one DynamoDB table in the template, found ${tables.length}`);
+  return { logicalId: entry[0], properties: entry[1].Properties ?? {} };
+}
+
+class NamedError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+  const template = options.template ?? synthesizeTemplate();
+  const { clock } = options;
+  const dynamo = await startEmbeddedDynamo({ clock: () => clock.now() });
+  const table = tableOf(template);
+  // The template's Ref to the table resolves to its logical ID: that is the local table name.
+  const tableName = table.logicalId;
+  await dynamo.createTableFromTemplate(table.properties, tableName);
+
+  const counts: { dynamodb: Record<string, number>; lambda: Record<string, number> } = { dynamodb: {}, lambda: {} };
+  dynamo.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = String(context.commandName ?? 'unknown').replace(/Command$/, '');
+      counts.dynamodb[name] = (counts.dynamodb[name] ?? 0) + 1;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countRequests' },
+  );
+  const store = new DynamoStateStore(documentClient(dynamo.client as DynamoDBClient), tableName);
+
+  // The handlers read their configuration at module scope, as in Lambda: set it before loading them.
+  process.env['TABLE_NAME'] = tableName;
+  process.env['POWERTOOLS_LOG_LEVEL'] ??= 'SILENT';
+  const protocolModule = await import('../lambdas/protocol/handler.js');
+  const protocol = protocolModule.makeHandler({
+    store,
+    clock: () => clock.now(),
+    logger: { appendKeys: () => undefined, resetKeys: () => undefined, info: () => undefined, warn: () => undefined },
+  }) as LambdaHandler;
+
+  const roles = functionRoles(template);
+  const handlerFor = (logicalId: string): LambdaHandler => {
+    const role = roles.get(logicalId);
+    if (!role) throw new NamedError('Lambda.ResourceNotFoundException', `no function ${logicalId} in the template`);
+    if (role.kind === 'protocol') return protocol;
+    const worker = options.workerHandlers?.[role.workerId];
+    if (role.kind === 'worker' && worker) return worker;
+    throw new NamedError('ConfigurationError', `no local handler for ${role.kind} of ${role.workerId}`);
+  };
+
+  const resolveTask: ResolveTask = async (resource, parameters) => {
+    // Lambda tasks use the function ARN as Resource (payloadResponseOnly) or lambda:invoke.
+    const isInvoke = resource.endsWith(':states:::lambda:invoke');
+    const target = isInvoke ? String((parameters as { FunctionName?: unknown }).FunctionName ?? '') : resource;
+    const logicalId = logicalIdFromArn(target);
+    if (!logicalId || !target.includes(':lambda:')) throw new NamedError('States.Runtime', `the local runtime does not serve ${resource}`);
+    counts.lambda[logicalId] = (counts.lambda[logicalId] ?? 0) + 1;
+    const payload = isInvoke ? (parameters as { Payload?: unknown }).Payload : parameters;
+    // A JSON round trip, as Lambda serializes the event and the result.
+    const result = await handlerFor(logicalId)(JSON.parse(JSON.stringify(payload ?? null)));
+    return result === undefined ? null : JSON.parse(JSON.stringify(result));
+  };
+
+  const machines = extractStateMachines(template);
+  const runner = createLocalStateMachineRunner({
+    definitions: [...machines.values()],
+    resolveTask,
+    timing: {
+      // Waits skip ahead on the simulated clock; retries back off instantly (their count still shows).
+      waitOverride: (info) => {
+        if (typeof info.seconds === 'number') clock.advance(info.seconds * 1000);
+        return 0;
+      },
+      retryIntervalMs: 0,
+    },
+  });
+
+  const byName = new Map<string, string>();
+  for (const m of machines.values()) if (m.stateMachineName) byName.set(m.stateMachineName, m.logicalId);
+  const pipelineOf = (workerId: string, jobId: string): string => {
+    const logicalId = byName.get(`${STACK_NAME}-${workerId}-${jobId}`);
+    if (!logicalId) throw new Error(`no pipeline for ${workerId}.${jobId}`);
+    return logicalId;
+  };
+
+  return {
+    template,
+    runner,
+    dynamo,
+    tableName,
+    store,
+    counts,
+    pipelineOf,
+    start: (workerId, jobId, input, name) => runner.startExecution(pipelineOf(workerId, jobId), { worker: workerId, job: jobId, ...input }, name !== undefined ? { name } : {}),
+    resetCounts: () => {
+      counts.dynamodb = {};
+      counts.lambda = {};
+    },
+    close: () => dynamo.close(),
+  };
+}

@@ -1,0 +1,183 @@
+/**
+ * The synthesized pipelines, run locally: the template's own state machines in
+ * aws-local-stepfunctions, the real protocol Lambda against embedded DynamoDB. Workers are test
+ * doubles at the Lambda boundary, scripted per test.
+ */
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { documentClient } from '../../lambdas/adapters/dynamo-state-store.js';
+import { startLocalRuntime, SimulatedClock, synthesizeTemplate, type LambdaHandler, type LocalRuntime } from '../../local/runtime.js';
+import type { CfnTemplate } from '../../local/template-asl.js';
+import { workerResult } from '../support/worker-result.js';
+
+const T0 = Date.parse('2026-03-02T04:00:00.000Z');
+let template: CfnTemplate;
+let rt: LocalRuntime;
+let clock: SimulatedClock;
+/** Per test: what each worker does. */
+let script: Record<string, LambdaHandler> = {};
+const calls: Record<string, unknown[]> = {};
+
+class NamedError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+const workers = new Proxy(
+  {},
+  {
+    get: (_t, workerId: string) => async (event: unknown) => {
+      (calls[workerId] ??= []).push(event);
+      const fn = script[workerId];
+      if (!fn) throw new NamedError('ConfigurationError', `test did not script ${workerId}`);
+      return fn(event);
+    },
+  },
+) as Record<string, LambdaHandler>;
+
+beforeAll(async () => {
+  template = synthesizeTemplate();
+});
+
+beforeEach(async () => {
+  clock = new SimulatedClock(T0);
+  script = {};
+  for (const k of Object.keys(calls)) delete calls[k];
+  rt = await startLocalRuntime({ clock, template, workerHandlers: workers });
+});
+
+afterAll(async () => {
+  await rt?.close();
+});
+
+const doc = () => documentClient(rt.dynamo.client);
+
+async function reports(workerId: string): Promise<Record<string, unknown>[]> {
+  const out = await doc().send(new QueryCommand({ TableName: rt.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :r)', ExpressionAttributeValues: { ':pk': `WORKER#${workerId}`, ':r': 'REPORT#' } }));
+  return (out.Items ?? []) as Record<string, unknown>[];
+}
+
+async function stateOf(workerId: string): Promise<Record<string, unknown> | undefined> {
+  const out = await doc().send(new QueryCommand({ TableName: rt.tableName, KeyConditionExpression: 'pk = :pk AND sk = :s', ExpressionAttributeValues: { ':pk': `WORKER#${workerId}`, ':s': 'STATE' } }));
+  return out.Items?.[0] as Record<string, unknown> | undefined;
+}
+
+const scheduled = (time = '2026-03-02T04:00:00Z') => ({ scheduledTime: time, trigger: 'schedule' });
+const ok = (metrics: Record<string, number> = {}) => async (event: unknown) => workerResult(event, metrics);
+
+function transitions(executionArn: string): number {
+  return rt.runner.history(executionArn).filter((e) => (e as { type: string }).type === 'StateEntered').length;
+}
+
+describe('a simple scheduled run', () => {
+  it('succeeds: one SUCCEEDED report, lock released, circuit closed, freshness marked, within the transition and write budgets', async () => {
+    script['coach_cleanup_worker'] = ok({ sessions_cleaned: 3, sessions_skipped: 1, duration_ms: 40 });
+    const exec = rt.start('coach_cleanup_worker', 'cleanup', scheduled('2026-03-02T04:00:00Z'));
+    const outcome = await exec.result;
+    expect(outcome.status).toBe('SUCCEEDED');
+    const [report, ...more] = await reports('coach_cleanup_worker');
+    expect(more).toHaveLength(0);
+    expect(report).toMatchObject({ status: 'SUCCEEDED', scheduledTime: '2026-03-02T04:00:00.000Z', attempts: 1, lockFence: 1 });
+    const state = await stateOf('coach_cleanup_worker');
+    expect(state?.['lockHolder']).toBeUndefined();
+    expect(state?.['circuit']).toMatchObject({ state: 'CLOSED', consecutiveFailures: 0 });
+    expect(state?.['freshAtMs']).toBe(T0);
+    // The AWS bill: at most 8 transitions and 4 DynamoDB writes per simple run.
+    expect(transitions(exec.executionArn)).toBeLessThanOrEqual(8);
+    const writes = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'].reduce((n, c) => n + (rt.counts.dynamodb[c] ?? 0), 0);
+    expect(writes).toBeLessThanOrEqual(4);
+  });
+
+  it('retries a transient failure and then succeeds, counting the attempts', async () => {
+    let n = 0;
+    script['coach_cleanup_worker'] = async (event) => {
+      n += 1;
+      if (n === 1) throw new NamedError('TransientUpstreamError', 'upstream 503');
+      return workerResult(event, { sessions_cleaned: 1, sessions_skipped: 0, duration_ms: 5 });
+    };
+    const outcome = await rt.start('coach_cleanup_worker', 'cleanup', scheduled()).result;
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(n).toBe(2);
+    const [report] = await reports('coach_cleanup_worker');
+    expect(report).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
+  });
+
+  it('records a permanent failure as FAILED without retrying: lock released, circuit counts it, the execution fails', async () => {
+    script['coach_cleanup_worker'] = async () => {
+      throw new NamedError('UpstreamRejectedError', 'HTTP 401');
+    };
+    const outcome = await rt.start('coach_cleanup_worker', 'cleanup', scheduled()).result;
+    expect(outcome.status).toBe('FAILED');
+    expect(calls['coach_cleanup_worker']).toHaveLength(1);
+    const [report] = await reports('coach_cleanup_worker');
+    expect(report).toMatchObject({ status: 'FAILED', error: { name: 'UpstreamRejectedError' } });
+    const state = await stateOf('coach_cleanup_worker');
+    expect(state?.['lockHolder']).toBeUndefined();
+    expect(state?.['circuit']).toMatchObject({ state: 'CLOSED', consecutiveFailures: 1 });
+  });
+
+  it('records a crash (the Lambda timed out) as CRASHED with WORKER_CRASH, and releases the lock', async () => {
+    script['coach_cleanup_worker'] = async () => {
+      throw new NamedError('Sandbox.Timedout', 'Task timed out after 270.00 seconds');
+    };
+    const outcome = await rt.start('coach_cleanup_worker', 'cleanup', scheduled()).result;
+    expect(outcome.status).toBe('FAILED');
+    const [report] = await reports('coach_cleanup_worker');
+    expect(report).toMatchObject({ status: 'CRASHED' });
+    expect(report?.['anomalies']).toContain('WORKER_CRASH');
+    expect((await stateOf('coach_cleanup_worker'))?.['lockHolder']).toBeUndefined();
+  });
+
+  it('skips with a report while the circuit is OPEN', async () => {
+    await doc().send(new PutCommand({ TableName: rt.tableName, Item: { pk: 'WORKER#coach_cleanup_worker', sk: 'STATE', circuit: { state: 'OPEN', consecutiveFailures: 0, changedAtMs: T0 - 60_000, probesAdmitted: 0, halfOpenSuccesses: 0 } } }));
+    script['coach_cleanup_worker'] = ok();
+    const outcome = await rt.start('coach_cleanup_worker', 'cleanup', scheduled()).result;
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(calls['coach_cleanup_worker']).toBeUndefined();
+    const [report] = await reports('coach_cleanup_worker');
+    expect(report).toMatchObject({ status: 'SKIPPED', skipReason: 'CIRCUIT_OPEN', scores: null });
+  });
+
+  it('skips with SKIP_DUE_TO_LOCK when another run holds the lock, and counts the contention', async () => {
+    await doc().send(new PutCommand({ TableName: rt.tableName, Item: { pk: 'WORKER#coach_cleanup_worker', sk: 'STATE', lockHolder: 'someone-else', lockFence: 7, lockExpiresAtMs: T0 + 600_000 } }));
+    script['coach_cleanup_worker'] = ok();
+    await rt.start('coach_cleanup_worker', 'cleanup', scheduled()).result;
+    expect(calls['coach_cleanup_worker']).toBeUndefined();
+    const [report] = await reports('coach_cleanup_worker');
+    expect(report).toMatchObject({ status: 'SKIPPED', skipReason: 'LOCK_HELD' });
+    expect(report?.['anomalies']).toContain('SKIP_DUE_TO_LOCK');
+    const window = await doc().send(new QueryCommand({ TableName: rt.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :w)', ExpressionAttributeValues: { ':pk': 'WORKER#coach_cleanup_worker', ':w': 'WINDOW#' } }));
+    expect(window.Items?.[0]).toMatchObject({ lockFailures: 1, skips: 1 });
+    expect((await stateOf('coach_cleanup_worker'))?.['lockHolder']).toBe('someone-else');
+  });
+
+  it('runs a slot once when the Scheduler delivers it twice', async () => {
+    script['coach_cleanup_worker'] = ok();
+    const first = await rt.start('coach_cleanup_worker', 'cleanup', scheduled('2026-03-02T04:00:00Z')).result;
+    const second = await rt.start('coach_cleanup_worker', 'cleanup', scheduled('2026-03-02T04:00:00Z')).result;
+    expect([first.status, second.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect(calls['coach_cleanup_worker']).toHaveLength(1);
+    expect(await reports('coach_cleanup_worker')).toHaveLength(1);
+  });
+});
+
+describe('fan-out', () => {
+  it('runs one Lambda per item and reduces a failing item into a PARTIAL report', async () => {
+    script['thumbnail_intel_worker'] = async (event) => {
+      const e = event as { phase: string; item?: string };
+      if (e.phase === 'plan') return { items: ['gaming', 'music', 'sports'] };
+      if (e.item === 'music') throw new NamedError('UpstreamRejectedError', 'thumbnail 404');
+      return workerResult(event, { categories_analyzed: 1, thumbnails_processed: 10, duration_ms: 100, peak_memory_mb: 300 });
+    };
+    const outcome = await rt.start('thumbnail_intel_worker', 'analyze', scheduled('2026-03-02T11:00:00Z')).result;
+    expect(outcome.status).toBe('SUCCEEDED');
+    const items = (calls['thumbnail_intel_worker'] ?? []).filter((c) => (c as { phase: string }).phase === 'item');
+    expect(items).toHaveLength(3);
+    const [report] = await reports('thumbnail_intel_worker');
+    expect(report).toMatchObject({ status: 'PARTIAL' });
+    expect(report?.['anomalies']).toContain('PARTIAL_SUCCESS');
+    expect(report?.['metrics']).toMatchObject({ thumbnails_processed: 20 });
+  });
+});

@@ -1,0 +1,213 @@
+/**
+ * Template assertions, derived from the registry: they fail when the synthesized stack drifts from
+ * the design (schedules, budgets, Lambda limits, JSONPath only, delivery settings, IAM).
+ */
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LAMBDA_TRANSIENT_ERROR_NAMES, RETRYABLE_ERROR_NAMES } from '../../lib/domain/errors.js';
+import { ALL_WORKERS, functionTimeoutSeconds, lambdaWorkers, scheduledTriggers, workStepTimeoutSeconds } from '../../lib/registry/index.js';
+import { synthesizeForTests, type SynthesizedForTests } from '../support/synth.js';
+
+let synth: SynthesizedForTests;
+let template: Template;
+
+beforeAll(() => {
+  synth = synthesizeForTests();
+  template = synth.template;
+});
+
+type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
+const resourcesOf = (type: string): [string, Resource][] => Object.entries(template.findResources(type)) as [string, Resource][];
+
+describe('schedules', () => {
+  it('has one schedule per registry trigger, with the exact expression and timezone', () => {
+    const triggers = scheduledTriggers();
+    const schedules = resourcesOf('AWS::Scheduler::Schedule');
+    expect(schedules).toHaveLength(triggers.length);
+    for (const trigger of triggers) {
+      const matches = schedules.filter(([, r]) => {
+        const input = JSON.parse(String((r.Properties['Target'] as { Input: string }).Input)) as { worker: string; job: string };
+        return input.worker === trigger.worker.id && input.job === trigger.job.id && r.Properties['ScheduleExpression'] === trigger.schedule.expression;
+      });
+      expect(matches, trigger.key).toHaveLength(1);
+      expect(matches[0]?.[1].Properties['ScheduleExpressionTimezone'], trigger.key).toBe(trigger.schedule.timezone);
+    }
+  });
+
+  it('sets the flexible window off, explicit retries, event age and a DLQ, and passes the scheduled time', () => {
+    template.allResourcesProperties('AWS::Scheduler::Schedule', {
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      Target: Match.objectLike({
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 300 },
+        DeadLetterConfig: { Arn: Match.anyValue() },
+        Input: Match.stringLikeRegexp('<aws\\.scheduler\\.scheduled-time>'),
+      }),
+    });
+    expect(resourcesOf('AWS::Scheduler::ScheduleGroup')).toHaveLength(1);
+  });
+});
+
+describe('pipelines', () => {
+  it('has one Standard state machine per scheduled or fan-out job plus the intel cycle, each with the design budget as its timeout', () => {
+    const expected = ALL_WORKERS.flatMap((w) => w.jobs.filter((j) => w.executionModel !== 'on-demand' || j.fanOut).map((j) => ({ w, j })));
+    const machines = synth.definitions;
+    expect(machines.size).toBe(expected.length);
+    for (const { w, j } of expected) {
+      const asl = synth.definitionOf(w.id, j.id);
+      expect(asl.TimeoutSeconds, `${w.id}.${j.id}`).toBe(j.timeoutSeconds);
+    }
+    template.allResourcesProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
+    });
+  });
+
+  it('writes every definition in JSONPath only: no JSONata, no Assign, no ItemReader', () => {
+    for (const [name, asl] of synth.definitions) {
+      const text = JSON.stringify(asl);
+      expect(text, name).not.toMatch(/"QueryLanguage":"JSONata"|"Assign":|"ItemReader":|"Arguments":|"Output":\{/);
+    }
+  });
+
+  it('retries exactly the named transient errors on worker steps, with backoff and full jitter, and catches everything into Record', () => {
+    for (const worker of lambdaWorkers()) {
+      for (const job of worker.jobs) {
+        if (worker.executionModel === 'on-demand' && !job.fanOut) continue;
+        const asl = synth.definitionOf(worker.id, job.id);
+        const step = (job.fanOut ? asl.States['Plan'] : asl.States['Work']) as { Retry: { ErrorEquals: string[]; JitterStrategy: string; BackoffRate: number; MaxAttempts: number }[]; Catch: { ErrorEquals: string[]; Next: string }[]; TimeoutSeconds: number };
+        expect(step.Retry).toHaveLength(1);
+        expect(step.Retry[0]?.ErrorEquals.sort()).toEqual([...RETRYABLE_ERROR_NAMES, ...LAMBDA_TRANSIENT_ERROR_NAMES].sort());
+        expect(step.Retry[0]).toMatchObject({ JitterStrategy: 'FULL', BackoffRate: 2, MaxAttempts: 3 });
+        expect(step.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Record' })]);
+        expect(step.TimeoutSeconds, `${worker.id}.${job.id}`).toBe(workStepTimeoutSeconds(worker, job));
+      }
+    }
+  });
+
+  it('fans out long jobs with a Map whose concurrency comes from the registry', () => {
+    for (const worker of lambdaWorkers()) {
+      for (const job of worker.jobs.filter((j) => j.fanOut)) {
+        const map = synth.definitionOf(worker.id, job.id).States['FanOut'] as { Type: string; MaxConcurrency: number; ItemsPath: string };
+        expect(map).toMatchObject({ Type: 'Map', MaxConcurrency: job.fanOut?.maxConcurrency, ItemsPath: '$.plan.items' });
+      }
+    }
+  });
+
+  it('runs the intel cycle stages as nested .sync:2 executions in registry order', () => {
+    const asl = synth.definitionOf('intel_orchestrator', 'cycle');
+    const stages = Object.entries(asl.States)
+      .filter(([name]) => /^Stage\d/.test(name))
+      .map(([name, s]) => [name, (s as { Resource: string }).Resource] as const)
+      .sort();
+    expect(stages.map(([n]) => n)).toEqual(['Stage1YoutubeWorker', 'Stage2CreatorIntelWorker', 'Stage3PlaybookWorker']);
+    for (const [, resource] of stages) expect(resource).toMatch(/states:startExecution\.sync:2$/);
+    expect(Object.keys(asl.States)).toContain('RefreshTwitchStreamsWorker');
+  });
+});
+
+describe('functions', () => {
+  it('has one function per Lambda worker with memory and timeout from the registry, arm64, the newest runtime, tracing', () => {
+    for (const worker of lambdaWorkers()) {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ WORKER_ID: worker.id, POWERTOOLS_SERVICE_NAME: worker.id }) },
+        MemorySize: worker.memoryMb,
+        Timeout: functionTimeoutSeconds(worker),
+        Architectures: ['arm64'],
+        Runtime: 'nodejs24.x',
+        TracingConfig: { Mode: 'Active' },
+      });
+    }
+  });
+
+  it('keeps every Lambda timeout within 900 s', () => {
+    for (const [id, fn] of resourcesOf('AWS::Lambda::Function')) {
+      expect(fn.Properties['Timeout'] as number, id).toBeLessThanOrEqual(900);
+    }
+  });
+
+  it('keeps secrets out of environment variables', () => {
+    for (const [id, fn] of resourcesOf('AWS::Lambda::Function')) {
+      const vars = Object.keys(((fn.Properties['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables) ?? {});
+      expect(vars.filter((v) => /SECRET(?!S_ARN)|PASSWORD|API_KEY|TOKEN/.test(v)), id).toEqual([]);
+    }
+  });
+});
+
+describe('state table', () => {
+  it('is retained, on demand, point-in-time recoverable, encrypted, with TTL and a NEW_AND_OLD_IMAGES stream', () => {
+    const tables = resourcesOf('AWS::DynamoDB::Table');
+    expect(tables).toHaveLength(1);
+    const [, table] = tables[0] as [string, Resource];
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    });
+  });
+});
+
+describe('on-demand queues', () => {
+  it('gives each on-demand worker a queue with a DLQ, a visibility timeout of 6x its consumer, and partial batch responses', () => {
+    const onDemand = ALL_WORKERS.filter((w) => w.executionModel === 'on-demand');
+    const mappings = resourcesOf('AWS::Lambda::EventSourceMapping').filter(([, m]) => JSON.stringify(m.Properties['EventSourceArn']).includes('Queue'));
+    expect(mappings).toHaveLength(onDemand.length);
+    for (const [, m] of mappings) expect(m.Properties['FunctionResponseTypes']).toEqual(['ReportBatchItemFailures']);
+    for (const worker of onDemand) {
+      template.hasResourceProperties('AWS::SQS::Queue', {
+        VisibilityTimeout: (functionTimeoutSeconds(worker) + 30) * 6,
+        RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 3 },
+        KmsMasterKeyId: Match.anyValue(),
+      });
+    }
+  });
+});
+
+describe('IAM', () => {
+  /** Actions AWS only grants on `*`, each with the reason it is allowed. */
+  const WILDCARD_ONLY_ACTIONS: Record<string, string> = {
+    'xray:PutTraceSegments': 'X-Ray has no resource-level permissions',
+    'xray:PutTelemetryRecords': 'X-Ray has no resource-level permissions',
+    'xray:GetSamplingRules': 'X-Ray has no resource-level permissions',
+    'xray:GetSamplingTargets': 'X-Ray has no resource-level permissions',
+    'logs:CreateLogDelivery': 'CloudWatch Logs vended delivery has no resource-level permissions',
+    'logs:GetLogDelivery': 'CloudWatch Logs vended delivery has no resource-level permissions',
+    'logs:UpdateLogDelivery': 'CloudWatch Logs vended delivery has no resource-level permissions',
+    'logs:DeleteLogDelivery': 'CloudWatch Logs vended delivery has no resource-level permissions',
+    'logs:ListLogDeliveries': 'CloudWatch Logs vended delivery has no resource-level permissions',
+    'logs:PutResourcePolicy': 'CloudWatch Logs resource policies have no resource-level permissions',
+    'logs:DescribeResourcePolicies': 'CloudWatch Logs resource policies have no resource-level permissions',
+    'logs:DescribeLogGroups': 'DescribeLogGroups has no resource-level permissions',
+  };
+
+  it('grants * only for actions AWS allows nowhere else', () => {
+    const offending: string[] = [];
+    for (const [id, policy] of resourcesOf('AWS::IAM::Policy')) {
+      const statements = (policy.Properties['PolicyDocument'] as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement;
+      for (const st of statements) {
+        const resources = Array.isArray(st.Resource) ? st.Resource : [st.Resource];
+        if (!resources.includes('*')) continue;
+        const actions = Array.isArray(st.Action) ? st.Action : [st.Action];
+        for (const action of actions) if (!(action in WILDCARD_ONLY_ACTIONS)) offending.push(`${id}: ${action}`);
+      }
+    }
+    expect(offending).toEqual([]);
+  });
+
+  it('uses no AWS managed policies', () => {
+    for (const [id, role] of resourcesOf('AWS::IAM::Role')) {
+      expect(role.Properties['ManagedPolicyArns'], id).toBeUndefined();
+    }
+  });
+});
+
+describe('cdk-nag', () => {
+  it('reports zero unacknowledged findings (AwsSolutions and Serverless packs), and every acknowledgement has a reason', () => {
+    expect(synth.nagFindings).toEqual([]);
+    expect(synth.acknowledgements.length).toBeGreaterThan(0);
+    for (const ack of synth.acknowledgements) expect(ack.reason.length, ack.id).toBeGreaterThan(20);
+  });
+});
