@@ -67,7 +67,7 @@ export class OrchestratorFunction extends Construct {
     });
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support only the * resource (AWS requires it). test/iam.test.ts allows * for these actions only.',
+      reason: 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support only the * resource (AWS requires it). test/infra/template.test.ts allows * for these actions only.',
     });
     Validations.of(this.fn).acknowledge({
       id: 'Serverless-LambdaDLQ',

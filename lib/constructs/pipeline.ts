@@ -57,7 +57,7 @@ export class Pipeline extends Construct {
     const acknowledge = (id: string, reason: string): void => Validations.of(this.stateMachine.role).acknowledge({ id, reason });
     acknowledge(
       'AwsSolutions-IAM5[Resource::*]',
-      'X-Ray (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) and CloudWatch Logs delivery (logs:CreateLogDelivery and friends) support only the * resource (AWS requires it). test/iam.test.ts allows * for these actions only.',
+      'X-Ray (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) and CloudWatch Logs delivery (logs:CreateLogDelivery and friends) support only the * resource (AWS requires it). test/infra/template.test.ts allows * for these actions only.',
     );
     for (const fn of new Set(props.invokes)) {
       acknowledge(`AwsSolutions-IAM5[Resource::<${logicalId(fn)}.Arn>:*]`, 'lambda:InvokeFunction on the function and its versions/aliases (`:*`), as the Step Functions Lambda integration grants it; scoped to this one function.');

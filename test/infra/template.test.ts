@@ -2,11 +2,14 @@
  * Template assertions, derived from the registry: they fail when the synthesized stack drifts from
  * the design (schedules, budgets, Lambda limits, JSONPath only, delivery settings, IAM).
  */
+import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LAMBDA_TRANSIENT_ERROR_NAMES, RETRYABLE_ERROR_NAMES } from '../../lib/domain/errors.js';
 import { ALL_WORKERS, functionTimeoutSeconds, lambdaWorkers, scheduledTriggers, workStepTimeoutSeconds } from '../../lib/registry/index.js';
-import { synthesizeForTests, type SynthesizedForTests } from '../support/synth.js';
+import { synthesizeForTests, synthFindings, type SynthesizedForTests } from '../support/synth.js';
 
 let synth: SynthesizedForTests;
 let template: Template;
@@ -205,6 +208,16 @@ describe('IAM', () => {
 });
 
 describe('cdk-nag', () => {
+  it('fails synth on an unacknowledged finding (negative control for the check below)', () => {
+    process.env['CDK_VALIDATION'] = 'false';
+    const app = new App();
+    const stack = new Stack(app, 'Control');
+    new sqs.Queue(stack, 'PlainQueue');
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    const findings = synthFindings(app);
+    expect(findings.join('\n')).toMatch(/AwsSolutions-SQS/);
+  });
+
   it('reports zero unacknowledged findings (AwsSolutions and Serverless packs), and every acknowledgement has a reason', () => {
     expect(synth.nagFindings).toEqual([]);
     expect(synth.acknowledgements.length).toBeGreaterThan(0);

@@ -3,7 +3,7 @@
  * (the template is the same, the code assets are placeholders) and without CDK's built-in
  * CloudFormation validation (`npm run synth` runs it; here it would only add ~10 s per file).
  */
-import { Validations } from 'aws-cdk-lib';
+import { Validations, type App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { buildApp, STACK_NAME } from '../../lib/app.js';
@@ -31,22 +31,29 @@ function collectAcknowledgements(root: IConstruct): { id: string; reason: string
   for (const c of root.node.findAll()) {
     for (const entry of c.node.metadata) {
       if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
-      const data = entry.data as { id?: string; reason?: string } | { id?: string; reason?: string }[];
-      for (const ack of Array.isArray(data) ? data : [data]) found.push({ id: ack.id ?? '', reason: ack.reason ?? '', path: c.node.path });
+      // Stored as { "Annotation::<rule id>": "<reason>" }.
+      for (const [key, reason] of Object.entries(entry.data as Record<string, unknown>)) {
+        found.push({ id: key.replace(/^Annotation::/, ''), reason: typeof reason === 'string' ? reason : '', path: c.node.path });
+      }
     }
   }
   return found;
 }
 
+/** Synthesizes an app; returns the validation findings that made synth fail (none when it passed). */
+export function synthFindings(app: App): string[] {
+  try {
+    app.synth();
+    return [];
+  } catch (e) {
+    return String((e as Error).message).split('\n').filter((l) => l.trim() !== '');
+  }
+}
+
 export function synthesizeForTests(context: Record<string, unknown> = {}): SynthesizedForTests {
   process.env['CDK_VALIDATION'] = 'false';
   const { app, stack } = buildApp({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
-  let nagFindings: string[] = [];
-  try {
-    app.synth();
-  } catch (e) {
-    nagFindings = String((e as Error).message).split('\n').filter((l) => l.trim() !== '');
-  }
+  const nagFindings = synthFindings(app);
   const template = Template.fromStack(stack);
   const json = template.toJSON() as CfnTemplate;
   const definitions = new Map<string, AslDefinition>();
