@@ -17,6 +17,9 @@ import { startEmbeddedDynamo, type EmbeddedDynamo } from './embedded-dynamodb.js
 import { createLocalStateMachineRunner, type LocalExecution, type LocalStateMachineRunner, type ResolveTask } from './step-functions-runner.js';
 import { extractStateMachines, logicalIdFromArn, type CfnTemplate } from './template-asl.js';
 
+// The AWS SDK warns that releases after January 2027 need Node 22; the deployed Lambdas run Node 24.
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+
 export type LambdaHandler = (event: unknown) => Promise<unknown>;
 
 /** Simulated time. Wait states advance it instead of sleeping. */
