@@ -55,7 +55,7 @@ export const SKIP_REASON_VALUES = ['CIRCUIT_OPEN', 'LOCK_HELD', 'FRESH_DATA', 'P
  * - DUPLICATE: this slot already ran (a repeated Scheduler delivery): end without a report.
  */
 export const GateResult = z.discriminatedUnion('decision', [
-  z.object({ decision: z.literal('RUN'), fence: z.number().int().positive(), owner: z.string(), probe: z.boolean(), scheduledTime: IsoTime }),
+  z.object({ decision: z.literal('RUN'), fence: z.number().int().nonnegative(), owner: z.string(), probe: z.boolean(), scheduledTime: IsoTime }),
   z.object({ decision: z.literal('WAIT'), waitSeconds: z.number().int().positive(), scheduledTime: IsoTime }),
   z.object({ decision: z.literal('SKIP'), skipReason: z.enum(SKIP_REASON_VALUES), detail: z.string(), scheduledTime: IsoTime }),
   z.object({ decision: z.literal('DUPLICATE'), scheduledTime: IsoTime }),

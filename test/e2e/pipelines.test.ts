@@ -16,7 +16,7 @@ let rt: LocalRuntime;
 let clock: SimulatedClock;
 /** Per test: what each worker does. */
 let script: Record<string, LambdaHandler> = {};
-const calls: Record<string, unknown[]> = {};
+let calls: Record<string, unknown[]> = {};
 
 class NamedError extends Error {
   constructor(name: string, message: string) {
@@ -44,7 +44,7 @@ beforeAll(async () => {
 beforeEach(async () => {
   clock = new SimulatedClock(T0);
   script = {};
-  for (const k of Object.keys(calls)) delete calls[k];
+  calls = {};
   rt = await startLocalRuntime({ clock, template, workerHandlers: workers });
 });
 

@@ -1,0 +1,136 @@
+/**
+ * The protocol Lambda's two use cases, over the StateStore port: the domain decides (gate.ts,
+ * record.ts), this module reads, performs the planned single-item writes and handles their races.
+ * No AWS imports: the handler injects the adapter.
+ */
+import { decideGate, gateReads, gaveUp, type GatePlan, type GateVerdict } from '../../lib/domain/gate.js';
+import { InvalidPayloadError } from '../../lib/domain/errors.js';
+import type { StateStore } from '../../lib/domain/ports.js';
+import {
+  planRecord,
+  RECORD_VERSION_ATTEMPTS,
+  recordNeedsWorkerState,
+  reportExpiresAt,
+  STATE_CONTENDED_RECOMMENDATION,
+  LOCK_LOST_RECOMMENDATION,
+  windowExpiresAt,
+  withRecommendation,
+  type RecordInput,
+} from '../../lib/domain/record.js';
+import { normalizeIso, reportSk, workerPk, type WorkerStateItem } from '../../lib/domain/worker-state.js';
+import { workerById } from '../../lib/registry/index.js';
+import type { JobSpec, WorkerSpec } from '../../lib/registry/types.js';
+import type { GateResult, PipelineState, RecordResult } from '../shared/contracts.js';
+
+export interface ProtocolDeps {
+  readonly store: StateStore;
+  /** Epoch ms. */
+  readonly clock: () => number;
+  readonly reportRetentionDays: number;
+  /** Resolves worker ids (default: the registry). */
+  readonly lookup?: (workerId: string) => WorkerSpec;
+}
+
+export interface CallContext {
+  readonly executionId: string;
+  readonly startedAtMs: number;
+}
+
+/** Gate attempts: the first decision, and one re-decision after a lost race. */
+export const GATE_ATTEMPTS = 2;
+
+export function resolveWorkerJob(state: Pick<PipelineState, 'worker' | 'job'>, lookup: (id: string) => WorkerSpec = workerById): { worker: WorkerSpec; job: JobSpec } {
+  let worker: WorkerSpec;
+  try {
+    worker = lookup(state.worker);
+  } catch {
+    throw new InvalidPayloadError(`unknown worker, got "${state.worker}"`);
+  }
+  const job = worker.jobs.find((j) => j.id === state.job);
+  if (!job) throw new InvalidPayloadError(`worker "${worker.id}" has no job "${state.job}"; its jobs are ${worker.jobs.map((j) => j.id).join(', ') || 'none'}`);
+  return { worker, job };
+}
+
+function toGateResult(verdict: GateVerdict, written: WorkerStateItem | null, owner: string, scheduledTime: string): GateResult {
+  switch (verdict.decision) {
+    case 'RUN': {
+      const fence = verdict.fence ?? written?.lock.fence;
+      if (fence === undefined) throw new Error('gate: a RUN without a fence (no acquire write result)');
+      return { decision: 'RUN', fence, owner, probe: verdict.probe, scheduledTime };
+    }
+    case 'WAIT':
+      return { decision: 'WAIT', waitSeconds: verdict.waitSeconds, scheduledTime };
+    case 'SKIP':
+      return { decision: 'SKIP', skipReason: verdict.skipReason, detail: verdict.detail, scheduledTime };
+    case 'DUPLICATE':
+      return { decision: 'DUPLICATE', scheduledTime };
+  }
+}
+
+/** The Gate step: read one batch, decide, perform at most one conditional write; on a lost race re-read and re-decide once. */
+export async function gateStep(deps: ProtocolDeps, ctx: CallContext, state: PipelineState): Promise<GateResult> {
+  const lookup = deps.lookup ?? workerById;
+  const { worker, job } = resolveWorkerJob(state, lookup);
+  const scheduledTime = normalizeIso(state.scheduledTime);
+  const call = { executionId: ctx.executionId, startedAtMs: ctx.startedAtMs, trigger: state.trigger, scheduledTime };
+  let plan: GatePlan = gaveUp();
+  for (let attempt = 0; attempt < GATE_ATTEMPTS; attempt++) {
+    const nowMs = deps.clock();
+    const view = await deps.store.readGateView(gateReads(worker, job, nowMs, lookup));
+    plan = decideGate({ worker, job, call, nowMs, view, lookup });
+    if (plan.write === null) return toGateResult(plan.verdict, null, ctx.executionId, scheduledTime);
+    const written = await deps.store.updateWorkerState(worker.id, plan.write);
+    if (written !== null) return toGateResult(plan.verdict, written, ctx.executionId, scheduledTime);
+  }
+  return toGateResult(gaveUp().verdict, null, ctx.executionId, scheduledTime);
+}
+
+export interface RecordOutcome {
+  readonly result: RecordResult;
+  /** False when the slot already had a report (a retried Record, or a duplicate): nothing was counted. */
+  readonly reportStored: boolean;
+}
+
+/**
+ * The Record step: plan, apply the STATE write (retrying an unlocked run's version race), put the
+ * report once, then add its window counters (only when the report is new, so a retried Record does
+ * not count twice).
+ */
+export async function recordStep(deps: ProtocolDeps, ctx: CallContext, state: PipelineState): Promise<RecordOutcome> {
+  const lookup = deps.lookup ?? workerById;
+  const { worker, job } = resolveWorkerJob(state, lookup);
+  const nowMs = deps.clock();
+  const base: Omit<RecordInput, 'current'> = { worker, job, state, executionId: ctx.executionId, startedAtMs: ctx.startedAtMs, nowMs };
+  const current = recordNeedsWorkerState(state) ? await deps.store.readWorkerState(worker.id) : undefined;
+  const plan = planRecord({ ...base, current });
+  const reportKey = `${workerPk(worker.id)}/${reportSk(normalizeIso(state.scheduledTime), job.id, state.runId)}`;
+  if (plan.kind === 'nothing') {
+    return { result: { status: 'SKIPPED', overallScore: null, reportKey, lockReleased: true }, reportStored: false };
+  }
+
+  let report = plan.report;
+  let lockReleased = plan.lockReleased;
+  let planned = plan.stateWrite;
+  for (let attempt = 1; planned !== null; attempt++) {
+    if ((await deps.store.updateWorkerState(worker.id, planned.write)) !== null) break;
+    if (planned.guard === 'version' && attempt < RECORD_VERSION_ATTEMPTS) {
+      const again = planRecord({ ...base, current: await deps.store.readWorkerState(worker.id) });
+      planned = again.kind === 'report' ? again.stateWrite : null;
+      continue;
+    }
+    if (planned.guard === 'fence') {
+      report = withRecommendation(report, LOCK_LOST_RECOMMENDATION);
+      lockReleased = false;
+    } else if (planned.guard === 'version') {
+      report = withRecommendation(report, STATE_CONTENDED_RECOMMENDATION);
+    }
+    planned = null;
+  }
+
+  const reportStored = await deps.store.putReportOnce({ report, reportSk: plan.reportSk, expiresAt: reportExpiresAt(nowMs, deps.reportRetentionDays) });
+  if (reportStored) await deps.store.addWindowCounters(worker.id, plan.window.bucketKey, plan.window.delta, windowExpiresAt(nowMs));
+  return {
+    result: { status: report.status, overallScore: report.scores?.overallScore ?? null, reportKey, lockReleased },
+    reportStored,
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * When EventBridge Scheduler expressions fire: the occurrences of `cron(...)`, `rate(...)` and
+ * `at(...)` in a time range, for counting the slots a schedule should have produced (the coverage
+ * gate). Pure: no clock, no I/O.
+ *
+ * AWS cron has six fields (minutes hours day-of-month month day-of-week year), `?` in exactly one
+ * of day-of-month and day-of-week, and day-of-week 1-7 = SUN-SAT. croner reads the same thing as a
+ * 7-part pattern with a leading seconds field and these options:
+ * - `alternativeWeekdays`: Quartz numbering, 1 = Sunday ... 7 = Saturday (AWS's).
+ * - `domAndDow`: AND of the two day fields. AWS always leaves one of them `?`, which becomes `*`,
+ *   so AND means "the other field alone" (with croner's default OR, `* ... MON` would be every day).
+ * - `sloppyRanges`: AWS steps from a start value (`0/30`), which croner rejects by default.
+ * AWS's `nL` (last weekday n of the month) is croner's `n#L`; a lone `L` in day-of-week is Saturday.
+ *
+ * `rate(...)` has no anchor in its expression (AWS starts it when the schedule is created), so its
+ * occurrences here are the multiples of the period since the Unix epoch: the count over a range is
+ * right to within one.
+ */
+import { Cron, type CronOptions } from 'croner';
+import { isValidTimezone, parseScheduleExpression } from '../registry/schedule-expression.js';
+
+const MINUTE_MS = 60_000;
+const RATE_UNIT_MS = { minute: MINUTE_MS, hour: 60 * MINUTE_MS, day: 24 * 60 * MINUTE_MS } as const;
+
+/** Guard against enumerating an absurd range (a day of an every-minute cron is 1440). */
+export const MAX_OCCURRENCES = 10_000;
+
+export class ScheduleMathError extends Error {
+  override readonly name = 'ScheduleMathError';
+}
+
+/** The croner pattern and options equivalent to an AWS six-field cron body. */
+export function toCronerPattern(fields: readonly [string, string, string, string, string, string]): string {
+  const [minutes, hours, dayOfMonth, month, dayOfWeek, year] = fields;
+  const wild = (f: string): string => (f === '?' ? '*' : f);
+  const dow = wild(dayOfWeek)
+    .split(',')
+    .map((part) => {
+      if (part.toUpperCase() === 'L') return '7';
+      const last = /^([1-7])L$/i.exec(part);
+      return last ? `${last[1]}#L` : part;
+    })
+    .join(',');
+  return ['0', minutes, hours, wild(dayOfMonth), month, dow, year].join(' ');
+}
+
+const cronerOptions = (timezone: string): CronOptions => ({
+  timezone,
+  mode: '7-part',
+  alternativeWeekdays: true,
+  domAndDow: true,
+  sloppyRanges: true,
+  paused: true,
+});
+
+function guardCount(count: number, expression: string): void {
+  if (count > MAX_OCCURRENCES) throw new ScheduleMathError(`schedule "${expression}" fires more than ${MAX_OCCURRENCES} times in the range`);
+}
+
+/**
+ * The times (epoch ms, ascending) at which `expression` fires in `timezone` within
+ * `[fromMs, toMs)`. Throws ScheduleMathError for a malformed expression or an unknown timezone.
+ */
+export function occurrences(expression: string, timezone: string, fromMs: number, toMs: number): number[] {
+  const parsed = parseScheduleExpression(expression);
+  if (!parsed.ok) throw new ScheduleMathError(`schedule "${expression}" is malformed: ${parsed.reason}`);
+  if (!isValidTimezone(timezone)) throw new ScheduleMathError(`schedule "${expression}" has an unknown timezone, got "${timezone}"`);
+  if (!(toMs > fromMs)) return [];
+  const schedule = parsed.schedule;
+  switch (schedule.kind) {
+    case 'rate': {
+      const periodMs = schedule.value * RATE_UNIT_MS[schedule.unit];
+      const first = Math.ceil(fromMs / periodMs) * periodMs;
+      guardCount(Math.ceil((toMs - first) / periodMs), expression);
+      const times: number[] = [];
+      for (let t = first; t < toMs; t += periodMs) times.push(t);
+      return times;
+    }
+    case 'at': {
+      const cron = new Cron(schedule.at, { timezone, paused: true });
+      const at = cron.nextRun(new Date(fromMs - 1));
+      cron.stop();
+      return at !== null && at.getTime() < toMs ? [at.getTime()] : [];
+    }
+    case 'cron': {
+      const cron = new Cron(toCronerPattern(schedule.fields), cronerOptions(timezone));
+      const times: number[] = [];
+      // nextRun is strictly after its argument; croner works in whole seconds.
+      let next = cron.nextRun(new Date(fromMs - 1));
+      while (next !== null && next.getTime() < toMs) {
+        times.push(next.getTime());
+        guardCount(times.length, expression);
+        next = cron.nextRun(next);
+      }
+      cron.stop();
+      return times;
+    }
+  }
+}
+
+/** How many times the schedules fire within `[fromMs, toMs)`. */
+export function countOccurrences(schedules: readonly { readonly expression: string; readonly timezone: string }[], fromMs: number, toMs: number): number {
+  return schedules.reduce((n, s) => n + occurrences(s.expression, s.timezone, fromMs, toMs).length, 0);
+}

@@ -1,0 +1,225 @@
+/**
+ * The orchestrator's persistent state as the domain sees it: the keys of the single table, the
+ * orchestrator-wide mode, and the per-worker STATE item (lock, slot claims, circuit, freshness mark,
+ * last run). docs/data-model.md describes the table; this module parses items into typed views and
+ * describes writes as data (`StateWrite`), so the gate and record logic stays pure. Pure.
+ */
+import { CLOSED_CIRCUIT, type CircuitState, type CircuitStateName } from './circuit.js';
+import { applyWrite, evaluateCondition, LOCK_ATTRS, slotAttr, type AttrValue, type Condition, type Item } from './lock.js';
+import { RUN_STATUSES, type RunStatus } from './score-report.js';
+
+// ---------------------------------------------------------------------------------------------
+// Keys
+
+export const ORCH_PK = 'ORCH';
+export const STATE_SK = 'STATE';
+export const workerPk = (workerId: string): string => `WORKER#${workerId}`;
+/**
+ * A report's sort key: one report per (scheduled time, job), and per run id for on-demand jobs
+ * (two requests enqueued in the same millisecond). `scheduledTime` is a normalized ISO string.
+ */
+export const reportSk = (scheduledTime: string, jobId: string, runId?: string): string => `REPORT#${scheduledTime}#${jobId}${runId === undefined ? '' : `#${runId}`}`;
+/** A rolling-window bucket's sort key; `bucket` is `YYYY-MM-DDTHH` (see window-stats.bucketKey). */
+export const windowSk = (bucket: string): string => `WINDOW#${bucket}`;
+
+/** Seconds a WINDOW bucket lives (the coverage gate reads the previous UTC day, anomalies the last two hours). */
+export const WINDOW_TTL_SECONDS = 3 * 24 * 3600;
+/** Default report retention, when REPORT_RETENTION_DAYS is unset. */
+export const DEFAULT_REPORT_RETENTION_DAYS = 30;
+
+/** `new Date(x).toISOString()`: millisecond ISO-8601 UTC, so lexicographic order is time order. */
+export const normalizeIso = (time: string | number): string => new Date(time).toISOString();
+
+// ---------------------------------------------------------------------------------------------
+// Orchestrator mode
+
+export const ORCHESTRATOR_MODES = ['RUNNING', 'PAUSED', 'DRAINING'] as const;
+export type OrchestratorMode = (typeof ORCHESTRATOR_MODES)[number];
+
+export interface OrchestratorState {
+  readonly mode: OrchestratorMode;
+  readonly updatedAt: string | null;
+  readonly reason: string | null;
+}
+
+/** An absent ORCH/STATE item means RUNNING. */
+export const ORCHESTRATOR_RUNNING: OrchestratorState = Object.freeze({ mode: 'RUNNING', updatedAt: null, reason: null });
+
+// ---------------------------------------------------------------------------------------------
+// Worker STATE item
+
+export const STATE_ATTRS = {
+  circuit: 'circuit',
+  freshAtMs: 'freshAtMs',
+  lastStatus: 'lastStatus',
+  lastRunAtMs: 'lastRunAtMs',
+  lastScheduledTime: 'lastScheduledTime',
+  /** The execution whose Record last applied its effects: makes a retried Record idempotent. */
+  lastExecutionId: 'lastExecutionId',
+  leaseSecondsOverride: 'leaseSecondsOverride',
+  stepTimeoutOverrideSeconds: 'stepTimeoutOverrideSeconds',
+  /** Optimistic-concurrency counter: every write through this module adds 1. */
+  version: 'version',
+} as const;
+
+/** Which execution claimed a job's slot, so a retried gate recognises its own claim. */
+export const slotOwnerAttr = (jobId: string): string => `slotOwner_${jobId}`;
+
+const SLOT_PREFIX = slotAttr('');
+const SLOT_OWNER_PREFIX = slotOwnerAttr('');
+
+export interface LockView {
+  readonly holder: string | null;
+  /** 0 when the worker never locked. */
+  readonly fence: number;
+  /** Null when absent: a holder without an expiry never lapses (acquireSpec's condition cannot pass). */
+  readonly expiresAtMs: number | null;
+}
+
+export interface WorkerStateItem {
+  readonly lock: LockView;
+  /** Claimed slot per job id (normalized ISO scheduled time). */
+  readonly slots: Readonly<Record<string, string>>;
+  /** The execution that claimed each job's slot. */
+  readonly slotOwners: Readonly<Record<string, string>>;
+  /** CLOSED when absent. */
+  readonly circuit: CircuitState;
+  /** Completion time of the last SUCCEEDED/PARTIAL run, or null. */
+  readonly freshAtMs: number | null;
+  readonly lastStatus: RunStatus | null;
+  readonly lastRunAtMs: number | null;
+  readonly lastScheduledTime: string | null;
+  readonly lastExecutionId: string | null;
+  readonly leaseSecondsOverride: number | null;
+  readonly stepTimeoutOverrideSeconds: number | null;
+  /** 0 when absent. */
+  readonly version: number;
+}
+
+/** A value as stored on a STATE item: a scalar, or a flat map (the circuit). */
+export type StateMapValue = string | number | null;
+export type StateValue = AttrValue | Readonly<Record<string, StateMapValue>>;
+/** An item as read from the table (after unmarshalling). */
+export type RawItem = Readonly<Record<string, unknown>>;
+
+/**
+ * A single-item conditional write on a STATE item, in the Condition AST of lock.ts. A
+ * `ConditionalWrite` from lock.ts is a `StateWrite`; this one may also SET a map (the circuit).
+ */
+export interface StateWrite {
+  readonly condition: Condition;
+  readonly set: Readonly<Record<string, StateValue>>;
+  readonly add: Readonly<Record<string, number>>;
+  readonly remove: readonly string[];
+}
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const CIRCUIT_STATES: readonly CircuitStateName[] = ['CLOSED', 'OPEN', 'HALF_OPEN'];
+
+function parseCircuit(raw: unknown): CircuitState {
+  if (typeof raw !== 'object' || raw === null) return CLOSED_CIRCUIT;
+  const m = raw as Record<string, unknown>;
+  const state = CIRCUIT_STATES.find((s) => s === m['state']);
+  if (state === undefined) return CLOSED_CIRCUIT;
+  return {
+    state,
+    consecutiveFailures: num(m['consecutiveFailures']) ?? 0,
+    changedAtMs: num(m['changedAtMs']),
+    probesAdmitted: num(m['probesAdmitted']) ?? 0,
+    halfOpenSuccesses: num(m['halfOpenSuccesses']) ?? 0,
+  };
+}
+
+/** The circuit as the map attribute it is stored in. */
+export function circuitAttr(circuit: CircuitState): Readonly<Record<string, StateMapValue>> {
+  return {
+    state: circuit.state,
+    consecutiveFailures: circuit.consecutiveFailures,
+    changedAtMs: circuit.changedAtMs,
+    probesAdmitted: circuit.probesAdmitted,
+    halfOpenSuccesses: circuit.halfOpenSuccesses,
+  };
+}
+
+export function parseWorkerState(raw: RawItem): WorkerStateItem {
+  const slots: Record<string, string> = {};
+  const slotOwners: Record<string, string> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (typeof value !== 'string') continue;
+    if (name.startsWith(SLOT_PREFIX)) slots[name.slice(SLOT_PREFIX.length)] = value;
+    else if (name.startsWith(SLOT_OWNER_PREFIX)) slotOwners[name.slice(SLOT_OWNER_PREFIX.length)] = value;
+  }
+  const lastStatus = RUN_STATUSES.find((s) => s === raw[STATE_ATTRS.lastStatus]) ?? null;
+  return {
+    lock: { holder: str(raw[LOCK_ATTRS.holder]), fence: num(raw[LOCK_ATTRS.fence]) ?? 0, expiresAtMs: num(raw[LOCK_ATTRS.expiresAt]) },
+    slots,
+    slotOwners,
+    circuit: parseCircuit(raw[STATE_ATTRS.circuit]),
+    freshAtMs: num(raw[STATE_ATTRS.freshAtMs]),
+    lastStatus,
+    lastRunAtMs: num(raw[STATE_ATTRS.lastRunAtMs]),
+    lastScheduledTime: str(raw[STATE_ATTRS.lastScheduledTime]),
+    lastExecutionId: str(raw[STATE_ATTRS.lastExecutionId]),
+    leaseSecondsOverride: num(raw[STATE_ATTRS.leaseSecondsOverride]),
+    stepTimeoutOverrideSeconds: num(raw[STATE_ATTRS.stepTimeoutOverrideSeconds]),
+    version: num(raw[STATE_ATTRS.version]) ?? 0,
+  };
+}
+
+/** An unknown mode is read as PAUSED: when in doubt, do not start work. */
+export function parseOrchestratorState(raw: RawItem | undefined): OrchestratorState {
+  if (raw === undefined) return ORCHESTRATOR_RUNNING;
+  const mode = ORCHESTRATOR_MODES.find((m) => m === raw['mode']);
+  const reason = str(raw['reason']);
+  if (mode === undefined) return { mode: 'PAUSED', updatedAt: str(raw['updatedAt']), reason: `unreadable mode ${JSON.stringify(raw['mode'] ?? null)}` };
+  return { mode, updatedAt: str(raw['updatedAt']), reason };
+}
+
+/** Held and not expired. A lease is free once `now` is past `lockExpiresAtMs` (acquireSpec's `lt`). */
+export function lockIsLive(state: WorkerStateItem | undefined, nowMs: number): boolean {
+  return state !== undefined && state.lock.holder !== null && (state.lock.expiresAtMs === null || state.lock.expiresAtMs >= nowMs);
+}
+
+/** When a live lock lapses, for messages. */
+export const lockExpiryText = (lock: LockView): string => (lock.expiresAtMs === null ? 'no expiry' : new Date(lock.expiresAtMs).toISOString());
+
+/** Optimistic concurrency: the item's version is still the one we read. */
+export function versionCondition(state: WorkerStateItem | undefined): Condition {
+  const version = state?.version ?? 0;
+  const same: Condition = { op: 'eq', attr: STATE_ATTRS.version, value: version };
+  return version === 0 ? { op: 'or', of: [{ op: 'notExists', attr: STATE_ATTRS.version }, same] } : same;
+}
+
+/** Adds the version bump every STATE write carries. */
+export function withVersionBump(write: StateWrite): StateWrite {
+  return { ...write, add: { ...write.add, [STATE_ATTRS.version]: 1 } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// In-memory semantics (the reference for adapters and the fakes in tests)
+
+const scalarsOf = (item: RawItem | undefined): Item | undefined => {
+  if (item === undefined) return undefined;
+  const out: Record<string, AttrValue> = {};
+  for (const [k, v] of Object.entries(item)) if (typeof v === 'string' || typeof v === 'number') out[k] = v;
+  return out;
+};
+
+/** Evaluates a condition against a stored item (maps never satisfy a comparison). */
+export function evaluateStateCondition(condition: Condition, item: RawItem | undefined): boolean {
+  if (item !== undefined) {
+    // notExists must see maps too: evaluate it on the full item.
+    if (condition.op === 'notExists') return item[condition.attr] === undefined;
+    if (condition.op === 'and') return condition.of.every((c) => evaluateStateCondition(c, item));
+    if (condition.op === 'or') return condition.of.some((c) => evaluateStateCondition(c, item));
+  }
+  return evaluateCondition(condition, scalarsOf(item));
+}
+
+/** Applies a write as DynamoDB's SET / ADD / REMOVE would. */
+export function applyStateWrite(write: StateWrite, item: RawItem | undefined): RawItem {
+  const scalarPart = applyWrite({ condition: write.condition, set: {}, add: write.add, remove: [] }, scalarsOf(item));
+  const merged: Record<string, unknown> = { ...(item ?? {}), ...scalarPart, ...write.set };
+  return Object.fromEntries(Object.entries(merged).filter(([k]) => !write.remove.includes(k)));
+}

@@ -1,0 +1,273 @@
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BATCH_GET_MAX_KEYS, conditionExpression, documentClient, DynamoStateStore, ExpressionAttributes, updateParts } from '../../lambdas/adapters/dynamo-state-store.js';
+import { gateStep, recordStep } from '../../lambdas/protocol/steps.js';
+import type { WorkerResult } from '../../lambdas/shared/contracts.js';
+import { CLOSED_CIRCUIT } from '../../lib/domain/circuit.js';
+import { acquireSpec, LOCK_ATTRS, recordSpec, releaseSpec, type Condition } from '../../lib/domain/lock.js';
+import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
+import { EMPTY_BUCKET } from '../../lib/domain/window-stats.js';
+import { circuitAttr, ORCH_PK, reportSk, STATE_SK, windowSk, workerPk, type StateWrite } from '../../lib/domain/worker-state.js';
+
+const NOW = Date.parse('2026-01-02T06:00:00.000Z');
+let server: Server;
+let raw: DynamoDBClient;
+let doc: DynamoDBDocumentClient;
+let tableName: string;
+let tableCount = 0;
+let store: DynamoStateStore;
+
+beforeAll(async () => {
+  server = dynalite({ createTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  raw = new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  doc = documentClient(raw);
+});
+
+afterAll(async () => {
+  raw.destroy();
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+beforeEach(async () => {
+  // A fresh table per test: no state leaks between cases.
+  tableName = `orchestrator-${++tableCount}`;
+  await raw.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  store = new DynamoStateStore(doc, tableName);
+});
+
+const rawState = async (workerId: string): Promise<Record<string, unknown> | undefined> =>
+  (await doc.send(new GetCommand({ TableName: tableName, Key: { pk: workerPk(workerId), sk: STATE_SK }, ConsistentRead: true }))).Item;
+
+describe('expression translation', () => {
+  it('uses placeholders for every name and value', () => {
+    const attrs = new ExpressionAttributes();
+    const condition: Condition = {
+      op: 'and',
+      of: [
+        { op: 'or', of: [{ op: 'notExists', attr: 'lockHolder' }, { op: 'lt', attr: 'lockExpiresAtMs', value: 5 }] },
+        { op: 'eq', attr: 'lockHolder', value: "x') OR attribute_exists(pk" },
+        { op: 'le', attr: 'slot_job', value: '2026' },
+      ],
+    };
+    expect(conditionExpression(condition, attrs)).toBe('((attribute_not_exists(#n0) OR #n1 < :v0) AND #n0 = :v1 AND #n2 <= :v2)');
+    expect(attrs.names).toEqual({ '#n0': 'lockHolder', '#n1': 'lockExpiresAtMs', '#n2': 'slot_job' });
+    expect(attrs.values).toEqual({ ':v0': 5, ':v1': "x') OR attribute_exists(pk", ':v2': '2026' });
+  });
+
+  it('builds SET, ADD and REMOVE clauses', () => {
+    const parts = updateParts(recordSpec('exec', 3, { lastStatus: 'SUCCEEDED' }));
+    expect(parts.UpdateExpression).toBe('SET #n2 = :v2, #n3 = :v3 REMOVE #n0');
+    expect(parts.ConditionExpression).toBe('(#n0 = :v0 AND #n1 = :v1)');
+    expect(parts.ExpressionAttributeNames).toMatchObject({ '#n0': 'lockHolder', '#n1': 'lockFence', '#n2': 'lastStatus', '#n3': 'lockExpiresAtMs' });
+    expect(parts.ExpressionAttributeValues).toEqual({ ':v0': 'exec', ':v1': 3, ':v2': 'SUCCEEDED', ':v3': 0 });
+  });
+
+  it('omits the condition for an empty "and" and an "or" with a true branch', () => {
+    expect(conditionExpression({ op: 'and', of: [] }, new ExpressionAttributes())).toBeNull();
+    expect(conditionExpression({ op: 'or', of: [{ op: 'and', of: [] }, { op: 'notExists', attr: 'a' }] }, new ExpressionAttributes())).toBeNull();
+    expect(updateParts({ condition: { op: 'and', of: [] }, set: {}, add: { runs: 1 }, remove: [] })).not.toHaveProperty('ConditionExpression');
+  });
+});
+
+describe('DynamoStateStore against dynalite: the lock', () => {
+  const acquire = (owner: string, nowMs = NOW, leaseSeconds = 60): StateWrite => acquireSpec({ owner, nowMs, leaseSeconds });
+
+  it('acquire contention: one of two acquirers wins; the loser gets null', async () => {
+    const [a, b] = await Promise.all([store.updateWorkerState('w', acquire('exec-a')), store.updateWorkerState('w', acquire('exec-b'))]);
+    const winners = [a, b].filter((x) => x !== null);
+    expect(winners).toHaveLength(1);
+    expect(winners[0]?.lock).toMatchObject({ fence: 1, expiresAtMs: NOW + 60_000 });
+    expect((await store.readWorkerState('w'))?.lock.holder).toBe(winners[0]?.lock.holder);
+  });
+
+  it('the fence only increases: release, re-acquire, take over an expired lease', async () => {
+    const first = await store.updateWorkerState('w', acquire('exec-a'));
+    expect(first?.lock.fence).toBe(1);
+    expect(await store.updateWorkerState('w', releaseSpec('exec-a', 1))).toMatchObject({ lock: { holder: null, fence: 1, expiresAtMs: 0 } });
+    expect((await store.updateWorkerState('w', acquire('exec-b')))?.lock.fence).toBe(2);
+    // exec-b's lease lapses; exec-c takes over.
+    expect(await store.updateWorkerState('w', acquire('exec-c', NOW + 30_000))).toBeNull();
+    expect((await store.updateWorkerState('w', acquire('exec-c', NOW + 60_001)))?.lock).toMatchObject({ holder: 'exec-c', fence: 3 });
+  });
+
+  it('a stale holder can neither release nor record', async () => {
+    await store.updateWorkerState('w', acquire('exec-a'));
+    await store.updateWorkerState('w', acquire('exec-b', NOW + 61_000));
+    expect(await store.updateWorkerState('w', releaseSpec('exec-a', 1))).toBeNull();
+    expect(await store.updateWorkerState('w', recordSpec('exec-a', 1, { lastStatus: 'SUCCEEDED' }))).toBeNull();
+    expect(await rawState('w')).toMatchObject({ [LOCK_ATTRS.holder]: 'exec-b', [LOCK_ATTRS.fence]: 2 });
+    expect(await rawState('w')).not.toHaveProperty('lastStatus');
+    // The current holder can.
+    expect(await store.updateWorkerState('w', recordSpec('exec-b', 2, { lastStatus: 'SUCCEEDED' }))).toMatchObject({ lock: { holder: null, fence: 2 }, lastStatus: 'SUCCEEDED' });
+  });
+
+  it('a slot is claimed once, and only forward in time', async () => {
+    const claim = (owner: string, slot: string, nowMs: number): StateWrite => acquireSpec({ owner, nowMs, leaseSeconds: 1, slot: { jobId: 'poll', scheduledTime: slot } });
+    expect(await store.updateWorkerState('w', claim('a', '2026-01-02T06:00:00.000Z', NOW))).toMatchObject({ slots: { poll: '2026-01-02T06:00:00.000Z' } });
+    expect(await store.updateWorkerState('w', claim('b', '2026-01-02T06:00:00.000Z', NOW + 5_000))).toBeNull();
+    expect(await store.updateWorkerState('w', claim('b', '2026-01-02T05:55:00.000Z', NOW + 5_000))).toBeNull();
+    expect(await store.updateWorkerState('w', claim('b', '2026-01-02T06:05:00.000Z', NOW + 5_000))).toMatchObject({ slots: { poll: '2026-01-02T06:05:00.000Z' }, lock: { fence: 2 } });
+  });
+
+  it('stores the circuit as a map (nulls included) and reads it back', async () => {
+    const write: StateWrite = { condition: { op: 'notExists', attr: 'version' }, set: { circuit: circuitAttr(CLOSED_CIRCUIT) }, add: { version: 1 }, remove: [] };
+    expect(await store.updateWorkerState('w', write)).toMatchObject({ circuit: CLOSED_CIRCUIT, version: 1 });
+    expect(await rawState('w')).toMatchObject({ circuit: { state: 'CLOSED', changedAtMs: null } });
+    // Optimistic concurrency: the same version condition now fails.
+    expect(await store.updateWorkerState('w', write)).toBeNull();
+  });
+});
+
+describe('DynamoStateStore against dynalite: reports, counters, batch reads', () => {
+  const report: WorkerScoreReport = {
+    workerName: 'youtube_worker',
+    jobId: 'trending',
+    executionId: 'exec-1',
+    scheduledTime: '2026-01-02T06:00:00.000Z',
+    startedAt: '2026-01-02T06:00:00.000Z',
+    completedAt: '2026-01-02T06:00:30.000Z',
+    status: 'SKIPPED',
+    skipReason: 'LOCK_HELD',
+    success: false,
+    durationMs: 0,
+    attempts: 0,
+    lockFence: null,
+    scores: null,
+    anomalies: ['SKIP_DUE_TO_LOCK'],
+    recommendations: ['lock held by x'],
+    metrics: { skip_detail: 'lock held by x' },
+    error: null,
+  };
+
+  it('puts a report once per slot', async () => {
+    const sk = reportSk(report.scheduledTime, report.jobId);
+    expect(await store.putReportOnce({ report, reportSk: sk, expiresAt: 123 })).toBe(true);
+    expect(await store.putReportOnce({ report: { ...report, executionId: 'exec-2' }, reportSk: sk, expiresAt: 456 })).toBe(false);
+    // Another on-demand run in the same millisecond has its own run id, so its own report.
+    expect(await store.putReportOnce({ report: { ...report, executionId: 'exec-3' }, reportSk: reportSk(report.scheduledTime, report.jobId, 'req-3'), expiresAt: 456 })).toBe(true);
+    const item = (await doc.send(new GetCommand({ TableName: tableName, Key: { pk: 'WORKER#youtube_worker', sk: 'REPORT#2026-01-02T06:00:00.000Z#trending' } }))).Item;
+    expect(item).toEqual({ pk: 'WORKER#youtube_worker', sk: 'REPORT#2026-01-02T06:00:00.000Z#trending', entity: 'REPORT', ...report, expiresAt: 123 });
+  });
+
+  it('adds window counters atomically and sets their TTL', async () => {
+    await Promise.all([
+      store.addWindowCounters('w', '2026-01-02T06', { runs: 1, durationMsSum: 500 }, 999),
+      store.addWindowCounters('w', '2026-01-02T06', { runs: 1, failures: 1, durationMsSum: 700 }, 999),
+      store.addWindowCounters('w', '2026-01-02T06', { skips: 1, lockFailures: 1 }, 1000),
+    ]);
+    const [bucket, empty] = await store.readWindowBuckets('w', ['2026-01-02T06', '2026-01-02T05']);
+    expect(bucket).toEqual({ ...EMPTY_BUCKET, runs: 2, failures: 1, durationMsSum: 1200, skips: 1, lockFailures: 1 });
+    expect(empty).toEqual(EMPTY_BUCKET);
+    expect((await doc.send(new GetCommand({ TableName: tableName, Key: { pk: 'WORKER#w', sk: windowSk('2026-01-02T06') } }))).Item).toMatchObject({ entity: 'WINDOW', expiresAt: expect.any(Number) });
+  });
+
+  it('reads the gate view in one batch: orchestrator, worker, dependencies, windows (absent ones empty)', async () => {
+    await doc.send(new PutCommand({ TableName: tableName, Item: { pk: ORCH_PK, sk: STATE_SK, mode: 'DRAINING', updatedAt: 't', reason: 'deploy' } }));
+    await store.updateWorkerState('youtube_worker', { condition: { op: 'and', of: [] }, set: { freshAtMs: NOW, lastStatus: 'SUCCEEDED' }, add: {}, remove: [] });
+    await store.addWindowCounters('clip_radar_worker', '2026-01-01T03', { runs: 12 }, 1);
+    const send = vi.spyOn(doc, 'send');
+    const view = await store.readGateView({
+      workerId: 'playbook_worker',
+      dependencyIds: ['youtube_worker', 'twitch_streams_worker'],
+      windows: [{ workerId: 'clip_radar_worker', bucketKeys: ['2026-01-01T02', '2026-01-01T03'] }],
+    });
+    expect(send).toHaveBeenCalledTimes(1);
+    send.mockRestore();
+    expect(view.orchestrator).toEqual({ mode: 'DRAINING', updatedAt: 't', reason: 'deploy' });
+    expect(view.worker).toBeUndefined();
+    expect(view.dependencies['youtube_worker']).toMatchObject({ freshAtMs: NOW, lastStatus: 'SUCCEEDED' });
+    expect(view.dependencies['twitch_streams_worker']).toBeUndefined();
+    expect(view.windows['clip_radar_worker']).toEqual([EMPTY_BUCKET, { ...EMPTY_BUCKET, runs: 12 }]);
+  });
+
+  it('chunks batch reads past 100 keys', async () => {
+    const keys = Array.from({ length: BATCH_GET_MAX_KEYS + 30 }, (_, i) => `2026-01-${String(1 + Math.floor(i / 24)).padStart(2, '0')}T${String(i % 24).padStart(2, '0')}`);
+    await store.addWindowCounters('w', keys[120] ?? '', { runs: 3 }, 1);
+    const buckets = await store.readWindowBuckets('w', keys);
+    expect(buckets).toHaveLength(130);
+    expect(buckets[120]).toMatchObject({ runs: 3 });
+  });
+
+  it('follows UnprocessedKeys', async () => {
+    const realSend = doc.send.bind(doc);
+    let first = true;
+    const send = vi.spyOn(doc, 'send').mockImplementation((async (command: Parameters<typeof realSend>[0]) => {
+      const out = (await realSend(command)) as { Responses?: Record<string, unknown[]>; UnprocessedKeys?: unknown };
+      if (first) {
+        // Pretend DynamoDB processed nothing the first time.
+        first = false;
+        const input = command.input as { RequestItems: Record<string, unknown> };
+        return { Responses: { [tableName]: [] }, UnprocessedKeys: input.RequestItems };
+      }
+      return out;
+    }) as unknown as typeof doc.send);
+    await store.addWindowCounters('x', '2026-01-02T01', { runs: 1 }, 1);
+    const buckets = await store.readWindowBuckets('x', ['2026-01-02T01']);
+    send.mockRestore();
+    expect(buckets).toEqual([{ ...EMPTY_BUCKET, runs: 1 }]);
+  });
+});
+
+describe('the protocol on DynamoDB: a successful scheduled run', () => {
+  const work: WorkerResult = {
+    status: 'SUCCEEDED',
+    durationMs: 10_000,
+    attempts: 1,
+    itemsOk: 1,
+    itemsFailed: 0,
+    outputValid: true,
+    recordsValid: 1,
+    recordsInvalid: 0,
+    validationWarnings: [],
+    peakMemoryMb: 100,
+    memoryLimitMb: 512,
+    metrics: {},
+    health: {},
+    stoppedEarly: false,
+  };
+
+  it('takes 4 writes (gate 1 + record 3) and 2 reads, and leaves the lock released', async () => {
+    let now = NOW;
+    const deps = { store, clock: () => now, reportRetentionDays: 30 };
+    const input = { worker: 'youtube_worker', job: 'trending', scheduledTime: '2026-01-02T06:00:00Z', trigger: 'schedule' as const };
+    const ctx = { executionId: 'exec-1', startedAtMs: NOW };
+    const send = vi.spyOn(doc, 'send');
+
+    const gate = await gateStep(deps, ctx, input);
+    now += 12_000;
+    const { result } = await recordStep(deps, ctx, { ...input, gate, work });
+
+    const names = send.mock.calls.map(([command]) => command.constructor.name);
+    send.mockRestore();
+    expect(gate).toMatchObject({ decision: 'RUN', fence: 1 });
+    expect(result).toMatchObject({ status: 'SUCCEEDED', lockReleased: true });
+    expect(names).toEqual(['BatchGetCommand', 'UpdateCommand', 'GetCommand', 'UpdateCommand', 'PutCommand', 'UpdateCommand']);
+    expect(await rawState('youtube_worker')).toMatchObject({ lockFence: 1, lockExpiresAtMs: 0, freshAtMs: NOW + 12_000, lastStatus: 'SUCCEEDED', slot_trending: '2026-01-02T06:00:00.000Z', version: 2 });
+    expect(await rawState('youtube_worker')).not.toHaveProperty('lockHolder');
+    // A repeated delivery of the slot is a duplicate.
+    expect(await gateStep(deps, { executionId: 'exec-2', startedAtMs: now }, input)).toEqual({ decision: 'DUPLICATE', scheduledTime: '2026-01-02T06:00:00.000Z' });
+  });
+});
