@@ -1,0 +1,469 @@
+/**
+ * The upstream sandbox: one local HTTP server (127.0.0.1, ephemeral port) that speaks the subset
+ * of the upstream APIs the workers use, with deterministic data from a seed and simulated time.
+ *
+ * | prefix        | stands in for                     | routes                                             |
+ * |---------------|-----------------------------------|----------------------------------------------------|
+ * | `/yt`         | https://www.googleapis.com        | GET /youtube/v3/videos (chart=mostPopular)         |
+ * | `/ytimg`      | https://i.ytimg.com               | GET /vi/<videoId>/<default|mqdefault|hqdefault>.png|
+ * | `/twitch-api` | https://api.twitch.tv             | GET /helix/games/top, /helix/streams, /helix/clips |
+ * | `/twitch-id`  | https://id.twitch.tv              | POST /oauth2/token (client credentials)            |
+ * | `/gen`        | the image-generation provider      | POST /v1/images/generations                        |
+ *
+ * Accounting is real: YouTube units per Pacific day (videos.list costs 1; 403 `quotaExceeded`
+ * once spent) and a Twitch token bucket per client id (`Ratelimit-Limit/Remaining/Reset`, 429
+ * when empty). Faults (outage, latency, corrupt payloads, quota and rate-limit exhaustion) are
+ * switched on per API, optionally for a window of simulated time.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { clipsOf, DAY_MS, games, GAMING_CATEGORY_ID, renderPng, streamsOf, thumbnailSize, trendingVideos, videoCountOf, YOUTUBE_CATEGORIES } from './catalog.js';
+import { idOf } from './prng.js';
+
+export const SANDBOX_APIS = ['youtube', 'thumbnails', 'twitch', 'twitchAuth', 'generation'] as const;
+export type SandboxApi = (typeof SANDBOX_APIS)[number];
+
+const PREFIX: Readonly<Record<SandboxApi, string>> = {
+  youtube: '/yt',
+  thumbnails: '/ytimg',
+  twitch: '/twitch-api',
+  twitchAuth: '/twitch-id',
+  generation: '/gen',
+};
+
+/** A window of simulated time, epoch ms: from inclusive, until exclusive. Open ends are unbounded. */
+export interface FaultWindow {
+  readonly fromMs?: number;
+  readonly untilMs?: number;
+}
+
+export type CorruptMode = 'truncate' | 'garble';
+
+export interface SandboxFaults {
+  /** 503 for every request to `api` during the window. */
+  outage(api: SandboxApi, window?: FaultWindow): void;
+  /** Delays answers of `api` by `delayMs` of real time (to trip client timeouts). */
+  latency(api: SandboxApi, delayMs: number, window?: FaultWindow): void;
+  /** `truncate`: cut the JSON body in half; `garble`: every third record gets nonsense in its numbers. */
+  corrupt(api: SandboxApi, mode: CorruptMode, window?: FaultWindow): void;
+  /** Spends the rest of today's YouTube quota. */
+  exhaustYoutubeQuota(): void;
+  /** Empties the Twitch rate-limit bucket (it refills with time). */
+  exhaustTwitchRateLimit(): void;
+  /** Invalidates every issued Twitch token (the next Helix call answers 401). */
+  revokeTwitchTokens(): void;
+  /** Removes every fault (accounting is kept). */
+  clear(): void;
+}
+
+export interface SandboxStats {
+  readonly requests: Readonly<Record<SandboxApi, number>>;
+  /** Answers by HTTP status. */
+  readonly statuses: Readonly<Record<string, number>>;
+  readonly youtubeQuotaUsed: number;
+  readonly youtubeDailyQuota: number;
+  readonly twitchRateLimitRemaining: number;
+  readonly tokensIssued: number;
+}
+
+export interface SandboxOptions {
+  readonly seed: number;
+  /** Simulated time, epoch ms. */
+  readonly clock: () => number;
+  /** @default 10_000 */
+  readonly youtubeDailyQuota?: number;
+  /** Twitch bucket size (points per minute). @default 800 */
+  readonly twitchRateLimit?: number;
+  /** Lifetime of Twitch app tokens, in seconds. @default 5_184_000 */
+  readonly twitchTokenTtlSeconds?: number;
+}
+
+export interface SandboxBaseUrls {
+  readonly youtube: string;
+  readonly youtubeThumbnails: string;
+  readonly twitchApi: string;
+  readonly twitchAuth: string;
+  readonly generation: string;
+}
+
+export interface SandboxCredentials {
+  readonly youtube_api_key: string;
+  readonly twitch_client_id: string;
+  readonly twitch_client_secret: string;
+  readonly generation_api_key: string;
+}
+
+export interface Sandbox {
+  readonly baseUrls: SandboxBaseUrls;
+  /** The workers' endpoint environment variables for this sandbox. */
+  readonly env: Readonly<Record<string, string>>;
+  /** The credentials the sandbox accepts, keyed like the workers' secrets. */
+  readonly credentials: SandboxCredentials;
+  readonly faults: SandboxFaults;
+  stats(): SandboxStats;
+  close(): Promise<void>;
+}
+
+interface Fault {
+  readonly api: SandboxApi;
+  readonly kind: 'outage' | 'latency' | 'corrupt';
+  readonly window: FaultWindow;
+  readonly delayMs?: number;
+  readonly mode?: CorruptMode;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(`HTTP ${status}`);
+  }
+}
+
+interface Reply {
+  readonly status: number;
+  readonly body: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Raw bytes (images) instead of JSON. */
+  readonly bytes?: Buffer;
+}
+
+const pacificDay = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Los_Angeles', year: 'numeric', month: '2-digit', day: '2-digit' });
+
+const cursorOf = (offset: number): string => Buffer.from(`o:${offset}`).toString('base64url');
+function offsetOf(cursor: string | null): number {
+  if (cursor === null || cursor === '') return 0;
+  const text = Buffer.from(cursor, 'base64url').toString();
+  const n = Number(text.slice(2));
+  if (!text.startsWith('o:') || !Number.isInteger(n) || n < 0) throw new HttpError(400, { error: 'Bad Request', status: 400, message: 'invalid cursor' });
+  return n;
+}
+
+function intParam(params: URLSearchParams, name: string, def: number, max: number): number {
+  const raw = params.get(name);
+  if (raw === null) return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new HttpError(400, { error: 'Bad Request', status: 400, message: `invalid ${name}` });
+  return n;
+}
+
+/** Replaces every number (and numeric string) of a record with nonsense. */
+function garbleRecord(value: unknown): unknown {
+  if (typeof value === 'number') return 'NaN?';
+  if (typeof value === 'string' && value !== '' && /^\d+$/.test(value)) return 'corrupt';
+  if (Array.isArray(value)) return value.map(garbleRecord);
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, garbleRecord(v)]));
+  return value;
+}
+
+function garble(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null) return body;
+  const out: Record<string, unknown> = { ...(body as Record<string, unknown>) };
+  for (const key of ['items', 'data']) {
+    const list = out[key];
+    if (Array.isArray(list)) out[key] = list.map((rec: unknown, i) => (i % 3 === 1 ? garbleRecord(rec) : rec));
+  }
+  return out;
+}
+
+export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
+  const { seed, clock } = options;
+  const dailyQuota = options.youtubeDailyQuota ?? 10_000;
+  const bucketSize = options.twitchRateLimit ?? 800;
+  const tokenTtlSeconds = options.twitchTokenTtlSeconds ?? 5_184_000;
+  const credentials = {
+    youtube_api_key: `yt-key-${seed}`,
+    twitch_client_id: `twitch-client-${seed}`,
+    twitch_client_secret: `twitch-secret-${seed}`,
+    generation_api_key: `gen-key-${seed}`,
+  } as const;
+
+  let faults: Fault[] = [];
+  const requests: Record<SandboxApi, number> = { youtube: 0, thumbnails: 0, twitch: 0, twitchAuth: 0, generation: 0 };
+  const statuses: Record<string, number> = {};
+  const quota = { day: '', used: 0 };
+  const bucket = { tokens: bucketSize, atMs: clock() };
+  const tokens = new Map<string, number>(); // token -> expiry (simulated ms)
+  let tokensIssued = 0;
+  const pngCache = new Map<string, Buffer>();
+  let baseUrl = '';
+
+  const active = (api: SandboxApi, kind: Fault['kind']): Fault | undefined => {
+    const now = clock();
+    return faults.find((f) => f.api === api && f.kind === kind && (f.window.fromMs === undefined || now >= f.window.fromMs) && (f.window.untilMs === undefined || now < f.window.untilMs));
+  };
+
+  const quotaUsedToday = (): number => {
+    const day = pacificDay.format(new Date(clock()));
+    if (day !== quota.day) {
+      quota.day = day;
+      quota.used = 0;
+    }
+    return quota.used;
+  };
+
+  const refill = (): void => {
+    const now = clock();
+    const elapsed = Math.max(0, now - bucket.atMs);
+    bucket.tokens = Math.min(bucketSize, bucket.tokens + (elapsed * bucketSize) / 60_000);
+    bucket.atMs = now;
+  };
+  const rateHeaders = (): Record<string, string> => {
+    const msToFull = ((bucketSize - bucket.tokens) * 60_000) / bucketSize;
+    return {
+      'ratelimit-limit': String(bucketSize),
+      'ratelimit-remaining': String(Math.floor(bucket.tokens)),
+      'ratelimit-reset': String(Math.ceil((clock() + msToFull) / 1000)),
+    };
+  };
+
+  // ------------------------------------------------------------ YouTube
+  const youtubeError = (status: number, reason: string, message: string): HttpError =>
+    new HttpError(status, { error: { code: status, message, errors: [{ message, domain: reason === 'quotaExceeded' ? 'youtube.quota' : 'global', reason }] } });
+
+  function youtube(path: string, params: URLSearchParams): Reply {
+    if (path !== '/youtube/v3/videos') throw youtubeError(404, 'notFound', `no route ${path}`);
+    if (params.get('key') !== credentials.youtube_api_key) throw youtubeError(400, 'keyInvalid', 'API key not valid. Please pass a valid API key.');
+    const used = quotaUsedToday();
+    if (used + 1 > dailyQuota) throw youtubeError(403, 'quotaExceeded', 'The request cannot be completed because you have exceeded your quota.');
+    quota.used = used + 1;
+    if (params.get('chart') !== 'mostPopular') throw youtubeError(400, 'invalidParameter', 'only chart=mostPopular is supported');
+    const categoryId = params.get('videoCategoryId') ?? '0';
+    if (YOUTUBE_CATEGORIES[categoryId] === undefined) throw youtubeError(400, 'invalidCategoryId', `unknown videoCategoryId ${categoryId}`);
+    const parts = (params.get('part') ?? '').split(',');
+    const maxResults = intParam(params, 'maxResults', 5, 50);
+    const offset = offsetOf(params.get('pageToken'));
+    const all = trendingVideos(seed, categoryId, clock(), `${baseUrl}${PREFIX.thumbnails}`);
+    const page = all.slice(offset, offset + maxResults).map((v) => ({
+      kind: v.kind,
+      etag: v.etag,
+      id: v.id,
+      ...(parts.includes('snippet') ? { snippet: v.snippet } : {}),
+      ...(parts.includes('statistics') ? { statistics: v.statistics } : {}),
+    }));
+    const next = offset + maxResults < all.length ? cursorOf(offset + maxResults) : undefined;
+    return {
+      status: 200,
+      body: { kind: 'youtube#videoListResponse', etag: idOf(27, seed, 'list', categoryId, offset), items: page, ...(next !== undefined ? { nextPageToken: next } : {}), pageInfo: { totalResults: videoCountOf(categoryId), resultsPerPage: maxResults } },
+    };
+  }
+
+  function thumbnails(path: string): Reply {
+    const match = /^\/vi\/([A-Za-z0-9_-]{11})\/(default|mqdefault|hqdefault)\.png$/.exec(path);
+    const size = match?.[2] === undefined ? undefined : thumbnailSize(match[2]);
+    if (match === null || size === undefined) throw new HttpError(404, { error: 'not found' });
+    const key = `${match[1] ?? ''}/${match[2] ?? ''}`;
+    let bytes = pngCache.get(key);
+    if (bytes === undefined) {
+      bytes = renderPng(seed, key, size[0], size[1]);
+      pngCache.set(key, bytes);
+    }
+    return { status: 200, body: null, bytes, headers: { 'content-type': 'image/png' } };
+  }
+
+  // ------------------------------------------------------------ Twitch
+  function twitchAuth(path: string, params: URLSearchParams, form: URLSearchParams): Reply {
+    if (path !== '/oauth2/token') throw new HttpError(404, { status: 404, message: 'not found' });
+    const get = (name: string): string | null => form.get(name) ?? params.get(name);
+    if (get('grant_type') !== 'client_credentials') throw new HttpError(400, { status: 400, message: 'unsupported grant type' });
+    if (get('client_id') !== credentials.twitch_client_id) throw new HttpError(400, { status: 400, message: 'invalid client' });
+    if (get('client_secret') !== credentials.twitch_client_secret) throw new HttpError(403, { status: 403, message: 'invalid client secret' });
+    tokensIssued++;
+    const token = idOf(30, seed, 'token', tokensIssued).toLowerCase();
+    tokens.set(token, clock() + tokenTtlSeconds * 1000);
+    return { status: 200, body: { access_token: token, expires_in: tokenTtlSeconds, token_type: 'bearer' } };
+  }
+
+  function helix(path: string, params: URLSearchParams, headers: IncomingMessage['headers']): Reply {
+    const unauthorized = new HttpError(401, { error: 'Unauthorized', status: 401, message: 'Invalid OAuth token' });
+    if (headers['client-id'] !== credentials.twitch_client_id) throw unauthorized;
+    const token = /^Bearer (.+)$/i.exec(headers.authorization ?? '')?.[1];
+    const expiry = token === undefined ? undefined : tokens.get(token);
+    if (expiry === undefined || expiry <= clock()) throw unauthorized;
+    refill();
+    if (bucket.tokens < 1) throw new HttpError(429, { error: 'Too Many Requests', status: 429, message: 'Rate limit exceeded' }, rateHeaders());
+    bucket.tokens -= 1;
+    const now = clock();
+    const first = intParam(params, 'first', 20, 100);
+    const offset = offsetOf(params.get('after'));
+    const paginate = <T>(all: readonly T[]): { data: T[]; pagination: { cursor?: string } } => ({
+      data: all.slice(offset, offset + first),
+      pagination: offset + first < all.length ? { cursor: cursorOf(offset + first) } : {},
+    });
+    const gameById = (id: string | null) => {
+      const game = games(seed).find((g) => g.id === id);
+      if (game === undefined) throw new HttpError(400, { error: 'Bad Request', status: 400, message: 'Missing or invalid game_id' });
+      return game;
+    };
+    let body: unknown;
+    if (path === '/helix/games/top') {
+      body = paginate(games(seed).map((g) => ({ id: g.id, name: g.name, box_art_url: `https://static-cdn.jtvnw.net/ttv-boxart/${g.id}-{width}x{height}.jpg`, igdb_id: String(1000 + g.rank) })));
+    } else if (path === '/helix/streams') {
+      body = paginate(streamsOf(seed, gameById(params.get('game_id')), now));
+    } else if (path === '/helix/clips') {
+      const game = gameById(params.get('game_id'));
+      const startedRaw = params.get('started_at');
+      const endedRaw = params.get('ended_at');
+      const fromMs = startedRaw === null ? now - DAY_MS : Date.parse(startedRaw);
+      const toMs = endedRaw === null ? fromMs + 7 * DAY_MS : Date.parse(endedRaw);
+      if (Number.isNaN(fromMs) || Number.isNaN(toMs)) throw new HttpError(400, { error: 'Bad Request', status: 400, message: 'invalid started_at/ended_at' });
+      body = paginate(clipsOf(seed, game, fromMs, toMs, now));
+    } else {
+      throw new HttpError(404, { error: 'Not Found', status: 404, message: `no route ${path}` });
+    }
+    return { status: 200, body, headers: rateHeaders() };
+  }
+
+  // ------------------------------------------------------------ generation provider
+  function generation(path: string, headers: IncomingMessage['headers'], raw: string): Reply {
+    if (path !== '/v1/images/generations') throw new HttpError(404, { error: { type: 'not_found', message: `no route ${path}` } });
+    if (headers.authorization !== `Bearer ${credentials.generation_api_key}`) throw new HttpError(401, { error: { type: 'invalid_api_key', message: 'invalid API key' } });
+    let request: unknown;
+    try {
+      request = JSON.parse(raw);
+    } catch {
+      throw new HttpError(400, { error: { type: 'invalid_request', message: 'body must be JSON' } });
+    }
+    const r = (typeof request === 'object' && request !== null ? request : {}) as Record<string, unknown>;
+    const prompt = r['prompt'];
+    const width = r['width'];
+    const height = r['height'];
+    if (typeof prompt !== 'string' || prompt.trim() === '') throw new HttpError(400, { error: { type: 'invalid_request', message: 'prompt is required' } });
+    if (/forbidden/i.test(prompt)) throw new HttpError(400, { error: { type: 'content_policy_violation', message: 'prompt rejected by the content policy' } });
+    const valid = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 16 && n <= 2048;
+    if (!valid(width) || !valid(height)) throw new HttpError(400, { error: { type: 'invalid_request', message: 'width and height must be integers in 16..2048' } });
+    const id = `gen_${idOf(16, seed, 'gen', prompt, width, height, clock())}`;
+    const png = renderPng(seed, `gen:${prompt}`, width, height);
+    return { status: 200, body: { id, created: Math.floor(clock() / 1000), data: [{ b64_json: png.toString('base64'), width, height, mime_type: 'image/png' }] } };
+  }
+
+  // ------------------------------------------------------------ dispatch
+  async function route(req: IncomingMessage, raw: string): Promise<Reply> {
+    const url = new URL(req.url ?? '/', 'http://sandbox');
+    const api = SANDBOX_APIS.find((a) => url.pathname === PREFIX[a] || url.pathname.startsWith(`${PREFIX[a]}/`));
+    if (api === undefined) throw new HttpError(404, { error: 'unknown API' });
+    requests[api]++;
+    const latency = active(api, 'latency');
+    if (latency?.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, latency.delayMs));
+    if (active(api, 'outage') !== undefined) throw new HttpError(503, { error: 'Service Unavailable', status: 503, message: 'sandbox outage' }, { 'retry-after': '30' });
+    const path = url.pathname.slice(PREFIX[api].length) || '/';
+    const method = req.method ?? 'GET';
+    const expect = (m: string): void => {
+      if (method !== m) throw new HttpError(405, { error: 'Method Not Allowed' });
+    };
+    switch (api) {
+      case 'youtube':
+        expect('GET');
+        return youtube(path, url.searchParams);
+      case 'thumbnails':
+        expect('GET');
+        return thumbnails(path);
+      case 'twitchAuth':
+        expect('POST');
+        return twitchAuth(path, url.searchParams, new URLSearchParams(raw));
+      case 'twitch':
+        expect('GET');
+        return helix(path, url.searchParams, req.headers);
+      case 'generation':
+        expect('POST');
+        return generation(path, req.headers, raw);
+    }
+  }
+
+  const server = createServer((req, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const url = new URL(req.url ?? '/', 'http://sandbox');
+      const api = SANDBOX_APIS.find((a) => url.pathname === PREFIX[a] || url.pathname.startsWith(`${PREFIX[a]}/`));
+      route(req, raw)
+        .then((reply) => send(res, api, reply))
+        .catch((error: unknown) => {
+          if (error instanceof HttpError) send(res, undefined, { status: error.status, body: error.body, headers: error.headers });
+          else send(res, undefined, { status: 500, body: { error: 'internal', message: String(error) } });
+        });
+    });
+  });
+
+  function send(res: ServerResponse, api: SandboxApi | undefined, reply: Reply): void {
+    statuses[String(reply.status)] = (statuses[String(reply.status)] ?? 0) + 1;
+    const corrupt = api === undefined ? undefined : active(api, 'corrupt');
+    let payload: Buffer;
+    let contentType = 'application/json';
+    if (reply.bytes !== undefined) {
+      payload = corrupt !== undefined ? reply.bytes.subarray(0, Math.floor(reply.bytes.length / 2)) : reply.bytes;
+      contentType = reply.headers?.['content-type'] ?? 'application/octet-stream';
+    } else {
+      const body = corrupt?.mode === 'garble' ? garble(reply.body) : reply.body;
+      let text = JSON.stringify(body);
+      if (corrupt?.mode === 'truncate') text = text.slice(0, Math.floor(text.length / 2));
+      payload = Buffer.from(text);
+    }
+    res.writeHead(reply.status, { ...(reply.headers ?? {}), 'content-type': contentType, 'content-length': String(payload.length) });
+    res.end(payload);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  baseUrl = `http://127.0.0.1:${port}`;
+  const baseUrls: SandboxBaseUrls = {
+    youtube: `${baseUrl}${PREFIX.youtube}`,
+    youtubeThumbnails: `${baseUrl}${PREFIX.thumbnails}`,
+    twitchApi: `${baseUrl}${PREFIX.twitch}`,
+    twitchAuth: `${baseUrl}${PREFIX.twitchAuth}`,
+    generation: `${baseUrl}${PREFIX.generation}`,
+  };
+
+  return {
+    baseUrls,
+    env: {
+      YOUTUBE_API_BASE_URL: baseUrls.youtube,
+      YOUTUBE_THUMBNAIL_BASE_URL: baseUrls.youtubeThumbnails,
+      TWITCH_API_BASE_URL: baseUrls.twitchApi,
+      TWITCH_AUTH_URL: baseUrls.twitchAuth,
+      GENERATION_API_URL: baseUrls.generation,
+    },
+    credentials,
+    faults: {
+      outage: (api, window = {}) => void faults.push({ api, kind: 'outage', window }),
+      latency: (api, delayMs, window = {}) => void faults.push({ api, kind: 'latency', window, delayMs }),
+      corrupt: (api, mode, window = {}) => void faults.push({ api, kind: 'corrupt', window, mode }),
+      exhaustYoutubeQuota: () => {
+        quotaUsedToday();
+        quota.used = dailyQuota;
+      },
+      exhaustTwitchRateLimit: () => {
+        refill();
+        bucket.tokens = 0;
+      },
+      revokeTwitchTokens: () => tokens.clear(),
+      clear: () => {
+        faults = [];
+      },
+    },
+    stats: () => {
+      refill();
+      return {
+        requests: { ...requests },
+        statuses: { ...statuses },
+        youtubeQuotaUsed: quotaUsedToday(),
+        youtubeDailyQuota: dailyQuota,
+        twitchRateLimitRemaining: Math.floor(bucket.tokens),
+        tokensIssued,
+      };
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
+
+export { GAMING_CATEGORY_ID };
