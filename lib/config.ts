@@ -13,6 +13,7 @@ export interface OrchestratorConfig {
   /** Base URLs of the APIs the workers call; nothing else is reachable. */
   readonly endpoints: {
     readonly youtubeApiBaseUrl: string;
+    readonly youtubeThumbnailBaseUrl: string;
     readonly twitchApiBaseUrl: string;
     readonly twitchAuthUrl: string;
     readonly generationApiUrl?: string;
@@ -65,6 +66,7 @@ export function readConfig(read: ContextReader): OrchestratorConfig {
     reportRetentionDays,
     endpoints: {
       youtubeApiBaseUrl: url(read, 'youtubeApiBaseUrl', 'https://www.googleapis.com') as string,
+      youtubeThumbnailBaseUrl: url(read, 'youtubeThumbnailBaseUrl', 'https://i.ytimg.com') as string,
       twitchApiBaseUrl: url(read, 'twitchApiBaseUrl', 'https://api.twitch.tv') as string,
       twitchAuthUrl: url(read, 'twitchAuthUrl', 'https://id.twitch.tv') as string,
       ...(generationApiUrl !== undefined ? { generationApiUrl } : {}),

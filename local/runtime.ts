@@ -82,6 +82,8 @@ export interface LocalRuntime {
   close(): Promise<void>;
 }
 
+type ProtocolEvent = { executionId?: unknown; startedAt?: unknown } | null;
+
 type FunctionRole = { kind: 'protocol' } | { kind: 'worker'; workerId: string } | { kind: 'consumer'; workerId: string };
 
 type TemplateResource = { Type: string; Properties?: Record<string, unknown> };
@@ -154,6 +156,27 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     throw new NamedError('ConfigurationError', `no local handler for ${role.kind} of ${role.workerId}`);
   };
 
+  // `$$.Execution.StartTime` is the library's real time; the protocol measures bounded waits from
+  // it, so the runtime gives it the execution's start on the simulated clock instead.
+  const simulatedStart = new Map<string, string>();
+  const onSimulatedClock = (event: ProtocolEvent): void => {
+    if (typeof event?.executionId !== 'string') return;
+    let start = simulatedStart.get(event.executionId);
+    if (start === undefined) {
+      start = new Date(clock.now()).toISOString();
+      simulatedStart.set(event.executionId, start);
+    }
+    event.startedAt = start;
+  };
+  // A Wait on `SecondsPath` (the dependency wait) advances the simulated clock by what the gate asked.
+  const pendingWaitSeconds = new Map<string, number>();
+  const noteWait = (event: ProtocolEvent, result: unknown): void => {
+    const r = result as { decision?: unknown; waitSeconds?: unknown } | undefined;
+    if (r?.decision === 'WAIT' && typeof r.waitSeconds === 'number' && typeof event?.executionId === 'string') {
+      pendingWaitSeconds.set(event.executionId.split(':').pop() ?? '', r.waitSeconds);
+    }
+  };
+
   const resolveTask: ResolveTask = async (resource, parameters) => {
     // Lambda tasks use the function ARN as Resource (payloadResponseOnly) or lambda:invoke.
     const isInvoke = resource.endsWith(':states:::lambda:invoke');
@@ -163,7 +186,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     counts.lambda[logicalId] = (counts.lambda[logicalId] ?? 0) + 1;
     const payload = isInvoke ? (parameters as { Payload?: unknown }).Payload : parameters;
     // A JSON round trip, as Lambda serializes the event and the result.
-    const result = await handlerFor(logicalId)(JSON.parse(JSON.stringify(payload ?? null)));
+    const event = JSON.parse(JSON.stringify(payload ?? null)) as unknown;
+    const isProtocol = roles.get(logicalId)?.kind === 'protocol';
+    if (isProtocol) onSimulatedClock(event as ProtocolEvent);
+    const result = await handlerFor(logicalId)(event);
+    if (isProtocol) noteWait(event as ProtocolEvent, result);
     return result === undefined ? null : JSON.parse(JSON.stringify(result));
   };
 
@@ -174,7 +201,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     timing: {
       // Waits skip ahead on the simulated clock; retries back off instantly (their count still shows).
       waitOverride: (info) => {
-        if (typeof info.seconds === 'number') clock.advance(info.seconds * 1000);
+        const seconds = typeof info.seconds === 'number' ? info.seconds : info.dynamic ? (pendingWaitSeconds.get(info.executionName) ?? 0) : 0;
+        clock.advance(seconds * 1000);
         return 0;
       },
       retryIntervalMs: 0,

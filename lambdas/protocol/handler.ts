@@ -12,9 +12,9 @@ import { InvalidPayloadError } from '../../lib/domain/errors.js';
 import type { StateStore } from '../../lib/domain/ports.js';
 import { DEFAULT_REPORT_RETENTION_DAYS } from '../../lib/domain/worker-state.js';
 import { documentClient, DynamoStateStore } from '../adapters/dynamo-state-store.js';
-import { PipelineState, ProtocolCall, type GateResult, type RecordResult } from '../shared/contracts.js';
+import { PipelineState, ProtocolCall, type FreshnessResult, type GateResult, type RecordResult } from '../shared/contracts.js';
 import { positiveNumberEnv, requiredEnv } from '../shared/env.js';
-import { gateStep, recordStep } from './steps.js';
+import { cycleRecordStep, freshnessStep, gateStep, recordStep } from './steps.js';
 
 /** The part of the Powertools Logger the handler uses (tests pass a fake). */
 export interface ProtocolLogger {
@@ -40,7 +40,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   throw new InvalidPayloadError(`malformed ${what}: ${issues}`);
 }
 
-export const makeHandler = (deps: ProtocolHandlerDeps) => async (event: unknown): Promise<GateResult | RecordResult> => {
+export const makeHandler = (deps: ProtocolHandlerDeps) => async (event: unknown): Promise<GateResult | RecordResult | FreshnessResult> => {
   const call = parse(ProtocolCall, event, 'protocol call');
   const state = parse(PipelineState, call.state, `execution state for ${call.action}`);
   deps.logger.resetKeys();
@@ -52,7 +52,12 @@ export const makeHandler = (deps: ProtocolHandlerDeps) => async (event: unknown)
     deps.logger.info('gate decided', { gate });
     return gate;
   }
-  const { result, reportStored } = await recordStep(protocol, ctx, state);
+  if (call.action === 'freshness') {
+    const freshness = await freshnessStep(protocol, state);
+    deps.logger.info('data freshness checked', { freshness });
+    return freshness;
+  }
+  const { result, reportStored } = call.action === 'cycle-record' ? await cycleRecordStep(protocol, ctx, call.state, state) : await recordStep(protocol, ctx, state);
   if (!reportStored) deps.logger.warn('report not stored: the slot already has one', { record: result });
   if (!result.lockReleased) deps.logger.warn('lock lost before record: effects not applied', { record: result });
   deps.logger.info('run recorded', { record: result });

@@ -18,9 +18,11 @@ import {
   type RecordInput,
 } from '../../lib/domain/record.js';
 import { normalizeIso, reportSk, workerPk, type WorkerStateItem } from '../../lib/domain/worker-state.js';
+import { cycleOutcome } from '../../lib/domain/cycle.js';
+import { dataFreshness } from '../../lib/domain/freshness.js';
 import { workerById } from '../../lib/registry/index.js';
 import type { JobSpec, WorkerSpec } from '../../lib/registry/types.js';
-import type { GateResult, PipelineState, RecordResult } from '../shared/contracts.js';
+import type { FreshnessResult, GateResult, PipelineState, RecordResult } from '../shared/contracts.js';
 
 export interface ProtocolDeps {
   readonly store: StateStore;
@@ -133,4 +135,45 @@ export async function recordStep(deps: ProtocolDeps, ctx: CallContext, state: Pi
     result: { status: report.status, overallScore: report.scores?.overallScore ?? null, reportKey, lockReleased },
     reportStored,
   };
+}
+
+/** The `freshness` step: how fresh the worker's data dependencies are now (one batch read, no write). */
+export async function freshnessStep(deps: ProtocolDeps, state: Pick<PipelineState, 'worker' | 'job'>): Promise<FreshnessResult> {
+  const { worker, job } = resolveWorkerJob(state, deps.lookup ?? workerById);
+  const dependencyIds = worker.dependencies.filter((d) => d.relation === 'data').map((d) => d.on);
+  const view = await deps.store.readGateView({ workerId: worker.id, dependencyIds, windows: [] });
+  const report = dataFreshness(worker, job, view.dependencies, deps.clock());
+  return { stale: { ...report.stale }, ageSeconds: { ...report.ageSeconds } };
+}
+
+/**
+ * The `cycle-record` step: the intel cycle's own report, from its stages' outcomes. A failed stage
+ * makes the cycle FAILED; skipped stages make it PARTIAL.
+ */
+export async function cycleRecordStep(deps: ProtocolDeps, ctx: CallContext, raw: Readonly<Record<string, unknown>>, state: PipelineState): Promise<RecordOutcome> {
+  const { worker } = resolveWorkerJob(state, deps.lookup ?? workerById);
+  if (state.failure || !state.gate || state.gate.decision !== 'RUN') return recordStep(deps, ctx, state);
+  const outcome = cycleOutcome(worker, raw);
+  if (outcome.kind === 'failed') return recordStep(deps, ctx, { ...state, failure: outcome.failure });
+  const durationMs = Math.max(0, deps.clock() - ctx.startedAtMs);
+  return recordStep(deps, ctx, {
+    ...state,
+    work: {
+      status: outcome.skipped > 0 ? 'PARTIAL' : 'SUCCEEDED',
+      durationMs,
+      attempts: 1,
+      itemsOk: outcome.succeeded,
+      itemsFailed: outcome.skipped,
+      outputValid: true,
+      recordsValid: 0,
+      recordsInvalid: 0,
+      validationWarnings: [],
+      // The cycle runs no code of its own: no memory to score (its resource weight is 0).
+      peakMemoryMb: 0,
+      memoryLimitMb: 1,
+      metrics: { stages_succeeded: outcome.succeeded, stages_skipped: outcome.skipped, duration_ms: durationMs },
+      health: {},
+      stoppedEarly: false,
+    },
+  });
 }

@@ -37,7 +37,7 @@ export type PipelineInput = z.infer<typeof PipelineInput>;
 
 /** Every protocol-Lambda call: the action, the execution's identity and the whole execution state (`$`). */
 export const ProtocolCall = z.object({
-  action: z.enum(['gate', 'record']),
+  action: z.enum(['gate', 'record', 'freshness', 'cycle-record']),
   executionId: z.string().min(1),
   /** `$$.Execution.StartTime`, for bounded waits. */
   startedAt: IsoTime,
@@ -153,3 +153,10 @@ export const OnDemandJob = z.object({
   enqueuedAt: IsoTime,
 });
 export type OnDemandJob = z.infer<typeof OnDemandJob>;
+
+/** The `freshness` action's answer: per data dependency, whether it is stale and how old it is. */
+export const FreshnessResult = z.object({
+  stale: z.record(z.string(), z.boolean()),
+  ageSeconds: z.record(z.string(), z.number().nullable()),
+});
+export type FreshnessResult = z.infer<typeof FreshnessResult>;

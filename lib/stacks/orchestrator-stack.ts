@@ -58,10 +58,10 @@ export class OrchestratorStack extends Stack {
     const tableEnv = { TABLE_NAME: this.table.table.tableName, REPORT_RETENTION_DAYS: String(config.reportRetentionDays) };
 
     this.workerSecrets = new secretsmanager.Secret(this, 'WorkerSecrets', {
-      description: 'API credentials of the AuraStream workers (youtubeApiKey, twitchClientId, twitchClientSecret, generationApiKey). Fill in after the first deploy.',
+      description: 'API credentials of the AuraStream workers (youtube_api_key, twitch_client_id, twitch_client_secret, generation_api_key). Fill in after the first deploy.',
       encryptionKey: this.key,
       generateSecretString: {
-        secretStringTemplate: JSON.stringify({ youtubeApiKey: '', twitchClientId: '', twitchClientSecret: '', generationApiKey: '' }),
+        secretStringTemplate: JSON.stringify({ youtube_api_key: '', twitch_client_id: '', twitch_client_secret: '', generation_api_key: '' }),
         generateStringKey: 'unused',
       },
     });
@@ -78,6 +78,7 @@ export class OrchestratorStack extends Stack {
 
     const endpointEnv: Record<string, string> = {
       YOUTUBE_API_BASE_URL: config.endpoints.youtubeApiBaseUrl,
+      YOUTUBE_THUMBNAIL_BASE_URL: config.endpoints.youtubeThumbnailBaseUrl,
       TWITCH_API_BASE_URL: config.endpoints.twitchApiBaseUrl,
       TWITCH_AUTH_URL: config.endpoints.twitchAuthUrl,
       ...(config.endpoints.generationApiUrl !== undefined ? { GENERATION_API_URL: config.endpoints.generationApiUrl } : {}),

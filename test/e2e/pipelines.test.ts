@@ -181,3 +181,85 @@ describe('fan-out', () => {
     expect(report?.['metrics']).toMatchObject({ thumbnails_processed: 20 });
   });
 });
+
+describe('the intel cycle (nested .sync:2 pipelines)', () => {
+  const CYCLE_SLOT = '2026-03-02T04:00:00Z';
+  const intel = (event: unknown) => {
+    const e = event as { phase: string };
+    if (e.phase === 'plan') return { items: ['g1', 'g2'] };
+    return workerResult(event, { games_processed: 1, analyzers_succeeded: 3, duration_ms: 50 });
+  };
+
+  async function markFresh(workerId: string, freshAtMs: number): Promise<void> {
+    await doc().send(new PutCommand({ TableName: rt.tableName, Item: { pk: `WORKER#${workerId}`, sk: 'STATE', freshAtMs, lastStatus: 'SUCCEEDED' } }));
+  }
+
+  it('runs YouTube games, then creator intel, then playbook, and records the cycle', async () => {
+    await markFresh('twitch_streams_worker', T0 - 60_000);
+    script['youtube_worker'] = ok({ categories_fetched: 5, quota_used: 5, cache_freshness_seconds: 0 });
+    script['creator_intel_worker'] = async (e) => intel(e);
+    script['playbook_worker'] = ok({ report_generated: 1, data_freshness_seconds: 60, duration_ms: 30 });
+    const outcome = await rt.start('intel_orchestrator', 'cycle', scheduled(CYCLE_SLOT)).result;
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect((await reports('youtube_worker'))[0]).toMatchObject({ status: 'SUCCEEDED', jobId: 'games' });
+    expect((await reports('creator_intel_worker'))[0]).toMatchObject({ status: 'SUCCEEDED' });
+    expect((await reports('playbook_worker'))[0]).toMatchObject({ status: 'SUCCEEDED' });
+    expect((await reports('intel_orchestrator'))[0]).toMatchObject({ status: 'SUCCEEDED', metrics: { stages_succeeded: 3, stages_skipped: 0 } });
+    // Twitch data was fresh: no refresh.
+    expect(calls['twitch_streams_worker']).toBeUndefined();
+  });
+
+  it('does not run creator intel or playbook when YouTube fails, and records DEPENDENCY_FAILURE for them', async () => {
+    script['youtube_worker'] = async () => {
+      throw new NamedError('QuotaExhaustedError', 'quotaExceeded');
+    };
+    const outcome = await rt.start('intel_orchestrator', 'cycle', scheduled(CYCLE_SLOT)).result;
+    expect(outcome.status).toBe('FAILED');
+    expect(calls['creator_intel_worker']).toBeUndefined();
+    expect(calls['playbook_worker']).toBeUndefined();
+    for (const skipped of ['creator_intel_worker', 'playbook_worker']) {
+      const [report] = await reports(skipped);
+      expect(report, skipped).toMatchObject({ status: 'SKIPPED', skipReason: 'DEPENDENCY_FAILED' });
+      expect(report?.['anomalies']).toContain('DEPENDENCY_FAILURE');
+    }
+    expect((await reports('intel_orchestrator'))[0]).toMatchObject({ status: 'FAILED', error: { name: 'StageFailed' } });
+  });
+
+  it('refreshes stale Twitch data before playbook, then runs playbook', async () => {
+    await markFresh('twitch_streams_worker', T0 - 3 * 3_600_000);
+    script['youtube_worker'] = ok({ categories_fetched: 5, quota_used: 5, cache_freshness_seconds: 0 });
+    script['creator_intel_worker'] = async (e) => intel(e);
+    script['twitch_streams_worker'] = ok({ games_fetched: 10, total_streams: 200, total_viewers: 9000 });
+    let twitchCallsBeforePlaybook = -1;
+    script['playbook_worker'] = async (e) => {
+      twitchCallsBeforePlaybook = calls['twitch_streams_worker']?.length ?? 0;
+      return workerResult(e, { report_generated: 1, data_freshness_seconds: 1, duration_ms: 30 });
+    };
+    const outcome = await rt.start('intel_orchestrator', 'cycle', scheduled(CYCLE_SLOT)).result;
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(twitchCallsBeforePlaybook).toBe(1);
+    expect((await reports('twitch_streams_worker'))[0]).toMatchObject({ status: 'SUCCEEDED' });
+    expect((await reports('playbook_worker'))[0]).toMatchObject({ status: 'SUCCEEDED' });
+  });
+});
+
+describe('hourly aggregation waits for creator intel', () => {
+  it('waits, bounded, while creator intel holds its lock, then skips with SKIP_DUE_TO_LOCK', async () => {
+    await doc().send(new PutCommand({ TableName: rt.tableName, Item: { pk: 'WORKER#creator_intel_worker', sk: 'STATE', lockHolder: 'intel-run', lockFence: 3, lockExpiresAtMs: T0 + 3_600_000 } }));
+    script['intel_aggregation_worker'] = ok({ categories_aggregated: 4, duration_ms: 10 });
+    const exec = rt.start('intel_aggregation_worker', 'hourly', scheduled('2026-03-02T04:05:00Z'));
+    const outcome = await exec.result;
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(calls['intel_aggregation_worker']).toBeUndefined();
+    const waits = rt.runner.history(exec.executionArn).filter((e) => (e as { type: string; state?: { name?: string } }).type === 'StateEntered' && (e as { state?: { name?: string } }).state?.name === 'WaitForDependency');
+    expect(waits.length).toBeGreaterThanOrEqual(2);
+    expect((await reports('intel_aggregation_worker'))[0]).toMatchObject({ status: 'SKIPPED', skipReason: 'LOCK_HELD' });
+  });
+
+  it('runs once creator intel is done', async () => {
+    script['intel_aggregation_worker'] = ok({ categories_aggregated: 4, duration_ms: 10 });
+    const outcome = await rt.start('intel_aggregation_worker', 'hourly', scheduled('2026-03-02T04:05:00Z')).result;
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect((await reports('intel_aggregation_worker'))[0]).toMatchObject({ status: 'SUCCEEDED' });
+  });
+});

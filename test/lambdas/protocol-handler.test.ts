@@ -6,7 +6,7 @@ vi.hoisted(() => {
 });
 
 import { makeHandler, type ProtocolLogger } from '../../lambdas/protocol/handler.js';
-import type { GateResult, PipelineState, RecordResult, WorkerResult } from '../../lambdas/shared/contracts.js';
+import type { FreshnessResult, GateResult, PipelineState, RecordResult, WorkerResult } from '../../lambdas/shared/contracts.js';
 import { CLOSED_CIRCUIT } from '../../lib/domain/circuit.js';
 import { ConfigurationError, InvalidPayloadError } from '../../lib/domain/errors.js';
 import { LOCK_ATTRS } from '../../lib/domain/lock.js';
@@ -57,7 +57,7 @@ const result = (over: Partial<WorkerResult> = {}): WorkerResult => ({
 let store: InMemoryStateStore;
 let logger: FakeLogger;
 let now: number;
-let handler: (event: unknown) => Promise<GateResult | RecordResult>;
+let handler: (event: unknown) => Promise<GateResult | RecordResult | FreshnessResult>;
 
 beforeEach(() => {
   store = new InMemoryStateStore();
