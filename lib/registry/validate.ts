@@ -3,7 +3,7 @@
  * Every issue names the worker, the field and the bad value.
  */
 import { findCycle } from '../domain/graph.js';
-import { CATEGORY_WEIGHTS, DEFAULT_CIRCUIT, LAMBDA_MAX_MEMORY_MB, LAMBDA_MAX_TIMEOUT_SECONDS, LAMBDA_MIN_MEMORY_MB } from './defaults.js';
+import { CATEGORY_WEIGHTS, DEFAULT_CIRCUIT, LAMBDA_MAX_MEMORY_MB, LAMBDA_MAX_TIMEOUT_SECONDS, LAMBDA_MIN_MEMORY_MB, PROTOCOL_RESERVE_SECONDS } from './defaults.js';
 import { isValidTimezone, parseScheduleExpression } from './schedule-expression.js';
 import type { Category, CircuitSpec, JobSpec, ScoringWeights, WorkerSpec } from './types.js';
 
@@ -86,6 +86,11 @@ function checkJob(w: WorkerSpec, job: JobSpec, stageJobs: ReadonlySet<string>): 
       if (itemKind.trim() === '') push('fanOut.itemKind', itemKind, 'must name the work item');
     } else if (job.timeoutSeconds > LAMBDA_MAX_TIMEOUT_SECONDS) {
       push('timeoutSeconds', job.timeoutSeconds, `a single Lambda step runs at most ${LAMBDA_MAX_TIMEOUT_SECONDS} s; declare fanOut to split the work`);
+    } else {
+      const waitsSeconds = w.dependencies.filter((d) => d.relation === 'not-running' && (job.gatedBy ?? w.dependencies.map((x) => x.on)).includes(d.on)).reduce((sum, d) => sum + (d.maxWaitSeconds ?? 0), 0);
+      if (job.timeoutSeconds - PROTOCOL_RESERVE_SECONDS - waitsSeconds < 1) {
+        push('timeoutSeconds', job.timeoutSeconds, `leaves no time to work after the ${PROTOCOL_RESERVE_SECONDS} s protocol reserve and ${waitsSeconds} s of dependency waits`);
+      }
     }
     if (w.lockLeaseSeconds > 0 && w.lockLeaseSeconds < job.timeoutSeconds) {
       issues.push({ worker: w.id, field: 'lockLeaseSeconds', value: w.lockLeaseSeconds, message: `the lock lease must cover job "${job.id}" timeout of ${job.timeoutSeconds} s` });

@@ -39,6 +39,7 @@ const cases: [string, (r: Registry) => void, string, string, string][] = [
   ['unknown timezone', (r) => { firstJob(r, 'thumbnail_intel_worker').schedules[0] = { expression: 'cron(0 6 * * ? *)', timezone: 'America/Gotham' }; }, 'thumbnail_intel_worker', 'jobs.analyze.schedules[0].timezone', '"America/Gotham"'],
   ['single Lambda step over 900 s', (r) => { firstJob(r, 'analytics_flush_worker').timeoutSeconds = 1200; find(r, 'analytics_flush_worker').lockLeaseSeconds = 1300; }, 'analytics_flush_worker', 'jobs.flush.timeoutSeconds', '1200'],
   ['fan-out item over 900 s', (r) => { const j = firstJob(r, 'clip_radar_recap_worker'); if (j.fanOut) j.fanOut.itemTimeoutSeconds = 1000; }, 'clip_radar_recap_worker', 'jobs.recap.fanOut.itemTimeoutSeconds', '1000'],
+  ['budget eaten by the protocol reserve and waits', (r) => { const j = find(r, 'intel_aggregation_worker').jobs[0]; if (j) { j.timeoutSeconds = 150; j.expectedDurationSeconds = 10; } }, 'intel_aggregation_worker', 'jobs.hourly.timeoutSeconds', '150'],
   ['lock lease shorter than the timeout', (r) => { find(r, 'creator_intel_worker').lockLeaseSeconds = 900; }, 'creator_intel_worker', 'lockLeaseSeconds', '900'],
   ['scheduled worker without a lease', (r) => { find(r, 'coach_cleanup_worker').lockLeaseSeconds = 0; }, 'coach_cleanup_worker', 'lockLeaseSeconds', '0'],
   ['weights not summing to 100', (r) => { find(r, 'playbook_worker').weights = { reliability: 30, performance: 30, dataQuality: 30, resource: 30 }; }, 'playbook_worker', 'weights', '120'],
