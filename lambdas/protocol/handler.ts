@@ -7,7 +7,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { InvalidPayloadError } from '../../lib/domain/errors.js';
 import type { StateStore } from '../../lib/domain/ports.js';
 import { DEFAULT_REPORT_RETENTION_DAYS } from '../../lib/domain/worker-state.js';

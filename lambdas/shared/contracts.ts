@@ -13,7 +13,7 @@
  *     -> Record : protocol Lambda, RecordRequest -> RecordResult   at $.record
  *   A Catch on Work/Plan/Map puts `{ Error, Cause }` at $.failure and goes to Record.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const TRIGGERS = ['schedule', 'intel_cycle', 'refresh', 'manual', 'recovery'] as const;
 export const Trigger = z.enum(TRIGGERS);

@@ -53,7 +53,7 @@ describe('the checker itself', () => {
   });
 
   it.each([
-    "import { z } from 'zod';",
+    "import * as z from 'zod';",
     "import type { WorkerScoreReport } from './score-report.js';",
     "import { Cron } from 'croner';",
     "import { constructsHelper } from './constructs-helper.js';", // a relative path that merely mentions the name

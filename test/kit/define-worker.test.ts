@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigurationError, InvalidPayloadError, TransientUpstreamError } from '../../lib/domain/errors.js';
 import { InMemoryDataStore } from '../../lambdas/kit/data-store.js';
 import { makeWorkerHandler, type WorkerDefinition, type WorkerDeps } from '../../lambdas/kit/define-worker.js';

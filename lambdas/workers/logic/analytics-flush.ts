@@ -3,7 +3,7 @@
  * into per-asset-type aggregates (`aggregate` / `asset_type:<type>`), then deletes them.
  * Stops taking events near the deadline; the rest wait for the next hour.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RunOutcome, WorkerContext, WorkerDefinition } from '../../kit/define-worker.js';
 
 export const AnalyticsEvent = z.object({ assetType: z.string().min(1), action: z.string().min(1), at: z.iso.datetime() });

@@ -2,7 +2,7 @@
  * clip_radar_recap_worker: compresses the previous day's clips into recaps, one hour per work
  * item (`recap` / `clip_radar:<hour>`), and a day recap when run whole.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RunOutcome, WorkerContext, WorkerDefinition } from '../../kit/define-worker.js';
 import { DAY_MS, dayKey, hourKey, HOUR_MS } from './common.js';
 import { ClipRecord } from './clip-radar.js';

@@ -5,7 +5,7 @@
  *
  * Clips are stored under `clip` / `<created hour>#<clip id>` so the recap can read one hour at a time.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { numberEnv } from '../../kit/config.js';
 import type { RunOutcome, WorkerContext, WorkerDefinition } from '../../kit/define-worker.js';
 import { DAY_MS, HelixPage, hourKey, HOUR_MS, MINUTE_MS, round2, topGames, TwitchClient } from './common.js';

@@ -2,7 +2,7 @@
  * coach_cleanup_worker: deletes expired coach sessions (`session` items) and skips expired ones
  * still in use (activity within the grace period).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { numberEnv } from '../../kit/config.js';
 import type { RunOutcome, WorkerContext, WorkerDefinition } from '../../kit/define-worker.js';
 import { MINUTE_MS } from './common.js';

@@ -3,7 +3,7 @@
  * the client-credentials token, and the image-generation provider. All go through the kit's
  * endpoint-bound HTTP client, so every failure is already a named error.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { UpstreamRejectedError } from '../../../lib/domain/errors.js';
 import type { DataStore } from '../../kit/data-store.js';
 import type { WorkerContext } from '../../kit/define-worker.js';

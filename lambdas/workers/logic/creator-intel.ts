@@ -4,7 +4,7 @@
  * title/tag patterns, view distribution) and stores an intel record. No upstream calls.
  * The orchestrator's lock is the in-progress flag intel aggregation waits on.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { numberEnv } from '../../kit/config.js';
 import type { RunOutcome, WorkerContext, WorkerDefinition } from '../../kit/define-worker.js';
 import { DAY_MS, GAMES_SNAPSHOT_ID, GamesSnapshot, median, percentile, round2, slug, type VideoRecord } from './common.js';

@@ -3,7 +3,7 @@
  * provider at GENERATION_API_URL with the API key from the secret source and stores the asset.
  * The SQS consumer that turns queue messages into invocations is not part of this worker.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidPayloadError } from '../../../lib/domain/errors.js';
 import type { RunOutcome, WorkerContext, WorkerDefinition } from '../../kit/define-worker.js';
 import { generateImage } from './common.js';

@@ -3,7 +3,7 @@
  * - mode `hourly`: intel updated in the last full hour before the scheduled time -> `aggregate` / `intel:hourly:<hour>`.
  * - mode `daily`: the previous day's hourly rollups -> `aggregate` / `intel:daily:<day>`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RunOutcome, WorkerContext, WorkerDefinition } from '../../kit/define-worker.js';
 import { DAY_MS, dayKey, hourKey, HOUR_MS } from './common.js';
 

@@ -2,7 +2,7 @@
  * playbook_worker: synthesises the playbook report from the latest YouTube and Twitch snapshots,
  * with a data-freshness section (the age of each source). No upstream calls.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RunOutcome, WorkerContext, WorkerDefinition } from '../../kit/define-worker.js';
 import { ageSeconds, GAMES_SNAPSHOT_ID, GamesSnapshot, TrendingSnapshot, TWITCH_SNAPSHOT_ID } from './common.js';
 import { StreamsSnapshot } from './twitch-streams.js';

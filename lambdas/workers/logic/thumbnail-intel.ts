@@ -4,7 +4,7 @@
  * brightness and dominant colours. Thumbnail URLs must lie under YOUTUBE_THUMBNAIL_BASE_URL.
  */
 import { PNG } from 'pngjs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { listEnv, numberEnv } from '../../kit/config.js';
 import type { RunOutcome, WorkerContext, WorkerDefinition } from '../../kit/define-worker.js';
 import { listMostPopular, recordYoutubeQuota, round2, toVideoRecord, VideoRecord } from './common.js';

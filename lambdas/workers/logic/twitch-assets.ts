@@ -3,7 +3,7 @@
  * - mode `asset`: one asset (`request`: jobId, assetType, prompt).
  * - mode `pack`: a pack of assets; plan lists them, an item makes one, a whole run makes all.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidPayloadError } from '../../../lib/domain/errors.js';
 import type { RunOutcome, WorkerContext, WorkerDefinition } from '../../kit/define-worker.js';
 import { AssetRecord, makeAsset } from './generation.js';

@@ -2,7 +2,7 @@
  * twitch_streams_worker: top games and their live streams from Twitch Helix, every 15 minutes,
  * into one snapshot. The rate-limit headers feed the API-health figure.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { numberEnv } from '../../kit/config.js';
 import type { RunOutcome, WorkerContext, WorkerDefinition } from '../../kit/define-worker.js';
 import { HelixPage, topGames, TWITCH_SNAPSHOT_ID, TwitchClient } from './common.js';
