@@ -22,7 +22,8 @@ export function dataFreshness(worker: WorkerSpec, job: JobSpec, dependencies: Re
     const freshAtMs = dependencies[dep.on]?.freshAtMs ?? null;
     const age = freshAtMs === null ? null : Math.max(0, Math.round((nowMs - freshAtMs) / 1000));
     ageSeconds[dep.on] = age;
-    stale[dep.on] = age === null || age > (dep.freshnessSeconds ?? 0);
+    // Compared in ms, as the gate does: a rounded age would call data up to 499 ms past the limit fresh.
+    stale[dep.on] = freshAtMs === null || nowMs - freshAtMs > (dep.freshnessSeconds ?? 0) * 1000;
   }
   return { stale, ageSeconds };
 }
