@@ -22,20 +22,27 @@ process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
 export type LambdaHandler = (event: unknown) => Promise<unknown>;
 
-/** Simulated time. Wait states advance it instead of sleeping. */
+/**
+ * Simulated time. Between schedule slots it jumps; within a slot it flows at real speed, so a run
+ * measures the real time its handlers take. Wait states advance it instead of sleeping.
+ */
 export class SimulatedClock {
-  private nowMs: number;
+  private baseMs: number;
+  private anchor = performance.now();
   constructor(startMs: number) {
-    this.nowMs = startMs;
+    this.baseMs = startMs;
   }
   now(): number {
-    return this.nowMs;
+    return Math.floor(this.baseMs + (performance.now() - this.anchor));
   }
   advance(ms: number): void {
-    if (ms > 0) this.nowMs += ms;
+    if (ms > 0) this.baseMs += ms;
   }
+  /** Jumps to `ms` (never backwards). */
   set(ms: number): void {
-    this.nowMs = ms;
+    const now = this.now();
+    this.baseMs = Math.max(ms, now);
+    this.anchor = performance.now();
   }
 }
 

@@ -17,7 +17,7 @@ import {
   withRecommendation,
   type RecordInput,
 } from '../../lib/domain/record.js';
-import { normalizeIso, reportSk, workerPk, type WorkerStateItem } from '../../lib/domain/worker-state.js';
+import { lockOf, normalizeIso, reportSk, workerPk, type WorkerStateItem } from '../../lib/domain/worker-state.js';
 import { cycleOutcome } from '../../lib/domain/cycle.js';
 import { dataFreshness } from '../../lib/domain/freshness.js';
 import { workerById } from '../../lib/registry/index.js';
@@ -53,10 +53,10 @@ export function resolveWorkerJob(state: Pick<PipelineState, 'worker' | 'job'>, l
   return { worker, job };
 }
 
-function toGateResult(verdict: GateVerdict, written: WorkerStateItem | null, owner: string, scheduledTime: string): GateResult {
+function toGateResult(verdict: GateVerdict, written: WorkerStateItem | null, owner: string, scheduledTime: string, jobId: string): GateResult {
   switch (verdict.decision) {
     case 'RUN': {
-      const fence = verdict.fence ?? written?.lock.fence;
+      const fence = verdict.fence ?? (written ? lockOf(written, jobId).fence : undefined);
       if (fence === undefined) throw new Error('gate: a RUN without a fence (no acquire write result)');
       return { decision: 'RUN', fence, owner, probe: verdict.probe, scheduledTime };
     }
@@ -80,11 +80,11 @@ export async function gateStep(deps: ProtocolDeps, ctx: CallContext, state: Pipe
     const nowMs = deps.clock();
     const view = await deps.store.readGateView(gateReads(worker, job, nowMs, lookup));
     plan = decideGate({ worker, job, call, nowMs, view, lookup });
-    if (plan.write === null) return toGateResult(plan.verdict, null, ctx.executionId, scheduledTime);
+    if (plan.write === null) return toGateResult(plan.verdict, null, ctx.executionId, scheduledTime, job.id);
     const written = await deps.store.updateWorkerState(worker.id, plan.write);
-    if (written !== null) return toGateResult(plan.verdict, written, ctx.executionId, scheduledTime);
+    if (written !== null) return toGateResult(plan.verdict, written, ctx.executionId, scheduledTime, job.id);
   }
-  return toGateResult(gaveUp().verdict, null, ctx.executionId, scheduledTime);
+  return toGateResult(gaveUp().verdict, null, ctx.executionId, scheduledTime, job.id);
 }
 
 export interface RecordOutcome {
@@ -115,9 +115,17 @@ export async function recordStep(deps: ProtocolDeps, ctx: CallContext, state: Pi
   let planned = plan.stateWrite;
   for (let attempt = 1; planned !== null; attempt++) {
     if ((await deps.store.updateWorkerState(worker.id, planned.write)) !== null) break;
-    if (planned.guard === 'version' && attempt < RECORD_VERSION_ATTEMPTS) {
+    if ((planned.guard === 'version' || planned.guard === 'fence') && attempt < RECORD_VERSION_ATTEMPTS) {
+      // Another write got in first: a sibling job's record (re-plan on the new state) or a newer
+      // holder of our lock (the re-plan finds the fence stale and marks the report).
       const again = planRecord({ ...base, current: await deps.store.readWorkerState(worker.id) });
-      planned = again.kind === 'report' ? again.stateWrite : null;
+      if (again.kind === 'report') {
+        report = again.report;
+        lockReleased = again.lockReleased;
+        planned = again.stateWrite;
+      } else {
+        planned = null;
+      }
       continue;
     }
     if (planned.guard === 'fence') {

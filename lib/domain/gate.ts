@@ -22,7 +22,7 @@
 import { circuitFor, workerById } from '../registry/index.js';
 import type { DependencySpec, JobSpec, WorkerSpec } from '../registry/types.js';
 import { admit, CLOSED_CIRCUIT, type CircuitState } from './circuit.js';
-import { acquireSpec, and, or, slotAttr, type Condition } from './lock.js';
+import { acquireSpec, and, lockAttrsFor, or, slotAttr, type Condition } from './lock.js';
 import type { GateView, GateViewRequest } from './ports.js';
 import { countOccurrences } from './schedule-math.js';
 import type { SkipReason } from './score-report.js';
@@ -30,7 +30,9 @@ import { bucketKey, HOUR_MS, type WindowBucket } from './window-stats.js';
 import {
   circuitAttr,
   lockExpiryText,
-  lockIsLive,
+  liveLock,
+  lockOf,
+  lockViewIsLive,
   slotOwnerAttr,
   STATE_ATTRS,
   versionCondition,
@@ -164,14 +166,16 @@ function checkDependency(dep: GatingDependency, state: WorkerStateItem | undefin
       return PASS;
     }
     case 'not-running': {
-      if (!lockIsLive(state, nowMs) || state === undefined) return PASS;
+      // In progress: any of the dependency's jobs holds a live lock.
+      const held = liveLock(state, nowMs);
+      if (held === null) return PASS;
       const waitedMs = nowMs - call.startedAtMs;
       const maxWaitMs = (spec.maxWaitSeconds ?? 0) * 1000;
       if (waitedMs < maxWaitMs) {
-        const remainingMs = Math.min(WAIT_MAX_SECONDS * 1000, (state.lock.expiresAtMs ?? Number.POSITIVE_INFINITY) - nowMs, maxWaitMs - waitedMs);
+        const remainingMs = Math.min(WAIT_MAX_SECONDS * 1000, (held.expiresAtMs ?? Number.POSITIVE_INFINITY) - nowMs, maxWaitMs - waitedMs);
         return { kind: 'wait', waitSeconds: Math.max(1, Math.ceil(remainingMs / 1000)) };
       }
-      return { kind: 'skip', reason: 'LOCK_HELD', detail: `dependency ${spec.on} still running (lock held until ${lockExpiryText(state.lock)}) after waiting ${seconds(waitedMs)} s, max ${spec.maxWaitSeconds ?? 0} s` };
+      return { kind: 'skip', reason: 'LOCK_HELD', detail: `dependency ${spec.on} still running (lock held until ${lockExpiryText(held)}) after waiting ${seconds(waitedMs)} s, max ${spec.maxWaitSeconds ?? 0} s` };
     }
     case 'coverage': {
       if (spec.kind !== 'hard') return PASS;
@@ -202,8 +206,9 @@ export function decideGate(input: GateInput): GatePlan {
   const claimable = scheduled && (claimed === undefined || claimed < call.scheduledTime);
 
   // A retried gate whose first answer was lost: this execution already holds the lock.
-  if (worker.lockLeaseSeconds > 0 && state?.lock.holder === owner && lockIsLive(state, nowMs)) {
-    return { verdict: { decision: 'RUN', probe: state.circuit.state === 'HALF_OPEN', fence: state.lock.fence }, write: null };
+  const lock = lockOf(state, job.id);
+  if (worker.lockLeaseSeconds > 0 && state && lock.holder === owner && lockViewIsLive(lock, nowMs)) {
+    return { verdict: { decision: 'RUN', probe: state.circuit.state === 'HALF_OPEN', fence: lock.fence }, write: null };
   }
 
   const skip = (skipReason: SkipReason, detail: string): GatePlan => ({
@@ -254,13 +259,17 @@ export function decideGate(input: GateInput): GatePlan {
   }
 
   // 5b. Lock.
-  if (lockIsLive(state, nowMs) && state) {
-    return skip('LOCK_HELD', `lock held by ${state.lock.holder ?? 'unknown'} (fence ${state.lock.fence}) until ${lockExpiryText(state.lock)}`);
+  if (lockViewIsLive(lock, nowMs)) {
+    return skip('LOCK_HELD', `lock of ${job.id} held by ${lock.holder ?? 'unknown'} (fence ${lock.fence}) until ${lockExpiryText(lock)}`);
   }
   const leaseSeconds = state?.leaseSecondsOverride ?? worker.lockLeaseSeconds;
-  const acquire = acquireSpec(claimable ? { owner, nowMs, leaseSeconds, slot: { jobId: job.id, scheduledTime: call.scheduledTime } } : { owner, nowMs, leaseSeconds });
+  const attrs = lockAttrsFor(job.id);
+  const acquire = acquireSpec(claimable ? { owner, nowMs, leaseSeconds, attrs, slot: { jobId: job.id, scheduledTime: call.scheduledTime } } : { owner, nowMs, leaseSeconds, attrs });
+  // Locks are per job but the circuit is per worker: a probe also holds on the version it read, so
+  // two jobs cannot both be admitted as the probe.
+  const condition = probe ? and(acquire.condition, versionCondition(state)) : acquire.condition;
   return {
     verdict: { decision: 'RUN', probe, fence: null },
-    write: withVersionBump({ ...acquire, set: { ...acquire.set, ...extraSet } }),
+    write: withVersionBump({ ...acquire, condition, set: { ...acquire.set, ...extraSet } }),
   };
 }

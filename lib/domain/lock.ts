@@ -7,7 +7,20 @@
  * A stale holder — one whose fence is no longer current — can neither release nor record.
  */
 
-export const LOCK_ATTRS = { holder: 'lockHolder', fence: 'lockFence', expiresAt: 'lockExpiresAtMs' } as const;
+export interface LockAttrs {
+  readonly holder: string;
+  readonly fence: string;
+  readonly expiresAt: string;
+}
+
+/** The attribute names of one lock. */
+export const LOCK_ATTRS: LockAttrs = { holder: 'lockHolder', fence: 'lockFence', expiresAt: 'lockExpiresAtMs' };
+
+/**
+ * The lock of one job: two jobs of a worker (YouTube trending and games) are different instances
+ * and may run side by side; the same job may not.
+ */
+export const lockAttrsFor = (jobId: string): LockAttrs => ({ holder: `lockHolder_${jobId}`, fence: `lockFence_${jobId}`, expiresAt: `lockExpiresAtMs_${jobId}` });
 
 export type AttrValue = string | number;
 
@@ -35,12 +48,15 @@ export interface AcquireRequest {
   readonly leaseSeconds: number;
   /** When given, the acquire also claims this schedule slot for the job: a slot is claimed once. */
   readonly slot?: { readonly jobId: string; readonly scheduledTime: string };
+  /** Which lock. @default LOCK_ATTRS */
+  readonly attrs?: LockAttrs;
 }
 
 /** Free, or held under an expired lease; and, with a slot, the slot not yet claimed. The fence goes up by one. */
 export function acquireSpec(req: AcquireRequest): ConditionalWrite {
-  const free = or({ op: 'notExists', attr: LOCK_ATTRS.holder }, { op: 'lt', attr: LOCK_ATTRS.expiresAt, value: req.nowMs });
-  const set: Record<string, AttrValue> = { [LOCK_ATTRS.holder]: req.owner, [LOCK_ATTRS.expiresAt]: req.nowMs + req.leaseSeconds * 1000 };
+  const a = req.attrs ?? LOCK_ATTRS;
+  const free = or({ op: 'notExists', attr: a.holder }, { op: 'lt', attr: a.expiresAt, value: req.nowMs });
+  const set: Record<string, AttrValue> = { [a.holder]: req.owner, [a.expiresAt]: req.nowMs + req.leaseSeconds * 1000 };
   let condition = free;
   if (req.slot) {
     const attr = slotAttr(req.slot.jobId);
@@ -49,31 +65,31 @@ export function acquireSpec(req: AcquireRequest): ConditionalWrite {
     condition = and(free, or({ op: 'notExists', attr }, { op: 'lt', attr, value: slot }));
     set[attr] = slot;
   }
-  return { condition, set, add: { [LOCK_ATTRS.fence]: 1 }, remove: [] };
+  return { condition, set, add: { [a.fence]: 1 }, remove: [] };
 }
 
-const holds = (owner: string, fence: number): Condition =>
-  and({ op: 'eq', attr: LOCK_ATTRS.holder, value: owner }, { op: 'eq', attr: LOCK_ATTRS.fence, value: fence });
+const holds = (owner: string, fence: number, a: LockAttrs): Condition =>
+  and({ op: 'eq', attr: a.holder, value: owner }, { op: 'eq', attr: a.fence, value: fence });
 
 /**
  * Extends the lease held by `owner` under `fence`. A lapsed lease that nobody took over may still
  * be renewed: the fence is what proves nobody else holds the lock.
  */
-export function renewSpec(owner: string, fence: number, nowMs: number, leaseSeconds: number): ConditionalWrite {
-  return { condition: holds(owner, fence), set: { [LOCK_ATTRS.expiresAt]: nowMs + leaseSeconds * 1000 }, add: {}, remove: [] };
+export function renewSpec(owner: string, fence: number, nowMs: number, leaseSeconds: number, a: LockAttrs = LOCK_ATTRS): ConditionalWrite {
+  return { condition: holds(owner, fence, a), set: { [a.expiresAt]: nowMs + leaseSeconds * 1000 }, add: {}, remove: [] };
 }
 
 /** Releases the lock, only for the current holder and fence. */
-export function releaseSpec(owner: string, fence: number): ConditionalWrite {
-  return { condition: holds(owner, fence), set: { [LOCK_ATTRS.expiresAt]: 0 }, add: {}, remove: [LOCK_ATTRS.holder] };
+export function releaseSpec(owner: string, fence: number, a: LockAttrs = LOCK_ATTRS): ConditionalWrite {
+  return { condition: holds(owner, fence, a), set: { [a.expiresAt]: 0 }, add: {}, remove: [a.holder] };
 }
 
 /**
  * Records a run's effects on the worker's state (circuit, freshness mark, ...) and releases the
  * lock in the same write, only for the current holder and fence.
  */
-export function recordSpec(owner: string, fence: number, effects: Readonly<Record<string, AttrValue>>): ConditionalWrite {
-  return { condition: holds(owner, fence), set: { ...effects, [LOCK_ATTRS.expiresAt]: 0 }, add: {}, remove: [LOCK_ATTRS.holder] };
+export function recordSpec(owner: string, fence: number, effects: Readonly<Record<string, AttrValue>>, a: LockAttrs = LOCK_ATTRS): ConditionalWrite {
+  return { condition: holds(owner, fence, a), set: { ...effects, [a.expiresAt]: 0 }, add: {}, remove: [a.holder] };
 }
 
 export type Item = Readonly<Record<string, AttrValue>>;

@@ -20,7 +20,7 @@ import type { JobSpec, WorkerSpec } from '../registry/types.js';
 import { evaluateAnomalies, type AnomalyCode, type HealthFacts, type WorkerBudget } from './anomaly-rules.js';
 import { CLOSED_CIRCUIT, recordOutcome } from './circuit.js';
 import { InvalidPayloadError, isCrashError } from './errors.js';
-import { recordSpec, releaseSpec, type AttrValue } from './lock.js';
+import { and, lockAttrsFor, recordSpec, releaseSpec, type AttrValue } from './lock.js';
 import { recoveryFor } from './recovery.js';
 import { attemptsBeforeFailure, WORKER_STEP_MAX_RETRIES } from './retry-policy.js';
 import type { MetricValue, RunStatus, SkipReason, WorkerScoreReport } from './score-report.js';
@@ -36,6 +36,7 @@ import {
   withVersionBump,
   type StateWrite,
   type WorkerStateItem,
+  lockOf,
 } from './worker-state.js';
 
 /** Added to a report whose run lost its lock (stale fence) before Record. */
@@ -329,9 +330,11 @@ export function planRecord(input: RecordInput): RecordPlan {
   if (gate?.decision === 'RUN' && current?.lastExecutionId !== executionId) {
     const { scalars, circuit } = runEffects(input, outcome.status);
     if (fence !== null) {
-      if (current?.lock.holder === executionId && current.lock.fence === fence) {
-        const spec = recordSpec(executionId, fence, scalars);
-        stateWrite = { write: withVersionBump({ ...spec, set: { ...spec.set, [STATE_ATTRS.circuit]: circuit } }), guard: 'fence' };
+      const lock = lockOf(current, input.job.id);
+      if (lock.holder === executionId && lock.fence === fence) {
+        const spec = recordSpec(executionId, fence, scalars, lockAttrsFor(input.job.id));
+        // The version too: the circuit is the worker's, and a sibling job may have recorded since we read it.
+        stateWrite = { write: withVersionBump({ ...spec, condition: and(spec.condition, versionCondition(current)), set: { ...spec.set, [STATE_ATTRS.circuit]: circuit } }), guard: 'fence' };
       } else {
         // A newer holder took the lock (or it was released by someone else): the fence is stale.
         report = markLockLost(report);
@@ -340,9 +343,9 @@ export function planRecord(input: RecordInput): RecordPlan {
     } else {
       stateWrite = { write: withVersionBump({ condition: versionCondition(current), set: { ...scalars, [STATE_ATTRS.circuit]: circuit }, add: {}, remove: [] }), guard: 'version' };
     }
-  } else if (gate === undefined && current?.lock.holder === executionId) {
+  } else if (gate === undefined && lockOf(current, input.job.id).holder === executionId) {
     // The gate failed after acquiring: give the lock back.
-    stateWrite = { write: withVersionBump(releaseSpec(executionId, current.lock.fence)), guard: 'holder' };
+    stateWrite = { write: withVersionBump(releaseSpec(executionId, lockOf(current, input.job.id).fence, lockAttrsFor(input.job.id))), guard: 'holder' };
   }
 
   return {

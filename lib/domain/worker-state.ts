@@ -5,7 +5,7 @@
  * describes writes as data (`StateWrite`), so the gate and record logic stays pure. Pure.
  */
 import { CLOSED_CIRCUIT, type CircuitState, type CircuitStateName } from './circuit.js';
-import { applyWrite, evaluateCondition, LOCK_ATTRS, slotAttr, type AttrValue, type Condition, type Item } from './lock.js';
+import { applyWrite, evaluateCondition, lockAttrsFor, slotAttr, type AttrValue, type Condition, type Item } from './lock.js';
 import { RUN_STATUSES, type RunStatus } from './score-report.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -77,7 +77,8 @@ export interface LockView {
 }
 
 export interface WorkerStateItem {
-  readonly lock: LockView;
+  /** Per job id: its lock (jobs of one worker lock separately). */
+  readonly locks: Readonly<Record<string, LockView>>;
   /** Claimed slot per job id (normalized ISO scheduled time). */
   readonly slots: Readonly<Record<string, string>>;
   /** The execution that claimed each job's slot. */
@@ -142,6 +143,30 @@ export function circuitAttr(circuit: CircuitState): Readonly<Record<string, Stat
   };
 }
 
+const HOLDER_PREFIX = lockAttrsFor('').holder;
+const FENCE_PREFIX = lockAttrsFor('').fence;
+const EXPIRES_PREFIX = lockAttrsFor('').expiresAt;
+
+function parseLocks(raw: RawItem): Record<string, LockView> {
+  const jobs = new Set<string>();
+  for (const name of Object.keys(raw)) {
+    for (const prefix of [HOLDER_PREFIX, FENCE_PREFIX, EXPIRES_PREFIX]) if (name.startsWith(prefix)) jobs.add(name.slice(prefix.length));
+  }
+  const locks: Record<string, LockView> = {};
+  for (const job of jobs) {
+    const a = lockAttrsFor(job);
+    locks[job] = { holder: str(raw[a.holder]), fence: num(raw[a.fence]) ?? 0, expiresAtMs: num(raw[a.expiresAt]) };
+  }
+  return locks;
+}
+
+export const NO_LOCK: LockView = Object.freeze({ holder: null, fence: 0, expiresAtMs: null });
+
+/** A job's lock (never locked: holder null, fence 0). */
+export function lockOf(state: WorkerStateItem | undefined, jobId: string): LockView {
+  return state?.locks[jobId] ?? NO_LOCK;
+}
+
 export function parseWorkerState(raw: RawItem): WorkerStateItem {
   const slots: Record<string, string> = {};
   const slotOwners: Record<string, string> = {};
@@ -152,7 +177,7 @@ export function parseWorkerState(raw: RawItem): WorkerStateItem {
   }
   const lastStatus = RUN_STATUSES.find((s) => s === raw[STATE_ATTRS.lastStatus]) ?? null;
   return {
-    lock: { holder: str(raw[LOCK_ATTRS.holder]), fence: num(raw[LOCK_ATTRS.fence]) ?? 0, expiresAtMs: num(raw[LOCK_ATTRS.expiresAt]) },
+    locks: parseLocks(raw),
     slots,
     slotOwners,
     circuit: parseCircuit(raw[STATE_ATTRS.circuit]),
@@ -177,8 +202,18 @@ export function parseOrchestratorState(raw: RawItem | undefined): OrchestratorSt
 }
 
 /** Held and not expired. A lease is free once `now` is past `lockExpiresAtMs` (acquireSpec's `lt`). */
-export function lockIsLive(state: WorkerStateItem | undefined, nowMs: number): boolean {
-  return state !== undefined && state.lock.holder !== null && (state.lock.expiresAtMs === null || state.lock.expiresAtMs >= nowMs);
+export function lockViewIsLive(lock: LockView, nowMs: number): boolean {
+  return lock.holder !== null && (lock.expiresAtMs === null || lock.expiresAtMs >= nowMs);
+}
+
+/** The job's lock is held and not expired. */
+export function lockIsLive(state: WorkerStateItem | undefined, jobId: string, nowMs: number): boolean {
+  return lockViewIsLive(lockOf(state, jobId), nowMs);
+}
+
+/** Any of the worker's jobs holds a live lock: the worker is in progress (e.g. creator intel, which aggregation waits on). */
+export function liveLock(state: WorkerStateItem | undefined, nowMs: number): LockView | null {
+  return Object.values(state?.locks ?? {}).find((l) => lockViewIsLive(l, nowMs)) ?? null;
 }
 
 /** When a live lock lapses, for messages. */

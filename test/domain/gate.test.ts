@@ -2,13 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CLOSED_CIRCUIT, type CircuitState } from '../../lib/domain/circuit.js';
 import { coverageDay, decideGate, gateReads, gatingDependencies, IMPLICIT_COVERAGE_MIN_PERCENT, WAIT_MAX_SECONDS, type GateInput, type GatePlan } from '../../lib/domain/gate.js';
-import { LOCK_ATTRS } from '../../lib/domain/lock.js';
+import { lockAttrsFor } from '../../lib/domain/lock.js';
 import type { GateView } from '../../lib/domain/ports.js';
 import { EMPTY_BUCKET, HOUR_MS, type WindowBucket } from '../../lib/domain/window-stats.js';
 import {
   applyStateWrite,
   circuitAttr,
   evaluateStateCondition,
+  lockOf,
   parseWorkerState,
   ORCHESTRATOR_RUNNING,
   type OrchestratorState,
@@ -38,7 +39,13 @@ function input(workerId: string, jobId: string, over: Partial<Omit<GateInput, 'w
 
 const decide = (workerId: string, jobId: string, over: Partial<Omit<GateInput, 'worker' | 'job'>> = {}): GatePlan => decideGate(input(workerId, jobId, over));
 const circuit = (c: Partial<CircuitState>): RawItem => ({ circuit: circuitAttr({ ...CLOSED_CIRCUIT, ...c }) });
-const lockedBy = (holder: string, expiresAtMs: number, fence = 7): RawItem => ({ [LOCK_ATTRS.holder]: holder, [LOCK_ATTRS.fence]: fence, [LOCK_ATTRS.expiresAt]: expiresAtMs });
+/** The lock of `jobId` held by `holder` (each job has its own lock). */
+const lockedBy = (jobId: string, holder: string, expiresAtMs: number, fence = 7): RawItem => {
+  const a = lockAttrsFor(jobId);
+  return { [a.holder]: holder, [a.fence]: fence, [a.expiresAt]: expiresAtMs };
+};
+const TRENDING = lockAttrsFor('trending');
+const ANALYZE = lockAttrsFor('analyze');
 /** Applies the plan's write to the raw item it was decided from; null when its condition fails. */
 const apply = (plan: GatePlan, raw: RawItem | undefined): RawItem | null => {
   if (plan.write === null) return null;
@@ -80,10 +87,10 @@ describe('decideGate: 2. slot', () => {
   });
 
   it('an earlier slot claimed -> RUN, claiming this one with the lock', () => {
-    const raw = { slot_trending: '2026-01-02T05:30:00.000Z', [LOCK_ATTRS.fence]: 3 };
+    const raw = { slot_trending: '2026-01-02T05:30:00.000Z', [TRENDING.fence]: 3 };
     const plan = decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }) });
     expect(plan.verdict).toEqual({ decision: 'RUN', probe: false, fence: null });
-    expect(apply(plan, raw)).toMatchObject({ slot_trending: SLOT, lockHolder: EXEC, lockFence: 4, lockExpiresAtMs: NOW + 360_000 });
+    expect(apply(plan, raw)).toMatchObject({ slot_trending: SLOT, lockHolder_trending: EXEC, lockFence_trending: 4, lockExpiresAtMs_trending: NOW + 360_000 });
   });
 
   it('another job\'s slot does not matter', () => {
@@ -93,7 +100,7 @@ describe('decideGate: 2. slot', () => {
   it('ignores slots for non-schedule triggers', () => {
     const plan = decide('youtube_worker', 'games', { view: view({ worker: state({ slot_games: SLOT }) }), call: { executionId: EXEC, startedAtMs: NOW, trigger: 'intel_cycle', scheduledTime: SLOT } });
     expect(plan.verdict.decision).toBe('RUN');
-    expect(apply(plan, { slot_games: SLOT })).toMatchObject({ slot_games: SLOT, lockHolder: EXEC, lockFence: 1 });
+    expect(apply(plan, { slot_games: SLOT })).toMatchObject({ slot_games: SLOT, lockHolder_games: EXEC, lockFence_games: 1 });
     expect(plan.write?.set).not.toHaveProperty('slot_games');
   });
 
@@ -102,7 +109,7 @@ describe('decideGate: 2. slot', () => {
     const plan = decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }) });
     expect(plan.verdict.decision).toBe('RUN');
     // Acquired without re-claiming (the slot is already this execution's).
-    expect(apply(plan, raw)).toMatchObject({ lockHolder: EXEC, slot_trending: SLOT });
+    expect(apply(plan, raw)).toMatchObject({ lockHolder_trending: EXEC, slot_trending: SLOT });
   });
 });
 
@@ -119,8 +126,25 @@ describe('decideGate: 3. circuit', () => {
     const plan = decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }) });
     expect(plan.verdict).toEqual({ decision: 'RUN', probe: true, fence: null });
     const after = apply(plan, raw);
-    expect(after).toMatchObject({ lockHolder: EXEC, lockFence: 1 });
+    expect(after).toMatchObject({ lockHolder_trending: EXEC, lockFence_trending: 1 });
     expect(state(after ?? {}).circuit).toEqual({ state: 'HALF_OPEN', consecutiveFailures: 0, changedAtMs: NOW, probesAdmitted: 1, halfOpenSuccesses: 0 });
+  });
+
+  it('admits one probe per worker: two jobs (separate locks) deciding on the same OPEN state cannot both probe', () => {
+    const raw = { ...circuit({ state: 'OPEN', changedAtMs: NOW - 900_000 }), version: 5 };
+    const trending = decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }) });
+    const games = decide('youtube_worker', 'games', { view: view({ worker: state(raw) }), call: { executionId: 'exec-2', startedAtMs: NOW, trigger: 'schedule', scheduledTime: SLOT } });
+    expect([trending.verdict, games.verdict]).toEqual([
+      { decision: 'RUN', probe: true, fence: null },
+      { decision: 'RUN', probe: true, fence: null },
+    ]);
+    // trending's probe lands first; games' write, decided from the same OPEN state, must then fail ...
+    const afterTrending = apply(trending, raw);
+    expect(afterTrending).not.toBeNull();
+    expect(apply(games, afterTrending ?? {})).toBeNull();
+    // ... and, re-decided on the fresh state, games is refused (the probe is taken).
+    const again = decide('youtube_worker', 'games', { view: view({ worker: state(afterTrending ?? {}) }), call: { executionId: 'exec-2', startedAtMs: NOW, trigger: 'schedule', scheduledTime: SLOT } });
+    expect(again.verdict).toMatchObject({ decision: 'SKIP', skipReason: 'CIRCUIT_OPEN' });
   });
 
   it('HALF_OPEN with its probe admitted and not timed out -> SKIP CIRCUIT_OPEN', () => {
@@ -168,7 +192,7 @@ describe('decideGate: 4. dependencies', () => {
   });
 
   describe('not-running (intel_aggregation hourly waits on creator intel)', () => {
-    const running = (remainingMs: number): Record<string, WorkerStateItem> => ({ creator_intel_worker: state(lockedBy('intel-exec', NOW + remainingMs)) });
+    const running = (remainingMs: number): Record<string, WorkerStateItem> => ({ creator_intel_worker: state(lockedBy('analyze', 'intel-exec', NOW + remainingMs)) });
 
     it.each<[string, number, number, number]>([
       // [case, lock remaining ms, waited so far ms, expected waitSeconds]
@@ -179,6 +203,15 @@ describe('decideGate: 4. dependencies', () => {
     ])('%s', (_name, remainingMs, waitedMs, waitSeconds) => {
       const plan = decide('intel_aggregation_worker', 'hourly', { view: view({ dependencies: running(remainingMs) }), call: { ...input('intel_aggregation_worker', 'hourly').call, startedAtMs: NOW - waitedMs } });
       expect(plan).toEqual({ verdict: { decision: 'WAIT', waitSeconds }, write: null });
+    });
+
+    it.each<[string, RawItem]>([
+      ['only analyze is locked', lockedBy('analyze', 'intel-exec', NOW + 10_000)],
+      ['another job\'s lock released, analyze live', { [lockAttrsFor('backfill').fence]: 3, [lockAttrsFor('backfill').expiresAt]: 0, ...lockedBy('analyze', 'intel-exec', NOW + 10_000) }],
+      ['another job\'s lease expired, analyze live', { ...lockedBy('backfill', 'crashed-exec', NOW - 1), ...lockedBy('analyze', 'intel-exec', NOW + 10_000) }],
+    ])('in progress when ANY of its jobs holds a live lock (%s) -> WAIT, bounded by that lock\'s lease', (_name, raw) => {
+      const plan = decide('intel_aggregation_worker', 'hourly', { view: view({ dependencies: { creator_intel_worker: state(raw) } }) });
+      expect(plan).toEqual({ verdict: { decision: 'WAIT', waitSeconds: 10 }, write: null });
     });
 
     it('past maxWaitSeconds -> SKIP LOCK_HELD (SKIP_DUE_TO_LOCK), slot claimed', () => {
@@ -193,8 +226,9 @@ describe('decideGate: 4. dependencies', () => {
 
     it.each<[string, RawItem | undefined]>([
       ['no state', undefined],
-      ['lock released', { [LOCK_ATTRS.fence]: 4, [LOCK_ATTRS.expiresAt]: 0 }],
-      ['lease expired (a crashed holder)', lockedBy('intel-exec', NOW - 1)],
+      ['lock released', { [ANALYZE.fence]: 4, [ANALYZE.expiresAt]: 0 }],
+      ['lease expired (a crashed holder)', lockedBy('analyze', 'intel-exec', NOW - 1)],
+      ['every job\'s lock released or expired', { ...lockedBy('backfill', 'intel-exec-0', NOW - 1), [ANALYZE.fence]: 4, [ANALYZE.expiresAt]: 0 }],
     ])('%s -> RUN', (_name, raw) => {
       const plan = decide('intel_aggregation_worker', 'hourly', { view: view({ dependencies: { creator_intel_worker: raw ? state(raw) : undefined } }) });
       expect(plan.verdict.decision).toBe('RUN');
@@ -253,32 +287,46 @@ describe('decideGate: 4. dependencies', () => {
 
 describe('decideGate: 5. lock', () => {
   it('free -> RUN; the write acquires (fence + 1), claims the slot and bumps the version', () => {
-    const raw = { [LOCK_ATTRS.fence]: 41, version: 9 };
+    const raw = { [TRENDING.fence]: 41, version: 9 };
     const plan = decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }) });
     expect(plan.verdict).toEqual({ decision: 'RUN', probe: false, fence: null });
-    expect(apply(plan, raw)).toMatchObject({ lockHolder: EXEC, lockFence: 42, lockExpiresAtMs: NOW + 360_000, slot_trending: SLOT, slotOwner_trending: EXEC, version: 10 });
+    expect(apply(plan, raw)).toMatchObject({ lockHolder_trending: EXEC, lockFence_trending: 42, lockExpiresAtMs_trending: NOW + 360_000, slot_trending: SLOT, slotOwner_trending: EXEC, version: 10 });
   });
 
   it('held and live by another execution -> SKIP LOCK_HELD naming the holder; the slot is still claimed', () => {
-    const raw = lockedBy('other-exec', NOW + 5_000);
+    const raw = lockedBy('trending', 'other-exec', NOW + 5_000);
     const plan = decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }) });
-    expect(plan.verdict).toEqual({ decision: 'SKIP', skipReason: 'LOCK_HELD', detail: 'lock held by other-exec (fence 7) until 2026-01-02T06:00:05.000Z' });
-    expect(apply(plan, raw)).toMatchObject({ lockHolder: 'other-exec', slot_trending: SLOT });
+    expect(plan.verdict).toEqual({ decision: 'SKIP', skipReason: 'LOCK_HELD', detail: 'lock of trending held by other-exec (fence 7) until 2026-01-02T06:00:05.000Z' });
+    expect(apply(plan, raw)).toMatchObject({ lockHolder_trending: 'other-exec', slot_trending: SLOT });
+  });
+
+  it('a live lock on another job of the worker does not block this one: trending held by another execution, games RUNs', () => {
+    const raw = lockedBy('trending', 'other-exec', NOW + 5_000, 7);
+    const plan = decide('youtube_worker', 'games', { view: view({ worker: state(raw) }) });
+    expect(plan.verdict).toEqual({ decision: 'RUN', probe: false, fence: null });
+    const after = apply(plan, raw);
+    // games takes its own lock (its own fence, from 1); trending's lock is left as it was.
+    expect(after).toMatchObject({ lockHolder_games: EXEC, lockFence_games: 1, lockExpiresAtMs_games: NOW + 360_000, slot_games: SLOT, ...raw });
+    const locks = state(after ?? {}).locks;
+    expect(locks['trending']).toEqual({ holder: 'other-exec', fence: 7, expiresAtMs: NOW + 5_000 });
+    expect(locks['games']).toEqual({ holder: EXEC, fence: 1, expiresAtMs: NOW + 360_000 });
+    // The same job, though, is still blocked.
+    expect(decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }) }).verdict).toMatchObject({ decision: 'SKIP', skipReason: 'LOCK_HELD' });
   });
 
   it('held under an expired lease -> RUN, taking it over with a higher fence', () => {
-    const raw = lockedBy('crashed-exec', NOW - 1, 7);
+    const raw = lockedBy('trending', 'crashed-exec', NOW - 1, 7);
     const plan = decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }) });
-    expect(apply(plan, raw)).toMatchObject({ lockHolder: EXEC, lockFence: 8 });
+    expect(apply(plan, raw)).toMatchObject({ lockHolder_trending: EXEC, lockFence_trending: 8 });
   });
 
   it('honours leaseSecondsOverride', () => {
     const raw = { leaseSecondsOverride: 720 };
-    expect(apply(decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }) }), raw)).toMatchObject({ lockExpiresAtMs: NOW + 720_000 });
+    expect(apply(decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }) }), raw)).toMatchObject({ lockExpiresAtMs_trending: NOW + 720_000 });
   });
 
   it('already held by this execution (a retried gate) -> RUN with that fence, no write', () => {
-    const raw = { ...lockedBy(EXEC, NOW + 100_000, 12), slot_trending: SLOT, slotOwner_trending: EXEC };
+    const raw = { ...lockedBy('trending', EXEC, NOW + 100_000, 12), slot_trending: SLOT, slotOwner_trending: EXEC };
     expect(decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }) })).toEqual({ verdict: { decision: 'RUN', probe: false, fence: 12 }, write: null });
   });
 
@@ -312,11 +360,26 @@ describe('decideGate: properties', () => {
     ['playbook_worker', 'synthesize'],
     ['generation_worker', 'generate'],
   ];
+  const lockState = fc.record(
+    {
+      holder: fc.constantFrom('other', EXEC),
+      fence: fc.nat(50),
+      expiresAtMs: fc.integer({ min: NOW - 1_000_000, max: NOW + 1_000_000 }),
+    },
+    { requiredKeys: [] },
+  );
+  type LockState = { holder?: string; fence?: number; expiresAtMs?: number };
+  /** A job's lock as stored: only the attributes that are present. */
+  const lockRaw = (jobId: string, l: LockState = {}): RawItem => {
+    const a = lockAttrsFor(jobId);
+    const entries: [string, string | number | undefined][] = [[a.holder, l.holder], [a.fence, l.fence], [a.expiresAt, l.expiresAtMs]];
+    return Object.fromEntries(entries.filter(([, v]) => v !== undefined));
+  };
   const rawState = fc.record(
     {
-      lockHolder: fc.constantFrom('other', EXEC),
-      lockFence: fc.nat(50),
-      lockExpiresAtMs: fc.integer({ min: NOW - 1_000_000, max: NOW + 1_000_000 }),
+      lock: lockState,
+      /** Another job's lock on the same item: must neither block nor be touched. */
+      siblingLock: lockState,
       slot_trending: fc.constantFrom('2026-01-02T05:30:00.000Z', SLOT, '2026-01-02T06:30:00.000Z'),
       slot_hourly: fc.constantFrom('2026-01-02T05:00:00.000Z', SLOT),
       slotOwner_trending: fc.constantFrom('other', EXEC),
@@ -335,15 +398,21 @@ describe('decideGate: properties', () => {
 
   it('a decision\'s write always holds on the state it was decided from; DUPLICATE and WAIT never write', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...workers), rawState, rawState, fc.constantFrom('schedule', 'manual'), fc.constantFrom<OrchestratorState['mode']>('RUNNING', 'RUNNING', 'PAUSED'), ([w, j], raw, dep, trigger, mode) => {
-        const dependencies = Object.fromEntries(workerById(w).dependencies.map((d) => [d.on, state(dep)]));
+      fc.property(fc.constantFrom(...workers), rawState, rawState, fc.constantFrom('schedule', 'manual'), fc.constantFrom<OrchestratorState['mode']>('RUNNING', 'RUNNING', 'PAUSED'), ([w, j], gen, depGen, trigger, mode) => {
+        const { lock, siblingLock, ...rest } = gen;
+        const raw: RawItem = { ...rest, ...lockRaw(j, lock), ...lockRaw('sibling', siblingLock) };
+        // A dependency's state carries the generated lock on each of its jobs, plus a sibling lock.
+        const { lock: depLock, siblingLock: depSiblingLock, ...depRest } = depGen;
+        const depRaw = (on: string): RawItem => Object.assign({ ...depRest, ...lockRaw('sibling', depSiblingLock) }, ...workerById(on).jobs.map((job) => lockRaw(job.id, depLock))) as RawItem;
+        const dependencies = Object.fromEntries(workerById(w).dependencies.map((d) => [d.on, state(depRaw(d.on))]));
         const plan = decide(w, j, { view: view({ worker: state(raw), dependencies, orchestrator: { mode, updatedAt: null, reason: null } }), call: { executionId: EXEC, startedAtMs: NOW - 30_000, trigger, scheduledTime: SLOT } });
         if (plan.verdict.decision === 'DUPLICATE' || plan.verdict.decision === 'WAIT') expect(plan.write).toBeNull();
         if (plan.write !== null) expect(evaluateStateCondition(plan.write.condition, raw)).toBe(true);
         if (plan.verdict.decision === 'RUN' && plan.verdict.fence === null) {
           const after = state(apply(plan, raw) ?? {});
-          expect(after.lock.holder).toBe(EXEC);
-          expect(after.lock.fence).toBe((raw.lockFence ?? 0) + 1);
+          expect(lockOf(after, j).holder).toBe(EXEC);
+          expect(lockOf(after, j).fence).toBe((lock?.fence ?? 0) + 1);
+          expect(after.locks['sibling']).toEqual(state(raw).locks['sibling']);
         }
       }),
       { numRuns: 300 },

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { GateResult, ItemOutcome, PipelineState, WorkerResult } from '../../lambdas/shared/contracts.js';
 import { CLOSED_CIRCUIT, type CircuitState } from '../../lib/domain/circuit.js';
 import { InvalidPayloadError } from '../../lib/domain/errors.js';
-import { LOCK_ATTRS } from '../../lib/domain/lock.js';
+import { lockAttrsFor } from '../../lib/domain/lock.js';
 import { LOCK_LOST_RECOMMENDATION, markLockLost, planRecord, recordNeedsWorkerState, reportExpiresAt, windowExpiresAt, type RecordInput, type RecordPlan } from '../../lib/domain/record.js';
 import { WORKER_STEP_MAX_RETRIES } from '../../lib/domain/retry-policy.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
@@ -34,7 +34,9 @@ const result = (over: Partial<WorkerResult> = {}): WorkerResult => ({
 });
 
 const RUN: GateResult = { decision: 'RUN', fence: FENCE, owner: EXEC, probe: false, scheduledTime: '2026-01-02T06:00:00.000Z' };
-const held = (over: RawItem = {}): RawItem => ({ [LOCK_ATTRS.holder]: EXEC, [LOCK_ATTRS.fence]: FENCE, [LOCK_ATTRS.expiresAt]: NOW + 100_000, slot_trending: '2026-01-02T06:00:00.000Z', version: 3, ...over });
+/** The lock of the job under test (youtube_worker trending). */
+const TRENDING = lockAttrsFor('trending');
+const held = (over: RawItem = {}): RawItem => ({ [TRENDING.holder]: EXEC, [TRENDING.fence]: FENCE, [TRENDING.expiresAt]: NOW + 100_000, slot_trending: '2026-01-02T06:00:00.000Z', version: 3, ...over });
 
 function input(over: Partial<PipelineState> = {}, current: RawItem | null = held(), workerId = 'youtube_worker', jobId = 'trending'): RecordInput {
   return {
@@ -174,7 +176,7 @@ describe('planRecord: the STATE write', () => {
     expect(plan).toMatchObject({ stateWrite: { guard: 'fence' }, lockReleased: true });
     const after = applied(plan, raw);
     expect(after).toMatchObject({
-      lock: { holder: null, fence: FENCE, expiresAtMs: 0 },
+      locks: { trending: { holder: null, fence: FENCE, expiresAtMs: 0 } },
       circuit: CLOSED_CIRCUIT,
       freshAtMs: NOW,
       lastStatus: 'SUCCEEDED',
@@ -193,7 +195,14 @@ describe('planRecord: the STATE write', () => {
     const raw = held({ freshAtMs: 1, circuit: circuitAttr({ ...CLOSED_CIRCUIT, ...before }) });
     const after = applied(planRecord(input({ failure: { Error: 'UpstreamRejectedError' } }, raw)), raw);
     expect(after?.circuit).toMatchObject(expected);
-    expect(after).toMatchObject({ lock: { holder: null }, freshAtMs: 1, lastStatus: 'FAILED' });
+    expect(after).toMatchObject({ locks: { trending: { holder: null } }, freshAtMs: 1, lastStatus: 'FAILED' });
+  });
+
+  it('releases only the job\'s own lock: another job\'s lock on the worker is left as it was', () => {
+    const games = lockAttrsFor('games');
+    const raw = held({ [games.holder]: 'games-exec', [games.fence]: 2, [games.expiresAt]: NOW + 50_000 });
+    const after = applied(planRecord(input({ work: result() }, raw)), raw);
+    expect(after?.locks).toEqual({ trending: { holder: null, fence: FENCE, expiresAtMs: 0 }, games: { holder: 'games-exec', fence: 2, expiresAtMs: NOW + 50_000 } });
   });
 
   it('a successful probe closes the circuit', () => {
@@ -202,7 +211,7 @@ describe('planRecord: the STATE write', () => {
   });
 
   it('a stale fence (the lock was taken over): no write, the report says so, lockReleased false', () => {
-    const raw = held({ [LOCK_ATTRS.holder]: 'newer-exec', [LOCK_ATTRS.fence]: FENCE + 1 });
+    const raw = held({ [TRENDING.holder]: 'newer-exec', [TRENDING.fence]: FENCE + 1 });
     const plan = planRecord(input({ work: result() }, raw));
     expect(plan).toMatchObject({ kind: 'report', stateWrite: null, lockReleased: false });
     expect(reportOf(plan).recommendations).toEqual([LOCK_LOST_RECOMMENDATION]);
@@ -211,8 +220,8 @@ describe('planRecord: the STATE write', () => {
 
   it('the fence write fails if the lock changes hands after planning', () => {
     const plan = planRecord(input({ work: result() }));
-    expect(applied(plan, held({ [LOCK_ATTRS.holder]: 'newer-exec', [LOCK_ATTRS.fence]: FENCE + 1 }))).toBeNull();
-    expect(applied(plan, held({ [LOCK_ATTRS.fence]: FENCE + 1 }))).toBeNull();
+    expect(applied(plan, held({ [TRENDING.holder]: 'newer-exec', [TRENDING.fence]: FENCE + 1 }))).toBeNull();
+    expect(applied(plan, held({ [TRENDING.fence]: FENCE + 1 }))).toBeNull();
   });
 
   it('an unlocked run writes under the version it read', () => {
@@ -228,7 +237,7 @@ describe('planRecord: the STATE write', () => {
   });
 
   it('a retried Record whose effects were already applied writes no state again', () => {
-    const raw = held({ [LOCK_ATTRS.holder]: undefined, lastExecutionId: EXEC });
+    const raw = held({ [TRENDING.holder]: undefined, lastExecutionId: EXEC });
     expect(planRecord(input({ work: result() }, raw))).toMatchObject({ stateWrite: null, lockReleased: true });
   });
 
@@ -240,7 +249,7 @@ describe('planRecord: the STATE write', () => {
     const raw = held();
     const release = planRecord(input(state, raw));
     expect(release).toMatchObject({ stateWrite: { guard: 'holder' } });
-    expect(applied(release, raw)).toMatchObject({ lock: { holder: null, fence: FENCE }, lastStatus: null });
+    expect(applied(release, raw)).toMatchObject({ locks: { trending: { holder: null, fence: FENCE } }, lastStatus: null });
   });
 
   it('markLockLost adds the recommendation once', () => {

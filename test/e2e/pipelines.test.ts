@@ -81,9 +81,13 @@ describe('a simple scheduled run', () => {
     expect(more).toHaveLength(0);
     expect(report).toMatchObject({ status: 'SUCCEEDED', scheduledTime: '2026-03-02T04:00:00.000Z', attempts: 1, lockFence: 1 });
     const state = await stateOf('coach_cleanup_worker');
-    expect(state?.['lockHolder']).toBeUndefined();
+    // The cleanup job's lock was taken (fence 1) and released.
+    expect(state).toMatchObject({ lockFence_cleanup: 1, lockExpiresAtMs_cleanup: 0 });
+    expect(state?.['lockHolder_cleanup']).toBeUndefined();
     expect(state?.['circuit']).toMatchObject({ state: 'CLOSED', consecutiveFailures: 0 });
-    expect(state?.['freshAtMs']).toBe(T0);
+    // The simulated clock flows at real speed within a slot: fresh as of this run.
+    expect(state?.['freshAtMs']).toBeGreaterThanOrEqual(T0);
+    expect(state?.['freshAtMs']).toBeLessThan(T0 + 60_000);
     // The AWS bill: at most 8 transitions and 4 DynamoDB writes per simple run.
     expect(transitions(exec.executionArn)).toBeLessThanOrEqual(8);
     const writes = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'].reduce((n, c) => n + (rt.counts.dynamodb[c] ?? 0), 0);
@@ -114,7 +118,8 @@ describe('a simple scheduled run', () => {
     const [report] = await reports('coach_cleanup_worker');
     expect(report).toMatchObject({ status: 'FAILED', error: { name: 'UpstreamRejectedError' } });
     const state = await stateOf('coach_cleanup_worker');
-    expect(state?.['lockHolder']).toBeUndefined();
+    expect(state).toMatchObject({ lockFence_cleanup: 1, lockExpiresAtMs_cleanup: 0 });
+    expect(state?.['lockHolder_cleanup']).toBeUndefined();
     expect(state?.['circuit']).toMatchObject({ state: 'CLOSED', consecutiveFailures: 1 });
   });
 
@@ -127,7 +132,9 @@ describe('a simple scheduled run', () => {
     const [report] = await reports('coach_cleanup_worker');
     expect(report).toMatchObject({ status: 'CRASHED' });
     expect(report?.['anomalies']).toContain('WORKER_CRASH');
-    expect((await stateOf('coach_cleanup_worker'))?.['lockHolder']).toBeUndefined();
+    const state = await stateOf('coach_cleanup_worker');
+    expect(state).toMatchObject({ lockFence_cleanup: 1, lockExpiresAtMs_cleanup: 0 });
+    expect(state?.['lockHolder_cleanup']).toBeUndefined();
   });
 
   it('skips with a report while the circuit is OPEN', async () => {
@@ -141,7 +148,7 @@ describe('a simple scheduled run', () => {
   });
 
   it('skips with SKIP_DUE_TO_LOCK when another run holds the lock, and counts the contention', async () => {
-    await doc().send(new PutCommand({ TableName: rt.tableName, Item: { pk: 'WORKER#coach_cleanup_worker', sk: 'STATE', lockHolder: 'someone-else', lockFence: 7, lockExpiresAtMs: T0 + 600_000 } }));
+    await doc().send(new PutCommand({ TableName: rt.tableName, Item: { pk: 'WORKER#coach_cleanup_worker', sk: 'STATE', lockHolder_cleanup: 'someone-else', lockFence_cleanup: 7, lockExpiresAtMs_cleanup: T0 + 600_000 } }));
     script['coach_cleanup_worker'] = ok();
     await rt.start('coach_cleanup_worker', 'cleanup', scheduled()).result;
     expect(calls['coach_cleanup_worker']).toBeUndefined();
@@ -150,7 +157,7 @@ describe('a simple scheduled run', () => {
     expect(report?.['anomalies']).toContain('SKIP_DUE_TO_LOCK');
     const window = await doc().send(new QueryCommand({ TableName: rt.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :w)', ExpressionAttributeValues: { ':pk': 'WORKER#coach_cleanup_worker', ':w': 'WINDOW#' } }));
     expect(window.Items?.[0]).toMatchObject({ lockFailures: 1, skips: 1 });
-    expect((await stateOf('coach_cleanup_worker'))?.['lockHolder']).toBe('someone-else');
+    expect((await stateOf('coach_cleanup_worker'))?.['lockHolder_cleanup']).toBe('someone-else');
   });
 
   it('runs a slot once when the Scheduler delivers it twice', async () => {
@@ -245,7 +252,7 @@ describe('the intel cycle (nested .sync:2 pipelines)', () => {
 
 describe('hourly aggregation waits for creator intel', () => {
   it('waits, bounded, while creator intel holds its lock, then skips with SKIP_DUE_TO_LOCK', async () => {
-    await doc().send(new PutCommand({ TableName: rt.tableName, Item: { pk: 'WORKER#creator_intel_worker', sk: 'STATE', lockHolder: 'intel-run', lockFence: 3, lockExpiresAtMs: T0 + 3_600_000 } }));
+    await doc().send(new PutCommand({ TableName: rt.tableName, Item: { pk: 'WORKER#creator_intel_worker', sk: 'STATE', lockHolder_analyze: 'intel-run', lockFence_analyze: 3, lockExpiresAtMs_analyze: T0 + 3_600_000 } }));
     script['intel_aggregation_worker'] = ok({ categories_aggregated: 4, duration_ms: 10 });
     const exec = rt.start('intel_aggregation_worker', 'hourly', scheduled('2026-03-02T04:05:00Z'));
     const outcome = await exec.result;

@@ -8,7 +8,7 @@ import { BATCH_GET_MAX_KEYS, conditionExpression, documentClient, DynamoStateSto
 import { gateStep, recordStep } from '../../lambdas/protocol/steps.js';
 import type { WorkerResult } from '../../lambdas/shared/contracts.js';
 import { CLOSED_CIRCUIT } from '../../lib/domain/circuit.js';
-import { acquireSpec, LOCK_ATTRS, recordSpec, releaseSpec, type Condition } from '../../lib/domain/lock.js';
+import { acquireSpec, lockAttrsFor, recordSpec, releaseSpec, type Condition } from '../../lib/domain/lock.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import { EMPTY_BUCKET } from '../../lib/domain/window-stats.js';
 import { circuitAttr, ORCH_PK, reportSk, STATE_SK, windowSk, workerPk, type StateWrite } from '../../lib/domain/worker-state.js';
@@ -93,43 +93,45 @@ describe('expression translation', () => {
 });
 
 describe('DynamoStateStore against dynalite: the lock', () => {
-  const acquire = (owner: string, nowMs = NOW, leaseSeconds = 60): StateWrite => acquireSpec({ owner, nowMs, leaseSeconds });
+  /** The lock of job `poll` of worker `w` (each job has its own lock). */
+  const POLL = lockAttrsFor('poll');
+  const acquire = (owner: string, nowMs = NOW, leaseSeconds = 60): StateWrite => acquireSpec({ owner, nowMs, leaseSeconds, attrs: POLL });
 
   it('acquire contention: one of two acquirers wins; the loser gets null', async () => {
     const [a, b] = await Promise.all([store.updateWorkerState('w', acquire('exec-a')), store.updateWorkerState('w', acquire('exec-b'))]);
     const winners = [a, b].filter((x) => x !== null);
     expect(winners).toHaveLength(1);
-    expect(winners[0]?.lock).toMatchObject({ fence: 1, expiresAtMs: NOW + 60_000 });
-    expect((await store.readWorkerState('w'))?.lock.holder).toBe(winners[0]?.lock.holder);
+    expect(winners[0]?.locks['poll']).toMatchObject({ fence: 1, expiresAtMs: NOW + 60_000 });
+    expect((await store.readWorkerState('w'))?.locks['poll']?.holder).toBe(winners[0]?.locks['poll']?.holder);
   });
 
   it('the fence only increases: release, re-acquire, take over an expired lease', async () => {
     const first = await store.updateWorkerState('w', acquire('exec-a'));
-    expect(first?.lock.fence).toBe(1);
-    expect(await store.updateWorkerState('w', releaseSpec('exec-a', 1))).toMatchObject({ lock: { holder: null, fence: 1, expiresAtMs: 0 } });
-    expect((await store.updateWorkerState('w', acquire('exec-b')))?.lock.fence).toBe(2);
+    expect(first?.locks['poll']?.fence).toBe(1);
+    expect(await store.updateWorkerState('w', releaseSpec('exec-a', 1, POLL))).toMatchObject({ locks: { poll: { holder: null, fence: 1, expiresAtMs: 0 } } });
+    expect((await store.updateWorkerState('w', acquire('exec-b')))?.locks['poll']?.fence).toBe(2);
     // exec-b's lease lapses; exec-c takes over.
     expect(await store.updateWorkerState('w', acquire('exec-c', NOW + 30_000))).toBeNull();
-    expect((await store.updateWorkerState('w', acquire('exec-c', NOW + 60_001)))?.lock).toMatchObject({ holder: 'exec-c', fence: 3 });
+    expect((await store.updateWorkerState('w', acquire('exec-c', NOW + 60_001)))?.locks['poll']).toMatchObject({ holder: 'exec-c', fence: 3 });
   });
 
   it('a stale holder can neither release nor record', async () => {
     await store.updateWorkerState('w', acquire('exec-a'));
     await store.updateWorkerState('w', acquire('exec-b', NOW + 61_000));
-    expect(await store.updateWorkerState('w', releaseSpec('exec-a', 1))).toBeNull();
-    expect(await store.updateWorkerState('w', recordSpec('exec-a', 1, { lastStatus: 'SUCCEEDED' }))).toBeNull();
-    expect(await rawState('w')).toMatchObject({ [LOCK_ATTRS.holder]: 'exec-b', [LOCK_ATTRS.fence]: 2 });
+    expect(await store.updateWorkerState('w', releaseSpec('exec-a', 1, POLL))).toBeNull();
+    expect(await store.updateWorkerState('w', recordSpec('exec-a', 1, { lastStatus: 'SUCCEEDED' }, POLL))).toBeNull();
+    expect(await rawState('w')).toMatchObject({ [POLL.holder]: 'exec-b', [POLL.fence]: 2 });
     expect(await rawState('w')).not.toHaveProperty('lastStatus');
     // The current holder can.
-    expect(await store.updateWorkerState('w', recordSpec('exec-b', 2, { lastStatus: 'SUCCEEDED' }))).toMatchObject({ lock: { holder: null, fence: 2 }, lastStatus: 'SUCCEEDED' });
+    expect(await store.updateWorkerState('w', recordSpec('exec-b', 2, { lastStatus: 'SUCCEEDED' }, POLL))).toMatchObject({ locks: { poll: { holder: null, fence: 2 } }, lastStatus: 'SUCCEEDED' });
   });
 
   it('a slot is claimed once, and only forward in time', async () => {
-    const claim = (owner: string, slot: string, nowMs: number): StateWrite => acquireSpec({ owner, nowMs, leaseSeconds: 1, slot: { jobId: 'poll', scheduledTime: slot } });
+    const claim = (owner: string, slot: string, nowMs: number): StateWrite => acquireSpec({ owner, nowMs, leaseSeconds: 1, attrs: POLL, slot: { jobId: 'poll', scheduledTime: slot } });
     expect(await store.updateWorkerState('w', claim('a', '2026-01-02T06:00:00.000Z', NOW))).toMatchObject({ slots: { poll: '2026-01-02T06:00:00.000Z' } });
     expect(await store.updateWorkerState('w', claim('b', '2026-01-02T06:00:00.000Z', NOW + 5_000))).toBeNull();
     expect(await store.updateWorkerState('w', claim('b', '2026-01-02T05:55:00.000Z', NOW + 5_000))).toBeNull();
-    expect(await store.updateWorkerState('w', claim('b', '2026-01-02T06:05:00.000Z', NOW + 5_000))).toMatchObject({ slots: { poll: '2026-01-02T06:05:00.000Z' }, lock: { fence: 2 } });
+    expect(await store.updateWorkerState('w', claim('b', '2026-01-02T06:05:00.000Z', NOW + 5_000))).toMatchObject({ slots: { poll: '2026-01-02T06:05:00.000Z' }, locks: { poll: { fence: 2 } } });
   });
 
   it('stores the circuit as a map (nulls included) and reads it back', async () => {
@@ -265,8 +267,8 @@ describe('the protocol on DynamoDB: a successful scheduled run', () => {
     expect(gate).toMatchObject({ decision: 'RUN', fence: 1 });
     expect(result).toMatchObject({ status: 'SUCCEEDED', lockReleased: true });
     expect(names).toEqual(['BatchGetCommand', 'UpdateCommand', 'GetCommand', 'UpdateCommand', 'PutCommand', 'UpdateCommand']);
-    expect(await rawState('youtube_worker')).toMatchObject({ lockFence: 1, lockExpiresAtMs: 0, freshAtMs: NOW + 12_000, lastStatus: 'SUCCEEDED', slot_trending: '2026-01-02T06:00:00.000Z', version: 2 });
-    expect(await rawState('youtube_worker')).not.toHaveProperty('lockHolder');
+    expect(await rawState('youtube_worker')).toMatchObject({ lockFence_trending: 1, lockExpiresAtMs_trending: 0, freshAtMs: NOW + 12_000, lastStatus: 'SUCCEEDED', slot_trending: '2026-01-02T06:00:00.000Z', version: 2 });
+    expect(await rawState('youtube_worker')).not.toHaveProperty('lockHolder_trending');
     // A repeated delivery of the slot is a duplicate.
     expect(await gateStep(deps, { executionId: 'exec-2', startedAtMs: now }, input)).toEqual({ decision: 'DUPLICATE', scheduledTime: '2026-01-02T06:00:00.000Z' });
   });

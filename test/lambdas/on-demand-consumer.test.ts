@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { consumeBatch, type ConsumerDeps, type InvokeOutcome, type QueueMessage } from '../../lambdas/on-demand/consume.js';
 import { PipelineInput, type WorkerInvocation } from '../../lambdas/shared/contracts.js';
 import { CLOSED_CIRCUIT } from '../../lib/domain/circuit.js';
-import { circuitAttr, ORCH_PK, parseWorkerState, STATE_SK, workerPk, type RawItem } from '../../lib/domain/worker-state.js';
+import { circuitAttr, lockOf, ORCH_PK, parseWorkerState, STATE_SK, workerPk, type RawItem } from '../../lib/domain/worker-state.js';
 import { InMemoryStateStore } from '../support/in-memory-state-store.js';
 import { workerResult } from '../support/worker-result.js';
 
@@ -96,7 +96,10 @@ describe('on-demand consumer: a valid job', () => {
       error: null,
       metrics: { jobs_completed: 1 },
     });
-    expect(workerState()).toMatchObject({ lastStatus: 'SUCCEEDED', freshAtMs: NOW + WORK_MS, lock: { holder: null } });
+    expect(workerState()).toMatchObject({ lastStatus: 'SUCCEEDED', freshAtMs: NOW + WORK_MS });
+    // Unlocked: no lock held (none was ever taken).
+    expect(lockOf(workerState(), 'generate').holder).toBeNull();
+    expect(workerState().locks).toEqual({});
     expect(starts).toEqual([]);
   });
 

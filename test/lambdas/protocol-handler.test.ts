@@ -9,13 +9,16 @@ import { makeHandler, type ProtocolLogger } from '../../lambdas/protocol/handler
 import type { FreshnessResult, GateResult, PipelineState, RecordResult, WorkerResult } from '../../lambdas/shared/contracts.js';
 import { CLOSED_CIRCUIT } from '../../lib/domain/circuit.js';
 import { ConfigurationError, InvalidPayloadError } from '../../lib/domain/errors.js';
-import { LOCK_ATTRS } from '../../lib/domain/lock.js';
+import { lockAttrsFor } from '../../lib/domain/lock.js';
 import { LOCK_LOST_RECOMMENDATION } from '../../lib/domain/record.js';
 import { circuitAttr, ORCH_PK, parseWorkerState, STATE_SK, windowSk, workerPk, type RawItem } from '../../lib/domain/worker-state.js';
 import { InMemoryStateStore } from '../support/in-memory-state-store.js';
 
 const STARTED = Date.parse('2026-01-02T06:00:00.000Z');
 const SLOT = '2026-01-02T06:00:00Z';
+/** Each job has its own lock: youtube_worker's trending, creator_intel_worker's analyze. */
+const TRENDING = lockAttrsFor('trending');
+const ANALYZE = lockAttrsFor('analyze');
 const SLOT_MS = '2026-01-02T06:00:00.000Z';
 const BUCKET = '2026-01-02T06';
 
@@ -81,7 +84,7 @@ const seedWorker = (id: string, raw: RawItem): void => store.put(workerPk(id), S
 describe('protocol handler: success path', () => {
   it('gate RUN then record SUCCEEDED: lock released, circuit closed, freshness set, 4 writes in all', async () => {
     // Prepare
-    seedWorker('youtube_worker', { circuit: circuitAttr({ ...CLOSED_CIRCUIT, consecutiveFailures: 2 }), [LOCK_ATTRS.fence]: 9 });
+    seedWorker('youtube_worker', { circuit: circuitAttr({ ...CLOSED_CIRCUIT, consecutiveFailures: 2 }), [TRENDING.fence]: 9 });
     store.resetCounts();
 
     // Act
@@ -96,7 +99,7 @@ describe('protocol handler: success path', () => {
     expect(store.writes).toBe(4);
     expect(store.reads).toBe(2);
     expect(store.log).toEqual(['readGateView', 'updateWorkerState', 'readWorkerState', 'updateWorkerState', 'putReportOnce', 'addWindowCounters']);
-    expect(workerState()).toMatchObject({ lock: { holder: null, fence: 10 }, circuit: CLOSED_CIRCUIT, freshAtMs: STARTED + 25_000, lastStatus: 'SUCCEEDED', slots: { trending: SLOT_MS } });
+    expect(workerState()).toMatchObject({ locks: { trending: { holder: null, fence: 10 } }, circuit: CLOSED_CIRCUIT, freshAtMs: STARTED + 25_000, lastStatus: 'SUCCEEDED', slots: { trending: SLOT_MS } });
     expect(store.reports('youtube_worker')).toHaveLength(1);
     expect(store.reports('youtube_worker')[0]).toMatchObject({ entity: 'REPORT', status: 'SUCCEEDED', lockFence: 10, executionId: 'exec-1' });
     expect(bucket()).toMatchObject({ runs: 1, attempts: 1, durationMsSum: 20_000 });
@@ -156,12 +159,12 @@ describe('protocol handler: gate decisions', () => {
   });
 
   it('lock held -> SKIP LOCK_HELD, and the lockFailures counter goes up', async () => {
-    seedWorker('youtube_worker', { [LOCK_ATTRS.holder]: 'exec-0', [LOCK_ATTRS.fence]: 3, [LOCK_ATTRS.expiresAt]: STARTED + 100_000 });
+    seedWorker('youtube_worker', { [TRENDING.holder]: 'exec-0', [TRENDING.fence]: 3, [TRENDING.expiresAt]: STARTED + 100_000 });
     const g = await gate(trending);
     expect(g).toMatchObject({ decision: 'SKIP', skipReason: 'LOCK_HELD', detail: expect.stringContaining('exec-0') });
     await record({ ...trending, gate: g });
     expect(bucket()).toMatchObject({ skips: 1, lockFailures: 1 });
-    expect(workerState().lock).toMatchObject({ holder: 'exec-0', fence: 3 });
+    expect(workerState().locks['trending']).toMatchObject({ holder: 'exec-0', fence: 3 });
   });
 
   it('paused -> SKIP PAUSED', async () => {
@@ -172,7 +175,7 @@ describe('protocol handler: gate decisions', () => {
   });
 
   it('a not-running dependency in progress -> WAIT, no write', async () => {
-    seedWorker('creator_intel_worker', { [LOCK_ATTRS.holder]: 'intel', [LOCK_ATTRS.fence]: 1, [LOCK_ATTRS.expiresAt]: STARTED + 600_000 });
+    seedWorker('creator_intel_worker', { [ANALYZE.holder]: 'intel', [ANALYZE.fence]: 1, [ANALYZE.expiresAt]: STARTED + 600_000 });
     store.resetCounts();
     const g = await gate({ worker: 'intel_aggregation_worker', job: 'hourly', scheduledTime: SLOT, trigger: 'schedule' });
     expect(g).toEqual({ decision: 'WAIT', waitSeconds: 30, scheduledTime: SLOT_MS });
@@ -182,7 +185,7 @@ describe('protocol handler: gate decisions', () => {
   it('a lost race: re-reads once and re-decides (here: the winner holds the lock)', async () => {
     store.beforeStateWrite = () => {
       store.beforeStateWrite = undefined;
-      seedWorker('youtube_worker', { [LOCK_ATTRS.holder]: 'exec-fast', [LOCK_ATTRS.fence]: 1, [LOCK_ATTRS.expiresAt]: STARTED + 360_000 });
+      seedWorker('youtube_worker', { [TRENDING.holder]: 'exec-fast', [TRENDING.fence]: 1, [TRENDING.expiresAt]: STARTED + 360_000 });
     };
     const g = await gate(trending);
     expect(g).toMatchObject({ decision: 'SKIP', skipReason: 'LOCK_HELD', detail: expect.stringContaining('exec-fast') });
@@ -190,7 +193,7 @@ describe('protocol handler: gate decisions', () => {
   });
 
   it('two lost races: gives up with SKIP LOCK_HELD', async () => {
-    const live = { [LOCK_ATTRS.holder]: 'x', [LOCK_ATTRS.fence]: 1, [LOCK_ATTRS.expiresAt]: STARTED + 360_000 };
+    const live = { [TRENDING.holder]: 'x', [TRENDING.fence]: 1, [TRENDING.expiresAt]: STARTED + 360_000 };
     let n = 0;
     // First the lock is taken under our acquire; then the slot is claimed under our skip's claim.
     store.beforeStateWrite = () => seedWorker('youtube_worker', n++ === 0 ? live : { ...live, slot_trending: SLOT_MS });
@@ -213,7 +216,7 @@ describe('protocol handler: failures', () => {
     const g = await gate(trending);
     const r = await record({ ...trending, gate: g, failure: { Error: 'UpstreamRejectedError', Cause: '{"errorMessage":"403"}' } });
     expect(r).toMatchObject({ status: 'FAILED', lockReleased: true, overallScore: expect.any(Number) });
-    expect(workerState()).toMatchObject({ lock: { holder: null }, circuit: { state: 'CLOSED', consecutiveFailures: 1 }, freshAtMs: null, lastStatus: 'FAILED' });
+    expect(workerState()).toMatchObject({ locks: { trending: { holder: null } }, circuit: { state: 'CLOSED', consecutiveFailures: 1 }, freshAtMs: null, lastStatus: 'FAILED' });
     expect(store.reports('youtube_worker')[0]).toMatchObject({ status: 'FAILED', attempts: 1, error: { name: 'UpstreamRejectedError' } });
     expect(bucket()).toMatchObject({ runs: 1, failures: 1 });
   });
@@ -221,7 +224,7 @@ describe('protocol handler: failures', () => {
   it('crash (States.Timeout) -> CRASHED report, lock released', async () => {
     const r = await record({ ...trending, gate: await gate(trending), failure: { Error: 'States.Timeout' } });
     expect(r).toMatchObject({ status: 'CRASHED', lockReleased: true });
-    expect(workerState().lock.holder).toBeNull();
+    expect(workerState().locks['trending']?.holder).toBeNull();
     expect(store.reports('youtube_worker')[0]).toMatchObject({ anomalies: ['WORKER_CRASH'], recommendations: ['Restart worker, alert on-call'] });
     expect(bucket()).toMatchObject({ runs: 1, failures: 1, crashes: 1 });
   });
@@ -234,13 +237,13 @@ describe('protocol handler: failures', () => {
     const r = await record({ ...trending, gate: g, work: result() });
     expect(r).toMatchObject({ status: 'SUCCEEDED', lockReleased: false });
     expect(store.reports('youtube_worker')[0]).toMatchObject({ executionId: 'exec-1', recommendations: [LOCK_LOST_RECOMMENDATION] });
-    expect(workerState()).toMatchObject({ lock: { holder: 'exec-2', fence: 2 }, freshAtMs: null, lastStatus: null });
+    expect(workerState()).toMatchObject({ locks: { trending: { holder: 'exec-2', fence: 2 } }, freshAtMs: null, lastStatus: null });
     expect(logger.lines.some((l) => l.level === 'warn' && l.message.includes('lock lost'))).toBe(true);
   });
 
   it('stale fence detected by the write (the lock changed hands after the read)', async () => {
     const g = await gate(trending);
-    store.beforeStateWrite = () => seedWorker('youtube_worker', { ...store.workerItem('youtube_worker'), [LOCK_ATTRS.holder]: 'exec-2', [LOCK_ATTRS.fence]: 2 });
+    store.beforeStateWrite = () => seedWorker('youtube_worker', { ...store.workerItem('youtube_worker'), [TRENDING.holder]: 'exec-2', [TRENDING.fence]: 2 });
     const r = await record({ ...trending, gate: g, work: result() });
     expect(r.lockReleased).toBe(false);
     expect(store.reports('youtube_worker')[0]).toMatchObject({ recommendations: [LOCK_LOST_RECOMMENDATION] });
@@ -260,7 +263,7 @@ describe('protocol handler: failures', () => {
     const r = await record({ ...input, gate: g, plan: { items: [1, 2, 3] }, items });
     expect(r).toMatchObject({ status: 'PARTIAL', lockReleased: true });
     expect(store.reports('creator_intel_worker')[0]).toMatchObject({ status: 'PARTIAL', durationMs: 600_000, anomalies: ['PARTIAL_SUCCESS'], metrics: { items_ok: 2, items_failed: 1, games_processed: 2 } });
-    expect(workerState('creator_intel_worker')).toMatchObject({ freshAtMs: now, lastStatus: 'PARTIAL', lock: { holder: null } });
+    expect(workerState('creator_intel_worker')).toMatchObject({ freshAtMs: now, lastStatus: 'PARTIAL', locks: { analyze: { holder: null } } });
   });
 
   it('a dependency failed -> SKIP DEPENDENCY_FAILED naming it', async () => {
@@ -326,5 +329,25 @@ describe('protocol handler: configuration', () => {
     } finally {
       process.env['TABLE_NAME'] = saved;
     }
+  });
+});
+
+describe('two jobs of one worker', () => {
+  it('run side by side on their own locks, and both failures count on the shared circuit', async () => {
+    // Prepare: trending and games of youtube_worker, the same slot, two executions.
+    const games: Input = { worker: 'youtube_worker', job: 'games', scheduledTime: SLOT, trigger: 'schedule' };
+    const gT = await gate(trending, 'exec-trending');
+    const gG = await gate(games, 'exec-games');
+    expect([gT.decision, gG.decision]).toEqual(['RUN', 'RUN']);
+    // Act: both record a failure at once (both read the state before either writes).
+    const [rT, rG] = await Promise.all([
+      record({ ...trending, gate: gT, failure: { Error: 'UpstreamRejectedError', Cause: '401' } }, 'exec-trending'),
+      record({ ...games, gate: gG, failure: { Error: 'UpstreamRejectedError', Cause: '401' } }, 'exec-games'),
+    ]);
+    // Assess: no lost update on the circuit; both locks released.
+    expect([rT.lockReleased, rG.lockReleased]).toEqual([true, true]);
+    expect(workerState().circuit.consecutiveFailures).toBe(2);
+    expect(workerState().locks['trending']?.holder ?? null).toBeNull();
+    expect(workerState().locks['games']?.holder ?? null).toBeNull();
   });
 });
