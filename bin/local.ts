@@ -1,24 +1,45 @@
 #!/usr/bin/env node
 /**
- * `npm start`: the local entry point. Validates the registry and prints the symphony schedule
- * derived from it. (The full local symphony — the synthesized state machines run against the
- * embedded DynamoDB — is what `--simulate` will run once the local runtime lands.)
+ * `npm start`: the local symphony. Synthesizes the app, starts the embedded runtime (dynalite with
+ * an emulated stream, the real handlers in-process, aws-local-stepfunctions running the synthesized
+ * state machines, the workers' sandbox APIs on loopback), drives every EventBridge schedule in the
+ * template on a simulated clock, and prints the timeline, the score report card, the anomalies and
+ * the circuits.
  */
 import { parseArgs } from 'node:util';
 import { ALL_WORKERS } from '../lib/registry/index.js';
 import { renderSchedule } from '../lib/registry/render.js';
 import { assertValidRegistry, RegistryValidationError } from '../lib/registry/validate.js';
+import { reportCards, renderSymphony } from '../local/report.js';
+import { runSymphony } from '../local/symphony.js';
+
+const DEFAULT_START = '2026-03-02T00:00:00Z';
 
 const USAGE = `Usage: npm start -- [options]
 
-Validates the worker registry and prints the AuraStream symphony schedule.
+Runs the AuraStream symphony locally: every schedule of the synthesized template on a simulated
+clock, the synthesized state machines in aws-local-stepfunctions, the real handlers in-process
+against an embedded DynamoDB, the real workers against sandbox APIs on loopback.
 
 Options:
-  --json     print the schedule as JSON
-  -h, --help show this help`;
+  --hours N       simulated span in hours (default 24)
+  --start ISO     simulated start time, UTC (default ${DEFAULT_START})
+  --seed N        seed of the sandbox data (default 1)
+  --json          print the result as JSON instead of text
+  --schedule      only validate the registry and print the symphony schedule
+  -h, --help      show this help`;
 
-function main(): number {
-  const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } });
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      hours: { type: 'string', default: '24' },
+      start: { type: 'string', default: DEFAULT_START },
+      seed: { type: 'string', default: '1' },
+      json: { type: 'boolean', default: false },
+      schedule: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
   if (values.help) {
     console.log(USAGE);
     return 0;
@@ -32,13 +53,40 @@ function main(): number {
     }
     throw e;
   }
-  if (values.json) {
-    console.log(JSON.stringify(ALL_WORKERS, null, 2));
-  } else {
-    console.log(`AuraStream head orchestrator: ${ALL_WORKERS.length} registry entries, valid.\n`);
+  if (values.schedule) {
     console.log(renderSchedule(ALL_WORKERS));
+    return 0;
+  }
+  const hours = Number(values.hours);
+  const startMs = Date.parse(values.start);
+  const seed = Number(values.seed);
+  if (!Number.isFinite(hours) || hours <= 0 || hours > 24 * 31) return usageError(`--hours must be a number of hours from 0 to 744, got ${JSON.stringify(values.hours)}`);
+  if (Number.isNaN(startMs)) return usageError(`--start must be an ISO-8601 time, got ${JSON.stringify(values.start)}`);
+  if (!Number.isInteger(seed)) return usageError(`--seed must be an integer, got ${JSON.stringify(values.seed)}`);
+
+  const interactive = !values.json && process.stderr.isTTY;
+  if (!values.json) console.error(`Synthesizing the app and starting the local runtime (${hours} h from ${new Date(startMs).toISOString()}, seed ${seed})...`);
+  const result = await runSymphony({
+    startMs,
+    hours,
+    seed,
+    onProgress: (done, total, atMs) => {
+      if (interactive) process.stderr.write(`\r  ${new Date(atMs).toISOString().slice(0, 16).replace('T', ' ')}  ${done}/${total} schedule firings`);
+      else if (!values.json && done % 100 === 0) console.error(`  ${done}/${total} schedule firings (${new Date(atMs).toISOString()})`);
+    },
+  });
+  if (interactive) process.stderr.write('\n');
+  if (values.json) {
+    console.log(JSON.stringify({ ...result, cards: reportCards(result.reports) }, null, 2));
+  } else {
+    console.log(renderSymphony(result));
   }
   return 0;
 }
 
-process.exitCode = main();
+function usageError(message: string): number {
+  console.error(`${message}\n\n${USAGE}`);
+  return 2;
+}
+
+process.exitCode = await main();
