@@ -1,0 +1,38 @@
+/**
+ * The AlertPublisher port on SNS: one alert topic, every message published with
+ * `MessageStructure: 'json'` (email subscribers get the text, every other protocol the versioned
+ * JSON envelope) and the `type`, `severity`, `worker` and `anomaly` message attributes that the
+ * subscriptions' filter policies match (docs/alerting.md, "Topic design").
+ */
+import { PublishCommand, type MessageAttributeValue, type SNSClient } from '@aws-sdk/client-sns';
+import { snsMessageStructure, type AlertEnvelope, type AlertMessageAttributes, type RenderedMessage } from '../../lib/domain/alerting.js';
+import type { AlertPublisher } from '../../lib/domain/anomaly-evaluation.js';
+
+/** SNS message attributes: a string as `String`, an array as `String.Array` (its JSON). */
+export function snsMessageAttributes(attributes: AlertMessageAttributes): Record<string, MessageAttributeValue> {
+  return Object.fromEntries(
+    Object.entries(attributes).map(([name, value]): [string, MessageAttributeValue] => [
+      name,
+      typeof value === 'string' ? { DataType: 'String', StringValue: value } : { DataType: 'String.Array', StringValue: JSON.stringify(value) },
+    ]),
+  );
+}
+
+export class SnsAlertPublisher implements AlertPublisher {
+  constructor(
+    private readonly client: SNSClient,
+    private readonly topicArn: string,
+  ) {}
+
+  async publish(message: RenderedMessage<AlertEnvelope>): Promise<void> {
+    await this.client.send(
+      new PublishCommand({
+        TopicArn: this.topicArn,
+        Subject: message.subject,
+        MessageStructure: 'json',
+        Message: snsMessageStructure(message),
+        MessageAttributes: snsMessageAttributes(message.attributes),
+      }),
+    );
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * The anomaly Lambda's logic: a DynamoDB stream batch handler (REPORT inserts of the orchestrator
+ * table) with partial batch responses.
+ *
+ * Per record:
+ *   1. parse the record and its NewImage into a WorkerScoreReport (zod);
+ *   2. read the worker's current and previous hour WINDOW buckets: one BatchGetItem;
+ *   3. evaluate (lib/domain/anomaly-evaluation.ts); LOW findings are logged only;
+ *   4. per other finding: build the alert, claim it (one conditional put of `ALERT#<id>`), and only
+ *      when the claim wins publish it, start its recovery (execution name = alert id) and mark it
+ *      DELIVERED (one conditional update).
+ *
+ * DynamoDB requests per report: 1 without alertable findings; 2 for an anomaly already alerted in
+ * its dedup window (the read and the losing put); 3 for a new alert (read, put, mark).
+ *
+ * Failures:
+ *
+ * | failure                                             | handling                                           |
+ * |-----------------------------------------------------|----------------------------------------------------|
+ * | poison record (malformed, or a NonRetryableError)   | logged at error level and handed in full to the    |
+ * |                                                     | InvalidRecordSink (the on-failure queue); success  |
+ * | anything else (throttling, network, SNS, SFN)       | the record's SequenceNumber in batchItemFailures:  |
+ * |                                                     | the event source retries from it (bounded), then   |
+ * |                                                     | its on-failure queue                               |
+ * | the sink itself fails                               | batchItemFailures, like any transient error        |
+ *
+ * A retried record is safe: its claim token is the record's eventID, so a retry after a failed
+ * publish claims again and delivers; a record whose alert was marked DELIVERED delivers nothing; a
+ * recovery start is idempotent by name. The one duplicate left is a publish that succeeded before a
+ * crash or a failed recovery start/mark: subscribers dedupe on the alert id (the webhook-id).
+ */
+import type { DynamoDBBatchResponse } from 'aws-lambda';
+import { buildAlert, deliveryPlan, renderAlert } from '../../lib/domain/alerting.js';
+import { evaluateReport, observedAtMs, recoveryRequest, windowBucketKeys, type AlertPublisher, type AlertStore, type EvaluatedFinding, type RecoveryStarter } from '../../lib/domain/anomaly-evaluation.js';
+import { InvalidPayloadError, NonRetryableError } from '../../lib/domain/errors.js';
+import type { StateStore } from '../../lib/domain/ports.js';
+import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
+import { isWorkerId, jobOf, workerById, type JobSpec } from '../../lib/registry/index.js';
+import { invalidStreamRecord, type InvalidRecordSink } from './invalid-records.js';
+import { parseStreamRecord, readReportRecord, StreamEventSchema, type ParsedStreamRecord } from './stream-record.js';
+
+/** The part of the Powertools Logger the handler uses (tests pass a fake). */
+export interface AnomalyLogger {
+  appendKeys(attributes: Record<string, string>): void;
+  resetKeys(): void;
+  debug(message: string, attributes: Record<string, unknown>): void;
+  info(message: string, attributes: Record<string, unknown>): void;
+  warn(message: string, attributes: Record<string, unknown>): void;
+  error(message: string, attributes: Record<string, unknown>): void;
+}
+
+export interface AnomalyHandlerDeps {
+  /** WINDOW bucket reads (DynamoStateStore: one consistent BatchGetItem for both buckets). */
+  readonly windows: Pick<StateStore, 'readWindowBuckets'>;
+  readonly alerts: AlertStore;
+  readonly publisher: AlertPublisher;
+  readonly recovery: RecoveryStarter;
+  readonly invalidRecords: InvalidRecordSink;
+  readonly logger: AnomalyLogger;
+  /** Epoch ms; only for claim times and log lines, never for what is evaluated. */
+  readonly clock: () => number;
+  /** The region of the state machines, for console links (AWS_REGION). */
+  readonly region: string;
+  /**
+   * The registry's job, for the budget rules; undefined for a worker or job it does not know.
+   * @default the registry in lib/registry/workers.ts
+   */
+  readonly jobSpecOf?: (workerId: string, jobId: string) => JobSpec | undefined;
+}
+
+export interface BatchSummary {
+  records: number;
+  reports: number;
+  ignored: number;
+  findings: number;
+  logOnly: number;
+  alerts: number;
+  duplicates: number;
+  recoveries: number;
+  invalid: number;
+  failed: number;
+}
+
+const registryJob = (workerId: string, jobId: string): JobSpec | undefined =>
+  isWorkerId(workerId) && workerById(workerId).jobs.some((j) => j.id === jobId) ? jobOf(workerId, jobId) : undefined;
+
+const errorText = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+
+/** Non-retryable domain errors (malformed records among them) are poison; anything else may pass. */
+export const isPoison = (error: unknown): error is NonRetryableError => error instanceof NonRetryableError;
+
+export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promise<DynamoDBBatchResponse> {
+  const { logger } = deps;
+  const jobSpecOf = deps.jobSpecOf ?? registryJob;
+
+  async function actOn(item: EvaluatedFinding, report: WorkerScoreReport, record: ParsedStreamRecord, raisedAtMs: number, summary: BatchSummary): Promise<void> {
+    const { finding, routing, recovery } = item;
+    const alert = buildAlert({ finding, report, region: deps.region, raisedAtMs });
+    const attributes = { anomaly: finding.code, severity: routing.severity, source: item.source, alertId: alert.id, detail: finding.detail };
+    const claimed = await deps.alerts.claim(alert, { token: record.eventID, nowMs: deps.clock() });
+    if (!claimed) {
+      summary.duplicates++;
+      logger.info('anomaly already alerted in its dedup window: nothing published', { ...attributes, dedupKey: alert.dedupKey });
+      return;
+    }
+    // MEDIUM alerts go out at once too: no digest flusher is deployed yet (see docs/alerting.md), and
+    // publishing early never misses a deadline. `plan` is logged so the choice is visible.
+    const plan = deliveryPlan(alert, deps.clock());
+    await deps.publisher.publish(renderAlert(alert));
+    summary.alerts++;
+    logger.warn('anomaly alert published', { ...attributes, plannedChannel: plan.channel, dueBy: plan.dueByMs === null ? null : new Date(plan.dueByMs).toISOString() });
+    if (recovery !== null) {
+      const request = recoveryRequest(alert, recovery, report.jobId);
+      await deps.recovery.start(request);
+      summary.recoveries++;
+      logger.info('recovery started', { ...attributes, recoveryExecution: request.name, actions: recovery.actions });
+    }
+    if (!(await deps.alerts.markDelivered(alert, { token: record.eventID, nowMs: deps.clock() }))) {
+      logger.warn('alert claim was taken over before it was marked delivered', attributes);
+    }
+  }
+
+  async function processReport(record: ParsedStreamRecord, summary: BatchSummary): Promise<void> {
+    const reading = readReportRecord(record);
+    if (reading.kind === 'ignored') {
+      summary.ignored++;
+      logger.debug('stream record ignored', { reason: reading.reason });
+      return;
+    }
+    const { report } = reading;
+    summary.reports++;
+    logger.appendKeys({ worker: report.workerName, job: report.jobId, executionId: report.executionId, scheduledTime: report.scheduledTime });
+    if (reading.unknownAnomalies.length > 0) logger.warn('report lists anomaly codes this version does not know: ignored', { unknownAnomalies: reading.unknownAnomalies });
+
+    const nowMs = observedAtMs(report);
+    const keys = windowBucketKeys(nowMs);
+    const buckets = await deps.windows.readWindowBuckets(report.workerName, [keys.current, keys.previous]);
+    const [current, previous] = buckets;
+    if (current === undefined || previous === undefined) throw new InvalidPayloadError(`window read returned ${buckets.length} bucket(s), expected 2`);
+    const job = jobSpecOf(report.workerName, report.jobId);
+    if (job === undefined) logger.warn('worker or job not in the registry: budget rules not re-evaluated', {});
+
+    const evaluation = evaluateReport({ report, job, current, previous, nowMs });
+    summary.findings += evaluation.findings.length;
+    for (const item of evaluation.findings) {
+      if (item.routing.logOnly) {
+        summary.logOnly++;
+        logger.info('anomaly (log only)', { anomaly: item.finding.code, severity: item.routing.severity, source: item.source, detail: item.finding.detail });
+        continue;
+      }
+      await actOn(item, report, record, nowMs, summary);
+    }
+    if (evaluation.findings.length === 0) logger.debug('no anomaly', { status: report.status, runsInWindow: evaluation.window.runs });
+  }
+
+  return async (event) => {
+    const parsedEvent = StreamEventSchema.safeParse(event);
+    // Not a stream event at all: nothing to acknowledge record by record, so fail the invocation.
+    if (!parsedEvent.success) throw new InvalidPayloadError('anomaly handler expects a DynamoDB stream event with Records');
+    const summary: BatchSummary = { records: 0, reports: 0, ignored: 0, findings: 0, logOnly: 0, alerts: 0, duplicates: 0, recoveries: 0, invalid: 0, failed: 0 };
+    const batchItemFailures: { itemIdentifier: string }[] = [];
+
+    // Sequentially, in stream order: records of one shard stay ordered and a batch's work is bounded.
+    for (const raw of parsedEvent.data.Records) {
+      summary.records++;
+      logger.resetKeys();
+      let record: ParsedStreamRecord | undefined;
+      try {
+        record = parseStreamRecord(raw);
+        logger.appendKeys({ eventID: record.eventID, sequenceNumber: record.dynamodb.SequenceNumber });
+        await processReport(record, summary);
+      } catch (error) {
+        if (isPoison(error)) {
+          const invalid = invalidStreamRecord(raw, error, deps.clock());
+          const where = { error: errorText(error), keys: invalid.keys, eventID: invalid.eventID, sequenceNumber: invalid.sequenceNumber };
+          try {
+            await deps.invalidRecords.put(invalid);
+            summary.invalid++;
+            logger.error('invalid stream record: sent to the dead-letter queue, not retried', { ...where, invalidRecords: 1 });
+            continue;
+          } catch (sinkError) {
+            logger.error('invalid stream record could not be sent to the dead-letter queue: will be retried', { ...where, sinkError: errorText(sinkError) });
+          }
+        } else {
+          logger.warn('record failed: will be retried', { error: errorText(error) });
+        }
+        summary.failed++;
+        const id = record?.dynamodb.SequenceNumber ?? sequenceNumberOf(raw);
+        // Without a sequence number the record cannot be named: an empty identifier makes Lambda retry the whole batch.
+        batchItemFailures.push({ itemIdentifier: id ?? '' });
+      }
+    }
+    logger.resetKeys();
+    logger.info('anomaly batch done', { ...summary });
+    return { batchItemFailures };
+  };
+}
+
+function sequenceNumberOf(raw: unknown): string | undefined {
+  const dynamodb = typeof raw === 'object' && raw !== null ? (raw as { dynamodb?: unknown }).dynamodb : undefined;
+  const seq = typeof dynamodb === 'object' && dynamodb !== null ? (dynamodb as { SequenceNumber?: unknown }).SequenceNumber : undefined;
+  return typeof seq === 'string' && seq !== '' ? seq : undefined;
+}

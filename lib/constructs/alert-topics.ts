@@ -1,0 +1,105 @@
+import { ArnFormat, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { SEVERITIES, type Severity } from '../domain/anomaly-rules.js';
+
+/**
+ * Severities the email subscription receives by default. LOW is never published (log only); the
+ * rest all reach people: CRITICAL and HIGH at once, MEDIUM as published (today at once, as a digest
+ * once the digest flusher exists: digests carry the `severity` of their most severe alert).
+ */
+export const EMAIL_SEVERITIES: readonly Severity[] = ['CRITICAL', 'HIGH', 'MEDIUM'];
+
+/** How long a message SNS could not deliver to a subscription is kept, in days. */
+export const SUBSCRIPTION_DLQ_RETENTION_DAYS = 14;
+
+export interface AlertTopicsProps {
+  /** Encrypts the topic and the subscription dead-letter queue. */
+  readonly key: kms.IKey;
+  /**
+   * An address subscribed to the topic by email (the lead passes the `alertEmail` context value).
+   * The recipient must confirm the subscription once.
+   * @default - no email subscription
+   */
+  readonly alertEmail?: string;
+  /**
+   * The severities the email subscription receives (its filter policy on the `severity` message attribute).
+   * @default EMAIL_SEVERITIES - CRITICAL, HIGH and MEDIUM
+   */
+  readonly emailSeverities?: readonly Severity[];
+}
+
+/**
+ * The alert topic: ONE SNS topic for every alert and digest (docs/alerting.md, "Topic design"),
+ * KMS-encrypted and SSL-only. Every message carries the `type`, `severity`, `worker` and `anomaly`
+ * message attributes, and routing is a subscription's filter policy, e.g.:
+ *
+ * | subscriber      | filter policy (MessageAttributes)                     |
+ * |-----------------|-------------------------------------------------------|
+ * | email (here)    | `{"severity": ["CRITICAL", "HIGH", "MEDIUM"]}`        |
+ * | pager           | `{"severity": ["CRITICAL"]}`                           |
+ * | webhook Lambda  | none: everything                                      |
+ *
+ * Subscriptions made here have a dead-letter queue for messages SNS could not deliver.
+ */
+export class AlertTopics extends Construct {
+  /** The filter policy that passes the given severities. */
+  static severityFilter(severities: readonly Severity[]): Record<string, sns.SubscriptionFilter> {
+    return { severity: sns.SubscriptionFilter.stringFilter({ allowlist: [...severities] }) };
+  }
+
+  readonly topic: sns.Topic;
+  /** Messages SNS could not deliver to a subscription made here; undefined without one. */
+  readonly subscriptionDeadLetterQueue: sqs.Queue | undefined;
+
+  constructor(scope: Construct, id: string, props: AlertTopicsProps) {
+    super(scope, id);
+    const severities = props.emailSeverities ?? EMAIL_SEVERITIES;
+    if (severities.length === 0) throw new Error('emailSeverities must name at least one severity, got none');
+    for (const s of severities) if (!SEVERITIES.includes(s)) throw new Error(`emailSeverities must be among ${SEVERITIES.join(', ')}, got ${String(s)}`);
+    // An empty context value means no subscription.
+    const email = props.alertEmail === '' ? undefined : props.alertEmail;
+    if (email !== undefined && !Token.isUnresolved(email) && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
+      throw new Error(`alertEmail must be an email address, got "${email}"`);
+    }
+
+    this.topic = new sns.Topic(this, 'Topic', { displayName: 'AuraStream alerts', masterKey: props.key, enforceSSL: true });
+
+    this.subscriptionDeadLetterQueue = undefined;
+    if (email !== undefined) {
+      const dlq = new sqs.Queue(this, 'SubscriptionDeadLetterQueue', {
+        encryption: sqs.QueueEncryption.KMS,
+        encryptionMasterKey: props.key,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(SUBSCRIPTION_DLQ_RETENTION_DAYS),
+      });
+      // SNS writes undeliverable messages to the encrypted queue with the key: allow it for this
+      // account's topics in this region (the topic's own ARN would make a key -> topic -> key cycle).
+      const stack = Stack.of(this);
+      props.key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [new iam.ServicePrincipal('sns.amazonaws.com')],
+          actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+          resources: ['*'],
+          conditions: {
+            StringEquals: { 'aws:SourceAccount': stack.account },
+            ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'sns', resource: '*', arnFormat: ArnFormat.NO_RESOURCE_NAME }) },
+          },
+        }),
+      );
+      this.topic.addSubscription(new subscriptions.EmailSubscription(email, { filterPolicy: AlertTopics.severityFilter(severities), deadLetterQueue: dlq }));
+      Validations.of(dlq).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is the dead-letter queue of the alert topic\'s subscriptions (SNS RedrivePolicy); it needs none of its own.' });
+      Validations.of(dlq).acknowledge({ id: 'Serverless-SQSRedrivePolicy', reason: 'This queue is the dead-letter queue of the alert topic\'s subscriptions; it has no redrive of its own.' });
+      this.subscriptionDeadLetterQueue = dlq;
+    }
+  }
+
+  /** Lets `grantee` publish to the topic (and use its key). */
+  grantPublish(grantee: iam.IGrantable): iam.Grant {
+    return this.topic.grantPublish(grantee);
+  }
+}

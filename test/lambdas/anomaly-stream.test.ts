@@ -1,0 +1,248 @@
+/**
+ * End to end on the embedded DynamoDB: reports written as the protocol Lambda writes them
+ * (DynamoStateStore.putReportOnce and addWindowCounters) go through the emulated stream, with the
+ * construct's own FilterCriteria and Lambda-like partial batch semantics, to the anomaly handler
+ * with the real DynamoDB adapters (window reads, alert claims). SNS, Step Functions and the
+ * dead-letter queue are fakes. DynamoDB requests are counted on the handler's own client.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { makeHandler } from '../../lambdas/anomaly/detector.js';
+import type { InvalidRecordSink, InvalidStreamRecord } from '../../lambdas/anomaly/invalid-records.js';
+import { DynamoAlertStore } from '../../lambdas/adapters/dynamo-alert-store.js';
+import { documentClient, DynamoStateStore } from '../../lambdas/adapters/dynamo-state-store.js';
+import { REPORT_INSERT_PATTERN } from '../../lib/constructs/anomaly-detector.js';
+import { OrchestratorTable } from '../../lib/constructs/orchestrator-table.js';
+import type { AlertEnvelope, RenderedMessage } from '../../lib/domain/alerting.js';
+import { ALERT_SK, alertExpiresAt, alertPk, type AlertPublisher, type RecoveryRequest, type RecoveryStarter } from '../../lib/domain/anomaly-evaluation.js';
+import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
+import { bucketKey, windowDelta } from '../../lib/domain/window-stats.js';
+import { reportSk, workerPk } from '../../lib/domain/worker-state.js';
+import { startEmbeddedDynamo, type EmbeddedDynamo } from '../../local/embedded-dynamodb.js';
+import type { DeliveryFailure } from '../../local/stream-delivery.js';
+import { LOCAL_REGION } from '../../local/template-asl.js';
+
+const T0 = Date.parse('2026-01-02T06:20:00.000Z');
+const WORKERS = ['youtube_worker', 'twitch_streams_worker', 'clip_radar_worker', 'intel_aggregation_worker', 'analytics_flush_worker'] as const;
+const JOB: Record<(typeof WORKERS)[number], string> = { youtube_worker: 'trending', twitch_streams_worker: 'poll', clip_radar_worker: 'poll', intel_aggregation_worker: 'hourly', analytics_flush_worker: 'flush' };
+
+let db: EmbeddedDynamo;
+let tableProps: Record<string, unknown>;
+let tableCount = 0;
+let tableName: string;
+/** The protocol side: writes through the stream-emulating client. */
+let writer: DynamoStateStore;
+let writerDoc: DynamoDBDocumentClient;
+/** The handler's own client: every request it makes is counted here. */
+let handlerRaw: DynamoDBClient;
+let handlerDoc: DynamoDBDocumentClient;
+const requests: string[] = [];
+
+beforeAll(async () => {
+  // The table exactly as the construct declares it (keys, stream, TTL).
+  process.env['CDK_VALIDATION'] = 'false';
+  const stack = new Stack(new App(), 'TableOnly');
+  new OrchestratorTable(stack, 'State');
+  const [table] = Object.values(Template.fromStack(stack).findResources('AWS::DynamoDB::Table')) as { Properties: Record<string, unknown> }[];
+  if (!table) throw new Error('no table in the template');
+  tableProps = table.Properties;
+
+  db = await startEmbeddedDynamo({ clock: () => T0 });
+  writerDoc = documentClient(db.client);
+  handlerRaw = new DynamoDBClient({ endpoint: db.endpoint, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  handlerRaw.middlewareStack.add(
+    (next, context) => async (args) => {
+      requests.push(String(context.commandName).replace(/Command$/, ''));
+      return next(args);
+    },
+    { step: 'initialize', name: 'countRequests' },
+  );
+  handlerDoc = documentClient(handlerRaw);
+});
+
+afterAll(async () => {
+  handlerRaw.destroy();
+  await db.close();
+});
+
+class RecordingPublisher implements AlertPublisher {
+  readonly published: RenderedMessage<AlertEnvelope>[] = [];
+  async publish(message: RenderedMessage<AlertEnvelope>): Promise<void> {
+    this.published.push(message);
+  }
+}
+class RecordingRecovery implements RecoveryStarter {
+  readonly started: RecoveryRequest[] = [];
+  async start(request: RecoveryRequest): Promise<void> {
+    this.started.push(request);
+  }
+}
+class RecordingSink implements InvalidRecordSink {
+  readonly records: InvalidStreamRecord[] = [];
+  async put(record: InvalidStreamRecord): Promise<void> {
+    this.records.push(record);
+  }
+}
+const quietLogger = { appendKeys: () => undefined, resetKeys: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+let publisher: RecordingPublisher;
+let recovery: RecordingRecovery;
+let sink: RecordingSink;
+let failures: DeliveryFailure[];
+let handle: ReturnType<typeof makeHandler>;
+
+beforeEach(async () => {
+  tableName = `Orchestrator${++tableCount}`;
+  await db.createTableFromTemplate(tableProps, tableName);
+  db.stream.stopAll();
+  db.stream.drain();
+  writer = new DynamoStateStore(writerDoc, tableName);
+  publisher = new RecordingPublisher();
+  recovery = new RecordingRecovery();
+  sink = new RecordingSink();
+  failures = [];
+  requests.length = 0;
+  handle = makeHandler({
+    windows: new DynamoStateStore(handlerDoc, tableName),
+    alerts: new DynamoAlertStore(handlerDoc, tableName),
+    publisher,
+    recovery,
+    invalidRecords: sink,
+    logger: quietLogger,
+    clock: () => T0 + 2_000,
+    region: 'eu-west-1',
+  });
+});
+
+function consume(batchSize = 100) {
+  return db.stream.deliverTo(handle, { tableName, filters: [REPORT_INSERT_PATTERN], batchSize, maxRetries: 2, auto: false, onFailure: (f) => void failures.push(f) });
+}
+
+let run = 0;
+function report(worker: (typeof WORKERS)[number], overrides: Partial<WorkerScoreReport> = {}): WorkerScoreReport {
+  run++;
+  const completedMs = T0 - 60_000 + run * 100;
+  return {
+    workerName: worker,
+    jobId: JOB[worker],
+    executionId: `arn:aws:states:eu-west-1:123456789012:execution:aurastream-${worker}:run-${run}`,
+    scheduledTime: new Date(T0 - 3_600_000 + run * 1_000).toISOString(),
+    startedAt: new Date(completedMs - 30_000).toISOString(),
+    completedAt: new Date(completedMs).toISOString(),
+    status: 'SUCCEEDED',
+    skipReason: null,
+    success: true,
+    durationMs: 30_000,
+    attempts: 1,
+    lockFence: run,
+    scores: { reliabilityScore: 100, performanceScore: 100, dataQualityScore: 100, resourceScore: 100, overallScore: 100 },
+    anomalies: [],
+    recommendations: [],
+    metrics: { items_ok: 10, items_failed: 0 },
+    error: null,
+    ...overrides,
+  };
+}
+
+/** What the record step does: the report (conditional put), then its window counters. */
+async function record(r: WorkerScoreReport): Promise<void> {
+  const stored = await writer.putReportOnce({ report: r, reportSk: reportSk(r.scheduledTime, r.jobId), expiresAt: Math.floor(T0 / 1000) + 30 * 86_400 });
+  if (stored) await writer.addWindowCounters(r.workerName, bucketKey(Date.parse(r.completedAt)), windowDelta(r), Math.floor(T0 / 1000) + 3 * 86_400);
+}
+
+const crash = (worker: (typeof WORKERS)[number]): Partial<WorkerScoreReport> => ({
+  status: 'CRASHED',
+  success: false,
+  durationMs: 295_000,
+  scores: null,
+  anomalies: ['WORKER_CRASH'],
+  recommendations: ['Restart worker, alert on-call'],
+  metrics: {},
+  error: { name: 'States.Timeout', cause: `${worker} timed out` },
+});
+
+describe('stream -> anomaly handler, on the embedded DynamoDB', () => {
+  it('a CRASHED report: one alert item, one publish, one recovery; a redelivered record changes nothing', async () => {
+    const consumer = consume();
+    // A healthy hour first, so the crash is the only anomaly (1 of 11 runs failed: below 10%).
+    for (let i = 0; i < 10; i++) await record(report('youtube_worker'));
+    const crashed = report('youtube_worker', crash('youtube_worker'));
+    await record(crashed);
+    await consumer.flush();
+
+    expect(consumer.stats).toMatchObject({ checkpointed: 11, failedRecords: 0 });
+    expect(failures).toEqual([]);
+    expect(publisher.published.map((m) => [m.json.alert.anomaly, m.json.alert.worker])).toEqual([['WORKER_CRASH', 'youtube_worker']]);
+    const alert = publisher.published[0]?.json.alert;
+    if (!alert) throw new Error('no alert');
+    expect(alert.executionId).toBe(crashed.executionId);
+    expect(recovery.started.map((r) => r.name)).toEqual([alert.id]);
+
+    const stored = await writerDoc.send(new GetCommand({ TableName: tableName, Key: { pk: alertPk(alert.id), sk: ALERT_SK }, ConsistentRead: true }));
+    expect(stored.Item).toMatchObject({ entity: 'ALERT', alertState: 'DELIVERED', worker: 'youtube_worker', anomaly: 'WORKER_CRASH', severity: 'CRITICAL', expiresAt: alertExpiresAt(alert), alert: { id: alert.id } });
+
+    // The event source delivers the same record again (e.g. a later record of its batch failed).
+    const [again] = db.stream.records(tableName).filter((r) => r.eventName === 'INSERT' && r.dynamodb.Keys['sk']?.S === reportSk(crashed.scheduledTime, crashed.jobId));
+    if (!again) throw new Error('no stream record for the crash');
+    expect(await handle({ Records: [structuredClone(again)] })).toEqual({ batchItemFailures: [] });
+    expect(publisher.published).toHaveLength(1);
+    expect(recovery.started).toHaveLength(1);
+  });
+
+  it('100 reports in steady state: 1 DynamoDB request each (one BatchGetItem), no writes, nothing published', async () => {
+    const consumer = consume(100);
+    for (let i = 0; i < 100; i++) await record(report(WORKERS[i % WORKERS.length] as (typeof WORKERS)[number]));
+    // The window counters and the reports are both on the stream; only the reports pass the filter.
+    expect(db.stream.records(tableName).length).toBeGreaterThan(100);
+    await consumer.flush();
+
+    expect(consumer.stats).toMatchObject({ invocations: 1, checkpointed: 100, failedRecords: 0 });
+    expect(publisher.published).toEqual([]);
+    expect(requests.length / 100).toBe(1);
+    expect(new Set(requests)).toEqual(new Set(['BatchGetItem']));
+  });
+
+  it('50 reports with a persisting crash: each anomaly alerted once; repeats cost the read and a losing claim', async () => {
+    const consumer = consume(100);
+    // 45 healthy runs across five workers, and 5 crashes of one worker inside one 15-min window.
+    for (let i = 0; i < 50; i++) {
+      const worker = WORKERS[i % WORKERS.length] as (typeof WORKERS)[number];
+      await record(i % 10 === 9 ? report('clip_radar_worker', crash('clip_radar_worker')) : report(worker));
+    }
+    await consumer.flush();
+
+    // clip_radar_worker fails 5 of its 15 runs: HIGH_FAILURE_RATE too, on every one of its reports.
+    expect(publisher.published.map((m) => m.json.alert.anomaly).sort()).toEqual(['HIGH_FAILURE_RATE', 'WORKER_CRASH']);
+    expect(recovery.started.map((r) => r.input.anomaly).sort()).toEqual(['HIGH_FAILURE_RATE', 'WORKER_CRASH']);
+    const count = (name: string): number => requests.filter((r) => r === name).length;
+    expect(count('BatchGetItem')).toBe(50);
+    // Claims: 15 clip_radar reports x HIGH_FAILURE_RATE + 5 crashes x WORKER_CRASH; 2 won, 18 lost.
+    expect(count('PutItem')).toBe(20);
+    expect(count('UpdateItem')).toBe(2); // one DELIVERED mark per alert
+    expect(requests).toHaveLength(72);
+    // 72 / 50 = 1.44 per report: a read each, a claim per alertable finding, a mark per new alert.
+    expect(requests.length / 50).toBeLessThanOrEqual(2);
+  });
+
+  it('a poison REPORT item goes to the sink alone; its neighbours are processed and nothing is retried', async () => {
+    const consumer = consume(10);
+    await record(report('youtube_worker'));
+    await writerDoc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { ...{ pk: workerPk('youtube_worker'), sk: reportSk('2026-01-02T06:00:00.000Z', 'trending'), entity: 'REPORT' }, ...report('youtube_worker'), status: 'EXPLODED' },
+      }),
+    );
+    await record(report('youtube_worker', crash('youtube_worker')));
+    await consumer.flush();
+
+    expect(consumer.stats).toMatchObject({ invocations: 1, checkpointed: 3, failedRecords: 0 });
+    expect(sink.records).toHaveLength(1);
+    expect(sink.records[0]?.keys).toEqual({ pk: { S: workerPk('youtube_worker') }, sk: { S: reportSk('2026-01-02T06:00:00.000Z', 'trending') } });
+    // Read after both runs were counted, the window shows 1 failure in 2 runs: a high failure rate as well.
+    expect(publisher.published.map((m) => m.json.alert.anomaly).sort()).toEqual(['HIGH_FAILURE_RATE', 'WORKER_CRASH']);
+  });
+});
