@@ -1,0 +1,207 @@
+/**
+ * The health sweep's detection: the anomalies no score report carries, found every few minutes from
+ * the registry and the table. Pure: the caller gathers the facts (STATE items, latest reports, queue
+ * depths, running executions) and writes the findings.
+ *
+ * - MISSED_RUN (dead man's switch): a schedule slot passed, plus a grace period, and the job's
+ *   `slot_<job>` claim is older than the slot (every run, even a skipped one, claims its slot).
+ * - STUCK_EXECUTION: a pipeline RUNNING past its timeout (plus grace): the caller stops it and
+ *   records a CRASHED report, so the slot has a report and the lock is released.
+ * - QUEUE_OVERFLOW, STALE_DATA, API_QUOTA_LOW, RESOURCE_EXHAUSTION from the design's thresholds.
+ * - the intel cycle (intel_orchestrator): a missed cycle is a MISSED_RUN; a failed last cycle a finding.
+ *
+ * Each finding has a `window`: the slot for a missed run or a stuck execution, else the alert dedup
+ * window of its severity, so the finding item `HEALTH#<kind>#<window>` is written once per window.
+ */
+import { maxDependencyWaitSeconds, type JobSpec, type WorkerSpec } from '../registry/index.js';
+import { windowStartFor } from './alerting.js';
+import { RULE_BY_CODE, THRESHOLDS, type AnomalyCode, type Severity } from './anomaly-rules.js';
+import { occurrences } from './schedule-math.js';
+import type { WorkerScoreReport } from './score-report.js';
+import type { WorkerStateItem } from './worker-state.js';
+
+/** How often the sweep runs. */
+export const SWEEP_INTERVAL_MINUTES = 5;
+/** A slot is missed only this long after it passed (Scheduler retries for up to 5 minutes). */
+export const MISSED_RUN_GRACE_SECONDS = 10 * 60;
+/** How far back the sweep looks for a missed slot (a slot missed longer ago was already found). */
+export const MISSED_RUN_LOOKBACK_HOURS = 26;
+/** A RUNNING execution is stuck this long after its timeout (Step Functions should have ended it). */
+export const STUCK_GRACE_SECONDS = 5 * 60;
+
+export const HEALTH_KINDS = ['MISSED_RUN', 'STUCK_EXECUTION', 'QUEUE_OVERFLOW', 'STALE_DATA', 'API_QUOTA_LOW', 'RESOURCE_EXHAUSTION', 'INTEL_CYCLE_FAILED'] as const;
+export type HealthKind = (typeof HEALTH_KINDS)[number];
+
+/** Which anomaly each kind is raised as (the alert path's codes). */
+export const HEALTH_ANOMALY: Readonly<Record<HealthKind, AnomalyCode>> = {
+  MISSED_RUN: 'WORKER_CRASH',
+  STUCK_EXECUTION: 'WORKER_CRASH',
+  QUEUE_OVERFLOW: 'QUEUE_OVERFLOW',
+  STALE_DATA: 'STALE_DATA',
+  API_QUOTA_LOW: 'API_QUOTA_LOW',
+  RESOURCE_EXHAUSTION: 'RESOURCE_EXHAUSTION',
+  INTEL_CYCLE_FAILED: 'DEPENDENCY_FAILURE',
+};
+
+export interface HealthFinding {
+  readonly kind: HealthKind;
+  readonly anomaly: AnomalyCode;
+  readonly severity: Severity;
+  readonly worker: string;
+  /** Null when the finding is about the worker as a whole. */
+  readonly job: string | null;
+  readonly detail: string;
+  readonly observed: number | string;
+  readonly threshold: number | string;
+  /** ISO-8601: the dedup window (see the module comment). */
+  readonly window: string;
+  /** For a stuck execution: the execution to stop. */
+  readonly executionArn?: string;
+  /** For a missed run or stuck execution: the slot. */
+  readonly scheduledTime?: string;
+}
+
+export interface RunningExecution {
+  readonly worker: string;
+  readonly job: string;
+  readonly executionArn: string;
+  readonly startMs: number;
+  readonly scheduledTime: string | null;
+}
+
+export interface SweepFacts {
+  readonly nowMs: number;
+  readonly workers: readonly WorkerSpec[];
+  readonly states: Readonly<Record<string, WorkerStateItem | undefined>>;
+  /** Each worker's latest report. */
+  readonly latestReports: Readonly<Record<string, WorkerScoreReport | undefined>>;
+  /** ApproximateNumberOfMessages of each on-demand worker's queue. */
+  readonly queueDepths: Readonly<Record<string, number>>;
+  readonly running: readonly RunningExecution[];
+  /** Quota left per worker (QUOTA items), in percent; else the latest report's `quota_remaining_percent` metric. */
+  readonly quotaRemainingPercent?: Readonly<Record<string, number>>;
+  /** Peak memory of the latest run per worker, in percent of its limit; else the report's `memory_percent` metric. */
+  readonly memoryPercent?: Readonly<Record<string, number>>;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+function finding(kind: HealthKind, worker: string, job: string | null, nowMs: number, rest: Pick<HealthFinding, 'detail' | 'observed' | 'threshold'> & Partial<HealthFinding>): HealthFinding {
+  const anomaly = HEALTH_ANOMALY[kind];
+  const severity = RULE_BY_CODE[anomaly].severity;
+  return { kind, anomaly, severity, worker, job, window: iso(windowStartFor(severity, nowMs)), ...rest };
+}
+
+/** The latest slot of a job's schedules that is past its grace, or null. */
+export function lastDueSlotMs(worker: WorkerSpec, job: JobSpec, nowMs: number, graceSeconds: number = MISSED_RUN_GRACE_SECONDS): number | null {
+  const grace = (graceSeconds + maxDependencyWaitSeconds(worker, job)) * 1000;
+  const to = nowMs - grace + 1;
+  const from = nowMs - MISSED_RUN_LOOKBACK_HOURS * 3600_000;
+  let latest: number | null = null;
+  for (const s of job.schedules) {
+    const times = occurrences(s.expression, s.timezone, from, to);
+    const last = times[times.length - 1];
+    if (last !== undefined && (latest === null || last > latest)) latest = last;
+  }
+  return latest;
+}
+
+/** Missed runs: a due slot whose claim is missing or older. */
+export function missedRuns(facts: SweepFacts): HealthFinding[] {
+  const out: HealthFinding[] = [];
+  for (const worker of facts.workers) {
+    if (worker.executionModel !== 'scheduled' && worker.executionModel !== 'sub-pipeline') continue;
+    for (const job of worker.jobs) {
+      const slot = lastDueSlotMs(worker, job, facts.nowMs);
+      if (slot === null) continue;
+      const claimed = facts.states[worker.id]?.slots[job.id];
+      const claimedMs = claimed === undefined ? null : Date.parse(claimed);
+      if (claimedMs !== null && claimedMs >= slot) continue;
+      // A run of this slot still in progress has claimed it already; one that has not is missing.
+      out.push(
+        finding('MISSED_RUN', worker.id, job.id, facts.nowMs, {
+          detail: `${worker.id}.${job.id}: no run for the ${iso(slot)} slot (last claimed ${claimed ?? 'never'})`,
+          observed: claimed ?? 'never',
+          threshold: iso(slot),
+          window: iso(slot),
+          scheduledTime: iso(slot),
+        }),
+      );
+    }
+  }
+  return out;
+}
+
+/** Executions RUNNING past their pipeline's timeout plus grace. */
+export function stuckExecutions(facts: SweepFacts): HealthFinding[] {
+  const out: HealthFinding[] = [];
+  for (const run of facts.running) {
+    const job = facts.workers.find((w) => w.id === run.worker)?.jobs.find((j) => j.id === run.job);
+    if (!job) continue;
+    const limitMs = (job.timeoutSeconds + STUCK_GRACE_SECONDS) * 1000;
+    const ageMs = facts.nowMs - run.startMs;
+    if (ageMs <= limitMs) continue;
+    out.push(
+      finding('STUCK_EXECUTION', run.worker, run.job, facts.nowMs, {
+        detail: `${run.executionArn} RUNNING for ${Math.round(ageMs / 1000)} s, past its ${job.timeoutSeconds} s timeout`,
+        observed: Math.round(ageMs / 1000),
+        threshold: job.timeoutSeconds,
+        window: iso(run.startMs),
+        executionArn: run.executionArn,
+        ...(run.scheduledTime !== null ? { scheduledTime: run.scheduledTime } : {}),
+      }),
+    );
+  }
+  return out;
+}
+
+/** Queue depth, stale data, quota and memory from the design's thresholds; the intel cycle's last status. */
+export function levelFindings(facts: SweepFacts): HealthFinding[] {
+  const out: HealthFinding[] = [];
+  const { nowMs } = facts;
+  for (const worker of facts.workers) {
+    const depth = facts.queueDepths[worker.id];
+    if (depth !== undefined && depth > THRESHOLDS.queueDepthMax) {
+      out.push(finding('QUEUE_OVERFLOW', worker.id, null, nowMs, { detail: `${worker.id} queue holds ${depth} jobs`, observed: depth, threshold: THRESHOLDS.queueDepthMax }));
+    }
+    for (const dep of worker.dependencies) {
+      if (dep.relation !== 'data' || dep.freshnessSeconds === undefined) continue;
+      const freshAtMs = facts.states[dep.on]?.freshAtMs ?? null;
+      const ageSeconds = freshAtMs === null ? null : Math.round((nowMs - freshAtMs) / 1000);
+      if (ageSeconds !== null && ageSeconds <= dep.freshnessSeconds) continue;
+      out.push(
+        finding('STALE_DATA', worker.id, null, nowMs, {
+          detail: `${worker.id} needs ${dep.on} data no older than ${dep.freshnessSeconds} s; it is ${ageSeconds === null ? 'missing' : `${ageSeconds} s old`}`,
+          observed: ageSeconds ?? 'never',
+          threshold: dep.freshnessSeconds,
+        }),
+      );
+    }
+    const report = facts.latestReports[worker.id];
+    const quota = facts.quotaRemainingPercent?.[worker.id] ?? numericMetric(report, 'quota_remaining_percent');
+    if (quota !== null && quota < THRESHOLDS.quotaRemainingPercentMin) {
+      out.push(finding('API_QUOTA_LOW', worker.id, null, nowMs, { detail: `${worker.id}: ${quota}% of the API quota left`, observed: quota, threshold: THRESHOLDS.quotaRemainingPercentMin }));
+    }
+    const memory = facts.memoryPercent?.[worker.id] ?? numericMetric(report, 'memory_percent');
+    if (memory !== null && memory > THRESHOLDS.memoryPercentMax) {
+      out.push(finding('RESOURCE_EXHAUSTION', worker.id, report?.jobId ?? null, nowMs, { detail: `${worker.id} peaked at ${memory}% of its memory`, observed: memory, threshold: THRESHOLDS.memoryPercentMax }));
+    }
+    if (worker.executionModel === 'sub-pipeline' && (report?.status === 'FAILED' || report?.status === 'CRASHED')) {
+      out.push(finding('INTEL_CYCLE_FAILED', worker.id, report.jobId, nowMs, { detail: `${worker.id}: the last cycle ${report.status}`, observed: report.status, threshold: 'SUCCEEDED' }));
+    }
+  }
+  return out;
+}
+
+function numericMetric(report: WorkerScoreReport | undefined, name: string): number | null {
+  const v = report?.metrics[name];
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+/** Everything the sweep finds, in a stable order. */
+export function sweep(facts: SweepFacts): HealthFinding[] {
+  return [...stuckExecutions(facts), ...missedRuns(facts), ...levelFindings(facts)];
+}
+
+/** The finding's item key: one per worker, kind and window (conditional put = dedup at the source). */
+export const healthSk = (f: Pick<HealthFinding, 'kind' | 'window' | 'job'>): string => `HEALTH#${f.kind}#${f.job ?? '-'}#${f.window}`;

@@ -1,0 +1,235 @@
+/**
+ * The synthesized recovery state machine, run locally: the app's own template with the
+ * RecoveryPipeline added (as the stack will wire it), its definitions run by aws-local-stepfunctions.
+ * The recovery Lambda and the protocol Lambda are the real handlers in-process over one in-memory
+ * StateStore; the worker is a test double; the Scheduler, SNS and SQS ports are in-memory fakes.
+ * Wait states skip ahead on a simulated clock.
+ */
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildApp, STACK_NAME } from '../../lib/app.js';
+import { RecoveryPipeline } from '../../lib/constructs/recovery-pipeline.js';
+import { circuitAttr, STATE_SK, workerPk } from '../../lib/domain/worker-state.js';
+import { CLOSED_CIRCUIT } from '../../lib/domain/circuit.js';
+import { makeHandler as makeRecoveryHandler } from '../../lambdas/recovery/recover.js';
+import { InMemoryQueueAdapter, InMemoryRecoveryStore, InMemoryScheduleAdapter, RecordingAlertPublisher, RecordingPipelineStarter } from '../../lambdas/recovery/in-memory.js';
+import { SimulatedClock, type LambdaHandler } from '../../local/runtime.js';
+import { createLocalStateMachineRunner, type LocalStateMachineRunner, type ResolveTask } from '../../local/step-functions-runner.js';
+import { extractStateMachines, logicalIdFromArn, type CfnTemplate, type ExtractedStateMachine } from '../../local/template-asl.js';
+import { InMemoryStateStore } from '../support/in-memory-state-store.js';
+import { workerResult } from '../support/worker-result.js';
+
+const T0 = Date.parse('2026-03-02T04:00:00.000Z');
+const silent = { appendKeys: () => undefined, resetKeys: () => undefined, info: () => undefined, warn: () => undefined };
+
+let template: CfnTemplate;
+let machines: Map<string, ExtractedStateMachine>;
+let protocolModule: typeof import('../../lambdas/protocol/handler.js');
+
+beforeAll(async () => {
+  process.env['CDK_VALIDATION'] = 'false';
+  process.env['TABLE_NAME'] ??= 'local';
+  process.env['POWERTOOLS_LOG_LEVEL'] ??= 'SILENT';
+  const { app, stack } = buildApp({ nag: false, context: { 'aws:cdk:bundling-stacks': [] } });
+  const topic = new sns.Topic(stack, 'TestOnCall');
+  new RecoveryPipeline(stack, 'Recovery', {
+    table: stack.table.table,
+    pipelines: new Map([...stack.pipelines.entries()].map(([key, p]) => [key, p.stateMachine])),
+    oncallTopic: topic,
+    scheduleGroup: stack.schedules.group,
+    schedules: stack.schedules.schedules,
+    scheduleTargetRoles: RecoveryPipeline.scheduleTargetRolesOf(stack),
+  });
+  template = app.synth().getStackByName(STACK_NAME).template as CfnTemplate;
+  machines = extractStateMachines(template);
+  protocolModule = await import('../../lambdas/protocol/handler.js');
+});
+
+interface World {
+  clock: SimulatedClock;
+  store: InMemoryStateStore;
+  recoveries: InMemoryRecoveryStore;
+  schedules: InMemoryScheduleAdapter;
+  starter: RecordingPipelineStarter;
+  alerts: RecordingAlertPublisher;
+  runner: LocalStateMachineRunner;
+  workerCalls: unknown[];
+  recoveryId: string;
+}
+
+let world: World;
+
+function machineByName(name: string): ExtractedStateMachine {
+  const m = [...machines.values()].find((x) => x.stateMachineName === name);
+  if (!m) throw new Error(`no state machine ${name}`);
+  return m;
+}
+
+type Role = 'protocol' | 'recovery' | `worker:${string}`;
+
+function roles(): Map<string, Role> {
+  const out = new Map<string, Role>();
+  for (const [id, r] of Object.entries(template.Resources as Record<string, { Type: string; Properties?: Record<string, unknown> }>)) {
+    if (r.Type !== 'AWS::Lambda::Function') continue;
+    const vars = ((r.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+    const service = String(vars['POWERTOOLS_SERVICE_NAME'] ?? '');
+    if (service === 'protocol' || service === 'recovery') out.set(id, service);
+    else if (typeof vars['WORKER_ID'] === 'string' && service === vars['WORKER_ID']) out.set(id, `worker:${service}`);
+  }
+  return out;
+}
+
+beforeEach(() => {
+  const clock = new SimulatedClock(T0);
+  const store = new InMemoryStateStore();
+  const recoveries = new InMemoryRecoveryStore((w) => store.workerItem(w));
+  const schedules = new InMemoryScheduleAdapter([
+    { name: 'sched-youtube-trending', expression: 'cron(0/30 * * * ? *)', timezone: 'UTC', description: 'youtube_worker.trending' },
+    { name: 'sched-youtube-games', expression: 'cron(0 5 * * ? *)', timezone: 'UTC', description: 'youtube_worker.games' },
+    { name: 'sched-coach-cleanup', expression: 'cron(0 * * * ? *)', timezone: 'UTC', description: 'coach_cleanup_worker.cleanup' },
+  ]);
+  const scheduleKeys: Record<string, string> = {
+    'youtube_worker.trending': 'sched-youtube-trending',
+    'youtube_worker.games': 'sched-youtube-games',
+    'coach_cleanup_worker.cleanup': 'sched-coach-cleanup',
+  };
+  const starter = new RecordingPipelineStarter();
+  const alerts = new RecordingAlertPublisher();
+  const workerCalls: unknown[] = [];
+  const protocol = protocolModule.makeHandler({ store, clock: () => clock.now(), logger: silent }) as LambdaHandler;
+  const recovery = makeRecoveryHandler({
+    store,
+    recoveries,
+    schedules,
+    pipelines: starter,
+    queues: new InMemoryQueueAdapter(),
+    alerts,
+    clock: () => clock.now(),
+    pipelineArnOf: (worker, job) => [...machines.values()].find((m) => m.stateMachineName === `${STACK_NAME}-${worker}-${job}`)?.arn,
+    scheduleNamesOf: (worker) => Object.entries(scheduleKeys).filter(([k]) => k.startsWith(`${worker}.`)).map(([, v]) => v),
+    logger: { info: () => undefined, warn: () => undefined },
+  }) as LambdaHandler;
+
+  const byId = roles();
+  // Dynamic waits (SecondsPath/TimestampPath) move the clock to the time the recovery Lambda asked
+  // for (an absolute target, so the library evaluating the override twice changes nothing).
+  const waitUntilMs = new Map<string, number>();
+  const resolveTask: ResolveTask = async (resource, parameters, ctx) => {
+    const isInvoke = resource.endsWith(':states:::lambda:invoke');
+    const target = isInvoke ? String((parameters as { FunctionName?: unknown }).FunctionName ?? '') : resource;
+    const id = logicalIdFromArn(target) ?? '';
+    const role = byId.get(id);
+    const event = JSON.parse(JSON.stringify(isInvoke ? (parameters as { Payload?: unknown }).Payload : parameters)) as Record<string, unknown>;
+    if (role === 'protocol') return protocol(event);
+    if (role === 'recovery') {
+      const result = (await recovery(event)) as Record<string, unknown>;
+      if (typeof result['waitSeconds'] === 'number') waitUntilMs.set(ctx.executionName, clock.now() + result['waitSeconds'] * 1000);
+      if (typeof result['resumeAt'] === 'string') waitUntilMs.set(ctx.executionName, Date.parse(result['resumeAt']));
+      return JSON.parse(JSON.stringify(result)) as unknown;
+    }
+    if (role?.startsWith('worker:')) {
+      workerCalls.push(event);
+      return workerResult(event, { sessions_cleaned: 1 });
+    }
+    throw Object.assign(new Error(`no local handler for ${resource}`), { name: 'States.Runtime' });
+  };
+  const runner = createLocalStateMachineRunner({
+    definitions: [...machines.values()],
+    resolveTask,
+    timing: {
+      waitOverride: (info) => {
+        if (typeof info.seconds === 'number') clock.advance(info.seconds * 1000);
+        else if (info.dynamic) clock.set(Math.max(clock.now(), waitUntilMs.get(info.executionName) ?? 0));
+        return 0;
+      },
+      retryIntervalMs: 0,
+    },
+  });
+  world = { clock, store, recoveries, schedules, starter, alerts, runner, workerCalls, recoveryId: machineByName(`${STACK_NAME}-recovery`).logicalId };
+});
+
+const start = (input: Record<string, unknown>, name: string) => world.runner.startExecution(world.recoveryId, input, { name });
+
+describe('API_QUOTA_LOW', () => {
+  it('slows the schedules (x4), waits for the quota reset at midnight Pacific, then restores them', async () => {
+    const exec = start({ alertId: 'alert-quota-1', worker: 'youtube_worker', job: 'trending', anomaly: 'API_QUOTA_LOW', actions: ['SLOW_SCHEDULE'], scheduledTime: '2026-03-02T04:00:00Z', severity: 'MEDIUM' }, 'alert-quota-1');
+    const outcome = await exec.result;
+    expect(outcome.status, outcome.cause).toBe('SUCCEEDED');
+
+    const updates = world.schedules.updates.map((u) => [u.name, u.expression]);
+    expect(updates).toEqual([
+      ['sched-youtube-trending', 'cron(0 0/2 * * ? *)'],
+      ['sched-youtube-games', 'rate(4 days)'],
+      ['sched-youtube-trending', 'cron(0/30 * * * ? *)'],
+      ['sched-youtube-games', 'cron(0 5 * * ? *)'],
+    ]);
+    // While slowed, the original stays in the schedule's description; after, the description is clean again.
+    expect(world.schedules.updates[0]?.description).toContain('original cron(0/30 * * * ? *)');
+    expect(world.schedules.schedules.get('sched-youtube-trending')?.description).toBe('youtube_worker.trending');
+    // Midnight America/Los_Angeles after 2026-03-02T04:00Z (PST, UTC-8) is 08:00Z.
+    // (The simulated clock flows at real speed between jumps: allow the run's own milliseconds.)
+    expect(world.clock.now() - Date.parse('2026-03-02T08:00:00.000Z')).toBeGreaterThanOrEqual(0);
+    expect(world.clock.now() - Date.parse('2026-03-02T08:00:00.000Z')).toBeLessThan(5_000);
+
+    const actions = world.recoveries.actions('alert-quota-1');
+    expect(actions['slow-schedule']).toMatchObject({ result: 'APPLIED', action: 'SLOW_SCHEDULE', anomaly: 'API_QUOTA_LOW' });
+    expect((actions['slow-schedule']?.['changes'] as { schedules: unknown[] }).schedules).toContainEqual({ name: 'sched-youtube-trending', original: 'cron(0/30 * * * ? *)', slowed: 'cron(0 0/2 * * ? *)', slowedHere: true });
+    expect(actions['restore-schedule']).toMatchObject({ result: 'APPLIED' });
+    expect(world.recoveries.get('RECOVERY#alert-quota-1', 'SUMMARY')).toMatchObject({ outcome: 'SUCCEEDED' });
+  });
+});
+
+describe('HIGH_FAILURE_RATE', () => {
+  it('opens the circuit, waits the open timeout, probes HALF_OPEN through the pipeline, and the probe closes the circuit', async () => {
+    world.store.put(workerPk('coach_cleanup_worker'), STATE_SK, { circuit: circuitAttr(CLOSED_CIRCUIT), version: 1 });
+    const exec = start({ alertId: 'alert-hfr-1', worker: 'coach_cleanup_worker', job: 'cleanup', anomaly: 'HIGH_FAILURE_RATE', actions: ['OPEN_CIRCUIT', 'REDUCE_RATE'], scheduledTime: '2026-03-02T04:00:00Z', severity: 'HIGH' }, 'alert-hfr-1');
+    const outcome = await exec.result;
+    expect(outcome.status, outcome.cause).toBe('SUCCEEDED');
+
+    const actions = world.recoveries.actions('alert-hfr-1');
+    expect(actions['open-circuit']).toMatchObject({ result: 'APPLIED', action: 'OPEN_CIRCUIT' });
+    expect((actions['open-circuit']?.['changes'] as { circuit: { state: string } }).circuit.state).toBe('OPEN');
+    expect(actions['half-open']?.['detail']).toMatch(/^circuit HALF_OPEN; probing with rcv-probe-coach_cleanup_worker-cleanup-/);
+    expect(actions['record-circuit']).toMatchObject({ result: 'APPLIED', detail: 'circuit CLOSED after the probe' });
+
+    // The probe ran the real pipeline once, as a recovery run, after the 900 s open timeout.
+    expect(world.workerCalls).toHaveLength(1);
+    const probeMachine = machineByName(`${STACK_NAME}-coach_cleanup_worker-cleanup`);
+    const probes = world.runner.listExecutions(probeMachine.logicalId);
+    expect(probes).toHaveLength(1);
+    expect(probes[0]?.status).toBe('SUCCEEDED');
+    expect(JSON.parse(probes[0]?.input ?? '{}')).toMatchObject({ worker: 'coach_cleanup_worker', job: 'cleanup', trigger: 'recovery' });
+    expect(world.clock.now()).toBeGreaterThanOrEqual(T0 + 900_000);
+
+    // The pipeline's Record closed the circuit; the schedule was slowed meanwhile and is restored.
+    const state = world.store.workerItem('coach_cleanup_worker');
+    expect((state?.['circuit'] as { state: string }).state).toBe('CLOSED');
+    expect(world.schedules.updates.map((u) => u.expression)).toEqual(['cron(0 0/4 * * ? *)', 'cron(0 * * * ? *)']);
+    expect(world.recoveries.get('RECOVERY#alert-hfr-1', 'SUMMARY')).toMatchObject({ outcome: 'SUCCEEDED' });
+  });
+
+  it('a failing probe leaves the circuit OPEN, fails the recovery, and the second failure in a row escalates to on-call', async () => {
+    const failing = async (alertId: string) => {
+      const exec = start({ alertId, worker: 'coach_cleanup_worker', job: 'cleanup', anomaly: 'HIGH_FAILURE_RATE', actions: [], scheduledTime: '2026-03-02T04:00:00Z', severity: 'HIGH' }, alertId);
+      return exec.result;
+    };
+    // Any run of the worker fails.
+    world.store.put(workerPk('coach_cleanup_worker'), STATE_SK, { version: 1 });
+    const original = world.workerCalls.push.bind(world.workerCalls);
+    world.workerCalls.push = (...items: unknown[]) => {
+      original(...items);
+      throw Object.assign(new Error('upstream said no'), { name: 'UpstreamRejectedError' });
+    };
+    const first = await failing('alert-hfr-a');
+    expect(first.status).toBe('FAILED');
+    expect(first.error).toBe('RecoveryFailed');
+    expect((world.store.workerItem('coach_cleanup_worker')?.['circuit'] as { state: string }).state).toBe('OPEN');
+    expect(world.recoveries.actions('alert-hfr-a')['record-circuit']).toMatchObject({ result: 'FAILED' });
+    expect(world.alerts.pages).toHaveLength(0);
+
+    const second = await failing('alert-hfr-b');
+    expect(second.status).toBe('FAILED');
+    expect(world.alerts.pages).toHaveLength(1);
+    expect(world.alerts.pages[0]?.message).toMatchObject({ type: 'aurastream.recovery-escalation', reason: 'RECOVERY_FAILED_REPEATEDLY', consecutiveFailures: 2 });
+  });
+});

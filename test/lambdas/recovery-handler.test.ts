@@ -1,0 +1,121 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { InMemoryQueueAdapter, InMemoryRecoveryStore, InMemoryScheduleAdapter, RecordingAlertPublisher, RecordingPipelineStarter } from '../../lambdas/recovery/in-memory.js';
+import { makeHandler, RecoveryIncompleteError } from '../../lambdas/recovery/recover.js';
+import { jsonMapEnv, scheduleNamesOf } from '../../lambdas/recovery/config.js';
+import { InvalidPayloadError } from '../../lib/domain/errors.js';
+import { workerById } from '../../lib/registry/index.js';
+import { InMemoryStateStore } from '../support/in-memory-state-store.js';
+
+const T0 = Date.parse('2026-03-02T04:00:00.000Z');
+const ARN = (w: string, j: string) => `arn:aws:states:us-east-1:111122223333:stateMachine:S-${w}-${j}`;
+
+let now: number;
+let store: InMemoryStateStore;
+let recoveries: InMemoryRecoveryStore;
+let starter: RecordingPipelineStarter;
+let queues: InMemoryQueueAdapter;
+let alerts: RecordingAlertPublisher;
+let handler: (event: unknown) => Promise<unknown>;
+
+beforeEach(() => {
+  now = T0;
+  store = new InMemoryStateStore();
+  recoveries = new InMemoryRecoveryStore((w) => store.workerItem(w));
+  starter = new RecordingPipelineStarter();
+  queues = new InMemoryQueueAdapter(new Map([['generation_worker', 10]]));
+  alerts = new RecordingAlertPublisher();
+  handler = makeHandler({
+    store,
+    recoveries,
+    schedules: new InMemoryScheduleAdapter(),
+    pipelines: starter,
+    queues,
+    alerts,
+    clock: () => now,
+    pipelineArnOf: (w, j) => (w === 'generation_worker' ? undefined : ARN(w, j)),
+    scheduleNamesOf: () => [],
+    logger: { info: () => undefined, warn: () => undefined },
+  });
+});
+
+const call = (step: string, input: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  handler({ step, executionId: 'arn:aws:states:us-east-1:111122223333:execution:R:x', state: { severity: 'HIGH', scheduledTime: null, actions: [], ...input, ...extra } });
+
+describe('WORKER_CRASH restart', () => {
+  const crash = (alertId: string) => ({ alertId, worker: 'youtube_worker', job: 'trending', anomaly: 'WORKER_CRASH' });
+
+  it('restarts once per hour with a deterministic name; a retried step restarts nothing twice', async () => {
+    expect(await call('restart', crash('a1'))).toMatchObject({ result: 'APPLIED' });
+    expect(await call('restart', crash('a1'))).toMatchObject({ result: 'APPLIED', detail: expect.stringContaining('already started') });
+    expect(starter.started).toHaveLength(1);
+    expect(starter.started[0]?.input).toMatchObject({ worker: 'youtube_worker', job: 'trending', trigger: 'recovery' });
+
+    now = T0 + 30 * 60_000;
+    expect(await call('restart', crash('a2'))).toMatchObject({ result: 'SKIPPED', detail: expect.stringMatching(/restart budget spent/) });
+    now = T0 + 61 * 60_000;
+    expect(await call('restart', crash('a3'))).toMatchObject({ result: 'APPLIED' });
+    expect(starter.started).toHaveLength(2);
+    expect(recoveries.actions('a2')['restart']).toMatchObject({ result: 'SKIPPED', action: 'RESTART_WORKER', why: expect.stringContaining('Restart worker, alert on-call') });
+  });
+
+  it('pages on-call', async () => {
+    await call('page', crash('a1'));
+    expect(alerts.pages[0]?.message).toMatchObject({ type: 'aurastream.recovery', worker: 'youtube_worker', anomaly: 'WORKER_CRASH' });
+  });
+});
+
+describe('QUEUE_OVERFLOW', () => {
+  const overflow = { alertId: 'q1', worker: 'generation_worker', job: 'generate', anomaly: 'QUEUE_OVERFLOW' };
+  it('doubles the consumers\' maximum concurrency and pauses intake', async () => {
+    expect(await call('scale-consumers', overflow)).toMatchObject({ result: 'APPLIED' });
+    expect(queues.concurrency.get('generation_worker')).toBe(20);
+    expect(await call('pause-intake', overflow)).toMatchObject({ result: 'APPLIED' });
+    expect(store.workerItem('generation_worker')?.['intakePausedUntilMs']).toBe(T0 + 15 * 60_000);
+    expect(await call('pause-intake', overflow)).toMatchObject({ result: 'SKIPPED' });
+  });
+});
+
+describe('SLOW_EXECUTION and LOCK_CONTENTION', () => {
+  it('raises the step timeout until the bound, then recommends', async () => {
+    const slow = { alertId: 's1', worker: 'youtube_worker', job: 'trending', anomaly: 'SLOW_EXECUTION' };
+    expect(await call('raise-timeout', slow)).toMatchObject({ result: 'APPLIED', detail: 'step timeout 270 s -> 338 s' });
+    expect(await call('raise-timeout', slow)).toMatchObject({ result: 'APPLIED', detail: 'step timeout 338 s -> 405 s' });
+    expect(await call('raise-timeout', slow)).toMatchObject({ result: 'RECOMMENDED' });
+    expect(store.workerItem('youtube_worker')?.['stepTimeoutOverrideSeconds']).toBe(405);
+  });
+
+  it('lengthens the lease', async () => {
+    expect(await call('extend-lease', { alertId: 'l1', worker: 'youtube_worker', job: 'trending', anomaly: 'LOCK_CONTENTION' })).toMatchObject({ result: 'APPLIED' });
+    expect(store.workerItem('youtube_worker')?.['leaseSecondsOverride']).toBe(450);
+  });
+});
+
+describe('STALE_DATA and DEPENDENCY_FAILURE', () => {
+  it('refreshes the upstream pipeline', async () => {
+    const job = workerById('creator_intel_worker').jobs[0]?.id ?? '';
+    await call('refresh-upstream', { alertId: 'd1', worker: 'creator_intel_worker', job, anomaly: 'STALE_DATA' });
+    expect(starter.started.map((s) => s.input)).toContainEqual(expect.objectContaining({ worker: 'youtube_worker', job: 'trending', trigger: 'refresh' }));
+  });
+
+  it('records optional dependencies as skipped and fails when a hard one still fails', async () => {
+    const input = { alertId: 'd2', worker: 'youtube_worker', job: 'trending', anomaly: 'DEPENDENCY_FAILURE' };
+    const upstream = { items: [{ worker: 'a', job: 'x', optional: true, stateMachineArn: ARN('a', 'x'), name: 'n1' }, { worker: 'b', job: 'y', optional: false, stateMachineArn: ARN('b', 'y'), name: 'n2' }] };
+    await expect(call('record-upstream', input, { upstream, upstreamResults: [{ result: 'SKIPPED' }, { result: 'FAILED', error: 'States.TaskFailed' }] })).rejects.toBeInstanceOf(RecoveryIncompleteError);
+    expect(recoveries.actions('d2')['record-upstream']).toMatchObject({ result: 'FAILED', detail: 'a.x: SKIPPED; b.y: FAILED' });
+    expect(await call('record-upstream', input, { upstream, upstreamResults: [{ result: 'SKIPPED' }, { result: 'APPLIED', status: 'SUCCEEDED' }] })).toMatchObject({ result: 'APPLIED' });
+  });
+});
+
+describe('payloads and configuration', () => {
+  it('rejects a malformed call with InvalidPayloadError', async () => {
+    await expect(handler({ step: 'restart', executionId: 'x', state: { worker: 'youtube_worker' } })).rejects.toBeInstanceOf(InvalidPayloadError);
+    await expect(handler({ step: 'nope', executionId: 'x', state: {} })).rejects.toBeInstanceOf(InvalidPayloadError);
+  });
+
+  it('reads the JSON maps and finds a worker\'s schedules by trigger key', () => {
+    const names = jsonMapEnv('SCHEDULE_NAMES', '{"youtube_worker.trending":"s1","youtube_worker.games":"s2","youtube_worker_x.a":"s3"}');
+    expect(scheduleNamesOf(names)('youtube_worker')).toEqual(['s1', 's2']);
+    expect(() => jsonMapEnv('X', '[1]')).toThrow(/X must be a JSON object/);
+    expect(jsonMapEnv('X', undefined)).toEqual({});
+  });
+});
