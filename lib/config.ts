@@ -6,6 +6,8 @@
 export interface OrchestratorConfig {
   /** Email address subscribed to the alert topics. */
   readonly alertEmail?: string;
+  /** Email address paged on escalations (unacknowledged critical alerts, recoveries that keep failing). */
+  readonly oncallEmail?: string;
   /** HTTPS endpoint that receives signed webhooks. */
   readonly alertWebhookUrl?: string;
   /** How long score reports are kept, in days. */
@@ -53,6 +55,10 @@ export function readConfig(read: ContextReader): OrchestratorConfig {
   if (alertEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alertEmail)) {
     throw new ConfigError(`context "alertEmail" must be an email address, got ${JSON.stringify(alertEmail)}`);
   }
+  const oncallEmail = optionalString(read, 'oncallEmail');
+  if (oncallEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(oncallEmail)) {
+    throw new ConfigError(`context "oncallEmail" must be an email address, got ${JSON.stringify(oncallEmail)}`);
+  }
   const retentionRaw = read('reportRetentionDays') ?? DEFAULT_REPORT_RETENTION_DAYS;
   const reportRetentionDays = typeof retentionRaw === 'string' ? Number(retentionRaw) : retentionRaw;
   if (typeof reportRetentionDays !== 'number' || !Number.isInteger(reportRetentionDays) || reportRetentionDays < 1 || reportRetentionDays > 3650) {
@@ -62,6 +68,7 @@ export function readConfig(read: ContextReader): OrchestratorConfig {
   const generationApiUrl = url(read, 'generationApiUrl');
   return {
     ...(alertEmail !== undefined ? { alertEmail } : {}),
+    ...(oncallEmail !== undefined ? { oncallEmail } : {}),
     ...(alertWebhookUrl !== undefined ? { alertWebhookUrl } : {}),
     reportRetentionDays,
     endpoints: {

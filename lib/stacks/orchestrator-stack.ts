@@ -3,7 +3,10 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { OrchestratorConfig } from '../config.js';
+import { AlertTopics } from '../constructs/alert-topics.js';
+import { AnomalyDetector } from '../constructs/anomaly-detector.js';
 import { OnDemandQueue } from '../constructs/on-demand-queue.js';
+import { RecoveryPipeline } from '../constructs/recovery-pipeline.js';
 import { OrchestratorFunction } from '../constructs/orchestrator-function.js';
 import { OrchestratorTable } from '../constructs/orchestrator-table.js';
 import { Pipeline } from '../constructs/pipeline.js';
@@ -47,6 +50,10 @@ export class OrchestratorStack extends Stack {
   readonly schedules: SymphonySchedules;
   readonly queues: ReadonlyMap<string, OnDemandQueue>;
   readonly workerSecrets: secretsmanager.Secret;
+  readonly alerts: AlertTopics;
+  readonly oncall: AlertTopics;
+  readonly recovery: RecoveryPipeline;
+  readonly anomalyDetector: AnomalyDetector;
 
   constructor(scope: Construct, id: string, props: OrchestratorStackProps) {
     super(scope, id, props);
@@ -180,5 +187,28 @@ export class OrchestratorStack extends Stack {
       queues.set(worker.id, new OnDemandQueue(this, `Queue${pascal(worker.id)}`, { workerId: worker.id, consumer: consumer.fn, consumerTimeout, key: this.key }));
     }
     this.queues = queues;
+
+    // Phases 3 and 4: alerts on the stream, and self-healing.
+    this.alerts = new AlertTopics(this, 'Alerts', { key: this.key, ...(config.alertEmail !== undefined ? { alertEmail: config.alertEmail } : {}) });
+    const oncallEmail = config.oncallEmail ?? config.alertEmail;
+    this.oncall = new AlertTopics(this, 'OnCall', {
+      key: this.key,
+      ...(oncallEmail !== undefined ? { alertEmail: oncallEmail } : {}),
+      emailSeverities: ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'],
+    });
+    this.recovery = new RecoveryPipeline(this, 'Recovery', {
+      table: this.table.table,
+      pipelines: new Map([...pipelines].map(([key, p]) => [key, p.stateMachine])),
+      oncallTopic: this.oncall.topic,
+      scheduleGroup: this.schedules.group,
+      schedules: this.schedules.schedules,
+      scheduleTargetRoles: RecoveryPipeline.scheduleTargetRolesOf(this),
+    });
+    this.anomalyDetector = new AnomalyDetector(this, 'Anomaly', {
+      table: this.table.table,
+      alertTopic: this.alerts.topic,
+      recoveryStateMachine: this.recovery.stateMachine,
+      key: this.key,
+    });
   }
 }

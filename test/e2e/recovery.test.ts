@@ -5,10 +5,8 @@
  * StateStore; the worker is a test double; the Scheduler, SNS and SQS ports are in-memory fakes.
  * Wait states skip ahead on a simulated clock.
  */
-import * as sns from 'aws-cdk-lib/aws-sns';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp, STACK_NAME } from '../../lib/app.js';
-import { RecoveryPipeline } from '../../lib/constructs/recovery-pipeline.js';
 import { circuitAttr, STATE_SK, workerPk } from '../../lib/domain/worker-state.js';
 import { CLOSED_CIRCUIT } from '../../lib/domain/circuit.js';
 import { makeHandler as makeRecoveryHandler } from '../../lambdas/recovery/recover.js';
@@ -30,16 +28,8 @@ beforeAll(async () => {
   process.env['CDK_VALIDATION'] = 'false';
   process.env['TABLE_NAME'] ??= 'local';
   process.env['POWERTOOLS_LOG_LEVEL'] ??= 'SILENT';
-  const { app, stack } = buildApp({ nag: false, context: { 'aws:cdk:bundling-stacks': [] } });
-  const topic = new sns.Topic(stack, 'TestOnCall');
-  new RecoveryPipeline(stack, 'Recovery', {
-    table: stack.table.table,
-    pipelines: new Map([...stack.pipelines.entries()].map(([key, p]) => [key, p.stateMachine])),
-    oncallTopic: topic,
-    scheduleGroup: stack.schedules.group,
-    schedules: stack.schedules.schedules,
-    scheduleTargetRoles: RecoveryPipeline.scheduleTargetRolesOf(stack),
-  });
+  // The stack wires the recovery state machine itself (lib/stacks/orchestrator-stack.ts).
+  const { app } = buildApp({ nag: false, context: { 'aws:cdk:bundling-stacks': [] } });
   template = app.synth().getStackByName(STACK_NAME).template as CfnTemplate;
   machines = extractStateMachines(template);
   protocolModule = await import('../../lambdas/protocol/handler.js');

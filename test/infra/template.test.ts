@@ -53,8 +53,8 @@ describe('schedules', () => {
 describe('pipelines', () => {
   it('has one Standard state machine per scheduled or fan-out job plus the intel cycle, each with the design budget as its timeout', () => {
     const expected = ALL_WORKERS.flatMap((w) => w.jobs.filter((j) => w.executionModel !== 'on-demand' || j.fanOut).map((j) => ({ w, j })));
-    const machines = synth.definitions;
-    expect(machines.size).toBe(expected.length);
+    const pipelineNames = [...synth.definitions.keys()].filter((name) => !name.endsWith('-recovery'));
+    expect(pipelineNames).toHaveLength(expected.length);
     for (const { w, j } of expected) {
       const asl = synth.definitionOf(w.id, j.id);
       expect(asl.TimeoutSeconds, `${w.id}.${j.id}`).toBe(j.timeoutSeconds);
@@ -169,6 +169,28 @@ describe('on-demand queues', () => {
   });
 });
 
+describe('alerting and self-healing', () => {
+  it('feeds the anomaly Lambda from the table stream with filters, partial batch responses, bisect, bounded retries and age, and an on-failure queue', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: Match.anyValue(),
+      StartingPosition: 'LATEST',
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 3,
+      MaximumRecordAgeInSeconds: 3600,
+      FilterCriteria: { Filters: [{ Pattern: Match.stringLikeRegexp('REPORT#') }] },
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+  });
+
+  it('has a recovery state machine and encrypted alert and on-call topics', () => {
+    expect([...synth.definitions.keys()].filter((name) => name.endsWith('-recovery'))).toHaveLength(1);
+    const topics = resourcesOf('AWS::SNS::Topic');
+    expect(topics).toHaveLength(2);
+    for (const [id, t] of topics) expect(t.Properties['KmsMasterKeyId'], id).toBeDefined();
+  });
+});
+
 describe('IAM', () => {
   /** Actions AWS only grants on `*`, each with the reason it is allowed. */
   const WILDCARD_ONLY_ACTIONS: Record<string, string> = {
@@ -184,6 +206,7 @@ describe('IAM', () => {
     'logs:PutResourcePolicy': 'CloudWatch Logs resource policies have no resource-level permissions',
     'logs:DescribeResourcePolicies': 'CloudWatch Logs resource policies have no resource-level permissions',
     'logs:DescribeLogGroups': 'DescribeLogGroups has no resource-level permissions',
+    'dynamodb:ListStreams': 'DynamoDB ListStreams has no resource-level permissions (the stream event source needs it)',
   };
 
   it('grants * only for actions AWS allows nowhere else', () => {
