@@ -22,6 +22,12 @@ export interface OrchestratorFunctionProps {
   /** Shown in the console and on every log line as the Powertools service name. */
   readonly serviceName: string;
   readonly description: string;
+  /**
+   * Invoked asynchronously (SNS, EventBridge Scheduler): the caller sets up the on-failure
+   * destination and acknowledges Serverless-LambdaDLQ with its own reason.
+   * @default false - invoked synchronously (Step Functions, event-source mappings)
+   */
+  readonly asyncInvocation?: boolean;
 }
 
 /**
@@ -69,6 +75,7 @@ export class OrchestratorFunction extends Construct {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support only the * resource (AWS requires it). test/infra/template.test.ts allows * for these actions only.',
     });
+    if (props.asyncInvocation === true) return;
     Validations.of(this.fn).acknowledge({
       id: 'Serverless-LambdaDLQ',
       reason: 'Never invoked asynchronously: Step Functions invokes it synchronously and catches every failure into a report; event-source mappings have their own on-failure handling.',

@@ -7,6 +7,7 @@ import { AlertTopics } from '../constructs/alert-topics.js';
 import { AnomalyDetector } from '../constructs/anomaly-detector.js';
 import { OnDemandQueue } from '../constructs/on-demand-queue.js';
 import { RecoveryPipeline } from '../constructs/recovery-pipeline.js';
+import { WebhookDelivery } from '../constructs/webhook-delivery.js';
 import { OrchestratorFunction } from '../constructs/orchestrator-function.js';
 import { OrchestratorTable } from '../constructs/orchestrator-table.js';
 import { Pipeline } from '../constructs/pipeline.js';
@@ -54,6 +55,8 @@ export class OrchestratorStack extends Stack {
   readonly oncall: AlertTopics;
   readonly recovery: RecoveryPipeline;
   readonly anomalyDetector: AnomalyDetector;
+  /** Signed webhooks, when the `alertWebhookUrl` context value is set. */
+  readonly webhook: WebhookDelivery | undefined;
 
   constructor(scope: Construct, id: string, props: OrchestratorStackProps) {
     super(scope, id, props);
@@ -190,6 +193,8 @@ export class OrchestratorStack extends Stack {
 
     // Phases 3 and 4: alerts on the stream, and self-healing.
     this.alerts = new AlertTopics(this, 'Alerts', { key: this.key, ...(config.alertEmail !== undefined ? { alertEmail: config.alertEmail } : {}) });
+    this.webhook =
+      config.alertWebhookUrl !== undefined ? new WebhookDelivery(this, 'AlertWebhook', { topic: this.alerts.topic, url: config.alertWebhookUrl, key: this.key }) : undefined;
     const oncallEmail = config.oncallEmail ?? config.alertEmail;
     this.oncall = new AlertTopics(this, 'OnCall', {
       key: this.key,

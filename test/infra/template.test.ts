@@ -230,6 +230,21 @@ describe('IAM', () => {
   });
 });
 
+describe('with an alert email and webhook configured', () => {
+  it('subscribes the email, delivers signed webhooks, and still has zero unacknowledged cdk-nag findings', () => {
+    const configured = synthesizeForTests({ alertEmail: 'oncall@example.com', alertWebhookUrl: 'https://hooks.example.com/aurastream' });
+    expect(configured.nagFindings).toEqual([]);
+    configured.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
+    configured.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'lambda', FilterPolicy: { severity: ['CRITICAL', 'HIGH', 'MEDIUM'] } });
+    configured.template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ WEBHOOK_URL: 'https://hooks.example.com/aurastream', WEBHOOK_SECRET_ARN: Match.anyValue() }) } });
+    configured.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: Match.anyValue() } } });
+  });
+
+  it('fails synth on a webhook URL that is not https, naming the field and the value', () => {
+    expect(() => synthesizeForTests({ alertWebhookUrl: 'http://hooks.example.com/x' })).toThrow(/alertWebhookUrl" must be an https URL, got "http:\/\/hooks.example.com\/x"/);
+  });
+});
+
 describe('cdk-nag', () => {
   it('fails synth on an unacknowledged finding (negative control for the check below)', () => {
     process.env['CDK_VALIDATION'] = 'false';
