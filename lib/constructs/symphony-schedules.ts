@@ -1,4 +1,5 @@
-import { Duration, TimeZone, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
@@ -68,5 +69,10 @@ export class SymphonySchedules extends Construct {
       );
     }
     this.schedules = schedules;
+    // The target roles the scheduler-targets module creates send to the DLQ; it is KMS-encrypted,
+    // so they also need the key (the module grants only sqs:SendMessage).
+    for (const role of Stack.of(this).node.children.filter((c): c is iam.Role => c instanceof iam.Role && c.node.id.startsWith('SchedulerRoleForTarget-'))) {
+      props.key.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
+    }
   }
 }

@@ -6,6 +6,7 @@ import type { OrchestratorConfig } from '../config.js';
 import { AlertTopics } from '../constructs/alert-topics.js';
 import { AnomalyDetector } from '../constructs/anomaly-detector.js';
 import { OnDemandQueue } from '../constructs/on-demand-queue.js';
+import { HealthSweep } from '../constructs/health-sweep.js';
 import { RecoveryPipeline } from '../constructs/recovery-pipeline.js';
 import { WebhookDelivery } from '../constructs/webhook-delivery.js';
 import { OrchestratorFunction } from '../constructs/orchestrator-function.js';
@@ -55,6 +56,7 @@ export class OrchestratorStack extends Stack {
   readonly oncall: AlertTopics;
   readonly recovery: RecoveryPipeline;
   readonly anomalyDetector: AnomalyDetector;
+  readonly healthSweep: HealthSweep;
   /** Signed webhooks, when the `alertWebhookUrl` context value is set. */
   readonly webhook: WebhookDelivery | undefined;
 
@@ -190,6 +192,17 @@ export class OrchestratorStack extends Stack {
       queues.set(worker.id, new OnDemandQueue(this, `Queue${pascal(worker.id)}`, { workerId: worker.id, consumer: consumer.fn, consumerTimeout, key: this.key }));
     }
     this.queues = queues;
+
+    // The anomalies no report carries: missed runs, stuck or timed-out executions, queue depth, stale data.
+    this.healthSweep = new HealthSweep(this, 'HealthSweep', {
+      table: this.table.table,
+      pipelines: new Map([...pipelines].map(([key, p]) => [key, p.stateMachine])),
+      queues: new Map([...queues].map(([worker, q]) => [worker, q.queue])),
+      key: this.key,
+      scheduleGroup: this.schedules.group,
+      workers,
+      reportRetentionDays: config.reportRetentionDays,
+    });
 
     // Phases 3 and 4: alerts on the stream, and self-healing.
     this.alerts = new AlertTopics(this, 'Alerts', { key: this.key, ...(config.alertEmail !== undefined ? { alertEmail: config.alertEmail } : {}) });

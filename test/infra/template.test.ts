@@ -21,11 +21,14 @@ beforeAll(() => {
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 const resourcesOf = (type: string): [string, Resource][] => Object.entries(template.findResources(type)) as [string, Resource][];
+/** The schedules of the registry's jobs (their input says trigger "schedule"); the health sweep has its own. */
+const symphonySchedules = (): [string, Resource][] =>
+  resourcesOf('AWS::Scheduler::Schedule').filter(([, r]) => String((r.Properties['Target'] as { Input?: unknown }).Input ?? '').includes('"trigger":"schedule"'));
 
 describe('schedules', () => {
   it('has one schedule per registry trigger, with the exact expression and timezone', () => {
     const triggers = scheduledTriggers();
-    const schedules = resourcesOf('AWS::Scheduler::Schedule');
+    const schedules = symphonySchedules();
     expect(schedules).toHaveLength(triggers.length);
     for (const trigger of triggers) {
       const matches = schedules.filter(([, r]) => {
@@ -38,15 +41,20 @@ describe('schedules', () => {
   });
 
   it('sets the flexible window off, explicit retries, event age and a DLQ, and passes the scheduled time', () => {
-    template.allResourcesProperties('AWS::Scheduler::Schedule', {
-      FlexibleTimeWindow: { Mode: 'OFF' },
-      Target: Match.objectLike({
-        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 300 },
-        DeadLetterConfig: { Arn: Match.anyValue() },
-        Input: Match.stringLikeRegexp('<aws\\.scheduler\\.scheduled-time>'),
-      }),
-    });
+    for (const [id, schedule] of symphonySchedules()) {
+      const target = schedule.Properties['Target'] as { RetryPolicy: unknown; DeadLetterConfig?: { Arn?: unknown }; Input: string };
+      expect(schedule.Properties['FlexibleTimeWindow'], id).toEqual({ Mode: 'OFF' });
+      expect(target.RetryPolicy, id).toEqual({ MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 300 });
+      expect(target.DeadLetterConfig?.Arn, id).toBeDefined();
+      expect(target.Input, id).toMatch(/<aws\.scheduler\.scheduled-time>/);
+    }
     expect(resourcesOf('AWS::Scheduler::ScheduleGroup')).toHaveLength(1);
+  });
+
+  it('sweeps health every 5 minutes with explicit retries and a DLQ', () => {
+    const sweep = resourcesOf('AWS::Scheduler::Schedule').filter(([, r]) => r.Properties['ScheduleExpression'] === 'rate(5 minutes)');
+    expect(sweep).toHaveLength(1);
+    expect(sweep[0]?.[1].Properties).toMatchObject({ FlexibleTimeWindow: { Mode: 'OFF' }, Target: { RetryPolicy: { MaximumRetryAttempts: 3 }, DeadLetterConfig: { Arn: expect.anything() } } });
   });
 });
 

@@ -1,0 +1,128 @@
+/**
+ * The health sweep's AWS adapters: ExecutionLister on Step Functions (ListExecutions RUNNING,
+ * DescribeExecution, StopExecution), QueueDepthReader on SQS GetQueueAttributes, ReportReader and
+ * HealthFindingStore on the single table (Query of the latest REPORT, conditional PutItem).
+ */
+import { DescribeExecutionCommand, ExecutionDoesNotExist, ListExecutionsCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ANOMALY_CODES, type AnomalyCode } from '../../lib/domain/anomaly-rules.js';
+import { healthSk } from '../../lib/domain/health-sweep.js';
+import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
+import { workerPk } from '../../lib/domain/worker-state.js';
+import { ReportItemSchema } from '../anomaly/stream-record.js';
+import type { ExecutionLister, HealthFindingStore, ListedExecution, QueueDepthReader, ReportReader, StoredFinding } from './ports.js';
+
+/** ListExecutions' page size limit. */
+export const LIST_EXECUTIONS_PAGE = 1000;
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(ANOMALY_CODES);
+const isConditionFailure = (error: unknown): boolean => error instanceof Error && error.name === 'ConditionalCheckFailedException';
+
+export class SfnExecutionLister implements ExecutionLister {
+  constructor(private readonly client: SFNClient) {}
+
+  async listRunning(stateMachineArn: string): Promise<readonly ListedExecution[]> {
+    const out: ListedExecution[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.client.send(new ListExecutionsCommand({ stateMachineArn, statusFilter: 'RUNNING', maxResults: LIST_EXECUTIONS_PAGE, ...(nextToken !== undefined ? { nextToken } : {}) }));
+      for (const e of page.executions ?? []) {
+        if (e.executionArn !== undefined && e.startDate !== undefined) out.push({ executionArn: e.executionArn, startMs: e.startDate.getTime() });
+      }
+      nextToken = page.nextToken;
+    } while (nextToken !== undefined);
+    return out;
+  }
+
+  async input(executionArn: string): Promise<unknown> {
+    const out = await this.client.send(new DescribeExecutionCommand({ executionArn }));
+    if (out.input === undefined) return undefined;
+    try {
+      return JSON.parse(out.input) as unknown;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async stop(executionArn: string, error: string, cause: string): Promise<void> {
+    try {
+      await this.client.send(new StopExecutionCommand({ executionArn, error, cause }));
+    } catch (e) {
+      // Gone already (expired history): nothing to stop.
+      if (e instanceof ExecutionDoesNotExist) return;
+      throw e;
+    }
+  }
+}
+
+export class SqsQueueDepthReader implements QueueDepthReader {
+  constructor(private readonly client: SQSClient) {}
+
+  async depth(queueUrl: string): Promise<number> {
+    const out = await this.client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+    const raw = out.Attributes?.ApproximateNumberOfMessages;
+    const depth = Number(raw);
+    if (raw === undefined || !Number.isFinite(depth)) throw new Error(`GetQueueAttributes gave no ApproximateNumberOfMessages for ${queueUrl}`);
+    return depth;
+  }
+}
+
+/** The latest report of a worker: the last `REPORT#<scheduled time>#...` sort key (one Query, 1 item). */
+export class DynamoReportReader implements ReportReader {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly onUnreadable: (workerId: string, issues: string) => void = () => undefined,
+  ) {}
+
+  async latestReport(workerId: string): Promise<WorkerScoreReport | undefined> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+        ExpressionAttributeValues: { ':pk': workerPk(workerId), ':prefix': 'REPORT#' },
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    );
+    const item = out.Items?.[0];
+    if (item === undefined) return undefined;
+    const parsed = ReportItemSchema.safeParse(item);
+    if (!parsed.success) {
+      // An unreadable report only hides its worker's report-based findings.
+      this.onUnreadable(workerId, parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+      return undefined;
+    }
+    const { pk: _pk, sk: _sk, entity: _entity, anomalies, ...fields } = parsed.data;
+    return { ...fields, anomalies: anomalies.filter((a): a is AnomalyCode => KNOWN_CODES.has(a)) };
+  }
+}
+
+/** `WORKER#<worker>` / `HEALTH#<kind>#<job|->#<window>`, put unless it exists. */
+export class DynamoHealthFindingStore implements HealthFindingStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async putOnce(stored: StoredFinding): Promise<boolean> {
+    const { finding, raisedAt, expiresAt } = stored;
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: workerPk(finding.worker), sk: healthSk(finding), entity: 'HEALTH', ...finding, raisedAt, expiresAt },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The health sweep Lambda, invoked every 5 minutes by an EventBridge Scheduler schedule
+ * (lib/constructs/health-sweep.ts). The logic is in ./sweep.ts (`makeHandler(deps)`); this module
+ * wires the AWS adapters from the environment, read once at cold start.
+ *
+ * Environment:
+ * - TABLE_NAME (required): the orchestrator table.
+ * - PIPELINE_ARNS (required): JSON `{ "<worker>.<job>": "<state machine ARN>" }`.
+ * - QUEUE_URLS (optional, default `{}`): JSON `{ "<worker>": "<queue URL>" }` of the on-demand queues.
+ * - WORKER_IDS (optional, default every registry worker): comma-separated ids of the deployed workers.
+ * - REPORT_RETENTION_DAYS (optional, default 30): TTL of the CRASHED reports of stopped executions.
+ * - HEALTH_RETENTION_DAYS (optional, default 7): TTL of the HEALTH finding items.
+ * - POWERTOOLS_SERVICE_NAME (optional): the logger's service name.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { ConfigurationError } from '../../lib/domain/errors.js';
+import { DEFAULT_REPORT_RETENTION_DAYS } from '../../lib/domain/worker-state.js';
+import { ALL_WORKERS, isWorkerId, workerById, type WorkerSpec } from '../../lib/registry/index.js';
+import { documentClient, DynamoStateStore } from '../adapters/dynamo-state-store.js';
+import { jsonMapEnv } from '../recovery/config.js';
+import { positiveNumberEnv, requiredEnv } from '../shared/env.js';
+import { DynamoHealthFindingStore, DynamoReportReader, SfnExecutionLister, SqsQueueDepthReader } from './adapters.js';
+import { HEALTH_RETENTION_DAYS, makeHandler } from './sweep.js';
+
+export { makeHandler } from './sweep.js';
+
+/** The deployed workers: WORKER_IDS (comma-separated) or the whole registry. */
+export function workersFromEnv(raw: string | undefined): readonly WorkerSpec[] {
+  if (raw === undefined || raw.trim() === '') return ALL_WORKERS;
+  return raw.split(',').map((s) => {
+    const id = s.trim();
+    if (!isWorkerId(id)) throw new ConfigurationError(`environment variable WORKER_IDS names an unknown worker "${id}"`);
+    return workerById(id);
+  });
+}
+
+const env = {
+  tableName: requiredEnv('TABLE_NAME'),
+  pipelineArns: jsonMapEnv('PIPELINE_ARNS', requiredEnv('PIPELINE_ARNS')),
+  queueUrls: jsonMapEnv('QUEUE_URLS', process.env['QUEUE_URLS']),
+  workers: workersFromEnv(process.env['WORKER_IDS']),
+  reportRetentionDays: positiveNumberEnv('REPORT_RETENTION_DAYS', DEFAULT_REPORT_RETENTION_DAYS),
+  findingRetentionDays: positiveNumberEnv('HEALTH_RETENTION_DAYS', HEALTH_RETENTION_DAYS),
+};
+const doc = documentClient(new DynamoDBClient({}));
+const logger = new Logger(); // service name from POWERTOOLS_SERVICE_NAME
+
+export const handler = makeHandler({
+  store: new DynamoStateStore(doc, env.tableName),
+  reports: new DynamoReportReader(doc, env.tableName, (workerId, issues) => logger.warn('latest report unreadable: its findings are skipped', { workerId, issues })),
+  executions: new SfnExecutionLister(new SFNClient({})),
+  queues: new SqsQueueDepthReader(new SQSClient({})),
+  findings: new DynamoHealthFindingStore(doc, env.tableName),
+  clock: Date.now,
+  logger,
+  workers: env.workers,
+  pipelineArns: env.pipelineArns,
+  queueUrls: env.queueUrls,
+  reportRetentionDays: env.reportRetentionDays,
+  findingRetentionDays: env.findingRetentionDays,
+});

@@ -1,0 +1,244 @@
+/**
+ * The health sweep's logic (`makeHandler(deps)`), over ports: every few minutes it gathers the facts
+ * (STATE items, latest reports, queue depths, RUNNING executions), lets lib/domain/health-sweep.ts
+ * find what is wrong, and writes each finding once (`WORKER#<w>` / `HEALTH#<kind>#<job|->#<window>`,
+ * conditional put). A stuck execution is also stopped and recorded: a CRASHED report for its slot
+ * through the protocol's Record step, with the RUN gate rebuilt from the job's lock, so the lock is
+ * released and the slot has its report.
+ *
+ * Failures only ever suppress findings, never invent them: a queue, listing or report read that
+ * fails leaves that fact out (and the sweep ends with SweepIncompleteError after doing the rest);
+ * the STATE read that missed runs depend on fails the sweep at once. Everything is idempotent: a
+ * finding is written once per key, StopExecution of a stopped execution is a no-op, and Record puts
+ * one report per slot and applies its state effects once per execution.
+ */
+import { healthSk, sweep, type HealthFinding, type RunningExecution, type SweepFacts } from '../../lib/domain/health-sweep.js';
+import type { StateStore } from '../../lib/domain/ports.js';
+import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
+import { lockOf, normalizeIso, type WorkerStateItem } from '../../lib/domain/worker-state.js';
+import { workerById, type WorkerSpec } from '../../lib/registry/index.js';
+import { recordStep } from '../protocol/steps.js';
+import { PipelineInput, type GateResult, type PipelineState, type StepFailure } from '../shared/contracts.js';
+import type { ExecutionLister, HealthFindingStore, QueueDepthReader, ReportReader, SweepLogger } from './ports.js';
+
+/** The failure a stuck execution is stopped and recorded with (a crash error: CRASHED report). */
+export const STUCK_FAILURE: StepFailure & { readonly Cause: string } = Object.freeze({
+  Error: 'States.Timeout',
+  Cause: 'stopped by the health sweep: running past its timeout',
+});
+/** How long a finding item lives (TTL); longer than any dedup window (a missed daily slot stays the latest for 24 h). */
+export const HEALTH_RETENTION_DAYS = 7;
+/** Parallel AWS calls per kind of fact. */
+export const SWEEP_CONCURRENCY = 8;
+
+export interface SweepDeps {
+  readonly store: StateStore;
+  readonly reports: ReportReader;
+  readonly executions: ExecutionLister;
+  readonly queues: QueueDepthReader;
+  readonly findings: HealthFindingStore;
+  /** Epoch ms. */
+  readonly clock: () => number;
+  readonly logger: SweepLogger;
+  /** The workers to sweep (the deployed registry). */
+  readonly workers: readonly WorkerSpec[];
+  /** State machine ARN per pipeline key `<worker>.<job>`. */
+  readonly pipelineArns: Readonly<Record<string, string>>;
+  /** Queue URL per on-demand worker id. */
+  readonly queueUrls: Readonly<Record<string, string>>;
+  /** Retention of the CRASHED reports of stopped executions. */
+  readonly reportRetentionDays: number;
+  /** @default HEALTH_RETENTION_DAYS */
+  readonly findingRetentionDays?: number;
+}
+
+export interface StuckOutcome {
+  readonly executionArn: string;
+  readonly stopped: boolean;
+  /** Null when the execution's input could not be read as a pipeline input (nothing recorded). */
+  readonly status: string | null;
+  readonly reportStored: boolean;
+  /** Whether it held its job's lock when stopped (then Record released it). */
+  readonly heldLock: boolean;
+  readonly lockReleased: boolean;
+}
+
+export interface SweepSummary {
+  readonly at: string;
+  readonly findings: number;
+  /** New finding items. */
+  readonly written: number;
+  /** Findings an earlier sweep already wrote. */
+  readonly duplicates: number;
+  readonly stuck: readonly StuckOutcome[];
+  /** What failed (the facts it concerns were left out). */
+  readonly errors: readonly string[];
+}
+
+/** The sweep did all it could, but some facts could not be read or some actions failed. */
+export class SweepIncompleteError extends Error {
+  override readonly name = 'SweepIncompleteError';
+  constructor(readonly summary: SweepSummary) {
+    super(`health sweep incomplete: ${summary.errors.join('; ')}`);
+  }
+}
+
+const errorText = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+
+/** Maps with at most `limit` calls in flight; every result settled, in input order. */
+async function settleAll<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+  const results: PromiseSettledResult<R>[] = new Array<PromiseSettledResult<R>>(items.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    for (let i = next++; i < items.length; i = next++) {
+      try {
+        results[i] = { status: 'fulfilled', value: await fn(items[i] as T) };
+      } catch (reason) {
+        results[i] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
+}
+
+/** `<worker>.<job>` → its parts; null for a malformed key. */
+export function splitPipelineKey(key: string): { worker: string; job: string } | null {
+  const dot = key.indexOf('.');
+  if (dot <= 0 || dot === key.length - 1 || key.indexOf('.', dot + 1) !== -1) return null;
+  return { worker: key.slice(0, dot), job: key.slice(dot + 1) };
+}
+
+/** The RUN gate a stuck execution passed, rebuilt from its job's lock; undefined when it holds no lock. */
+export function reconstructedGate(state: WorkerStateItem | undefined, jobId: string, executionArn: string, scheduledTime: string): GateResult | undefined {
+  const lock = lockOf(state, jobId);
+  if (lock.holder !== executionArn || lock.fence <= 0) return undefined;
+  return { decision: 'RUN', fence: lock.fence, owner: executionArn, probe: false, scheduledTime };
+}
+
+export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
+  const { logger } = deps;
+  const nowMs = deps.clock();
+  const errors: string[] = [];
+  const lookup = (id: string): WorkerSpec => deps.workers.find((w) => w.id === id) ?? workerById(id);
+
+  // 1. STATE items of the workers and their data dependencies: one batch (missed runs need them all).
+  const ids = [...new Set(deps.workers.flatMap((w) => [w.id, ...w.dependencies.map((d) => d.on)]))];
+  const states: Record<string, WorkerStateItem | undefined> = {};
+  const [first, ...rest] = ids;
+  if (first !== undefined) {
+    const view = await deps.store.readGateView({ workerId: first, dependencyIds: rest, windows: [] });
+    states[first] = view.worker;
+    Object.assign(states, view.dependencies);
+  }
+
+  // 2. The other facts, each read on its own: a failure leaves that fact out.
+  const workerIds = deps.workers.map((w) => w.id);
+  const queueEntries = Object.entries(deps.queueUrls);
+  const pipelineEntries = Object.entries(deps.pipelineArns).flatMap(([key, arn]) => {
+    const parts = splitPipelineKey(key);
+    if (parts === null) errors.push(`pipeline key "${key}" is not <worker>.<job>`);
+    return parts === null ? [] : [{ ...parts, arn }];
+  });
+  const [reports, depths, listings] = await Promise.all([
+    settleAll(workerIds, SWEEP_CONCURRENCY, (id) => deps.reports.latestReport(id)),
+    settleAll(queueEntries, SWEEP_CONCURRENCY, ([, url]) => deps.queues.depth(url)),
+    settleAll(pipelineEntries, SWEEP_CONCURRENCY, (p) => deps.executions.listRunning(p.arn)),
+  ]);
+  const latestReports: Record<string, WorkerScoreReport | undefined> = {};
+  reports.forEach((r, i) => {
+    const id = workerIds[i] as string;
+    if (r.status === 'fulfilled') latestReports[id] = r.value;
+    else errors.push(`latest report of ${id}: ${errorText(r.reason)}`);
+  });
+  const queueDepths: Record<string, number> = {};
+  depths.forEach((r, i) => {
+    const [worker] = queueEntries[i] as [string, string];
+    if (r.status === 'fulfilled') queueDepths[worker] = r.value;
+    else errors.push(`queue depth of ${worker}: ${errorText(r.reason)}`);
+  });
+  const running: RunningExecution[] = [];
+  const startOf = new Map<string, number>();
+  listings.forEach((r, i) => {
+    const p = pipelineEntries[i] as (typeof pipelineEntries)[number];
+    if (r.status === 'rejected') {
+      errors.push(`running executions of ${p.worker}.${p.job}: ${errorText(r.reason)}`);
+      return;
+    }
+    for (const e of r.value) {
+      running.push({ worker: p.worker, job: p.job, executionArn: e.executionArn, startMs: e.startMs, scheduledTime: null });
+      startOf.set(e.executionArn, e.startMs);
+    }
+  });
+
+  // 3. Detect.
+  const facts: SweepFacts = { nowMs, workers: deps.workers, states, latestReports, queueDepths, running };
+  const found = sweep(facts);
+
+  // 4. Act: stop and record stuck executions (every time one is seen), write each finding once.
+  const stuck: StuckOutcome[] = [];
+  let written = 0;
+  let duplicates = 0;
+  const raisedAt = normalizeIso(nowMs);
+  const expiresAt = Math.floor(nowMs / 1000) + Math.round((deps.findingRetentionDays ?? HEALTH_RETENTION_DAYS) * 86_400);
+  for (const original of found) {
+    let finding: HealthFinding = original;
+    if (finding.kind === 'STUCK_EXECUTION' && finding.executionArn !== undefined) {
+      const arn = finding.executionArn;
+      try {
+        const { outcome, scheduledTime } = await stopAndRecord(deps, arn, startOf.get(arn) ?? nowMs, lookup);
+        stuck.push(outcome);
+        if (scheduledTime !== null) finding = { ...finding, scheduledTime };
+      } catch (error) {
+        errors.push(`stuck execution ${arn}: ${errorText(error)}`);
+      }
+    }
+    try {
+      if (await deps.findings.putOnce({ finding, raisedAt, expiresAt })) {
+        written++;
+        logger.warn('health finding', { kind: finding.kind, worker: finding.worker, job: finding.job, severity: finding.severity, detail: finding.detail, sk: healthSk(finding) });
+      } else {
+        duplicates++;
+      }
+    } catch (error) {
+      errors.push(`finding ${healthSk(finding)} of ${finding.worker}: ${errorText(error)}`);
+    }
+  }
+  return { at: raisedAt, findings: found.length, written, duplicates, stuck, errors };
+}
+
+/** Stops a stuck execution, then records its slot as CRASHED through the protocol's Record step. */
+async function stopAndRecord(deps: SweepDeps, executionArn: string, startMs: number, lookup: (id: string) => WorkerSpec): Promise<{ outcome: StuckOutcome; scheduledTime: string | null }> {
+  await deps.executions.stop(executionArn, STUCK_FAILURE.Error, STUCK_FAILURE.Cause);
+  const parsed = PipelineInput.safeParse(await deps.executions.input(executionArn));
+  if (!parsed.success) {
+    deps.logger.warn('stuck execution stopped; its input is not a pipeline input: no report recorded', { executionArn, issues: parsed.error.issues.map((i) => i.message) });
+    return { outcome: { executionArn, stopped: true, status: null, reportStored: false, heldLock: false, lockReleased: false }, scheduledTime: null };
+  }
+  const input = parsed.data;
+  const scheduledTime = normalizeIso(input.scheduledTime);
+  // After the stop, so the lock read is the one the execution left behind.
+  const current = await deps.store.readWorkerState(input.worker);
+  const gate = reconstructedGate(current, input.job, executionArn, scheduledTime);
+  const state: PipelineState = { ...input, ...(gate !== undefined ? { gate } : {}), failure: { ...STUCK_FAILURE } };
+  const { result, reportStored } = await recordStep(
+    { store: deps.store, clock: deps.clock, reportRetentionDays: deps.reportRetentionDays, lookup },
+    { executionId: executionArn, startedAtMs: startMs },
+    state,
+  );
+  deps.logger.warn('stuck execution stopped and recorded', { executionArn, worker: input.worker, job: input.job, scheduledTime, record: result, reportStored, lockHeld: gate !== undefined });
+  return { outcome: { executionArn, stopped: true, status: result.status, reportStored, heldLock: gate !== undefined, lockReleased: result.lockReleased }, scheduledTime };
+}
+
+/** The Lambda handler: one sweep per invocation (the event, a schedule's, is not read). */
+export const makeHandler =
+  (deps: SweepDeps) =>
+  async (_event?: unknown): Promise<SweepSummary> => {
+    const summary = await runSweep(deps);
+    if (summary.errors.length > 0) {
+      deps.logger.error('health sweep incomplete', { ...summary });
+      throw new SweepIncompleteError(summary);
+    }
+    deps.logger.info('health sweep done', { ...summary });
+    return summary;
+  };
