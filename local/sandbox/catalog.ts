@@ -2,6 +2,7 @@
  * The sandbox's deterministic world: games, streams, clips and videos as pure functions of
  * (seed, simulated time). Nothing here keeps state.
  */
+import { encode as encodeJpeg } from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { idOf, rand, rng } from './prng.js';
 
@@ -247,7 +248,8 @@ export function trendingVideos(seed: number, categoryId: string, nowMs: number, 
       title = (GENERIC_TITLES[Math.floor(r() * GENERIC_TITLES.length)] ?? '{c}').replace('{c}', categoryName).replace('{n}', String(1 + Math.floor(r() * 99)));
       tags = [categoryName.toLowerCase(), 'trending'];
     }
-    const thumb = (name: string, width: number, height: number): { url: string; width: number; height: number } => ({ url: `${thumbnailBaseUrl}/vi/${id}/${name}.png`, width, height });
+    const ext = thumbnailFormatOf(categoryId) === 'png' ? 'png' : 'jpg';
+    const thumb = (name: string, width: number, height: number): { url: string; width: number; height: number } => ({ url: `${thumbnailBaseUrl}/vi/${id}/${name}.${ext}`, width, height });
     out.push({
       kind: 'youtube#video',
       etag: idOf(27, seed, 'etag', id),
@@ -282,10 +284,25 @@ export function thumbnailSize(name: string): readonly [number, number] | undefin
   return THUMB_SIZES[name];
 }
 
-/** A PNG of `width` x `height`: a seeded background colour with a few seeded blocks. */
-export function renderPng(seed: number, key: string, width: number, height: number): Buffer {
+/**
+ * Thumbnails are JPEG, as on i.ytimg.com, except in this one category, whose chart links PNGs so
+ * that both of the thumbnail worker's decoders are exercised.
+ */
+export const PNG_THUMBNAIL_CATEGORY_ID = '10';
+
+export type ThumbnailFormat = 'jpeg' | 'png';
+
+export function thumbnailFormatOf(categoryId: string): ThumbnailFormat {
+  return categoryId === PNG_THUMBNAIL_CATEGORY_ID ? 'png' : 'jpeg';
+}
+
+/** Quality of the sandbox's JPEGs; fixed so the bytes are a pure function of (seed, key). */
+export const JPEG_QUALITY = 85;
+
+/** RGBA pixels of `width` x `height`: a seeded background colour with a few seeded blocks. */
+function renderPixels(seed: number, key: string, width: number, height: number): Buffer {
   const r = rng(seed, 'png', key);
-  const png = new PNG({ width, height });
+  const data = Buffer.alloc(width * height * 4);
   const colour = (): [number, number, number] => [Math.floor(r() * 256), Math.floor(r() * 256), Math.floor(r() * 256)];
   const background = colour();
   const blocks = Array.from({ length: 3 }, () => ({ x: Math.floor(r() * width), y: Math.floor(r() * height), w: Math.floor(width * (0.1 + r() * 0.3)), h: Math.floor(height * (0.1 + r() * 0.3)), c: colour() }));
@@ -294,11 +311,23 @@ export function renderPng(seed: number, key: string, width: number, height: numb
       let c = background;
       for (const b of blocks) if (x >= b.x && x < b.x + b.w && y >= b.y && y < b.y + b.h) c = b.c;
       const i = (y * width + x) * 4;
-      png.data[i] = c[0];
-      png.data[i + 1] = c[1];
-      png.data[i + 2] = c[2];
-      png.data[i + 3] = 255;
+      data[i] = c[0];
+      data[i + 1] = c[1];
+      data[i + 2] = c[2];
+      data[i + 3] = 255;
     }
   }
+  return data;
+}
+
+/** A PNG of `width` x `height`: a seeded background colour with a few seeded blocks. */
+export function renderPng(seed: number, key: string, width: number, height: number): Buffer {
+  const png = new PNG({ width, height });
+  renderPixels(seed, key, width, height).copy(png.data);
   return PNG.sync.write(png);
+}
+
+/** The same picture as `renderPng`, as a baseline JPEG at `JPEG_QUALITY`. */
+export function renderJpeg(seed: number, key: string, width: number, height: number): Buffer {
+  return encodeJpeg({ width, height, data: renderPixels(seed, key, width, height) }, JPEG_QUALITY).data;
 }

@@ -5,7 +5,7 @@
  * | prefix        | stands in for                     | routes                                             |
  * |---------------|-----------------------------------|----------------------------------------------------|
  * | `/yt`         | https://www.googleapis.com        | GET /youtube/v3/videos (chart=mostPopular)         |
- * | `/ytimg`      | https://i.ytimg.com               | GET /vi/<videoId>/<default|mqdefault|hqdefault>.png|
+ * | `/ytimg`      | https://i.ytimg.com               | GET /vi/<id>/<default|mqdefault|hqdefault>.jpg/.png|
  * | `/twitch-api` | https://api.twitch.tv             | GET /helix/games/top, /helix/streams, /helix/clips |
  * | `/twitch-id`  | https://id.twitch.tv              | POST /oauth2/token (client credentials)            |
  * | `/gen`        | the image-generation provider      | POST /v1/images/generations                        |
@@ -17,7 +17,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { clipsOf, DAY_MS, games, GAMING_CATEGORY_ID, renderPng, streamsOf, thumbnailSize, trendingVideos, videoCountOf, YOUTUBE_CATEGORIES } from './catalog.js';
+import { clipsOf, DAY_MS, games, GAMING_CATEGORY_ID, renderJpeg, renderPng, streamsOf, thumbnailSize, trendingVideos, videoCountOf, YOUTUBE_CATEGORIES } from './catalog.js';
 import { idOf } from './prng.js';
 
 export const SANDBOX_APIS = ['youtube', 'thumbnails', 'twitch', 'twitchAuth', 'generation'] as const;
@@ -168,6 +168,14 @@ function garble(body: unknown): unknown {
   return out;
 }
 
+/**
+ * Rendered thumbnails, shared by every sandbox in the process (the bytes are a pure function of
+ * seed, video, size and format). jpeg-js builds its encoder tables on every call (~70 ms), so tests
+ * that start a fresh sandbox each time would otherwise pay that again and again. Oldest out first.
+ */
+const IMAGE_CACHE = new Map<string, Buffer>();
+const IMAGE_CACHE_ENTRIES = 1000;
+
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const { seed, clock } = options;
   const dailyQuota = options.youtubeDailyQuota ?? 10_000;
@@ -187,7 +195,6 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const bucket = { tokens: bucketSize, atMs: clock() };
   const tokens = new Map<string, number>(); // token -> expiry (simulated ms)
   let tokensIssued = 0;
-  const pngCache = new Map<string, Buffer>();
   let baseUrl = '';
 
   const active = (api: SandboxApi, kind: Fault['kind']): Fault | undefined => {
@@ -251,16 +258,20 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   }
 
   function thumbnails(path: string): Reply {
-    const match = /^\/vi\/([A-Za-z0-9_-]{11})\/(default|mqdefault|hqdefault)\.png$/.exec(path);
+    const match = /^\/vi\/([A-Za-z0-9_-]{11})\/(default|mqdefault|hqdefault)\.(jpg|png)$/.exec(path);
     const size = match?.[2] === undefined ? undefined : thumbnailSize(match[2]);
     if (match === null || size === undefined) throw new HttpError(404, { error: 'not found' });
+    const jpeg = match[3] === 'jpg';
+    // The picture is keyed without the extension: the .jpg and the .png of a thumbnail show the same thing.
     const key = `${match[1] ?? ''}/${match[2] ?? ''}`;
-    let bytes = pngCache.get(key);
+    const cacheKey = `${seed}:${key}.${match[3] ?? ''}`;
+    let bytes = IMAGE_CACHE.get(cacheKey);
     if (bytes === undefined) {
-      bytes = renderPng(seed, key, size[0], size[1]);
-      pngCache.set(key, bytes);
+      bytes = jpeg ? renderJpeg(seed, key, size[0], size[1]) : renderPng(seed, key, size[0], size[1]);
+      IMAGE_CACHE.set(cacheKey, bytes);
+      if (IMAGE_CACHE.size > IMAGE_CACHE_ENTRIES) IMAGE_CACHE.delete(IMAGE_CACHE.keys().next().value ?? '');
     }
-    return { status: 200, body: null, bytes, headers: { 'content-type': 'image/png' } };
+    return { status: 200, body: null, bytes, headers: { 'content-type': jpeg ? 'image/jpeg' : 'image/png' } };
   }
 
   // ------------------------------------------------------------ Twitch

@@ -2,7 +2,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../lib/domain/errors.js';
 import { PlanResult } from '../../lambdas/shared/contracts.js';
 import { CreatorIntel, creatorIntelId } from '../../lambdas/workers/logic/creator-intel.js';
+import { DEFAULT_IMAGE_LIMITS, decodeImage, ImageDecodeError, sniffImageFormat } from '../../lambdas/workers/logic/image.js';
 import { PlaybookReport, LATEST_PLAYBOOK_ID } from '../../lambdas/workers/logic/playbook.js';
+import { analyzeImage, type ThumbnailAnalysis } from '../../lambdas/workers/logic/thumbnail-intel.js';
+import { PNG_THUMBNAIL_CATEGORY_ID, renderJpeg, renderPng, thumbnailFormatOf } from '../../local/sandbox/catalog.js';
 import { setup, type Harness } from './harness.js';
 
 let h: Harness;
@@ -36,22 +39,120 @@ describe('creator_intel_worker', () => {
 });
 
 describe('thumbnail_intel_worker', () => {
-  it('decodes the thumbnails of a category (item) and reports the metrics', async () => {
+  /** A fetch that records the thumbnail responses (URL, content type, leading bytes) it passes through. */
+  const spyThumbnails = (): { fetch: typeof fetch; seen: { url: string; type: string | null; magic: number[] }[] } => {
+    const seen: { url: string; type: string | null; magic: number[] }[] = [];
+    const spy: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (!String(input).includes('/ytimg/')) return response;
+      const body = new Uint8Array(await response.clone().arrayBuffer());
+      seen.push({ url: String(input), type: response.headers.get('content-type'), magic: [...body.subarray(0, 4)] });
+      return response;
+    };
+    return { fetch: spy, seen };
+  };
+
+  it('decodes the JPEG thumbnails of a category (item) and reports the metrics', async () => {
     const plan = PlanResult.parse(await h.invoke('thumbnail_intel_worker', 'analyze', { phase: 'plan' }));
     expect(plan.items).toContainEqual({ categoryId: '20' });
-    const result = await h.run('thumbnail_intel_worker', 'analyze', { phase: 'item', item: { categoryId: '20' } });
+    const spy = spyThumbnails();
+    const result = await h.run('thumbnail_intel_worker', 'analyze', { phase: 'item', item: { categoryId: '20' }, deps: { fetch: spy.fetch } });
     expect(result).toMatchObject({ status: 'SUCCEEDED', recordsValid: 20, recordsInvalid: 0, metrics: { categories_analyzed: 1, thumbnails_processed: 20 } });
     expect(result.metrics['peak_memory_mb']).toBeGreaterThan(0);
-    const intel = (await h.store.get('intel', 'thumbnail:20'))?.data as { analyses: { width: number; height: number; dominantColours: unknown[] }[] };
+    // Like i.ytimg.com: mqdefault.jpg, served as image/jpeg, starting with the JPEG SOI marker.
+    expect(spy.seen).toHaveLength(20);
+    for (const s of spy.seen) {
+      expect(s.url).toMatch(/\/vi\/[A-Za-z0-9_-]{11}\/mqdefault\.jpg$/);
+      expect(s.type).toBe('image/jpeg');
+      expect(s.magic.slice(0, 3)).toEqual([0xff, 0xd8, 0xff]);
+    }
+    const intel = (await h.store.get('intel', 'thumbnail:20'))?.data as { analyses: ThumbnailAnalysis[] };
     expect(intel.analyses[0]).toMatchObject({ width: 320, height: 180 });
     expect(intel.analyses[0]?.dominantColours.length).toBeGreaterThan(0);
   });
 
-  it('counts undecodable images as invalid records', async () => {
+  it('decodes the PNG thumbnails of the PNG category too, with the same metrics as the JPEG of the same picture', async () => {
+    expect(thumbnailFormatOf(PNG_THUMBNAIL_CATEGORY_ID)).toBe('png');
+    const spy = spyThumbnails();
+    const result = await h.run('thumbnail_intel_worker', 'analyze', { phase: 'item', item: { categoryId: PNG_THUMBNAIL_CATEGORY_ID }, deps: { fetch: spy.fetch, env: { ...h.sandbox.env, THUMBNAILS_PER_CATEGORY: '3' } } });
+    expect(result).toMatchObject({ status: 'SUCCEEDED', recordsValid: 3, recordsInvalid: 0, metrics: { thumbnails_processed: 3 } });
+    expect(spy.seen.map((s) => [s.type, s.magic])).toEqual(Array.from({ length: 3 }, () => ['image/png', [0x89, 0x50, 0x4e, 0x47]]));
+    // The sandbox serves the same picture as .jpg and .png: lossy JPEG barely moves the metrics.
+    const url = spy.seen[0]?.url ?? '';
+    const png = new Uint8Array(await (await fetch(url)).arrayBuffer());
+    const jpg = new Uint8Array(await (await fetch(url.replace(/\.png$/, '.jpg'))).arrayBuffer());
+    const a = analyzeImage('v', png);
+    const b = analyzeImage('v', jpg);
+    expect(b).toMatchObject({ width: a.width, height: a.height });
+    expect(Math.abs(a.brightness - b.brightness)).toBeLessThan(0.03);
+    expect(b.dominantColours[0]?.colour).toBe(a.dominantColours[0]?.colour);
+  });
+
+  it('serves deterministic JPEGs from the seed', async () => {
+    const url = `${h.sandbox.baseUrls.youtubeThumbnails}/vi/abcdefghijk/hqdefault.jpg`;
+    const first = Buffer.from(await (await fetch(url)).arrayBuffer());
+    const other = await setup();
+    try {
+      const again = Buffer.from(await (await fetch(`${other.sandbox.baseUrls.youtubeThumbnails}/vi/abcdefghijk/hqdefault.jpg`)).arrayBuffer());
+      expect(again.equals(first)).toBe(true);
+    } finally {
+      await other.close();
+    }
+    expect(decodeImage(first)).toMatchObject({ format: 'jpeg', width: 480, height: 360 });
+  });
+
+  it('counts a truncated JPEG as an invalid record', async () => {
     h.sandbox.faults.corrupt('thumbnails', 'truncate');
-    const result = await h.run('thumbnail_intel_worker', 'analyze', { phase: 'item', item: { categoryId: '10' }, deps: { env: { ...h.sandbox.env, THUMBNAILS_PER_CATEGORY: '3' } } });
+    const result = await h.run('thumbnail_intel_worker', 'analyze', { phase: 'item', item: { categoryId: '20' }, deps: { env: { ...h.sandbox.env, THUMBNAILS_PER_CATEGORY: '3' } } });
     expect(result).toMatchObject({ recordsValid: 0, recordsInvalid: 3, outputValid: false });
-    expect(result.validationWarnings[0]).toMatch(/undecodable image/);
+    expect(result.validationWarnings[0]).toMatch(/undecodable image: invalid JPEG/);
+  });
+
+  it('counts a truncated PNG as an invalid record', async () => {
+    h.sandbox.faults.corrupt('thumbnails', 'truncate');
+    const result = await h.run('thumbnail_intel_worker', 'analyze', { phase: 'item', item: { categoryId: PNG_THUMBNAIL_CATEGORY_ID }, deps: { env: { ...h.sandbox.env, THUMBNAILS_PER_CATEGORY: '3' } } });
+    expect(result).toMatchObject({ recordsValid: 0, recordsInvalid: 3, outputValid: false });
+    expect(result.validationWarnings[0]).toMatch(/undecodable image: invalid PNG/);
+  });
+
+  it('counts an unknown image format as an invalid record, not a crash', async () => {
+    // The CDN answers 200 with something that is neither PNG nor JPEG (here: a WebP header, then HTML).
+    const bodies = [Buffer.from('RIFF\x00\x00\x00\x00WEBPVP8 '), Buffer.from('<html>blocked</html>'), Buffer.alloc(0)];
+    let n = 0;
+    const other: typeof fetch = async (input, init) => {
+      if (!String(input).includes('/ytimg/')) return fetch(input, init);
+      return new Response(bodies[n++ % bodies.length], { status: 200, headers: { 'content-type': 'image/webp' } });
+    };
+    const result = await h.run('thumbnail_intel_worker', 'analyze', { phase: 'item', item: { categoryId: '20' }, deps: { fetch: other, env: { ...h.sandbox.env, THUMBNAILS_PER_CATEGORY: '3' } } });
+    expect(result).toMatchObject({ status: 'SUCCEEDED', recordsValid: 0, recordsInvalid: 3, outputValid: false, metrics: { thumbnails_processed: 0 } });
+    expect(result.validationWarnings.join('\n')).toMatch(/undecodable image: unsupported image format \(leading bytes 52 49 46 46\)/);
+    expect(result.validationWarnings.join('\n')).toMatch(/undecodable image: empty image/);
+  });
+
+  it('sniffs the format from the magic bytes and refuses images over the limits before decoding them', () => {
+    expect(sniffImageFormat(Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a))).toBe('png');
+    expect(sniffImageFormat(Uint8Array.of(0xff, 0xd8, 0xff, 0xe0))).toBe('jpeg');
+    expect(sniffImageFormat(Uint8Array.of(0xff, 0xd8))).toBeUndefined();
+    expect(sniffImageFormat(Buffer.from('GIF89a'))).toBeUndefined();
+
+    // A JPEG whose frame header (SOF0) claims 60000x60000: jpeg-js's maxResolutionInMP stops it.
+    const jpeg = Buffer.from(renderJpeg(1, 'k', 16, 16));
+    const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
+    expect(sof).toBeGreaterThan(0);
+    jpeg.writeUInt16BE(60_000, sof + 5);
+    jpeg.writeUInt16BE(60_000, sof + 7);
+    expect(() => decodeImage(jpeg)).toThrow(ImageDecodeError);
+    expect(() => decodeImage(jpeg)).toThrow(/maxResolutionInMP/);
+    // A PNG whose IHDR claims 60000x60000 is refused before pngjs allocates anything.
+    const png = Buffer.from(renderPng(1, 'k', 16, 16));
+    png.writeUInt32BE(60_000, 16);
+    png.writeUInt32BE(60_000, 20);
+    expect(() => decodeImage(png)).toThrow(/exceeds the 4 MP limit/);
+    // Payload size and jpeg-js working memory are capped too.
+    expect(() => decodeImage(Buffer.from(renderJpeg(1, 'k', 16, 16)), { ...DEFAULT_IMAGE_LIMITS, maxBytes: 100 })).toThrow(/byte limit/);
+    expect(() => decodeImage(Buffer.from(renderJpeg(1, 'k', 1280, 720)), { ...DEFAULT_IMAGE_LIMITS, maxMemoryUsageInMB: 1 })).toThrow(/maxMemoryUsageInMB/);
+    // YouTube's largest thumbnail decodes within the default limits.
+    expect(decodeImage(renderJpeg(1, 'k', 1280, 720))).toMatchObject({ format: 'jpeg', width: 1280, height: 720 });
   });
 
   it('stops at the deadline and returns partial results', async () => {

@@ -1,12 +1,13 @@
 /**
  * thumbnail_intel_worker: per category (one work item), fetches the mostPopular chart, downloads
- * the thumbnails of the top videos and decodes them (pngjs, pure JS) for their dimensions,
- * brightness and dominant colours. Thumbnail URLs must lie under YOUTUBE_THUMBNAIL_BASE_URL.
+ * the thumbnails of the top videos and decodes them (JPEG via jpeg-js, PNG via pngjs; pure JS, format
+ * sniffed from the magic bytes) for their dimensions, brightness and dominant colours. Thumbnail
+ * URLs must lie under YOUTUBE_THUMBNAIL_BASE_URL.
  */
-import { PNG } from 'pngjs';
 import * as z from 'zod';
 import { listEnv, numberEnv } from '../../kit/config.js';
 import type { RunOutcome, WorkerContext, WorkerDefinition } from '../../kit/define-worker.js';
+import { decodeImage } from './image.js';
 import { listMostPopular, recordYoutubeQuota, round2, toVideoRecord, VideoRecord } from './common.js';
 import { DEFAULT_TRENDING_CATEGORIES } from './youtube.js';
 
@@ -25,19 +26,22 @@ export type ThumbnailAnalysis = z.infer<typeof ThumbnailAnalysis>;
 
 export const THUMBNAIL_INTEL_TTL_SECONDS = 14 * 86_400;
 
-/** Decodes a PNG and finds its dominant colours on a 4-bit-per-channel grid. */
-export function analyzeImage(videoId: string, bytes: Uint8Array): Omit<ThumbnailAnalysis, never> {
-  const png = PNG.sync.read(Buffer.from(bytes));
+/**
+ * Decodes a JPEG or PNG and finds its dominant colours on a 4-bit-per-channel grid. Throws
+ * `ImageDecodeError` for an unknown format, a broken image or one over the size limits.
+ */
+export function analyzeImage(videoId: string, bytes: Uint8Array): ThumbnailAnalysis {
+  const image = decodeImage(bytes);
   const buckets = new Map<number, number>();
   let luminance = 0;
-  const pixels = png.width * png.height;
+  const pixels = image.width * image.height;
   // Every 4th pixel is plenty for colour statistics.
   let sampled = 0;
   for (let p = 0; p < pixels; p += 4) {
     const i = p * 4;
-    const r = png.data[i] ?? 0;
-    const g = png.data[i + 1] ?? 0;
-    const b = png.data[i + 2] ?? 0;
+    const r = image.data[i] ?? 0;
+    const g = image.data[i + 1] ?? 0;
+    const b = image.data[i + 2] ?? 0;
     luminance += (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
     const key = ((r >> 4) << 8) | ((g >> 4) << 4) | (b >> 4);
     buckets.set(key, (buckets.get(key) ?? 0) + 1);
@@ -48,7 +52,7 @@ export function analyzeImage(videoId: string, bytes: Uint8Array): Omit<Thumbnail
     return `#${c((key >> 8) & 15)}${c((key >> 4) & 15)}${c(key & 15)}`;
   };
   const dominantColours = [...buckets.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, 3).map(([key, n]) => ({ colour: hex(key), share: round2(n / sampled) }));
-  return { videoId, width: png.width, height: png.height, brightness: round2(luminance / Math.max(1, sampled)), dominantColours };
+  return { videoId, width: image.width, height: image.height, brightness: round2(luminance / Math.max(1, sampled)), dominantColours };
 }
 
 type Ctx = WorkerContext<ThumbnailAnalysis, CategoryItem>;
