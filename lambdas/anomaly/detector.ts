@@ -1,8 +1,8 @@
 /**
- * The anomaly Lambda's logic: a DynamoDB stream batch handler (REPORT inserts of the orchestrator
- * table) with partial batch responses.
+ * The anomaly Lambda's logic: a DynamoDB stream batch handler (REPORT and HEALTH inserts of the
+ * orchestrator table) with partial batch responses.
  *
- * Per record:
+ * Per REPORT record:
  *   1. parse the record and its NewImage into a WorkerScoreReport (zod);
  *   2. read the worker's current and previous hour WINDOW buckets: one BatchGetItem;
  *   3. evaluate (lib/domain/anomaly-evaluation.ts); LOW findings are logged only;
@@ -10,8 +10,14 @@
  *      when the claim wins publish it, start its recovery (execution name = alert id) and mark it
  *      DELIVERED (one conditional update).
  *
+ * Per HEALTH record (a health sweep finding, lambdas/sweep): the item is the finding; no WINDOW
+ * read, no report (the alert has no score card); its alert is raised at the item's `raisedAt`, then
+ * step 4 as above. A finding about the worker as a whole (no job) starts its recovery on the
+ * worker's first job.
+ *
  * DynamoDB requests per report: 1 without alertable findings; 2 for an anomaly already alerted in
- * its dedup window (the read and the losing put); 3 for a new alert (read, put, mark).
+ * its dedup window (the read and the losing put); 3 for a new alert (read, put, mark). Per health
+ * finding: 1 when already alerted, 2 for a new alert.
  *
  * Failures:
  *
@@ -30,14 +36,24 @@
  * crash or a failed recovery start/mark: subscribers dedupe on the alert id (the webhook-id).
  */
 import type { DynamoDBBatchResponse } from 'aws-lambda';
-import { buildAlert, deliveryPlan, renderAlert } from '../../lib/domain/alerting.js';
-import { evaluateReport, observedAtMs, recoveryRequest, windowBucketKeys, type AlertPublisher, type AlertStore, type EvaluatedFinding, type RecoveryStarter } from '../../lib/domain/anomaly-evaluation.js';
+import { buildAlert, deliveryPlan, renderAlert, type Alert } from '../../lib/domain/alerting.js';
+import {
+  evaluateReport,
+  observedAtMs,
+  recoveryRequest,
+  windowBucketKeys,
+  type AlertPublisher,
+  type AlertStore,
+  type FindingRouting,
+  type RecoveryStarter,
+} from '../../lib/domain/anomaly-evaluation.js';
+import type { AnomalyCode, AnomalyFinding } from '../../lib/domain/anomaly-rules.js';
 import { InvalidPayloadError, NonRetryableError } from '../../lib/domain/errors.js';
 import type { StateStore } from '../../lib/domain/ports.js';
-import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
+import { recoveryFor, routingFor, type RecoveryPlan } from '../../lib/domain/recovery.js';
 import { isWorkerId, jobOf, workerById, type JobSpec } from '../../lib/registry/index.js';
 import { invalidStreamRecord, type InvalidRecordSink } from './invalid-records.js';
-import { parseStreamRecord, readReportRecord, StreamEventSchema, type ParsedStreamRecord } from './stream-record.js';
+import { parseStreamRecord, readStreamRecord, StreamEventSchema, type HealthReading, type ParsedStreamRecord } from './stream-record.js';
 
 /** The part of the Powertools Logger the handler uses (tests pass a fake). */
 export interface AnomalyLogger {
@@ -66,11 +82,18 @@ export interface AnomalyHandlerDeps {
    * @default the registry in lib/registry/workers.ts
    */
   readonly jobSpecOf?: (workerId: string, jobId: string) => JobSpec | undefined;
+  /**
+   * The job a recovery of a worker-wide health finding (no job) runs on; undefined: no recovery.
+   * @default the worker's first job in the registry
+   */
+  readonly defaultJobOf?: (workerId: string) => string | undefined;
 }
 
 export interface BatchSummary {
   records: number;
   reports: number;
+  /** HEALTH items (health sweep findings). */
+  health: number;
   ignored: number;
   findings: number;
   logOnly: number;
@@ -84,6 +107,20 @@ export interface BatchSummary {
 const registryJob = (workerId: string, jobId: string): JobSpec | undefined =>
   isWorkerId(workerId) && workerById(workerId).jobs.some((j) => j.id === jobId) ? jobOf(workerId, jobId) : undefined;
 
+const registryDefaultJob = (workerId: string): string | undefined => (isWorkerId(workerId) ? workerById(workerId).jobs[0]?.id : undefined);
+
+/** What one alert needs besides the record: the finding, its routing and recovery, and how it was found. */
+interface AlertTarget {
+  readonly finding: AnomalyFinding;
+  readonly routing: FindingRouting;
+  readonly recovery: RecoveryPlan | null;
+  /** `report`, `metrics`, `window` (a report's evaluation) or `health` (a sweep finding). */
+  readonly source: string;
+  readonly alert: Alert;
+  /** The job a recovery runs on; null: none. */
+  readonly recoveryJob: string | null;
+}
+
 const errorText = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 
 /** Non-retryable domain errors (malformed records among them) are poison; anything else may pass. */
@@ -92,11 +129,11 @@ export const isPoison = (error: unknown): error is NonRetryableError => error in
 export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promise<DynamoDBBatchResponse> {
   const { logger } = deps;
   const jobSpecOf = deps.jobSpecOf ?? registryJob;
+  const defaultJobOf = deps.defaultJobOf ?? registryDefaultJob;
 
-  async function actOn(item: EvaluatedFinding, report: WorkerScoreReport, record: ParsedStreamRecord, raisedAtMs: number, summary: BatchSummary): Promise<void> {
-    const { finding, routing, recovery } = item;
-    const alert = buildAlert({ finding, report, region: deps.region, raisedAtMs });
-    const attributes = { anomaly: finding.code, severity: routing.severity, source: item.source, alertId: alert.id, detail: finding.detail };
+  async function actOn(target: AlertTarget, record: ParsedStreamRecord, summary: BatchSummary): Promise<void> {
+    const { finding, routing, recovery, alert } = target;
+    const attributes = { anomaly: finding.code, severity: routing.severity, source: target.source, alertId: alert.id, detail: finding.detail };
     const claimed = await deps.alerts.claim(alert, { token: record.eventID, nowMs: deps.clock() });
     if (!claimed) {
       summary.duplicates++;
@@ -109,8 +146,10 @@ export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promi
     await deps.publisher.publish(renderAlert(alert));
     summary.alerts++;
     logger.warn('anomaly alert published', { ...attributes, plannedChannel: plan.channel, dueBy: plan.dueByMs === null ? null : new Date(plan.dueByMs).toISOString() });
-    if (recovery !== null) {
-      const request = recoveryRequest(alert, recovery, report.jobId);
+    if (recovery !== null && target.recoveryJob === null) {
+      logger.warn('no job to run the recovery on: none started', attributes);
+    } else if (recovery !== null && target.recoveryJob !== null) {
+      const request = recoveryRequest(alert, recovery, target.recoveryJob);
       await deps.recovery.start(request);
       summary.recoveries++;
       logger.info('recovery started', { ...attributes, recoveryExecution: request.name, actions: recovery.actions });
@@ -120,11 +159,35 @@ export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promi
     }
   }
 
-  async function processReport(record: ParsedStreamRecord, summary: BatchSummary): Promise<void> {
-    const reading = readReportRecord(record);
+  /** A health sweep finding: the alert of its anomaly, raised when the sweep found it. */
+  async function processHealth(health: HealthReading, anomaly: AnomalyCode | null, record: ParsedStreamRecord, summary: BatchSummary): Promise<void> {
+    summary.health++;
+    logger.appendKeys({ worker: health.worker, job: health.job ?? '-', healthKind: health.kind, ...(health.executionArn !== undefined ? { executionId: health.executionArn } : {}) });
+    if (anomaly === null) {
+      logger.warn('health finding names an anomaly code this version does not know: ignored', { anomaly: health.anomaly, window: health.window });
+      return;
+    }
+    const routing = routingFor(anomaly);
+    const finding: AnomalyFinding = { code: anomaly, severity: routing.severity, worker: health.worker, detail: health.detail, observed: health.observed, threshold: health.threshold };
+    summary.findings++;
+    if (routing.logOnly) {
+      summary.logOnly++;
+      logger.info('anomaly (log only)', { anomaly, severity: routing.severity, source: 'health', detail: finding.detail });
+      return;
+    }
+    const alert = buildAlert({ finding, ...(health.executionArn !== undefined ? { executionId: health.executionArn } : {}), region: deps.region, raisedAtMs: Date.parse(health.raisedAt) });
+    await actOn({ finding, routing, recovery: recoveryFor(anomaly), source: 'health', alert, recoveryJob: health.job ?? defaultJobOf(health.worker) ?? null }, record, summary);
+  }
+
+  async function processRecord(record: ParsedStreamRecord, summary: BatchSummary): Promise<void> {
+    const reading = readStreamRecord(record);
     if (reading.kind === 'ignored') {
       summary.ignored++;
       logger.debug('stream record ignored', { reason: reading.reason });
+      return;
+    }
+    if (reading.kind === 'health') {
+      await processHealth(reading.health, reading.anomaly, record, summary);
       return;
     }
     const { report } = reading;
@@ -148,7 +211,8 @@ export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promi
         logger.info('anomaly (log only)', { anomaly: item.finding.code, severity: item.routing.severity, source: item.source, detail: item.finding.detail });
         continue;
       }
-      await actOn(item, report, record, nowMs, summary);
+      const alert = buildAlert({ finding: item.finding, report, region: deps.region, raisedAtMs: nowMs });
+      await actOn({ ...item, alert, recoveryJob: report.jobId }, record, summary);
     }
     if (evaluation.findings.length === 0) logger.debug('no anomaly', { status: report.status, runsInWindow: evaluation.window.runs });
   }
@@ -157,7 +221,7 @@ export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promi
     const parsedEvent = StreamEventSchema.safeParse(event);
     // Not a stream event at all: nothing to acknowledge record by record, so fail the invocation.
     if (!parsedEvent.success) throw new InvalidPayloadError('anomaly handler expects a DynamoDB stream event with Records');
-    const summary: BatchSummary = { records: 0, reports: 0, ignored: 0, findings: 0, logOnly: 0, alerts: 0, duplicates: 0, recoveries: 0, invalid: 0, failed: 0 };
+    const summary: BatchSummary = { records: 0, reports: 0, health: 0, ignored: 0, findings: 0, logOnly: 0, alerts: 0, duplicates: 0, recoveries: 0, invalid: 0, failed: 0 };
     const batchItemFailures: { itemIdentifier: string }[] = [];
 
     // Sequentially, in stream order: records of one shard stay ordered and a batch's work is bounded.
@@ -168,7 +232,7 @@ export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promi
       try {
         record = parseStreamRecord(raw);
         logger.appendKeys({ eventID: record.eventID, sequenceNumber: record.dynamodb.SequenceNumber });
-        await processReport(record, summary);
+        await processRecord(record, summary);
       } catch (error) {
         if (isPoison(error)) {
           const invalid = invalidStreamRecord(raw, error, deps.clock());

@@ -1,13 +1,13 @@
 /**
  * Parsing of the table's stream records (DynamoDB Streams wire format, as an event source mapping
- * delivers them) into stored score reports, with zod. A record that is not a REPORT insert is
- * ignored (the event source's filter should not have let it through); a REPORT insert that cannot
- * be read is invalid: `InvalidStreamRecordError`, which retrying cannot fix.
+ * delivers them) into stored score reports and health findings, with zod. A record that is not a
+ * REPORT or HEALTH insert is ignored (the event source's filter should not have let it through); an
+ * insert of either that cannot be read is invalid: `InvalidStreamRecordError`, which retrying cannot fix.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
-import { ANOMALY_CODES, type AnomalyCode } from '../../lib/domain/anomaly-rules.js';
+import { ANOMALY_CODES, SEVERITIES, type AnomalyCode } from '../../lib/domain/anomaly-rules.js';
 import { NonRetryableError } from '../../lib/domain/errors.js';
 import { RUN_STATUSES, SKIP_REASONS, type WorkerScoreReport } from '../../lib/domain/score-report.js';
 import { workerPk } from '../../lib/domain/worker-state.js';
@@ -66,10 +66,50 @@ export const ReportItemSchema = z
   })
   .refine((item) => item.pk === workerPk(item.workerName), { message: 'pk must be WORKER#<workerName>', path: ['pk'] });
 
+/**
+ * A HEALTH item as the health sweep writes it (lambdas/sweep/adapters.ts DynamoHealthFindingStore):
+ * `WORKER#<worker>` / `HEALTH#<kind>#<job|->#<window>`, the finding's fields, `raisedAt`, `expiresAt`.
+ * `kind` and `anomaly` are strings, not enums: a code this version does not know is skipped with a
+ * warning, not a poison record.
+ */
+export const HealthItemSchema = z
+  .object({
+    pk: z.string().startsWith('WORKER#'),
+    sk: z.string().startsWith('HEALTH#'),
+    entity: z.literal('HEALTH'),
+    kind: z.string().min(1),
+    anomaly: z.string().min(1),
+    severity: z.enum(SEVERITIES),
+    worker: z.string().min(1),
+    job: z.string().min(1).nullable(),
+    detail: z.string(),
+    observed: z.union([z.number(), z.string()]),
+    threshold: z.union([z.number(), z.string()]),
+    window: IsoTime,
+    executionArn: z.string().min(1).optional(),
+    scheduledTime: IsoTime.optional(),
+    raisedAt: IsoTime,
+    expiresAt: z.number().int().nonnegative(),
+  })
+  .refine((item) => item.pk === workerPk(item.worker), { message: 'pk must be WORKER#<worker>', path: ['pk'] })
+  .refine((item) => item.sk === `HEALTH#${item.kind}#${item.job ?? '-'}#${item.window}`, { message: 'sk must be HEALTH#<kind>#<job|->#<window>', path: ['sk'] });
+export type HealthItem = z.infer<typeof HealthItemSchema>;
+
+/** A health finding as read from its item (without the keys and TTL). */
+export type HealthReading = Omit<HealthItem, 'pk' | 'sk' | 'entity' | 'expiresAt'>;
+
 const KNOWN_CODES: ReadonlySet<string> = new Set(ANOMALY_CODES);
+const isKnownCode = (code: string): code is AnomalyCode => KNOWN_CODES.has(code);
 
 export type StreamRecordReading =
   | { readonly kind: 'report'; readonly record: ParsedStreamRecord; readonly report: WorkerScoreReport; readonly unknownAnomalies: readonly string[] }
+  | {
+      readonly kind: 'health';
+      readonly record: ParsedStreamRecord;
+      readonly health: HealthReading;
+      /** The finding's anomaly; null when this version does not know the code. */
+      readonly anomaly: AnomalyCode | null;
+    }
   | { readonly kind: 'ignored'; readonly record: ParsedStreamRecord; readonly reason: string };
 
 const issuesText = (error: z.ZodError): string => error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
@@ -81,23 +121,38 @@ export function parseStreamRecord(raw: unknown): ParsedStreamRecord {
   return parsed.data;
 }
 
-/** Reads a REPORT insert; other records are `ignored`. Throws InvalidStreamRecordError for an unreadable report. */
-export function readReportRecord(record: ParsedStreamRecord): StreamRecordReading {
-  const sk = record.dynamodb.Keys['sk'];
-  const isReportKey = typeof sk === 'object' && sk !== null && typeof (sk as { S?: unknown }).S === 'string' && (sk as { S: string }).S.startsWith('REPORT#');
-  if (record.eventName !== 'INSERT' || !isReportKey) return { kind: 'ignored', record, reason: `${record.eventName} of a non-report or existing item` };
+function newImageOf(record: ParsedStreamRecord, entity: string): Record<string, unknown> {
   const image = record.dynamodb.NewImage;
-  if (image === undefined) throw new InvalidStreamRecordError('REPORT insert without a NewImage (the stream must be NEW_IMAGE or NEW_AND_OLD_IMAGES)');
-  let item: Record<string, unknown>;
+  if (image === undefined) throw new InvalidStreamRecordError(`${entity} insert without a NewImage (the stream must be NEW_IMAGE or NEW_AND_OLD_IMAGES)`);
   try {
-    item = unmarshall(image as Record<string, AttributeValue>);
+    return unmarshall(image as Record<string, AttributeValue>);
   } catch (error) {
     throw new InvalidStreamRecordError(`NewImage cannot be unmarshalled: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
+}
+
+/**
+ * Reads a REPORT or HEALTH insert; other records are `ignored`. Throws InvalidStreamRecordError for
+ * an unreadable report or health item.
+ */
+export function readStreamRecord(record: ParsedStreamRecord): StreamRecordReading {
+  const sk = record.dynamodb.Keys['sk'];
+  const skText = typeof sk === 'object' && sk !== null && typeof (sk as { S?: unknown }).S === 'string' ? (sk as { S: string }).S : '';
+  if (record.eventName === 'INSERT' && skText.startsWith('HEALTH#')) return readHealth(record);
+  if (record.eventName !== 'INSERT' || !skText.startsWith('REPORT#')) return { kind: 'ignored', record, reason: `${record.eventName} of a non-report or existing item` };
+  const item = newImageOf(record, 'REPORT');
   const parsed = ReportItemSchema.safeParse(item);
   if (!parsed.success) throw new InvalidStreamRecordError(`malformed REPORT item: ${issuesText(parsed.error)}`);
   const { pk: _pk, sk: _sk, entity: _entity, anomalies, ...fields } = parsed.data;
-  const known = anomalies.filter((a): a is AnomalyCode => KNOWN_CODES.has(a));
+  const known = anomalies.filter(isKnownCode);
   const report: WorkerScoreReport = { ...fields, anomalies: known };
   return { kind: 'report', record, report, unknownAnomalies: anomalies.filter((a) => !KNOWN_CODES.has(a)) };
+}
+
+function readHealth(record: ParsedStreamRecord): StreamRecordReading {
+  const parsed = HealthItemSchema.safeParse(newImageOf(record, 'HEALTH'));
+  if (!parsed.success) throw new InvalidStreamRecordError(`malformed HEALTH item: ${issuesText(parsed.error)}`);
+  const { pk: _pk, sk: _sk, entity: _entity, expiresAt: _expiresAt, ...health } = parsed.data;
+  const anomaly = isKnownCode(health.anomaly) ? health.anomaly : null;
+  return { kind: 'health', record, health, anomaly };
 }

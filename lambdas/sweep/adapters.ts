@@ -1,17 +1,17 @@
 /**
  * The health sweep's AWS adapters: ExecutionLister on Step Functions (ListExecutions RUNNING,
- * DescribeExecution, StopExecution), QueueDepthReader on SQS GetQueueAttributes, ReportReader and
+ * TIMED_OUT and ABORTED, DescribeExecution, StopExecution), QueueDepthReader on SQS GetQueueAttributes, ReportReader and
  * HealthFindingStore on the single table (Query of the latest REPORT, conditional PutItem).
  */
 import { DescribeExecutionCommand, ExecutionDoesNotExist, ListExecutionsCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ANOMALY_CODES, type AnomalyCode } from '../../lib/domain/anomaly-rules.js';
-import { healthSk } from '../../lib/domain/health-sweep.js';
+import { healthSk, type EndedWindow } from '../../lib/domain/health-sweep.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import { workerPk } from '../../lib/domain/worker-state.js';
 import { ReportItemSchema } from '../anomaly/stream-record.js';
-import type { ExecutionLister, HealthFindingStore, ListedExecution, QueueDepthReader, ReportReader, StoredFinding } from './ports.js';
+import type { EndedExecution, EndedStatus, ExecutionLister, HealthFindingStore, ListedExecution, QueueDepthReader, ReportReader, StoredFinding } from './ports.js';
 
 /** ListExecutions' page size limit. */
 export const LIST_EXECUTIONS_PAGE = 1000;
@@ -29,6 +29,24 @@ export class SfnExecutionLister implements ExecutionLister {
       const page = await this.client.send(new ListExecutionsCommand({ stateMachineArn, statusFilter: 'RUNNING', maxResults: LIST_EXECUTIONS_PAGE, ...(nextToken !== undefined ? { nextToken } : {}) }));
       for (const e of page.executions ?? []) {
         if (e.executionArn !== undefined && e.startDate !== undefined) out.push({ executionArn: e.executionArn, startMs: e.startDate.getTime() });
+      }
+      nextToken = page.nextToken;
+    } while (nextToken !== undefined);
+    return out;
+  }
+
+  async listEnded(stateMachineArn: string, status: EndedStatus, window: EndedWindow): Promise<readonly EndedExecution[]> {
+    const out: EndedExecution[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.client.send(new ListExecutionsCommand({ stateMachineArn, statusFilter: status, maxResults: LIST_EXECUTIONS_PAGE, ...(nextToken !== undefined ? { nextToken } : {}) }));
+      for (const e of page.executions ?? []) {
+        if (e.executionArn === undefined || e.startDate === undefined) continue;
+        const startMs = e.startDate.getTime();
+        // Newest first: everything after this started too early to have stopped inside the window.
+        if (startMs < window.startedSinceMs) return out;
+        const stopMs = e.stopDate?.getTime();
+        if (stopMs !== undefined && stopMs >= window.stoppedSinceMs) out.push({ executionArn: e.executionArn, startMs, stopMs, status });
       }
       nextToken = page.nextToken;
     } while (nextToken !== undefined);

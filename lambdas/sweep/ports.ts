@@ -2,7 +2,7 @@
  * The ports the health sweep declares; lambdas/sweep/adapters.ts implements them over AWS
  * (DynamoDB, Step Functions, SQS) and the tests over memory. Types only.
  */
-import type { HealthFinding } from '../../lib/domain/health-sweep.js';
+import type { EndedWindow, HealthFinding } from '../../lib/domain/health-sweep.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 
 /** A RUNNING execution as ListExecutions gives it. */
@@ -12,10 +12,26 @@ export interface ListedExecution {
   readonly startMs: number;
 }
 
-/** Step Functions: the RUNNING executions of a pipeline, an execution's input, StopExecution. */
+/** The end states in which an execution never ran its Record step (FAILED ones did: every Catch goes to Record). */
+export const ENDED_STATUSES = ['TIMED_OUT', 'ABORTED'] as const;
+export type EndedStatus = (typeof ENDED_STATUSES)[number];
+
+/** An execution that ended as TIMED_OUT or ABORTED, as ListExecutions gives it. */
+export interface EndedExecution extends ListedExecution {
+  readonly status: EndedStatus;
+  /** Epoch ms. */
+  readonly stopMs: number;
+}
+
+/** Step Functions: the RUNNING and ended executions of a pipeline, an execution's input, StopExecution. */
 export interface ExecutionLister {
   /** Every RUNNING execution of the state machine (all pages). */
   listRunning(stateMachineArn: string): Promise<readonly ListedExecution[]>;
+  /**
+   * The executions of the state machine with `status` that stopped at or after `window.stoppedSinceMs`
+   * (pages newest first, up to the first execution started before `window.startedSinceMs`).
+   */
+  listEnded(stateMachineArn: string, status: EndedStatus, window: EndedWindow): Promise<readonly EndedExecution[]>;
   /** The execution's input, parsed from JSON (DescribeExecution). */
   input(executionArn: string): Promise<unknown>;
   /** Stops the execution with the error and cause; an execution that no longer runs is no error. */

@@ -4,7 +4,10 @@
  * find what is wrong, and writes each finding once (`WORKER#<w>` / `HEALTH#<kind>#<job|->#<window>`,
  * conditional put). A stuck execution is also stopped and recorded: a CRASHED report for its slot
  * through the protocol's Record step, with the RUN gate rebuilt from the job's lock, so the lock is
- * released and the slot has its report.
+ * released and the slot has its report. Executions that ended without their Record step (TIMED_OUT
+ * at the machine level, e.g. a long fan-out Map, or ABORTED) within the last ENDED_LOOKBACK_MINUTES
+ * are recorded the same way (without a stop); one that did record, or that an earlier sweep
+ * recorded, writes nothing new (one report per slot, and it no longer holds its lock).
  *
  * Failures only ever suppress findings, never invent them: a queue, listing or report read that
  * fails leaves that fact out (and the sweep ends with SweepIncompleteError after doing the rest);
@@ -12,19 +15,24 @@
  * finding is written once per key, StopExecution of a stopped execution is a no-op, and Record puts
  * one report per slot and applies its state effects once per execution.
  */
-import { healthSk, sweep, type HealthFinding, type RunningExecution, type SweepFacts } from '../../lib/domain/health-sweep.js';
+import { endedWindow, healthSk, sweep, type HealthFinding, type RunningExecution, type SweepFacts } from '../../lib/domain/health-sweep.js';
 import type { StateStore } from '../../lib/domain/ports.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import { lockOf, normalizeIso, type WorkerStateItem } from '../../lib/domain/worker-state.js';
 import { workerById, type WorkerSpec } from '../../lib/registry/index.js';
 import { recordStep } from '../protocol/steps.js';
 import { PipelineInput, type GateResult, type PipelineState, type StepFailure } from '../shared/contracts.js';
-import type { ExecutionLister, HealthFindingStore, QueueDepthReader, ReportReader, SweepLogger } from './ports.js';
+import { ENDED_STATUSES, type EndedExecution, type EndedStatus, type ExecutionLister, type HealthFindingStore, type QueueDepthReader, type ReportReader, type SweepLogger } from './ports.js';
 
 /** The failure a stuck execution is stopped and recorded with (a crash error: CRASHED report). */
 export const STUCK_FAILURE: StepFailure & { readonly Cause: string } = Object.freeze({
   Error: 'States.Timeout',
   Cause: 'stopped by the health sweep: running past its timeout',
+});
+/** The failures an execution that ended without its Record step is recorded with (crash errors: CRASHED reports). */
+export const ENDED_FAILURE: Readonly<Record<EndedStatus, StepFailure & { readonly Cause: string }>> = Object.freeze({
+  TIMED_OUT: Object.freeze({ Error: 'States.Timeout', Cause: 'the execution timed out before its Record step' }),
+  ABORTED: Object.freeze({ Error: 'States.Aborted', Cause: 'the execution was aborted before its Record step' }),
 });
 /** How long a finding item lives (TTL); longer than any dedup window (a missed daily slot stays the latest for 24 h). */
 export const HEALTH_RETENTION_DAYS = 7;
@@ -50,6 +58,8 @@ export interface SweepDeps {
   readonly reportRetentionDays: number;
   /** @default HEALTH_RETENTION_DAYS */
   readonly findingRetentionDays?: number;
+  /** How far back ended (TIMED_OUT, ABORTED) executions are looked for. @default ENDED_LOOKBACK_MINUTES */
+  readonly endedLookbackMinutes?: number;
 }
 
 export interface StuckOutcome {
@@ -63,6 +73,21 @@ export interface StuckOutcome {
   readonly lockReleased: boolean;
 }
 
+/** An execution that ended (TIMED_OUT, ABORTED) without its Record step, recorded by the sweep. */
+export interface EndedOutcome {
+  readonly executionArn: string;
+  readonly ended: EndedStatus;
+  /** Null when the execution's input could not be read as a pipeline input (nothing recorded). */
+  readonly status: string | null;
+  /** False when the slot already had its report (the execution recorded, or an earlier sweep did). */
+  readonly reportStored: boolean;
+  /** Whether it still held its job's lock (then Record released it). */
+  readonly heldLock: boolean;
+  readonly lockReleased: boolean;
+  /** The slot (ISO-8601); null with the status. */
+  readonly scheduledTime: string | null;
+}
+
 export interface SweepSummary {
   readonly at: string;
   readonly findings: number;
@@ -71,6 +96,8 @@ export interface SweepSummary {
   /** Findings an earlier sweep already wrote. */
   readonly duplicates: number;
   readonly stuck: readonly StuckOutcome[];
+  /** Ended executions seen in the look-back window, each recorded (a no-op when already recorded). */
+  readonly ended: readonly EndedOutcome[];
   /** What failed (the facts it concerns were left out). */
   readonly errors: readonly string[];
 }
@@ -140,10 +167,13 @@ export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
     if (parts === null) errors.push(`pipeline key "${key}" is not <worker>.<job>`);
     return parts === null ? [] : [{ ...parts, arn }];
   });
-  const [reports, depths, listings] = await Promise.all([
+  const endedEntries = pipelineEntries.flatMap((p) => ENDED_STATUSES.map((status) => ({ ...p, status })));
+  const jobOf = (worker: string, job: string) => deps.workers.find((w) => w.id === worker)?.jobs.find((j) => j.id === job);
+  const [reports, depths, listings, endedListings] = await Promise.all([
     settleAll(workerIds, SWEEP_CONCURRENCY, (id) => deps.reports.latestReport(id)),
     settleAll(queueEntries, SWEEP_CONCURRENCY, ([, url]) => deps.queues.depth(url)),
     settleAll(pipelineEntries, SWEEP_CONCURRENCY, (p) => deps.executions.listRunning(p.arn)),
+    settleAll(endedEntries, SWEEP_CONCURRENCY, (p) => deps.executions.listEnded(p.arn, p.status, endedWindow(jobOf(p.worker, p.job), nowMs, deps.endedLookbackMinutes))),
   ]);
   const latestReports: Record<string, WorkerScoreReport | undefined> = {};
   reports.forEach((r, i) => {
@@ -168,6 +198,21 @@ export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
     for (const e of r.value) {
       running.push({ worker: p.worker, job: p.job, executionArn: e.executionArn, startMs: e.startMs, scheduledTime: null });
       startOf.set(e.executionArn, e.startMs);
+    }
+  });
+
+  const endedRuns: EndedExecution[] = [];
+  const seenEnded = new Set<string>();
+  endedListings.forEach((r, i) => {
+    const p = endedEntries[i] as (typeof endedEntries)[number];
+    if (r.status === 'rejected') {
+      errors.push(`${p.status} executions of ${p.worker}.${p.job}: ${errorText(r.reason)}`);
+      return;
+    }
+    for (const e of r.value) {
+      if (seenEnded.has(e.executionArn)) continue;
+      seenEnded.add(e.executionArn);
+      endedRuns.push(e);
     }
   });
 
@@ -204,30 +249,68 @@ export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
       errors.push(`finding ${healthSk(finding)} of ${finding.worker}: ${errorText(error)}`);
     }
   }
-  return { at: raisedAt, findings: found.length, written, duplicates, stuck, errors };
+
+  // 5. Record the executions that ended without their Record step; one at a time (they may share a STATE item).
+  const ended: EndedOutcome[] = [];
+  for (const e of endedRuns) {
+    try {
+      const recorded = await recordEnded(deps, e.executionArn, e.startMs, ENDED_FAILURE[e.status], lookup);
+      const outcome: EndedOutcome = { executionArn: e.executionArn, ended: e.status, status: null, reportStored: false, heldLock: false, lockReleased: false, scheduledTime: null, ...recorded };
+      ended.push(outcome);
+      if (recorded === null) {
+        logger.warn(`${e.status} execution's input is not a pipeline input: no report recorded`, { executionArn: e.executionArn });
+      } else if (recorded.reportStored || recorded.heldLock) {
+        logger.warn(`${e.status} execution recorded`, { ...outcome });
+      }
+    } catch (error) {
+      errors.push(`${e.status} execution ${e.executionArn}: ${errorText(error)}`);
+    }
+  }
+  return { at: raisedAt, findings: found.length, written, duplicates, stuck, ended, errors };
 }
 
-/** Stops a stuck execution, then records its slot as CRASHED through the protocol's Record step. */
-async function stopAndRecord(deps: SweepDeps, executionArn: string, startMs: number, lookup: (id: string) => WorkerSpec): Promise<{ outcome: StuckOutcome; scheduledTime: string | null }> {
-  await deps.executions.stop(executionArn, STUCK_FAILURE.Error, STUCK_FAILURE.Cause);
+interface Recorded {
+  readonly status: string;
+  readonly reportStored: boolean;
+  readonly heldLock: boolean;
+  readonly lockReleased: boolean;
+  readonly scheduledTime: string;
+}
+
+/**
+ * Records the slot of an execution that will not run its Record step (stopped, timed out, aborted)
+ * through the protocol's Record step, with `failure`. The RUN gate is rebuilt from the job's lock
+ * when the execution still holds it (so Record releases it), else there is none. Null when the
+ * execution's input is not a pipeline input.
+ */
+async function recordEnded(deps: SweepDeps, executionArn: string, startMs: number, failure: StepFailure, lookup: (id: string) => WorkerSpec): Promise<Recorded | null> {
   const parsed = PipelineInput.safeParse(await deps.executions.input(executionArn));
-  if (!parsed.success) {
-    deps.logger.warn('stuck execution stopped; its input is not a pipeline input: no report recorded', { executionArn, issues: parsed.error.issues.map((i) => i.message) });
-    return { outcome: { executionArn, stopped: true, status: null, reportStored: false, heldLock: false, lockReleased: false }, scheduledTime: null };
-  }
+  if (!parsed.success) return null;
   const input = parsed.data;
   const scheduledTime = normalizeIso(input.scheduledTime);
-  // After the stop, so the lock read is the one the execution left behind.
+  // After the execution ended, so the lock read is the one it left behind.
   const current = await deps.store.readWorkerState(input.worker);
   const gate = reconstructedGate(current, input.job, executionArn, scheduledTime);
-  const state: PipelineState = { ...input, ...(gate !== undefined ? { gate } : {}), failure: { ...STUCK_FAILURE } };
+  const state: PipelineState = { ...input, ...(gate !== undefined ? { gate } : {}), failure: { ...failure } };
   const { result, reportStored } = await recordStep(
     { store: deps.store, clock: deps.clock, reportRetentionDays: deps.reportRetentionDays, lookup },
     { executionId: executionArn, startedAtMs: startMs },
     state,
   );
-  deps.logger.warn('stuck execution stopped and recorded', { executionArn, worker: input.worker, job: input.job, scheduledTime, record: result, reportStored, lockHeld: gate !== undefined });
-  return { outcome: { executionArn, stopped: true, status: result.status, reportStored, heldLock: gate !== undefined, lockReleased: result.lockReleased }, scheduledTime };
+  return { status: result.status, reportStored, heldLock: gate !== undefined, lockReleased: result.lockReleased, scheduledTime };
+}
+
+/** Stops a stuck execution, then records its slot as CRASHED through the protocol's Record step. */
+async function stopAndRecord(deps: SweepDeps, executionArn: string, startMs: number, lookup: (id: string) => WorkerSpec): Promise<{ outcome: StuckOutcome; scheduledTime: string | null }> {
+  await deps.executions.stop(executionArn, STUCK_FAILURE.Error, STUCK_FAILURE.Cause);
+  const recorded = await recordEnded(deps, executionArn, startMs, STUCK_FAILURE, lookup);
+  if (recorded === null) {
+    deps.logger.warn('stuck execution stopped; its input is not a pipeline input: no report recorded', { executionArn });
+    return { outcome: { executionArn, stopped: true, status: null, reportStored: false, heldLock: false, lockReleased: false }, scheduledTime: null };
+  }
+  const { scheduledTime, ...rest } = recorded;
+  deps.logger.warn('stuck execution stopped and recorded', { executionArn, scheduledTime, ...rest });
+  return { outcome: { executionArn, stopped: true, ...rest }, scheduledTime };
 }
 
 /** The Lambda handler: one sweep per invocation (the event, a schedule's, is not read). */

@@ -10,13 +10,14 @@ import { Construct } from 'constructs';
 import { OrchestratorFunction } from './orchestrator-function.js';
 
 /**
- * The event source's filter: inserts of score reports only (`sk` begins with `REPORT#`). STATE,
- * WINDOW and ALERT writes, modifications and TTL removals never invoke the function. Plain data,
- * so the local stream emulation (local/embedded-dynamodb.ts) runs the exact same pattern.
+ * The event source's filter: inserts of score reports (`sk` begins with `REPORT#`) and of the health
+ * sweep's findings (`HEALTH#`, written once per key) only. STATE, WINDOW and ALERT writes,
+ * modifications and TTL removals never invoke the function. Plain data, so the local stream
+ * emulation (local/embedded-dynamodb.ts) runs the exact same pattern.
  */
 export const REPORT_INSERT_PATTERN = {
   eventName: ['INSERT'],
-  dynamodb: { Keys: { sk: { S: [{ prefix: 'REPORT#' }] } } },
+  dynamodb: { Keys: { sk: { S: [{ prefix: 'REPORT#' }, { prefix: 'HEALTH#' }] } } },
 } as const;
 
 /** The anomaly Lambda's delivery and sizing defaults (units in the names). */
@@ -57,7 +58,7 @@ export interface AnomalyDetectorProps {
 }
 
 /**
- * The anomaly Lambda on the table stream: REPORT inserts in, alerts (SNS) and recoveries (Step
+ * The anomaly Lambda on the table stream: REPORT and HEALTH inserts in, alerts (SNS) and recoveries (Step
  * Functions) out. Delivery is explicit: partial batch responses, bisect on error, bounded retries
  * and record age, and an encrypted on-failure queue. The same queue receives the poison records the
  * function itself sets aside (INVALID_RECORD_QUEUE_URL), whole; the event source's own failure

@@ -73,9 +73,11 @@ export const NON_RETRYABLE_ERROR_NAMES = [
 
 /**
  * Errors that mean the worker died rather than failed: a timeout, an out-of-memory kill, a runtime
- * crash. They make a CRASHED report (the design's WORKER_CRASH) instead of FAILED.
+ * crash, or an execution aborted before its Record step (`States.Aborted`: the name the health sweep
+ * records an ABORTED execution with; Step Functions itself raises no such error). They make a
+ * CRASHED report (the design's WORKER_CRASH) instead of FAILED.
  */
-export const CRASH_ERROR_NAMES = ['States.Timeout', 'States.HeartbeatTimeout', 'Sandbox.Timedout', 'Runtime.ExitError', 'Runtime.OutOfMemory', 'Lambda.Unknown'] as const;
+export const CRASH_ERROR_NAMES = ['States.Timeout', 'States.HeartbeatTimeout', 'States.Aborted', 'Sandbox.Timedout', 'Runtime.ExitError', 'Runtime.OutOfMemory', 'Lambda.Unknown'] as const;
 
 export function isCrashError(errorName: string): boolean {
   return (CRASH_ERROR_NAMES as readonly string[]).includes(errorName);

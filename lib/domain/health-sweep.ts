@@ -28,6 +28,33 @@ export const MISSED_RUN_GRACE_SECONDS = 10 * 60;
 export const MISSED_RUN_LOOKBACK_HOURS = 26;
 /** A RUNNING execution is stuck this long after its timeout (Step Functions should have ended it). */
 export const STUCK_GRACE_SECONDS = 5 * 60;
+/**
+ * How far back the sweep looks for executions that ended without their Record step (TIMED_OUT at
+ * the machine level, or ABORTED): several sweeps, so one failed sweep misses none. Recording is
+ * idempotent (one report per slot), so seeing an execution in several sweeps costs reads only.
+ */
+export const ENDED_LOOKBACK_MINUTES = 30;
+/** Extra age allowed for an ABORTED execution (stopped by hand after running past its timeout). */
+export const ENDED_START_SLACK_SECONDS = 3600;
+
+/** The executions an ENDED listing wants: stopped at or after `stoppedSinceMs`. */
+export interface EndedWindow {
+  /** Epoch ms: the look-back edge. */
+  readonly stoppedSinceMs: number;
+  /**
+   * Epoch ms: an execution started before this cannot have stopped inside the window (it ran at most
+   * its timeout plus grace and slack), so a newest-first listing may stop paging there.
+   */
+  readonly startedSinceMs: number;
+}
+
+/** The listing window of a job's ended executions at `nowMs`. */
+export function endedWindow(job: Pick<JobSpec, 'timeoutSeconds'> | undefined, nowMs: number, lookbackMinutes: number = ENDED_LOOKBACK_MINUTES): EndedWindow {
+  const stoppedSinceMs = nowMs - lookbackMinutes * 60_000;
+  // Without the job (not in the registry), Lambda's 900 s maximum stands in for its timeout.
+  const maxRunSeconds = (job?.timeoutSeconds ?? 900) + STUCK_GRACE_SECONDS + ENDED_START_SLACK_SECONDS;
+  return { stoppedSinceMs, startedSinceMs: stoppedSinceMs - maxRunSeconds * 1000 };
+}
 
 export const HEALTH_KINDS = ['MISSED_RUN', 'STUCK_EXECUTION', 'QUEUE_OVERFLOW', 'STALE_DATA', 'API_QUOTA_LOW', 'RESOURCE_EXHAUSTION', 'INTEL_CYCLE_FAILED'] as const;
 export type HealthKind = (typeof HEALTH_KINDS)[number];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { healthSk, lastDueSlotMs, levelFindings, missedRuns, stuckExecutions, sweep, type SweepFacts } from '../../lib/domain/health-sweep.js';
+import { ENDED_LOOKBACK_MINUTES, ENDED_START_SLACK_SECONDS, endedWindow, healthSk, lastDueSlotMs, levelFindings, missedRuns, stuckExecutions, sweep, type SweepFacts } from '../../lib/domain/health-sweep.js';
+import { CRASH_ERROR_NAMES, isCrashError } from '../../lib/domain/errors.js';
 import { slotAttr } from '../../lib/domain/lock.js';
 import { parseWorkerState, type WorkerStateItem } from '../../lib/domain/worker-state.js';
 import { jobOf, workerById } from '../../lib/registry/index.js';
@@ -68,5 +69,23 @@ describe('dedup key', () => {
   it('one item per worker, kind, job and window', () => {
     const [f] = sweep(facts({ states: {} })).filter((x) => x.job === 'trending');
     expect(f && healthSk(f)).toBe('HEALTH#MISSED_RUN#trending#2026-03-02T04:00:00.000Z');
+  });
+});
+
+describe('the look-back window of ended (TIMED_OUT, ABORTED) executions', () => {
+  it('covers the last ENDED_LOOKBACK_MINUTES of stops, and starts as early as a run could have stopped inside it', () => {
+    const now = at('2026-03-02T04:20:00.000Z');
+    const trending = jobOf('youtube_worker', 'trending');
+    const w = endedWindow(trending, now);
+    expect(w.stoppedSinceMs).toBe(now - ENDED_LOOKBACK_MINUTES * 60_000);
+    expect(w.stoppedSinceMs - w.startedSinceMs).toBe((trending.timeoutSeconds + 300 + ENDED_START_SLACK_SECONDS) * 1000);
+    expect(endedWindow(undefined, now, 10).stoppedSinceMs).toBe(now - 600_000);
+  });
+
+  it('records them with crash errors: States.Timeout and States.Aborted make CRASHED reports', () => {
+    expect(CRASH_ERROR_NAMES).toContain('States.Aborted');
+    expect(isCrashError('States.Timeout')).toBe(true);
+    expect(isCrashError('States.Aborted')).toBe(true);
+    expect(isCrashError('States.TaskFailed')).toBe(false);
   });
 });

@@ -14,6 +14,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { AlertTopics, EMAIL_SEVERITIES } from '../../lib/constructs/alert-topics.js';
 import { ANOMALY_DETECTOR_DEFAULTS, AnomalyDetector, REPORT_INSERT_PATTERN } from '../../lib/constructs/anomaly-detector.js';
 import { OrchestratorTable } from '../../lib/constructs/orchestrator-table.js';
+import { compileFilters } from '../../local/stream-filter.js';
+import type { StreamRecord } from '../../local/stream-types.js';
 import { synthFindings } from '../support/synth.js';
 
 const RECOVERY_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:aurastream-recovery';
@@ -59,7 +61,7 @@ const statementsOf = (type: string, prop: string): Statement[] =>
 const actionsOf = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
 
 describe('stream event source', () => {
-  it('filters REPORT inserts and sets every delivery setting explicitly', () => {
+  it('filters REPORT and HEALTH inserts and sets every delivery setting explicitly', () => {
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: Match.anyValue(),
@@ -72,7 +74,17 @@ describe('stream event source', () => {
       MaximumRecordAgeInSeconds: 3600,
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AnomalyFailureQueue'), 'Arn'] } } },
     });
-    expect(JSON.parse(JSON.stringify(REPORT_INSERT_PATTERN))).toEqual({ eventName: ['INSERT'], dynamodb: { Keys: { sk: { S: [{ prefix: 'REPORT#' }] } } } });
+    expect(JSON.parse(JSON.stringify(REPORT_INSERT_PATTERN))).toEqual({ eventName: ['INSERT'], dynamodb: { Keys: { sk: { S: [{ prefix: 'REPORT#' }, { prefix: 'HEALTH#' }] } } } });
+  });
+
+  it('the same pattern, run by the local stream emulation, passes REPORT and HEALTH inserts only', () => {
+    const pass = compileFilters([REPORT_INSERT_PATTERN]);
+    const rec = (eventName: 'INSERT' | 'MODIFY' | 'REMOVE', sk: string) => ({ eventName, dynamodb: { Keys: { pk: { S: 'WORKER#youtube_worker' }, sk: { S: sk } } } }) as unknown as StreamRecord;
+    expect(pass(rec('INSERT', 'REPORT#2026-03-02T04:00:00.000Z#trending'))).toBe(true);
+    expect(pass(rec('INSERT', 'HEALTH#MISSED_RUN#trending#2026-03-02T04:00:00.000Z'))).toBe(true);
+    expect(pass(rec('MODIFY', 'HEALTH#MISSED_RUN#trending#2026-03-02T04:00:00.000Z'))).toBe(false);
+    expect(pass(rec('REMOVE', 'REPORT#2026-03-02T04:00:00.000Z#trending'))).toBe(false);
+    for (const sk of ['STATE', 'WINDOW#2026-03-02T04', 'ALERT']) expect(pass(rec('INSERT', sk)), sk).toBe(false);
   });
 
   it('passes the configuration the handler reads, and uses the orchestrator function defaults', () => {

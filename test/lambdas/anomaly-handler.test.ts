@@ -36,6 +36,8 @@ import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import { addToBucket, EMPTY_BUCKET, windowDelta, type WindowBucket } from '../../lib/domain/window-stats.js';
 import { reportSk, workerPk } from '../../lib/domain/worker-state.js';
 import { RecoveryInput } from '../../lambdas/recovery/recover.js';
+import { DynamoHealthFindingStore } from '../../lambdas/sweep/adapters.js';
+import type { HealthFinding } from '../../lib/domain/health-sweep.js';
 
 const REGION = 'eu-west-1';
 const WORKER = 'youtube_worker';
@@ -438,6 +440,94 @@ describe('steady state and the request budget', () => {
     await t.handle(event(streamRecord(reportItem(crashed({ workerName: 'retired_worker' })))));
     expect(t.publisher.published).toHaveLength(1);
     expect(t.logger.lines.some((l) => l.message.startsWith('worker or job not in the registry'))).toBe(true);
+  });
+});
+
+describe('health sweep findings (HEALTH items)', () => {
+  const RAISED = '2026-01-02T06:40:00.000Z';
+  const missedRun: HealthFinding = {
+    kind: 'MISSED_RUN',
+    anomaly: 'WORKER_CRASH',
+    severity: 'CRITICAL',
+    worker: WORKER,
+    job: 'trending',
+    detail: 'youtube_worker.trending: no run for the 2026-01-02T06:30:00.000Z slot (last claimed 2026-01-02T06:00:00.000Z)',
+    observed: '2026-01-02T06:00:00.000Z',
+    threshold: '2026-01-02T06:30:00.000Z',
+    window: '2026-01-02T06:30:00.000Z',
+    scheduledTime: '2026-01-02T06:30:00.000Z',
+  };
+  const queueOverflow: HealthFinding = { kind: 'QUEUE_OVERFLOW', anomaly: 'QUEUE_OVERFLOW', severity: 'CRITICAL', worker: 'generation_worker', job: null, detail: 'generation_worker queue holds 1500 jobs', observed: 1500, threshold: 1000, window: '2026-01-02T06:30:00.000Z' };
+
+  /** The exact item the sweep's DynamoHealthFindingStore puts. */
+  async function sweepItem(finding: HealthFinding, raisedAt = RAISED): Promise<Record<string, unknown>> {
+    const puts: Record<string, unknown>[] = [];
+    const client = { send: async (command: { input: { Item: Record<string, unknown> } }) => (puts.push(command.input.Item), {}) };
+    await new DynamoHealthFindingStore(client as never, 'orchestrator').putOnce({ finding, raisedAt, expiresAt: 1_770_000_000 });
+    const [item] = puts;
+    if (item === undefined) throw new Error('no item put');
+    return item;
+  }
+
+  it('a MISSED_RUN finding: one WORKER_CRASH alert with no report, one recovery, no WINDOW read', async () => {
+    const t = setup();
+    const record = streamRecord(await sweepItem(missedRun));
+    expect(await t.handle(event(record))).toEqual({ batchItemFailures: [] });
+
+    expect(t.windows.reads).toBe(0);
+    expect(t.publisher.published).toHaveLength(1);
+    const alert = t.publisher.published[0]?.json.alert;
+    expect(alert).toMatchObject({ worker: WORKER, anomaly: 'WORKER_CRASH', severity: 'CRITICAL', detail: missedRun.detail, observed: missedRun.observed, threshold: missedRun.threshold, scoreCard: null, executionId: null, consoleUrl: null, raisedAt: RAISED, windowStart: '2026-01-02T06:30:00.000Z' });
+    expect(t.recovery.started).toEqual([
+      { name: alert?.id, input: { alertId: alert?.id, worker: WORKER, job: 'trending', anomaly: 'WORKER_CRASH', severity: 'CRITICAL', actions: ['RESTART_WORKER', 'PAGE_ONCALL'], scheduledTime: null } },
+    ]);
+    expect(RecoveryInput.safeParse(t.recovery.started[0]?.input).success).toBe(true);
+    expect(t.alerts.items.get(alert?.id ?? '')?.state).toBe('DELIVERED');
+    expect(t.alerts.writes).toBe(2);
+    expect(t.logger.lines.find((l) => l.message === 'anomaly alert published')).toMatchObject({ keys: { worker: WORKER, job: 'trending', healthKind: 'MISSED_RUN' }, attributes: { source: 'health' } });
+    expect(t.logger.lines.at(-1)).toMatchObject({ message: 'anomaly batch done', attributes: { records: 1, reports: 0, health: 1, findings: 1, alerts: 1, recoveries: 1 } });
+  });
+
+  it('a QUEUE_OVERFLOW finding (no job): one CRITICAL alert, one recovery on the worker\'s job', async () => {
+    const t = setup();
+    await t.handle(event(streamRecord(await sweepItem(queueOverflow))));
+    expect(t.publisher.published.map((m) => m.json.alert)).toEqual([expect.objectContaining({ worker: 'generation_worker', anomaly: 'QUEUE_OVERFLOW', severity: 'CRITICAL', observed: 1500, threshold: 1000, scoreCard: null })]);
+    expect(t.recovery.started).toHaveLength(1);
+    expect(t.recovery.started[0]?.input).toMatchObject({ worker: 'generation_worker', job: 'generate', anomaly: 'QUEUE_OVERFLOW', actions: ['SCALE_CONSUMERS', 'PAUSE_NEW_JOBS'], scheduledTime: null });
+    expect(RecoveryInput.safeParse(t.recovery.started[0]?.input).success).toBe(true);
+  });
+
+  it('the same item delivered twice (two invocations, or twice in one batch): one alert, one recovery', async () => {
+    const t = setup();
+    const record = streamRecord(await sweepItem(queueOverflow));
+    await t.handle(event(record));
+    t.advance(60_000);
+    expect(await t.handle(event(structuredClone(record), structuredClone(record)))).toEqual({ batchItemFailures: [] });
+    expect(t.publisher.published).toHaveLength(1);
+    expect(t.recovery.started).toHaveLength(1);
+    expect(t.logger.lines.filter((l) => l.message.startsWith('anomaly already alerted'))).toHaveLength(2);
+  });
+
+  it('a STUCK_EXECUTION finding links its execution; with the CRASHED report of the same run it is one alert', async () => {
+    const t = setup();
+    const stuck: HealthFinding = { ...missedRun, kind: 'STUCK_EXECUTION', detail: `${EXECUTION} RUNNING for 900 s, past its 300 s timeout`, observed: 900, threshold: 300, window: '2026-01-02T06:29:01.000Z', executionArn: EXECUTION };
+    await t.handle(event(streamRecord(await sweepItem(stuck, COMPLETED)), streamRecord(reportItem(crashed()))));
+    expect(t.publisher.published).toHaveLength(1);
+    expect(t.publisher.published[0]?.json.alert).toMatchObject({ executionId: EXECUTION, consoleUrl: expect.stringContaining('/v2/executions/details/') });
+    expect(t.recovery.started).toHaveLength(1);
+  });
+
+  it('an anomaly code this version does not know is skipped with a warning; a malformed item is poison; a MODIFY is ignored', async () => {
+    const t = setup();
+    const unknown = streamRecord({ ...(await sweepItem(queueOverflow)), anomaly: 'QUANTUM_FLUX' });
+    const malformed = streamRecord({ ...(await sweepItem(queueOverflow)), sk: 'HEALTH#QUEUE_OVERFLOW#-#not-the-window' });
+    const modify = streamRecord(await sweepItem(missedRun), 'MODIFY');
+    expect(await t.handle(event(unknown, malformed, modify))).toEqual({ batchItemFailures: [] });
+    expect(t.publisher.published).toEqual([]);
+    expect(t.recovery.started).toEqual([]);
+    expect(t.logger.lines.some((l) => l.level === 'warn' && l.message.startsWith('health finding names an anomaly code'))).toBe(true);
+    expect(t.sink.records).toHaveLength(1);
+    expect(t.sink.records[0]).toMatchObject({ errorName: 'InvalidStreamRecordError', reason: expect.stringMatching(/malformed HEALTH item: sk/) });
   });
 });
 

@@ -20,6 +20,38 @@ describe('SfnExecutionLister', () => {
     expect(c.sent.every((s) => s instanceof ListExecutionsCommand && s.input['statusFilter'] === 'RUNNING' && s.input['stateMachineArn'] === 'arn:sm')).toBe(true);
   });
 
+  it('lists ended executions with the status filter, newest first, keeping those stopped inside the window and paging no further than its edge', async () => {
+    const window = { stoppedSinceMs: 10_000, startedSinceMs: 5_000 };
+    const pages: Record<string, unknown> = {
+      first: {
+        executions: [
+          { executionArn: 'new', startDate: new Date(11_000), stopDate: new Date(12_000) },
+          // Started inside the bound but stopped before the window: skipped, paging goes on.
+          { executionArn: 'stopped-early', startDate: new Date(8_000), stopDate: new Date(9_000) },
+        ],
+        nextToken: 't2',
+      },
+      t2: {
+        executions: [
+          { executionArn: 'long', startDate: new Date(6_000), stopDate: new Date(10_500) },
+          // Started before the edge: the listing stops here.
+          { executionArn: 'too-old', startDate: new Date(4_000), stopDate: new Date(10_200) },
+        ],
+        nextToken: 't3',
+      },
+      t3: { executions: [{ executionArn: 'never-read', startDate: new Date(1_000), stopDate: new Date(2_000) }] },
+    };
+    const c = client((cmd) => pages[(cmd.input['nextToken'] as string | undefined) ?? 'first']);
+    const ended = await new SfnExecutionLister(c as never).listEnded('arn:sm', 'TIMED_OUT', window);
+    expect(ended).toEqual([
+      { executionArn: 'new', startMs: 11_000, stopMs: 12_000, status: 'TIMED_OUT' },
+      { executionArn: 'long', startMs: 6_000, stopMs: 10_500, status: 'TIMED_OUT' },
+    ]);
+    expect(c.sent).toHaveLength(2);
+    expect(c.sent.every((s) => s instanceof ListExecutionsCommand && s.input['statusFilter'] === 'TIMED_OUT' && s.input['stateMachineArn'] === 'arn:sm')).toBe(true);
+    expect(c.sent[1]?.input['nextToken']).toBe('t2');
+  });
+
   it('stops with error and cause; an execution that no longer exists is no error', async () => {
     const c = client(() => {
       throw new ExecutionDoesNotExist({ message: 'gone', $metadata: {} });

@@ -6,9 +6,10 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { lockAttrsFor, slotAttr } from '../../lib/domain/lock.js';
 import { STATE_SK, workerPk, parseWorkerState } from '../../lib/domain/worker-state.js';
 import { workerById } from '../../lib/registry/index.js';
-import type { ExecutionLister, HealthFindingStore, ListedExecution, QueueDepthReader, ReportReader, StoredFinding, SweepLogger } from '../../lambdas/sweep/ports.js';
-import { makeHandler, runSweep, STUCK_FAILURE, SweepIncompleteError, type SweepDeps } from '../../lambdas/sweep/sweep.js';
-import { healthSk } from '../../lib/domain/health-sweep.js';
+import type { EndedExecution, EndedStatus, ExecutionLister, HealthFindingStore, ListedExecution, QueueDepthReader, ReportReader, StoredFinding, SweepLogger } from '../../lambdas/sweep/ports.js';
+import { ENDED_FAILURE, makeHandler, runSweep, STUCK_FAILURE, SweepIncompleteError, type SweepDeps } from '../../lambdas/sweep/sweep.js';
+import { ENDED_LOOKBACK_MINUTES, healthSk, type EndedWindow } from '../../lib/domain/health-sweep.js';
+import { isCrashError } from '../../lib/domain/errors.js';
 import { InMemoryStateStore } from '../support/in-memory-state-store.js';
 
 const NOW = Date.parse('2026-03-02T04:20:00.000Z');
@@ -21,10 +22,19 @@ class FakeExecutions implements ExecutionLister {
   readonly running = new Map<string, ListedExecution[]>();
   readonly inputs = new Map<string, unknown>();
   readonly stopped: { arn: string; error: string; cause: string }[] = [];
+  /** Ended executions per state machine ARN, any status (listEnded filters like ListExecutions). */
+  readonly ended = new Map<string, EndedExecution[]>();
+  readonly endedCalls: { arn: string; status: EndedStatus; window: EndedWindow }[] = [];
   failListing = false;
+  failEnded = false;
   async listRunning(arn: string): Promise<readonly ListedExecution[]> {
     if (this.failListing) throw new Error('ThrottlingException');
     return (this.running.get(arn) ?? []).filter((e) => !this.stopped.some((s) => s.arn === e.executionArn));
+  }
+  async listEnded(arn: string, status: EndedStatus, window: EndedWindow): Promise<readonly EndedExecution[]> {
+    this.endedCalls.push({ arn, status, window });
+    if (this.failEnded) throw new Error('ThrottlingException');
+    return (this.ended.get(arn) ?? []).filter((e) => e.status === status && e.stopMs >= window.stoppedSinceMs && e.startMs >= window.startedSinceMs);
   }
   async input(arn: string): Promise<unknown> {
     return this.inputs.get(arn);
@@ -169,6 +179,119 @@ describe('health sweep', () => {
       expect.stringMatching(/running executions of youtube_worker.trending: Error: ThrottlingException/),
       expect.stringMatching(/running executions of youtube_worker.games/),
     ]);
+    expect([...findings.items.values()].map((f) => f.finding.kind)).toEqual(['QUEUE_OVERFLOW']);
+  });
+});
+
+describe('executions that ended without their Record step', () => {
+  const TIMED_OUT_ARN = 'arn:aws:states:eu-west-1:123456789012:execution:aura-youtube_worker-trending:slot-0400';
+  const input = { worker: 'youtube_worker', job: 'trending', scheduledTime: '2026-03-02T04:00:00Z', trigger: 'schedule' };
+  const SLOT_SK = 'REPORT#2026-03-02T04:00:00.000Z#trending';
+  // Started 04:00, timed out at the machine level (300 s) at 04:05, 15 min ago: inside the look-back window.
+  const timedOut = (status: EndedStatus = 'TIMED_OUT', arn = TIMED_OUT_ARN): EndedExecution => ({ executionArn: arn, status, startMs: Date.parse('2026-03-02T04:00:00.000Z'), stopMs: Date.parse('2026-03-02T04:05:00.000Z') });
+  const holding = (arn: string, fence = 7) => {
+    const lock = lockAttrsFor('trending');
+    return { ...healthyYoutube, [lock.holder]: arn, [lock.fence]: fence, [lock.expiresAt]: NOW + 3600_000 };
+  };
+
+  it('lists TIMED_OUT and ABORTED executions of every pipeline over the look-back window', async () => {
+    await runSweep(deps);
+    expect(executions.endedCalls.map((c) => `${c.arn}|${c.status}`).sort()).toEqual([`${GAMES_ARN}|ABORTED`, `${GAMES_ARN}|TIMED_OUT`, `${TRENDING_ARN}|ABORTED`, `${TRENDING_ARN}|TIMED_OUT`]);
+    for (const c of executions.endedCalls) {
+      expect(c.window.stoppedSinceMs).toBe(NOW - ENDED_LOOKBACK_MINUTES * 60_000);
+      expect(c.window.startedSinceMs).toBeLessThan(c.window.stoppedSinceMs);
+    }
+  });
+
+  it('records a TIMED_OUT execution that still holds its lock as CRASHED and releases the lock; a second sweep writes nothing new', async () => {
+    store.put(workerPk('youtube_worker'), STATE_SK, holding(TIMED_OUT_ARN));
+    executions.ended.set(TRENDING_ARN, [timedOut()]);
+    executions.inputs.set(TIMED_OUT_ARN, input);
+
+    const summary = await makeHandler(deps)({});
+    expect(summary.ended).toEqual([
+      { executionArn: TIMED_OUT_ARN, ended: 'TIMED_OUT', status: 'CRASHED', reportStored: true, heldLock: true, lockReleased: true, scheduledTime: '2026-03-02T04:00:00.000Z' },
+    ]);
+    expect(executions.stopped).toEqual([]);
+    const [report, ...others] = store.reports('youtube_worker');
+    expect(others).toEqual([]);
+    expect(report).toMatchObject({ sk: SLOT_SK, status: 'CRASHED', executionId: TIMED_OUT_ARN, lockFence: 7, error: { name: 'States.Timeout', cause: ENDED_FAILURE.TIMED_OUT.Cause } });
+    const after = parseWorkerState(store.workerItem('youtube_worker') ?? {});
+    expect(after.locks['trending']?.holder).toBeNull();
+    expect(after.lastStatus).toBe('CRASHED');
+
+    // The next sweep still sees it in its window: Record puts no second report and touches no state.
+    const stateBefore = store.workerItem('youtube_worker');
+    store.resetCounts();
+    const again = await runSweep(deps);
+    expect(again.ended).toEqual([expect.objectContaining({ executionArn: TIMED_OUT_ARN, status: 'CRASHED', reportStored: false, heldLock: false })]);
+    expect(store.reports('youtube_worker')).toEqual([report]);
+    expect(store.workerItem('youtube_worker')).toEqual(stateBefore);
+    expect(store.log.filter((l) => l !== 'readGateView' && l !== 'readWorkerState')).toEqual(['putReportOnce:exists']);
+  });
+
+  it('a TIMED_OUT execution whose slot already has a report (it ran its Record step) writes nothing new', async () => {
+    const recorded = { entity: 'REPORT', workerName: 'youtube_worker', jobId: 'trending', executionId: TIMED_OUT_ARN, status: 'SUCCEEDED', lockFence: 7 };
+    store.put(workerPk('youtube_worker'), SLOT_SK, recorded);
+    executions.ended.set(TRENDING_ARN, [timedOut()]);
+    executions.inputs.set(TIMED_OUT_ARN, input);
+    const stateBefore = store.workerItem('youtube_worker');
+
+    const summary = await makeHandler(deps)({});
+    expect(summary.ended).toEqual([expect.objectContaining({ executionArn: TIMED_OUT_ARN, reportStored: false, heldLock: false })]);
+    expect(store.reports('youtube_worker')).toEqual([{ pk: workerPk('youtube_worker'), sk: SLOT_SK, ...recorded }]);
+    expect(store.workerItem('youtube_worker')).toEqual(stateBefore);
+    expect(store.log.filter((l) => l !== 'readGateView' && l !== 'readWorkerState')).toEqual(['putReportOnce:exists']);
+    expect(findings.puts).toBe(0);
+  });
+
+  it('records an ABORTED execution as CRASHED (States.Aborted) without touching the lock of another holder', async () => {
+    expect(isCrashError('States.Aborted')).toBe(true);
+    store.put(workerPk('youtube_worker'), STATE_SK, holding('arn:other', 8));
+    executions.ended.set(TRENDING_ARN, [timedOut('ABORTED')]);
+    executions.inputs.set(TIMED_OUT_ARN, input);
+
+    const summary = await runSweep(deps);
+    expect(summary.ended).toEqual([expect.objectContaining({ ended: 'ABORTED', status: 'CRASHED', reportStored: true, heldLock: false })]);
+    expect(store.reports('youtube_worker')).toEqual([expect.objectContaining({ sk: SLOT_SK, status: 'CRASHED', lockFence: null, error: { name: 'States.Aborted', cause: ENDED_FAILURE.ABORTED.Cause } })]);
+    expect(parseWorkerState(store.workerItem('youtube_worker') ?? {}).locks['trending']).toMatchObject({ holder: 'arn:other', fence: 8 });
+  });
+
+  it('a stuck execution the sweep stopped is ABORTED at the next sweep: nothing new is written', async () => {
+    store.put(workerPk('youtube_worker'), STATE_SK, holding(STUCK_ARN));
+    const startMs = Date.parse('2026-03-02T04:05:00.000Z');
+    executions.running.set(TRENDING_ARN, [{ executionArn: STUCK_ARN, startMs }]);
+    executions.inputs.set(STUCK_ARN, input);
+    await runSweep(deps);
+    const reports = store.reports('youtube_worker');
+    expect(reports).toHaveLength(1);
+
+    executions.ended.set(TRENDING_ARN, [{ executionArn: STUCK_ARN, status: 'ABORTED', startMs, stopMs: NOW }]);
+    deps = { ...deps, clock: () => NOW + 5 * 60_000 };
+    const stateBefore = store.workerItem('youtube_worker');
+    const next = await runSweep(deps);
+    expect(next.ended).toEqual([expect.objectContaining({ executionArn: STUCK_ARN, reportStored: false, heldLock: false })]);
+    expect(store.reports('youtube_worker')).toEqual(reports);
+    expect(store.workerItem('youtube_worker')).toEqual(stateBefore);
+  });
+
+  it('an ended execution outside the window is not listed; an unreadable input records nothing', async () => {
+    const old: EndedExecution = { ...timedOut(), stopMs: NOW - (ENDED_LOOKBACK_MINUTES + 1) * 60_000, startMs: NOW - (ENDED_LOOKBACK_MINUTES + 6) * 60_000 };
+    const garbled = 'arn:aws:states:eu-west-1:123456789012:execution:aura-youtube_worker-trending:garbled';
+    executions.ended.set(TRENDING_ARN, [old, timedOut('TIMED_OUT', garbled)]);
+    executions.inputs.set(garbled, { worker: 'youtube_worker' });
+    const summary = await makeHandler(deps)({});
+    expect(summary.ended).toEqual([{ executionArn: garbled, ended: 'TIMED_OUT', status: null, reportStored: false, heldLock: false, lockReleased: false, scheduledTime: null }]);
+    expect(store.reports('youtube_worker')).toEqual([]);
+  });
+
+  it('a listing that fails is reported, the rest is still done', async () => {
+    executions.failEnded = true;
+    queues.depths.set(QUEUE_URL, 1500);
+    const error = await makeHandler(deps)({}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SweepIncompleteError);
+    expect((error as SweepIncompleteError).summary.errors).toHaveLength(4);
+    expect((error as SweepIncompleteError).summary.errors[0]).toMatch(/TIMED_OUT executions of youtube_worker.trending: Error: ThrottlingException/);
     expect([...findings.items.values()].map((f) => f.finding.kind)).toEqual(['QUEUE_OVERFLOW']);
   });
 });
