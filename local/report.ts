@@ -129,6 +129,18 @@ export function renderSymphony(result: SymphonyResult): string {
     '== Anomalies raised (with the design\'s recommended recovery)',
     renderAnomalies(cards),
     '',
+    `== Alerts sent (${result.alerts.length}; LOW anomalies are logged, not alerted)`,
+    result.alerts.length === 0
+      ? '(none)'
+      : result.alerts.map((a) => `${new Date(a.atMs).toISOString().slice(11, 16)}  ${a.severity.padEnd(8)} ${a.worker.padEnd(26)}${a.anomaly}`).join('\n'),
+    ...(result.pages.length > 0 ? ['', '== On-call pages', ...result.pages.map((p) => `${new Date(p.atMs).toISOString().slice(11, 16)}  ${p.subject}`)] : []),
+    '',
+    `== Recoveries (${result.recoveries.length})`,
+    result.recoveries.length === 0
+      ? '(none)'
+      : result.recoveries.map((r) => `${new Date(r.atMs).toISOString().slice(11, 16)}  ${r.anomaly.padEnd(20)} ${r.worker.padEnd(26)}${r.status}`).join('\n'),
+    ...(result.scheduleChanges.length > 0 ? ['', '== Schedule changes by recoveries', ...result.scheduleChanges.map((c) => `${c.name}: ${c.expression}`)] : []),
+    '',
     '== Circuits',
     Object.entries(result.circuits)
       .sort(([a], [b]) => a.localeCompare(b))

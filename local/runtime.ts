@@ -14,6 +14,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { buildApp, STACK_NAME } from '../lib/app.js';
 import { DynamoStateStore, documentClient } from '../lambdas/adapters/dynamo-state-store.js';
 import { startEmbeddedDynamo, type EmbeddedDynamo } from './embedded-dynamodb.js';
+import { startSelfHealing, type LocalAlertSink, type SelfHealing } from './self-healing.js';
 import { createLocalStateMachineRunner, type LocalExecution, type LocalStateMachineRunner, type ResolveTask } from './step-functions-runner.js';
 import { extractStateMachines, logicalIdFromArn, type CfnTemplate } from './template-asl.js';
 
@@ -65,6 +66,11 @@ export interface LocalRuntimeOptions {
   readonly workerHandlers?: Readonly<Record<string, LambdaHandler>>;
   /** @default the app synthesized in-process */
   readonly template?: CfnTemplate;
+  /**
+   * Runs the anomaly Lambda on the stream and serves the recovery Lambda, publishing into this
+   * sink. @default off - the pipelines alone
+   */
+  readonly alertSink?: LocalAlertSink;
 }
 
 export interface RequestCounts {
@@ -81,6 +87,8 @@ export interface LocalRuntime {
   readonly tableName: string;
   readonly store: DynamoStateStore;
   readonly counts: RequestCounts;
+  /** The anomaly path and recoveries, when an alert sink was given. */
+  readonly selfHealing: SelfHealing | undefined;
   /** The logical ID of a job's pipeline. */
   pipelineOf(workerId: string, jobId: string): string;
   /** Starts a job's pipeline, as its schedule would. */
@@ -91,7 +99,7 @@ export interface LocalRuntime {
 
 type ProtocolEvent = { executionId?: unknown; startedAt?: unknown } | null;
 
-type FunctionRole = { kind: 'protocol' } | { kind: 'worker'; workerId: string } | { kind: 'consumer'; workerId: string };
+type FunctionRole = { kind: 'protocol' } | { kind: 'recovery' } | { kind: 'worker'; workerId: string } | { kind: 'consumer'; workerId: string };
 
 type TemplateResource = { Type: string; Properties?: Record<string, unknown> };
 
@@ -103,6 +111,7 @@ function functionRoles(template: CfnTemplate): Map<string, FunctionRole> {
     const service = String(vars['POWERTOOLS_SERVICE_NAME'] ?? '');
     const workerId = typeof vars['WORKER_ID'] === 'string' ? vars['WORKER_ID'] : undefined;
     if (service === 'protocol') roles.set(id, { kind: 'protocol' });
+    else if (service === 'recovery') roles.set(id, { kind: 'recovery' });
     else if (workerId && service === `${workerId}-consumer`) roles.set(id, { kind: 'consumer', workerId });
     else if (workerId) roles.set(id, { kind: 'worker', workerId });
   }
@@ -153,11 +162,33 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     logger: { appendKeys: () => undefined, resetKeys: () => undefined, info: () => undefined, warn: () => undefined },
   }) as LambdaHandler;
 
+  // The self-healing path starts executions on the runner, which is created below.
+  const runnerRef: { current?: LocalStateMachineRunner } = {};
+  const selfHealing = options.alertSink
+    ? startSelfHealing({
+        template,
+        dynamo,
+        doc: documentClient(dynamo.client as DynamoDBClient),
+        tableName,
+        store,
+        runner: () => {
+          if (!runnerRef.current) throw new Error('the runner is not started yet');
+          return runnerRef.current;
+        },
+        clock: () => clock.now(),
+        sink: options.alertSink,
+      })
+    : undefined;
+
   const roles = functionRoles(template);
   const handlerFor = (logicalId: string): LambdaHandler => {
     const role = roles.get(logicalId);
     if (!role) throw new NamedError('Lambda.ResourceNotFoundException', `no function ${logicalId} in the template`);
     if (role.kind === 'protocol') return protocol;
+    if (role.kind === 'recovery') {
+      if (!selfHealing) throw new NamedError('ConfigurationError', 'the local runtime was started without self-healing');
+      return selfHealing.recoveryHandler;
+    }
     const worker = options.workerHandlers?.[role.workerId];
     if (role.kind === 'worker' && worker) return worker;
     throw new NamedError('ConfigurationError', `no local handler for ${role.kind} of ${role.workerId}`);
@@ -216,6 +247,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     },
   });
 
+  runnerRef.current = runner;
   const byName = new Map<string, string>();
   for (const m of machines.values()) if (m.stateMachineName) byName.set(m.stateMachineName, m.logicalId);
   const pipelineOf = (workerId: string, jobId: string): string => {
@@ -231,12 +263,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     tableName,
     store,
     counts,
+    selfHealing,
     pipelineOf,
     start: (workerId, jobId, input, name) => runner.startExecution(pipelineOf(workerId, jobId), { worker: workerId, job: jobId, ...input }, name !== undefined ? { name } : {}),
     resetCounts: () => {
       counts.dynamodb = {};
       counts.lambda = {};
     },
-    close: () => dynamo.close(),
+    close: async () => {
+      selfHealing?.stop();
+      await dynamo.close();
+    },
   };
 }

@@ -109,10 +109,12 @@ export interface AlertInput {
 
 /**
  * `https://<region>.console.aws.amazon.com/states/home?region=<region>#/v2/executions/details/<arn>`.
- * The ARN is percent-encoded except for its `:` separators; null when `executionArn` is not an ARN.
+ * The ARN is percent-encoded except for its `:` separators; null when `executionArn` is not an ARN
+ * or the region is not an AWS region (the local runtime's `local-1`: there is no console to link).
+ * The Lambda checks AWS_REGION at cold start, so a malformed region never gets here in AWS.
  */
 export function executionConsoleUrl(region: string, executionArn: string): string | null {
-  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new InvalidPayloadError(`region must look like us-east-1, got "${region}"`);
+  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) return null;
   if (!executionArn.startsWith('arn:')) return null;
   const encoded = encodeURIComponent(executionArn).replace(/%3A/gi, ':');
   return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${encoded}`;

@@ -142,8 +142,9 @@ describe('buildAlert', () => {
     expect(alert).toMatchObject({ scheduledTime: null, executionId: null, scoreCard: null, recommendation: null, consoleUrl: null });
   });
 
-  it('refuses a bad region, worker or time', () => {
-    expect(() => alertAt('WORKER_CRASH', T0, { region: 'Ireland' })).toThrow(/region must look like us-east-1, got "Ireland"/);
+  it('links no console for a region that is not an AWS region (the local runtime), and refuses a bad worker or time', () => {
+    expect(alertAt('WORKER_CRASH', T0, { region: 'local-1' }).consoleUrl).toBeNull();
+    expect(alertAt('WORKER_CRASH', T0, { region: 'eu-west-1' }).consoleUrl).toMatch(/^https:\/\/eu-west-1\.console\.aws\.amazon\.com\//);
     expect(() => buildAlert({ finding: finding('WORKER_CRASH', { worker: '' }), region: REGION, raisedAtMs: T0 })).toThrow(/worker/);
     expect(() => alertAt('WORKER_CRASH', Number.NaN)).toThrow(/raisedAtMs/);
   });

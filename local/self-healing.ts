@@ -1,0 +1,172 @@
+/**
+ * The anomaly path and the recovery Lambda of the local runtime: the real anomaly Lambda consumes
+ * the emulated table stream with the deployed filter, publishes into a local SNS sink (printed by
+ * the symphony), and starts the synthesized recovery state machine, whose real recovery Lambda acts
+ * on the embedded table and on local stand-ins for EventBridge Scheduler, SQS mappings and the
+ * on-call topic. Fakes stand only at the AWS boundary.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AlertEnvelope, RenderedMessage } from '../lib/domain/alerting.js';
+import type { StateStore } from '../lib/domain/ports.js';
+import { DynamoAlertStore } from '../lambdas/adapters/dynamo-alert-store.js';
+import { makeHandler as makeAnomalyHandler } from '../lambdas/anomaly/detector.js';
+import { scheduleNamesOf } from '../lambdas/recovery/config.js';
+import { DynamoRecoveryStore } from '../lambdas/recovery/adapters.js';
+import { InMemoryQueueAdapter, InMemoryScheduleAdapter } from '../lambdas/recovery/in-memory.js';
+import { makeHandler as makeRecoveryHandler } from '../lambdas/recovery/recover.js';
+import { REPORT_INSERT_PATTERN } from '../lib/constructs/anomaly-detector.js';
+import type { EmbeddedDynamo } from './embedded-dynamodb.js';
+import type { LocalStateMachineRunner } from './step-functions-runner.js';
+import { ExecutionAlreadyExists } from './step-functions-runner.js';
+import { logicalIdFromArn, resolveIntrinsics, type CfnTemplate } from './template-asl.js';
+
+type LambdaHandler = (event: unknown) => Promise<unknown>;
+
+export interface Page {
+  readonly subject: string;
+  readonly message: Readonly<Record<string, unknown>>;
+  readonly atMs: number;
+}
+
+/** What the local SNS topics received. */
+export class LocalAlertSink {
+  readonly alerts: RenderedMessage<AlertEnvelope>[] = [];
+  readonly pages: Page[] = [];
+  constructor(private readonly onAlert?: (message: RenderedMessage<AlertEnvelope>) => Promise<void> | void) {}
+
+  async publish(message: RenderedMessage<AlertEnvelope>): Promise<void> {
+    this.alerts.push(message);
+    await this.onAlert?.(message);
+  }
+}
+
+const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, appendKeys: () => undefined, resetKeys: () => undefined };
+
+type TemplateResource = { Type: string; Properties?: Record<string, unknown> };
+
+/** A function's environment variables, intrinsics resolved the way the local runtime names things. */
+function environmentOf(template: CfnTemplate, serviceName: string): Record<string, string> {
+  for (const r of Object.values(template.Resources as Record<string, TemplateResource>)) {
+    if (r.Type !== 'AWS::Lambda::Function') continue;
+    const vars = (r.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+    if (vars['POWERTOOLS_SERVICE_NAME'] !== serviceName) continue;
+    return Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, String(resolveIntrinsics(v, template))]));
+  }
+  return {};
+}
+
+function scheduleDetailsOf(template: CfnTemplate): { name: string; expression: string; timezone: string; description: string }[] {
+  const out: { name: string; expression: string; timezone: string; description: string }[] = [];
+  for (const [logicalId, r] of Object.entries(template.Resources as Record<string, TemplateResource>)) {
+    if (r.Type !== 'AWS::Scheduler::Schedule' || !r.Properties) continue;
+    out.push({
+      name: String(r.Properties['Name'] !== undefined ? resolveIntrinsics(r.Properties['Name'], template) : logicalId),
+      expression: String(r.Properties['ScheduleExpression']),
+      timezone: String(r.Properties['ScheduleExpressionTimezone'] ?? 'UTC'),
+      description: String(r.Properties['Description'] ?? ''),
+    });
+  }
+  return out;
+}
+
+export interface SelfHealingOptions {
+  readonly template: CfnTemplate;
+  readonly dynamo: EmbeddedDynamo;
+  readonly doc: DynamoDBDocumentClient;
+  readonly tableName: string;
+  readonly store: StateStore;
+  readonly runner: () => LocalStateMachineRunner;
+  readonly clock: () => number;
+  readonly sink: LocalAlertSink;
+}
+
+export interface SelfHealing {
+  /** The recovery Lambda, for the runtime to serve. */
+  readonly recoveryHandler: LambdaHandler;
+  /** EventBridge Scheduler as the recoveries left it (slowed or restored expressions). */
+  readonly schedules: InMemoryScheduleAdapter;
+  /** Recovery executions started by the anomaly Lambda. */
+  readonly recoveries: { name: string; input: Record<string, unknown>; result: Promise<{ status: string }> }[];
+  /** Stream records the anomaly Lambda could not read (its on-failure queue in AWS). */
+  readonly invalidRecords: readonly unknown[];
+  /** Delivers what the stream holds now to the anomaly Lambda. */
+  flush(): Promise<void>;
+  stop(): void;
+}
+
+export function startSelfHealing(options: SelfHealingOptions): SelfHealing {
+  const { template } = options;
+  const recoveryEnv = environmentOf(template, 'recovery');
+  const anomalyEnv = environmentOf(template, 'anomaly');
+  const recoveryMachine = logicalIdFromArn(anomalyEnv['RECOVERY_STATE_MACHINE_ARN'] ?? '');
+  const recoveries: SelfHealing['recoveries'] = [];
+  const invalid: unknown[] = [];
+
+  const anomaly = makeAnomalyHandler({
+    windows: options.store,
+    alerts: new DynamoAlertStore(options.doc, options.tableName),
+    publisher: options.sink,
+    recovery: {
+      start: async ({ name, input }) => {
+        if (!recoveryMachine) return;
+        try {
+          const execution = options.runner().startExecution(recoveryMachine, input, { name });
+          recoveries.push({ name, input: input as unknown as Record<string, unknown>, result: execution.result });
+        } catch (e) {
+          if (!(e instanceof ExecutionAlreadyExists)) throw e;
+        }
+      },
+    },
+    invalidRecords: { put: async (record) => { invalid.push(record); } },
+    logger: silent,
+    clock: options.clock,
+    region: 'local-1',
+  });
+  const consumer = options.dynamo.stream.deliverTo(anomaly as (event: { Records: unknown[] }) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>, {
+    tableName: options.tableName,
+    filters: [REPORT_INSERT_PATTERN],
+    batchSize: 25,
+  });
+
+  const pipelineArns: Record<string, string> = JSON.parse(recoveryEnv['PIPELINE_ARNS'] ?? '{}') as Record<string, string>;
+  const scheduleNames: Record<string, string> = JSON.parse(recoveryEnv['SCHEDULE_NAMES'] ?? '{}') as Record<string, string>;
+  const schedules = new InMemoryScheduleAdapter(scheduleDetailsOf(template));
+  const recoveryHandler = makeRecoveryHandler({
+    store: options.store,
+    recoveries: new DynamoRecoveryStore(options.doc, options.tableName),
+    schedules,
+    pipelines: {
+      start: async (arn, name, input) => {
+        const id = logicalIdFromArn(arn) ?? arn;
+        try {
+          const execution = options.runner().startExecution(id, input, { name });
+          return { executionArn: execution.executionArn, alreadyStarted: false };
+        } catch (e) {
+          if (e instanceof ExecutionAlreadyExists) return { executionArn: `${arn}:${name}`, alreadyStarted: true };
+          throw e;
+        }
+      },
+    },
+    queues: new InMemoryQueueAdapter(),
+    alerts: {
+      page: async (subject, message) => {
+        options.sink.pages.push({ subject, message, atMs: options.clock() });
+      },
+    },
+    clock: options.clock,
+    pipelineArnOf: (worker, job) => pipelineArns[`${worker}.${job}`],
+    scheduleNamesOf: scheduleNamesOf(scheduleNames),
+    logger: silent,
+  }) as LambdaHandler;
+
+  return {
+    recoveryHandler,
+    schedules,
+    recoveries,
+    invalidRecords: invalid,
+    flush: async () => {
+      await consumer.flush();
+    },
+    stop: () => consumer.stop(),
+  };
+}
