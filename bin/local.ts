@@ -65,6 +65,7 @@ async function main(): Promise<number> {
   if (!Number.isInteger(seed)) return usageError(`--seed must be an integer, got ${JSON.stringify(values.seed)}`);
 
   const interactive = !values.json && process.stderr.isTTY;
+  let lastReported = 0;
   if (!values.json) console.error(`Synthesizing the app and starting the local runtime (${hours} h from ${new Date(startMs).toISOString()}, seed ${seed})...`);
   const result = await runSymphony({
     startMs,
@@ -72,7 +73,8 @@ async function main(): Promise<number> {
     seed,
     onProgress: (done, total, atMs) => {
       if (interactive) process.stderr.write(`\r  ${new Date(atMs).toISOString().slice(0, 16).replace('T', ' ')}  ${done}/${total} schedule firings`);
-      else if (!values.json && done % 100 === 0) console.error(`  ${done}/${total} schedule firings (${new Date(atMs).toISOString()})`);
+      else if (!values.json && (Math.floor(done / 100) > Math.floor(lastReported / 100) || done === total)) console.error(`  ${done}/${total} schedule firings (${new Date(atMs).toISOString()})`);
+      lastReported = done;
     },
   });
   if (interactive) process.stderr.write('\n');
