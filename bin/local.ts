@@ -12,6 +12,7 @@ import { renderSchedule } from '../lib/registry/render.js';
 import { assertValidRegistry, RegistryValidationError } from '../lib/registry/validate.js';
 import { reportCards, renderSymphony } from '../local/report.js';
 import { runSymphony } from '../local/symphony.js';
+import { SCENARIOS, scenarioByName, type Scenario } from '../scenarios/index.js';
 
 const DEFAULT_START = '2026-03-02T00:00:00Z';
 
@@ -25,6 +26,8 @@ Options:
   --hours N       simulated span in hours (default 24)
   --start ISO     simulated start time, UTC (default ${DEFAULT_START})
   --seed N        seed of the sandbox data (default 1)
+  --scenario NAME inject a fault scenario (${SCENARIOS.map((s) => s.name).join(', ')});
+                  --hours defaults to the scenario's own span
   --json          print the result as JSON instead of text
   --schedule      only validate the registry and print the symphony schedule
   -h, --help      show this help`;
@@ -32,7 +35,8 @@ Options:
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
-      hours: { type: 'string', default: '24' },
+      hours: { type: 'string' },
+      scenario: { type: 'string' },
       start: { type: 'string', default: DEFAULT_START },
       seed: { type: 'string', default: '1' },
       json: { type: 'boolean', default: false },
@@ -57,7 +61,13 @@ async function main(): Promise<number> {
     console.log(renderSchedule(ALL_WORKERS));
     return 0;
   }
-  const hours = Number(values.hours);
+  let scenario: Scenario | undefined;
+  try {
+    scenario = values.scenario === undefined ? undefined : scenarioByName(values.scenario);
+  } catch (e) {
+    return usageError((e as Error).message);
+  }
+  const hours = Number(values.hours ?? scenario?.hours ?? 24);
   const startMs = Date.parse(values.start);
   const seed = Number(values.seed);
   if (!Number.isFinite(hours) || hours <= 0 || hours > 24 * 31) return usageError(`--hours must be a number of hours from 0 to 744, got ${JSON.stringify(values.hours)}`);
@@ -67,10 +77,12 @@ async function main(): Promise<number> {
   const interactive = !values.json && process.stderr.isTTY;
   let lastReported = 0;
   if (!values.json) console.error(`Synthesizing the app and starting the local runtime (${hours} h from ${new Date(startMs).toISOString()}, seed ${seed})...`);
+  if (scenario && !values.json) console.error(`Scenario ${scenario.name}: ${scenario.description}`);
   const result = await runSymphony({
     startMs,
     hours,
     seed,
+    ...(scenario ? { prepare: (ctx) => scenario.prepare(ctx) } : {}),
     onProgress: (done, total, atMs) => {
       if (interactive) process.stderr.write(`\r  ${new Date(atMs).toISOString().slice(0, 16).replace('T', ' ')}  ${done}/${total} schedule firings`);
       else if (!values.json && (Math.floor(done / 100) > Math.floor(lastReported / 100) || done === total)) console.error(`  ${done}/${total} schedule firings (${new Date(atMs).toISOString()})`);

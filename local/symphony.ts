@@ -98,10 +98,21 @@ export interface SymphonyOptions {
   readonly template?: CfnTemplate;
 }
 
+/** A worker that fails with `errorName` during a window of simulated time (a crash loop, say). */
+export interface WorkerFault {
+  readonly fromMs: number;
+  readonly untilMs: number;
+  readonly errorName: string;
+  readonly message: string;
+}
+
 export interface SymphonyContext {
   readonly runtime: LocalRuntime;
   readonly sandbox: Sandbox;
   readonly clock: SimulatedClock;
+  readonly startMs: number;
+  /** Worker id → an injected fault (scenarios). */
+  readonly workerFaults: Map<string, WorkerFault>;
 }
 
 export interface RecoveryOutcome {
@@ -124,6 +135,8 @@ export interface SymphonyResult {
   readonly startMs: number;
   readonly endMs: number;
   readonly firings: number;
+  /** Every schedule firing: the job it started and its slot. */
+  readonly firedSlots: readonly { readonly worker: string; readonly job: string; readonly atMs: number }[];
   readonly executions: { readonly succeeded: number; readonly failed: number; readonly other: number };
   readonly timeline: readonly TimelineEntry[];
   readonly reports: readonly WorkerScoreReport[];
@@ -153,6 +166,7 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   const healing = runtime.selfHealing;
   const recoveryOutcomes: RecoveryOutcome[] = [];
   let awaitedRecoveries = 0;
+  const workerFaults = new Map<string, WorkerFault>();
   /** Delivers the stream to the anomaly Lambda and waits for the recoveries it starts, which report too. */
   const settle = async (): Promise<void> => {
     for (let round = 0; round < 5 && healing; round++) {
@@ -172,7 +186,15 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   const memoryRss = (): number => Math.max(0, process.memoryUsage().rss - baselineRss);
   for (const [id, factory] of Object.entries(WORKER_HANDLERS)) {
     const handler = factory({ store, secrets, env: sandbox.env, clock: () => clock.now(), logger: silentLogger, memorySampleMs: 0, memoryRss });
-    handlers[id] = (event) => handler(event);
+    handlers[id] = async (event) => {
+      const fault = workerFaults.get(id);
+      if (fault && clock.now() >= fault.fromMs && clock.now() < fault.untilMs) {
+        const error = new Error(fault.message);
+        error.name = fault.errorName;
+        throw error;
+      }
+      return handler(event);
+    };
   }
 
   const reports: WorkerScoreReport[] = [];
@@ -183,9 +205,26 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
     if (typeof item['sk'] === 'string' && item['sk'].startsWith('REPORT#')) reports.push(item as unknown as WorkerScoreReport);
   });
 
-  const ctx: SymphonyContext = { runtime, sandbox, clock };
+  const ctx: SymphonyContext = { runtime, sandbox, clock, startMs: options.startMs, workerFaults };
   const endMs = options.startMs + options.hours * 3_600_000;
-  const due = firings(schedulesOf(template), options.startMs, endMs);
+  const schedules = schedulesOf(template);
+  // Firings are computed up front, and again from "now" for a schedule a recovery changes.
+  let due = firings(schedules, options.startMs, endMs);
+  let seenScheduleChanges = 0;
+  const replan = (fromMs: number): void => {
+    const changes = healing?.schedules.updates ?? [];
+    if (changes.length === seenScheduleChanges) return;
+    seenScheduleChanges = changes.length;
+    const changed = new Set(changes.map((c) => c.name));
+    const current = schedules.map((sc) => {
+      const live = healing?.schedules.schedules.get(sc.logicalId);
+      return live && changed.has(sc.logicalId) ? { ...sc, expression: live.expression } : sc;
+    });
+    due = [
+      ...due.filter((f) => f.atMs < fromMs || !changed.has(f.schedule.logicalId)),
+      ...firings(current.filter((sc) => changed.has(sc.logicalId)), fromMs, endMs),
+    ].sort((a, b) => a.atMs - b.atMs || a.schedule.logicalId.localeCompare(b.schedule.logicalId));
+  };
   const executions = { succeeded: 0, failed: 0, other: 0 };
   const circuits: Record<string, string> = {};
   try {
@@ -204,6 +243,7 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
         else executions.other++;
       }
       await settle();
+      replan(atMs + 1);
       options.onProgress?.(i, due.length, atMs);
     }
     for (const id of new Set(reports.map((r) => r.workerName))) {
@@ -220,6 +260,7 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
     startMs: options.startMs,
     endMs,
     firings: due.length,
+    firedSlots: due.map((f) => ({ worker: String(f.input['worker']), job: String(f.input['job']), atMs: f.atMs })),
     executions,
     timeline: reports.map((r) => ({
       atMs: Date.parse(r.scheduledTime),
