@@ -10,7 +10,8 @@
  *  (a) the worker's STATE item: circuit outcome, freshness mark, last run, and the lock release, in
  *      ONE conditional write (recordSpec: current holder and fence) for a locked run, or under an
  *      optimistic `version` condition for an unlocked one. Skips write nothing here.
- *  (b) the WINDOW bucket: one ADD of windowDelta(report).
+ *  (b) the WINDOW bucket: one ADD of windowDelta(report) (the anomaly counters, plus succeeded, the
+ *      score sums and the duration histogram that report aggregation reads).
  *  (c) the report, put once per (scheduled time, job).
  * Pure.
  */
@@ -25,7 +26,7 @@ import { recoveryFor } from './recovery.js';
 import { attemptsBeforeFailure, WORKER_STEP_MAX_RETRIES } from './retry-policy.js';
 import type { MetricValue, RunStatus, SkipReason, WorkerScoreReport } from './score-report.js';
 import { scoreRun, type RunFacts } from './scoring.js';
-import { bucketKey, windowDelta, type WindowCounter } from './window-stats.js';
+import { bucketKey, windowDelta, type WindowDelta } from './window-stats.js';
 import {
   circuitAttr,
   normalizeIso,
@@ -79,7 +80,7 @@ export type RecordPlan =
       readonly stateWrite: PlannedStateWrite | null;
       /** Whether this execution holds no lock once the planned writes succeed. */
       readonly lockReleased: boolean;
-      readonly window: { readonly bucketKey: string; readonly delta: Partial<Record<WindowCounter, number>> };
+      readonly window: { readonly bucketKey: string; readonly delta: WindowDelta };
     };
 
 /** Whether planning needs the worker's STATE item: not for skips and duplicates. */

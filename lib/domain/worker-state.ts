@@ -22,8 +22,11 @@ export const reportSk = (scheduledTime: string, jobId: string, runId?: string): 
 /** A rolling-window bucket's sort key; `bucket` is `YYYY-MM-DDTHH` (see window-stats.bucketKey). */
 export const windowSk = (bucket: string): string => `WINDOW#${bucket}`;
 
-/** Seconds a WINDOW bucket lives (the coverage gate reads the previous UTC day, anomalies the last two hours). */
-export const WINDOW_TTL_SECONDS = 3 * 24 * 3600;
+/**
+ * Seconds a WINDOW bucket lives: 35 days, so daily report aggregates (report-aggregation.ts) exist for
+ * the last month with slack (the coverage gate reads the previous UTC day, anomalies the last two hours).
+ */
+export const WINDOW_TTL_SECONDS = 35 * 24 * 3600;
 /** Default report retention, when REPORT_RETENTION_DAYS is unset. */
 export const DEFAULT_REPORT_RETENTION_DAYS = 30;
 

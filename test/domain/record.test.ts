@@ -257,8 +257,8 @@ describe('planRecord: the STATE write', () => {
     expect(markLockLost(markLockLost(report)).recommendations).toEqual([LOCK_LOST_RECOMMENDATION]);
   });
 
-  it('TTLs: reports for the retention period, windows for 3 days', () => {
+  it('TTLs: reports for the retention period, windows for 35 days (daily aggregates for a month)', () => {
     expect(reportExpiresAt(NOW, 30) - Math.floor(NOW / 1000)).toBe(30 * 86_400);
-    expect(windowExpiresAt(NOW) - Math.floor(NOW / 1000)).toBe(3 * 86_400);
+    expect(windowExpiresAt(NOW) - Math.floor(NOW / 1000)).toBe(35 * 86_400);
   });
 });

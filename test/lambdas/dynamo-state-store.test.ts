@@ -1,5 +1,5 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +10,7 @@ import type { WorkerResult } from '../../lambdas/shared/contracts.js';
 import { CLOSED_CIRCUIT } from '../../lib/domain/circuit.js';
 import { acquireSpec, lockAttrsFor, recordSpec, releaseSpec, type Condition } from '../../lib/domain/lock.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
+import { aggregateHour } from '../../lib/domain/report-aggregation.js';
 import { EMPTY_BUCKET } from '../../lib/domain/window-stats.js';
 import { circuitAttr, ORCH_PK, reportSk, STATE_SK, windowSk, workerPk, type StateWrite } from '../../lib/domain/worker-state.js';
 
@@ -271,5 +272,75 @@ describe('the protocol on DynamoDB: a successful scheduled run', () => {
     expect(await rawState('youtube_worker')).not.toHaveProperty('lockHolder_trending');
     // A repeated delivery of the slot is a duplicate.
     expect(await gateStep(deps, { executionId: 'exec-2', startedAtMs: now }, input)).toEqual({ decision: 'DUPLICATE', scheduledTime: '2026-01-02T06:00:00.000Z' });
+  });
+});
+
+describe('report aggregation on DynamoDB: an hour of recorded reports', () => {
+  const work = (durationMs: number): WorkerResult => ({
+    status: 'SUCCEEDED',
+    durationMs,
+    attempts: 1,
+    itemsOk: 1,
+    itemsFailed: 0,
+    outputValid: true,
+    recordsValid: 1,
+    recordsInvalid: 0,
+    validationWarnings: [],
+    peakMemoryMb: 100,
+    memoryLimitMb: 512,
+    metrics: {},
+    health: {},
+    stoppedEarly: false,
+  });
+
+  it('records reports through the adapter (one window ADD each) and reads back the hour aggregate', async () => {
+    // Prepare
+    let now = NOW;
+    const deps = { store, clock: () => now, reportRetentionDays: 30 };
+    const runOnce = async (slot: string, job: string, executionId: string, outcome: Pick<Parameters<typeof recordStep>[2], 'work' | 'failure'>, elapsedMs: number) => {
+      const input = { worker: 'youtube_worker', job, scheduledTime: slot, trigger: 'schedule' as const };
+      const ctx = { executionId, startedAtMs: now };
+      const gate = await gateStep(deps, ctx, input);
+      now += elapsedMs;
+      return recordStep(deps, ctx, { ...input, gate, ...outcome });
+    };
+    const windowUpdates = (): number => send.mock.calls.filter(([c]) => c instanceof UpdateCommand && (c.input.Key as { sk: string }).sk.startsWith('WINDOW#')).length;
+    const send = vi.spyOn(doc, 'send');
+
+    // Act: a 10 s success, a run that fails after 65 s, and (paused) a skip, all completing in 06:xx.
+    const first = await runOnce('2026-01-02T06:00:00Z', 'trending', 'exec-1', { work: work(10_000) }, 12_000);
+    now = Date.parse('2026-01-02T06:30:00.000Z');
+    const second = await runOnce('2026-01-02T06:30:00Z', 'trending', 'exec-2', { failure: { Error: 'States.TaskFailed', Cause: 'upstream 500' } }, 65_000);
+    await doc.send(new PutCommand({ TableName: tableName, Item: { pk: ORCH_PK, sk: STATE_SK, mode: 'PAUSED', updatedAt: 't', reason: 'maintenance' } }));
+    const third = await runOnce('2026-01-02T05:00:00Z', 'games', 'exec-3', {}, 1_000);
+    const adds = windowUpdates();
+    send.mockRestore();
+    const [bucket] = await store.readWindowBuckets('youtube_worker', ['2026-01-02T06']);
+
+    // Assess
+    expect([first.result.status, second.result.status, third.result.status]).toEqual(['SUCCEEDED', 'FAILED', 'SKIPPED']);
+    expect(adds).toBe(3);
+    expect(bucket).toMatchObject({ runs: 2, succeeded: 1, failures: 1, skips: 1, scoredRuns: 2, dur_le_15s: 1, dur_le_2m: 1, durationMsSum: 75_000 });
+    const hour = aggregateHour(bucket ?? EMPTY_BUCKET);
+    expect(hour).toMatchObject({ runs: 2, succeeded: 1, failed: 1, skipped: 1, successRatePercent: 50, avgDurationMs: 37_500, p95DurationMs: 120_000 });
+    const overall = [first.result.overallScore, second.result.overallScore];
+    expect(hour.avgScores?.overall).toBeCloseTo(((overall[0] ?? Number.NaN) + (overall[1] ?? Number.NaN)) / 2, 9);
+    expect(hour.avgScores?.reliability).toBeCloseTo(50, 9); // 100 for the success, 0 for the failure
+  });
+
+  it('reads a bucket written before the aggregation counters with them as 0, and aggregates it', async () => {
+    // Prepare: an item as the record step wrote it before phase 2.4.
+    await doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { pk: workerPk('w'), sk: windowSk('2026-01-02T06'), entity: 'WINDOW', runs: 3, failures: 1, attempts: 3, durationMsSum: 30_000, skips: 1, expiresAt: 1 },
+      }),
+    );
+    // Act: the new ADD lands on the old item.
+    await store.addWindowCounters('w', '2026-01-02T06', { runs: 1, succeeded: 1, attempts: 1, durationMsSum: 2_000, dur_le_5s: 1, scoredRuns: 1, overallSum: 88.8 }, 2);
+    const [bucket] = await store.readWindowBuckets('w', ['2026-01-02T06']);
+    // Assess
+    expect(bucket).toEqual({ ...EMPTY_BUCKET, runs: 4, failures: 1, attempts: 4, durationMsSum: 32_000, skips: 1, succeeded: 1, dur_le_5s: 1, scoredRuns: 1, overallSum: 88.8 });
+    expect(aggregateHour(bucket ?? EMPTY_BUCKET)).toMatchObject({ runs: 4, succeeded: 3, failed: 1, successRatePercent: 75, avgDurationMs: 8_000, p95DurationMs: 5_000, avgScores: { overall: 88.8 } });
   });
 });
