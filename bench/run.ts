@@ -1,12 +1,22 @@
 /**
  * `npm run bench`: every benchmark, printed as the markdown recorded in docs/benchmarks.md.
- * Options: --synth-runs N (default 3), --pipeline-runs N (default 50), --skip-synth.
+ * Options: --synth-runs N (default 3), --pipeline-runs N (default 50), --skip-synth,
+ * --anomaly-runs N (default 5), --anomaly-records N (default 1000).
  */
 import { parseArgs } from 'node:util';
+import { benchAnomaly } from './anomaly.js';
 import { benchPipelineCost } from './pipeline-cost.js';
 import { benchSynth, BUNDLE_BUDGET_BYTES } from './synth.js';
 
-const { values } = parseArgs({ options: { 'synth-runs': { type: 'string', default: '3' }, 'pipeline-runs': { type: 'string', default: '50' }, 'skip-synth': { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    'synth-runs': { type: 'string', default: '3' },
+    'pipeline-runs': { type: 'string', default: '50' },
+    'skip-synth': { type: 'boolean', default: false },
+    'anomaly-runs': { type: 'string', default: '5' },
+    'anomaly-records': { type: 'string', default: '1000' },
+  },
+});
 const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`;
 
 console.log(`# Benchmark run ${new Date().toISOString()} (node ${process.version})\n`);
@@ -18,6 +28,16 @@ console.log(`| state transitions | ${cost.transitions} | ≤ 8 |`);
 console.log(`| DynamoDB writes | ${cost.dynamodbWrites} | ≤ 4 |`);
 console.log(`| DynamoDB reads | ${cost.dynamodbReads} | |`);
 console.log(`| local wall time per run (median) | ${cost.medianRunMs.toFixed(1)} ms | |\n`);
+
+const anomaly = await benchAnomaly({ records: Number(values['anomaly-records']), runs: Number(values['anomaly-runs']) });
+const commands = Object.entries(anomaly.requestsByCommand).map(([c, n]) => `${c} ${n}`).join(', ');
+console.log(`## Anomaly Lambda over ${anomaly.records} stream records (embedded DynamoDB, batches of ${anomaly.batchSize}, ${anomaly.runs} runs)\n`);
+console.log('| measure | value | budget |\n|---|---|---|');
+console.log(`| records per second (median) | ${anomaly.recordsPerSecond.toFixed(0)} (runs ${anomaly.recordsPerSecondRuns.map((r) => r.toFixed(0)).join(', ')}) | |`);
+console.log(`| DynamoDB requests per steady-state report (${anomaly.steadyRecords} reports) | ${anomaly.steadyRequestsPerReport.toFixed(2)} | ≤ 2 |`);
+console.log(`| DynamoDB requests per report, all ${anomaly.records} | ${anomaly.requestsPerReport.toFixed(2)} (${commands}) | |`);
+console.log(`| alerts published / recoveries started | ${anomaly.published} / ${anomaly.recoveries} | |\n`);
+if (anomaly.steadyRequestsPerReport > 2) process.exitCode = 1;
 
 if (!values['skip-synth']) {
   const synth = benchSynth(Number(values['synth-runs']));

@@ -124,7 +124,11 @@ export class SnsAlertPublisher implements AlertPublisher {
         TopicArn: this.topicArn,
         Subject: snsSafeSubject(subject),
         Message: JSON.stringify(message, null, 2),
-        MessageAttributes: { type: { DataType: 'String', StringValue: String(message['type'] ?? 'aurastream.recovery') } },
+        // `severity` too: the on-call subscriptions filter on it, and a page without it is dropped.
+        MessageAttributes: {
+          type: { DataType: 'String', StringValue: String(message['type'] ?? 'aurastream.recovery') },
+          severity: { DataType: 'String', StringValue: typeof message['severity'] === 'string' ? message['severity'] : 'CRITICAL' },
+        },
       }),
     );
   }

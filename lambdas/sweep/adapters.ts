@@ -1,15 +1,21 @@
 /**
  * The health sweep's AWS adapters: ExecutionLister on Step Functions (ListExecutions RUNNING,
  * TIMED_OUT and ABORTED, DescribeExecution, StopExecution), QueueDepthReader on SQS GetQueueAttributes, ReportReader and
- * HealthFindingStore on the single table (Query of the latest REPORT, conditional PutItem).
+ * HealthFindingStore on the single table (Query of the latest REPORT, conditional PutItem),
+ * OnCallPager on SNS (the on-call topic). The escalation store is DynamoAlertStore
+ * (lambdas/adapters/dynamo-alert-store.ts).
  */
 import { DescribeExecutionCommand, ExecutionDoesNotExist, ListExecutionsCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { snsMessageStructure } from '../../lib/domain/alerting.js';
 import { ANOMALY_CODES, type AnomalyCode } from '../../lib/domain/anomaly-rules.js';
+import type { EscalationMessage, OnCallPager } from '../../lib/domain/escalation.js';
 import { healthSk, type EndedWindow } from '../../lib/domain/health-sweep.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import { workerPk } from '../../lib/domain/worker-state.js';
+import { snsMessageAttributes } from '../adapters/sns-alert-publisher.js';
 import { ReportItemSchema } from '../anomaly/stream-record.js';
 import type { EndedExecution, EndedStatus, ExecutionLister, HealthFindingStore, ListedExecution, QueueDepthReader, ReportReader, StoredFinding } from './ports.js';
 
@@ -142,5 +148,29 @@ export class DynamoHealthFindingStore implements HealthFindingStore {
       if (isConditionFailure(error)) return false;
       throw error;
     }
+  }
+}
+
+/**
+ * Pages the on-call topic: `MessageStructure: 'json'` (email gets the text, other protocols the JSON
+ * envelope) and the `type`, `severity`, `worker`, `anomaly` message attributes: the topic's
+ * subscriptions filter on `severity`, so a message without it would reach nobody.
+ */
+export class SnsOnCallPager implements OnCallPager {
+  constructor(
+    private readonly client: SNSClient,
+    private readonly topicArn: string,
+  ) {}
+
+  async page(message: EscalationMessage): Promise<void> {
+    await this.client.send(
+      new PublishCommand({
+        TopicArn: this.topicArn,
+        Subject: message.subject,
+        MessageStructure: 'json',
+        Message: snsMessageStructure(message),
+        MessageAttributes: snsMessageAttributes(message.attributes),
+      }),
+    );
   }
 }

@@ -10,19 +10,24 @@
  * - WORKER_IDS (optional, default every registry worker): comma-separated ids of the deployed workers.
  * - REPORT_RETENTION_DAYS (optional, default 30): TTL of the CRASHED reports of stopped executions.
  * - HEALTH_RETENTION_DAYS (optional, default 7): TTL of the HEALTH finding items.
+ * - ONCALL_TOPIC_ARN (optional): the on-call SNS topic. When set, each sweep escalates CRITICAL alerts
+ *   unacknowledged for ESCALATION.unacknowledgedCriticalMinutes (one page each); unset, escalation is
+ *   off (logged at cold start).
  * - POWERTOOLS_SERVICE_NAME (optional): the logger's service name.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ConfigurationError } from '../../lib/domain/errors.js';
 import { DEFAULT_REPORT_RETENTION_DAYS } from '../../lib/domain/worker-state.js';
 import { ALL_WORKERS, isWorkerId, workerById, type WorkerSpec } from '../../lib/registry/index.js';
+import { DynamoAlertStore } from '../adapters/dynamo-alert-store.js';
 import { documentClient, DynamoStateStore } from '../adapters/dynamo-state-store.js';
 import { jsonMapEnv } from '../recovery/config.js';
 import { positiveNumberEnv, requiredEnv } from '../shared/env.js';
-import { DynamoHealthFindingStore, DynamoReportReader, SfnExecutionLister, SqsQueueDepthReader } from './adapters.js';
+import { DynamoHealthFindingStore, DynamoReportReader, SfnExecutionLister, SnsOnCallPager, SqsQueueDepthReader } from './adapters.js';
 import { HEALTH_RETENTION_DAYS, makeHandler } from './sweep.js';
 
 export { makeHandler } from './sweep.js';
@@ -37,6 +42,9 @@ export function workersFromEnv(raw: string | undefined): readonly WorkerSpec[] {
   });
 }
 
+/** An environment value, or undefined when unset or blank. */
+export const optionalEnv = (raw: string | undefined): string | undefined => (raw === undefined || raw.trim() === '' ? undefined : raw.trim());
+
 const env = {
   tableName: requiredEnv('TABLE_NAME'),
   pipelineArns: jsonMapEnv('PIPELINE_ARNS', requiredEnv('PIPELINE_ARNS')),
@@ -44,9 +52,11 @@ const env = {
   workers: workersFromEnv(process.env['WORKER_IDS']),
   reportRetentionDays: positiveNumberEnv('REPORT_RETENTION_DAYS', DEFAULT_REPORT_RETENTION_DAYS),
   findingRetentionDays: positiveNumberEnv('HEALTH_RETENTION_DAYS', HEALTH_RETENTION_DAYS),
+  oncallTopicArn: optionalEnv(process.env['ONCALL_TOPIC_ARN']),
 };
 const doc = documentClient(new DynamoDBClient({}));
 const logger = new Logger(); // service name from POWERTOOLS_SERVICE_NAME
+if (env.oncallTopicArn === undefined) logger.warn('ONCALL_TOPIC_ARN is not set: unacknowledged critical alerts are not escalated', {});
 
 export const handler = makeHandler({
   store: new DynamoStateStore(doc, env.tableName),
@@ -61,4 +71,12 @@ export const handler = makeHandler({
   queueUrls: env.queueUrls,
   reportRetentionDays: env.reportRetentionDays,
   findingRetentionDays: env.findingRetentionDays,
+  ...(env.oncallTopicArn !== undefined
+    ? {
+        escalation: {
+          alerts: new DynamoAlertStore(doc, env.tableName, (alertId) => logger.warn('alert item unreadable: not escalated', { alertId })),
+          pager: new SnsOnCallPager(new SNSClient({}), env.oncallTopicArn),
+        },
+      }
+    : {}),
 });

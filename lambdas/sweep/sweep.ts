@@ -14,7 +14,15 @@
  * the STATE read that missed runs depend on fails the sweep at once. Everything is idempotent: a
  * finding is written once per key, StopExecution of a stopped execution is a no-op, and Record puts
  * one report per slot and applies its state effects once per execution.
+ *
+ * Escalation (when `deps.escalation` is given, i.e. ONCALL_TOPIC_ARN is set): each run also reads the
+ * CRITICAL alerts that may have been unacknowledged for ESCALATION.unacknowledgedCriticalMinutes
+ * (lib/domain/escalation.ts: their ids are computed, so no scan), and for each one
+ * `decideEscalation` says is due: claims its escalation (conditional update on the ALERT item),
+ * pages the on-call topic, marks it ESCALATED; a failed page releases the claim for the next sweep.
  */
+import { randomUUID } from 'node:crypto';
+import { decideEscalation, escalationCandidates, renderEscalation, type EscalationSkip, type EscalationStore, type OnCallPager } from '../../lib/domain/escalation.js';
 import { endedWindow, healthSk, sweep, type HealthFinding, type RunningExecution, type SweepFacts } from '../../lib/domain/health-sweep.js';
 import type { StateStore } from '../../lib/domain/ports.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
@@ -60,6 +68,31 @@ export interface SweepDeps {
   readonly findingRetentionDays?: number;
   /** How far back ended (TIMED_OUT, ABORTED) executions are looked for. @default ENDED_LOOKBACK_MINUTES */
   readonly endedLookbackMinutes?: number;
+  /** Escalation of unacknowledged critical alerts; undefined: off (no on-call topic configured). */
+  readonly escalation?: EscalationDeps;
+}
+
+export interface EscalationDeps {
+  /** The ALERT items (DynamoAlertStore). */
+  readonly alerts: EscalationStore;
+  /** The on-call topic. */
+  readonly pager: OnCallPager;
+  /** A fresh claim token per sweep run. @default crypto.randomUUID */
+  readonly newToken?: () => string;
+  /** @default ESCALATION_LOOKBACK_MINUTES */
+  readonly lookbackMinutes?: number;
+}
+
+export interface EscalationSummary {
+  /** ALERT keys looked up (deployed workers x CRITICAL codes x candidate windows). */
+  readonly candidates: number;
+  /** Of those, the ALERT items that exist. */
+  readonly found: number;
+  /** Alert ids on-call was paged about in this run. */
+  readonly paged: readonly string[];
+  /** Due alerts whose claim another sweep won (or that were acknowledged meanwhile). */
+  readonly lost: number;
+  readonly skipped: Readonly<Record<EscalationSkip, number>>;
 }
 
 export interface StuckOutcome {
@@ -98,6 +131,8 @@ export interface SweepSummary {
   readonly stuck: readonly StuckOutcome[];
   /** Ended executions seen in the look-back window, each recorded (a no-op when already recorded). */
   readonly ended: readonly EndedOutcome[];
+  /** Null when escalation is off. */
+  readonly escalation: EscalationSummary | null;
   /** What failed (the facts it concerns were left out). */
   readonly errors: readonly string[];
 }
@@ -266,7 +301,68 @@ export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
       errors.push(`${e.status} execution ${e.executionArn}: ${errorText(error)}`);
     }
   }
-  return { at: raisedAt, findings: found.length, written, duplicates, stuck, ended, errors };
+
+  // 6. Escalate unacknowledged critical alerts.
+  const escalation = deps.escalation === undefined ? null : await escalate(deps, deps.escalation, nowMs, errors);
+  return { at: raisedAt, findings: found.length, written, duplicates, stuck, ended, escalation, errors };
+}
+
+/** Pages on-call once about each CRITICAL alert unacknowledged for too long (see the module comment). */
+export async function escalate(deps: Pick<SweepDeps, 'workers' | 'logger'>, esc: EscalationDeps, nowMs: number, errors: string[]): Promise<EscalationSummary> {
+  const candidates = escalationCandidates(
+    deps.workers.map((w) => w.id),
+    nowMs,
+    esc.lookbackMinutes,
+  );
+  const skipped: Record<EscalationSkip, number> = { 'not-critical': 0, acknowledged: 0, escalated: 0, paging: 0, 'not-due': 0 };
+  const paged: string[] = [];
+  let lost = 0;
+  let views;
+  try {
+    views = await esc.alerts.readAlerts(candidates.map((c) => c.alertId));
+  } catch (error) {
+    errors.push(`escalation: reading ${candidates.length} alert key(s): ${errorText(error)}`);
+    return { candidates: candidates.length, found: 0, paged, lost, skipped };
+  }
+  const token = (esc.newToken ?? randomUUID)();
+  for (const view of views) {
+    const { alert } = view;
+    try {
+      const decision = decideEscalation(view, nowMs);
+      if (decision.kind === 'skip') {
+        skipped[decision.why]++;
+        continue;
+      }
+      const claim = { token, nowMs };
+      if (!(await esc.alerts.claimEscalation(alert.id, claim))) {
+        lost++;
+        deps.logger.info('escalation claimed by another sweep or acknowledged meanwhile: not paged', { alertId: alert.id });
+        continue;
+      }
+      try {
+        await esc.pager.page(renderEscalation(alert, decision.reason, nowMs));
+      } catch (error) {
+        await esc.alerts.releaseEscalation(alert.id, token).catch((releaseError: unknown) => {
+          deps.logger.warn('escalation claim not released: a later sweep takes it over when stale', { alertId: alert.id, error: errorText(releaseError) });
+        });
+        throw error;
+      }
+      paged.push(alert.id);
+      deps.logger.warn('unacknowledged critical alert escalated to on-call', {
+        alertId: alert.id,
+        worker: alert.worker,
+        anomaly: alert.anomaly,
+        raisedAt: alert.raisedAt,
+        unacknowledgedMinutes: Math.floor(decision.unacknowledgedMs / 60_000),
+      });
+      if (!(await esc.alerts.markEscalated(alert.id, claim))) {
+        deps.logger.warn('escalation claim was taken over before it was marked escalated', { alertId: alert.id });
+      }
+    } catch (error) {
+      errors.push(`escalation of alert ${alert.id}: ${errorText(error)}`);
+    }
+  }
+  return { candidates: candidates.length, found: views.length, paged, lost, skipped };
 }
 
 interface Recorded {

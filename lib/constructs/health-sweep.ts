@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -56,6 +57,11 @@ export interface HealthSweepProps {
   readonly workers?: readonly WorkerSpec[];
   /** @default 30 (the protocol's default) */
   readonly reportRetentionDays?: number;
+  /**
+   * Paged when a CRITICAL alert stays unacknowledged past the escalation time.
+   * @default - no escalation of unacknowledged alerts
+   */
+  readonly oncallTopic?: sns.ITopic;
 }
 
 /** The finding text cdk-nag gives a policy resource (its flattenCfnReference, which the package does not export). */
@@ -120,6 +126,7 @@ export class HealthSweep extends Construct {
         QUEUE_URLS: stack.toJsonString(Object.fromEntries(queues.map(([worker, q]) => [worker, q.queueUrl]))),
         WORKER_IDS: workers.map((w) => w.id).join(','),
         ...(props.reportRetentionDays !== undefined ? { REPORT_RETENTION_DAYS: String(props.reportRetentionDays) } : {}),
+        ...(props.oncallTopic ? { ONCALL_TOPIC_ARN: props.oncallTopic.topicArn } : {}),
       },
     });
     const fn = this.handler.fn;
@@ -131,6 +138,13 @@ export class HealthSweep extends Construct {
     this.grantDeadLetter(fn, props.key);
 
     props.table.grantReadWriteData(fn);
+    if (props.oncallTopic) {
+      props.oncallTopic.grantPublish(fn);
+      Validations.of(fn.role ?? fn).acknowledge({
+        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason: 'Publishing to the KMS-encrypted on-call topic: grantPublish gives kms:GenerateDataKey* on that one key, which SNS needs to encrypt the page.',
+      });
+    }
     const executionResources: string[] = [];
     for (const [, sm] of pipelines) {
       sm.grant(fn, 'states:ListExecutions');

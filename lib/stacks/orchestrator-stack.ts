@@ -193,6 +193,13 @@ export class OrchestratorStack extends Stack {
     }
     this.queues = queues;
 
+    const oncallEmail = config.oncallEmail ?? config.alertEmail;
+    this.oncall = new AlertTopics(this, 'OnCall', {
+      key: this.key,
+      ...(oncallEmail !== undefined ? { alertEmail: oncallEmail } : {}),
+      emailSeverities: ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'],
+    });
+
     // The anomalies no report carries: missed runs, stuck or timed-out executions, queue depth, stale data.
     this.healthSweep = new HealthSweep(this, 'HealthSweep', {
       table: this.table.table,
@@ -202,18 +209,13 @@ export class OrchestratorStack extends Stack {
       scheduleGroup: this.schedules.group,
       workers,
       reportRetentionDays: config.reportRetentionDays,
+      oncallTopic: this.oncall.topic,
     });
 
     // Phases 3 and 4: alerts on the stream, and self-healing.
     this.alerts = new AlertTopics(this, 'Alerts', { key: this.key, ...(config.alertEmail !== undefined ? { alertEmail: config.alertEmail } : {}) });
     this.webhook =
       config.alertWebhookUrl !== undefined ? new WebhookDelivery(this, 'AlertWebhook', { topic: this.alerts.topic, url: config.alertWebhookUrl, key: this.key }) : undefined;
-    const oncallEmail = config.oncallEmail ?? config.alertEmail;
-    this.oncall = new AlertTopics(this, 'OnCall', {
-      key: this.key,
-      ...(oncallEmail !== undefined ? { alertEmail: oncallEmail } : {}),
-      emailSeverities: ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'],
-    });
     this.recovery = new RecoveryPipeline(this, 'Recovery', {
       table: this.table.table,
       pipelines: new Map([...pipelines].map(([key, p]) => [key, p.stateMachine])),

@@ -1,0 +1,194 @@
+/**
+ * DynamoAlertStore's acknowledgement and escalation operations against embedded DynamoDB (dynalite),
+ * on the table exactly as the construct declares it: the conditional updates decide, so two sweeps
+ * never page twice and an acknowledged alert never pages; the sweep's escalation end to end on it.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ALERT_ATTRS, DynamoAlertStore } from '../../lambdas/adapters/dynamo-alert-store.js';
+import { documentClient } from '../../lambdas/adapters/dynamo-state-store.js';
+import { escalate } from '../../lambdas/sweep/sweep.js';
+import { OrchestratorTable } from '../../lib/constructs/orchestrator-table.js';
+import { buildAlert, type Alert } from '../../lib/domain/alerting.js';
+import { ALERT_SK, alertPk } from '../../lib/domain/anomaly-evaluation.js';
+import { RULE_BY_CODE, type AnomalyCode } from '../../lib/domain/anomaly-rules.js';
+import { ESCALATION_CLAIM_STALE_MS, type EscalationMessage } from '../../lib/domain/escalation.js';
+import { ESCALATION } from '../../lib/domain/recovery.js';
+import { workerById } from '../../lib/registry/index.js';
+import { startEmbeddedDynamo, type EmbeddedDynamo } from '../../local/embedded-dynamodb.js';
+import { LOCAL_REGION } from '../../local/template-asl.js';
+
+const MIN = 60_000;
+const RAISED = Date.parse('2026-03-02T04:02:10.000Z');
+const DUE = RAISED + ESCALATION.unacknowledgedCriticalMinutes * MIN;
+const WORKER = 'youtube_worker';
+
+let db: EmbeddedDynamo;
+let tableProps: Record<string, unknown>;
+let tableCount = 0;
+let tableName: string;
+let raw: DynamoDBClient;
+let doc: DynamoDBDocumentClient;
+let store: DynamoAlertStore;
+const requests: string[] = [];
+
+beforeAll(async () => {
+  process.env['CDK_VALIDATION'] = 'false';
+  const stack = new Stack(new App(), 'TableOnly');
+  new OrchestratorTable(stack, 'State');
+  const [table] = Object.values(Template.fromStack(stack).findResources('AWS::DynamoDB::Table')) as { Properties: Record<string, unknown> }[];
+  if (!table) throw new Error('no table in the template');
+  tableProps = table.Properties;
+  db = await startEmbeddedDynamo({ clock: () => RAISED });
+  raw = new DynamoDBClient({ endpoint: db.endpoint, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  raw.middlewareStack.add(
+    (next, context) => async (args) => {
+      requests.push(String(context.commandName).replace(/Command$/, ''));
+      return next(args);
+    },
+    { step: 'initialize', name: 'countRequests' },
+  );
+  doc = documentClient(raw);
+});
+
+afterAll(async () => {
+  raw.destroy();
+  await db.close();
+});
+
+beforeEach(async () => {
+  tableName = `Escalation${++tableCount}`;
+  await db.createTableFromTemplate(tableProps, tableName);
+  store = new DynamoAlertStore(doc, tableName);
+  requests.length = 0;
+});
+
+const alertOf = (code: AnomalyCode, raisedAtMs = RAISED): Alert =>
+  buildAlert({ finding: { code, severity: RULE_BY_CODE[code].severity, worker: WORKER, detail: `${code} detail`, observed: 1, threshold: 0 }, region: 'eu-west-1', raisedAtMs });
+
+/** An alert as the anomaly Lambda leaves it: claimed (one conditional put) and marked delivered. */
+async function delivered(alert: Alert): Promise<Alert> {
+  const claim = { token: `ev-${alert.id}`, nowMs: Date.parse(alert.raisedAt) + 1_000 };
+  expect(await store.claim(alert, claim)).toBe(true);
+  expect(await store.markDelivered(alert, claim)).toBe(true);
+  return alert;
+}
+
+const itemOf = async (id: string): Promise<Record<string, unknown> | undefined> =>
+  (await doc.send(new GetCommand({ TableName: tableName, Key: { pk: alertPk(id), sk: ALERT_SK }, ConsistentRead: true }))).Item;
+
+describe('acknowledgeAlert', () => {
+  it('sets acknowledgedAt once; a second acknowledgement keeps the first time; an unknown alert is NOT_FOUND', async () => {
+    const alert = await delivered(alertOf('WORKER_CRASH'));
+    requests.length = 0;
+    expect(await store.acknowledgeAlert(alert.id, RAISED + 4 * MIN)).toEqual({ status: 'ACKNOWLEDGED', acknowledgedAt: '2026-03-02T04:06:10.000Z' });
+    expect(requests).toEqual(['UpdateItem']);
+    expect(await store.acknowledgeAlert(alert.id, RAISED + 9 * MIN)).toEqual({ status: 'ALREADY_ACKNOWLEDGED', acknowledgedAt: '2026-03-02T04:06:10.000Z' });
+    expect(await store.acknowledgeAlert('alert_doesnotexist', RAISED)).toEqual({ status: 'NOT_FOUND' });
+    // No item was created for the unknown id, and the alert's delivery state is untouched.
+    expect(await itemOf('alert_doesnotexist')).toBeUndefined();
+    expect(await itemOf(alert.id)).toMatchObject({ [ALERT_ATTRS.state]: 'DELIVERED', [ALERT_ATTRS.acknowledgedAt]: '2026-03-02T04:06:10.000Z' });
+  });
+
+  it('an acknowledged alert can no longer be claimed for escalation', async () => {
+    const alert = await delivered(alertOf('WORKER_CRASH'));
+    await store.acknowledgeAlert(alert.id, RAISED + MIN);
+    expect(await store.claimEscalation(alert.id, { token: 'a', nowMs: DUE })).toBe(false);
+  });
+});
+
+describe('escalation claims on the ALERT item', () => {
+  it('reads existing alerts only, in batches of 100, with their acknowledgement and escalation state', async () => {
+    const crash = await delivered(alertOf('WORKER_CRASH'));
+    const overflow = await delivered(alertOf('QUEUE_OVERFLOW'));
+    await store.acknowledgeAlert(overflow.id, RAISED + MIN);
+    const ids = [crash.id, overflow.id, ...Array.from({ length: 148 }, (_, i) => `alert_missing${i}`)];
+    requests.length = 0;
+    const views = await store.readAlerts(ids);
+    expect(requests).toEqual(['BatchGetItem', 'BatchGetItem']);
+    expect(views.map((v) => [v.alert.id, v.acknowledgedAt, v.escalation]).sort()).toEqual(
+      [
+        [crash.id, null, null],
+        [overflow.id, '2026-03-02T04:03:10.000Z', null],
+      ].sort(),
+    );
+    expect(views.find((v) => v.alert.id === crash.id)?.alert).toEqual(crash);
+  });
+
+  it('one claim wins; the loser, a non-critical alert and a missing alert lose; the mark and release need the token', async () => {
+    const crash = await delivered(alertOf('WORKER_CRASH'));
+    const slow = await delivered(alertOf('SLOW_EXECUTION'));
+    const [a, b] = await Promise.all([store.claimEscalation(crash.id, { token: 'a', nowMs: DUE }), store.claimEscalation(crash.id, { token: 'b', nowMs: DUE })]);
+    expect([a, b].filter(Boolean)).toHaveLength(1);
+    const winner = a ? 'a' : 'b';
+    const loser = a ? 'b' : 'a';
+    expect(await store.claimEscalation(slow.id, { token: 'a', nowMs: DUE })).toBe(false);
+    expect(await store.claimEscalation('alert_missing', { token: 'a', nowMs: DUE })).toBe(false);
+    expect(await itemOf('alert_missing')).toBeUndefined();
+
+    expect(await store.markEscalated(crash.id, { token: loser, nowMs: DUE + 1 })).toBe(false);
+    await store.releaseEscalation(crash.id, loser); // not the claim's: no effect
+    expect(await itemOf(crash.id)).toMatchObject({ [ALERT_ATTRS.escalationState]: 'PAGING', [ALERT_ATTRS.escalationToken]: winner });
+    expect(await store.markEscalated(crash.id, { token: winner, nowMs: DUE + 1 })).toBe(true);
+    expect(await itemOf(crash.id)).toMatchObject({ [ALERT_ATTRS.escalationState]: 'ESCALATED', [ALERT_ATTRS.escalatedAtMs]: DUE + 1, [ALERT_ATTRS.state]: 'DELIVERED' });
+    // ESCALATED is final: even a much later claim loses.
+    expect(await store.claimEscalation(crash.id, { token: 'c', nowMs: DUE + 10 * ESCALATION_CLAIM_STALE_MS })).toBe(false);
+  });
+
+  it('a released claim can be claimed again; a stale PAGING claim is taken over, a live one is not', async () => {
+    const crash = await delivered(alertOf('DATA_CORRUPTION'));
+    expect(await store.claimEscalation(crash.id, { token: 'a', nowMs: DUE })).toBe(true);
+    await store.releaseEscalation(crash.id, 'a');
+    const released = await itemOf(crash.id);
+    expect(released?.[ALERT_ATTRS.escalationState]).toBeUndefined();
+    expect(released?.[ALERT_ATTRS.escalationToken]).toBeUndefined();
+
+    expect(await store.claimEscalation(crash.id, { token: 'b', nowMs: DUE })).toBe(true);
+    expect(await store.claimEscalation(crash.id, { token: 'c', nowMs: DUE + ESCALATION_CLAIM_STALE_MS })).toBe(false);
+    expect(await store.claimEscalation(crash.id, { token: 'c', nowMs: DUE + ESCALATION_CLAIM_STALE_MS + 1 })).toBe(true);
+    expect(await store.markEscalated(crash.id, { token: 'b', nowMs: DUE + ESCALATION_CLAIM_STALE_MS + 2 })).toBe(false);
+  });
+
+  it('an unreadable ALERT item is reported and left out', async () => {
+    const unreadable: string[] = [];
+    store = new DynamoAlertStore(doc, tableName, (id) => unreadable.push(id));
+    await doc.send(new PutCommand({ TableName: tableName, Item: { pk: alertPk('alert_broken'), sk: ALERT_SK, entity: 'ALERT', severity: 'CRITICAL' } }));
+    expect(await store.readAlerts(['alert_broken'])).toEqual([]);
+    expect(unreadable).toEqual(['alert_broken']);
+  });
+});
+
+describe('the sweep escalation on DynamoDB', () => {
+  it('pages once across sweeps, running two at once too; acknowledged alerts are never paged', async () => {
+    const crash = await delivered(alertOf('WORKER_CRASH'));
+    const acked = await delivered(alertOf('RESOURCE_EXHAUSTION'));
+    await store.acknowledgeAlert(acked.id, RAISED + 2 * MIN);
+    const pages: EscalationMessage[] = [];
+    const pager = { page: async (m: EscalationMessage) => void pages.push(m) };
+    const logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    let n = 0;
+    const sweep = async (nowMs: number) => {
+      const errors: string[] = [];
+      const summary = await escalate({ workers: [workerById(WORKER), workerById('twitch_worker')], logger }, { alerts: store, pager, newToken: () => `sweep-${++n}` }, nowMs, errors);
+      expect(errors).toEqual([]);
+      return summary;
+    };
+
+    requests.length = 0;
+    const [first, second] = await Promise.all([sweep(DUE + MIN), sweep(DUE + MIN)]);
+    expect(pages.map((p) => p.json.alert.id)).toEqual([crash.id]);
+    expect([...(first?.paged ?? []), ...(second?.paged ?? [])]).toEqual([crash.id]);
+    expect(pages[0]?.attributes.severity).toBe('CRITICAL');
+    // Per sweep: one BatchGetItem (2 workers x 5 codes x 5 windows = 50 keys); the claims (one wins, one
+    // loses) and the winner's mark.
+    expect(requests.filter((r) => r === 'BatchGetItem')).toHaveLength(2);
+    expect(requests.filter((r) => r === 'UpdateItem')).toHaveLength(3);
+
+    for (let k = 1; k <= 3; k++) expect((await sweep(DUE + MIN + k * 5 * MIN)).paged).toEqual([]);
+    expect(pages).toHaveLength(1);
+    expect(await itemOf(acked.id)).not.toHaveProperty(ALERT_ATTRS.escalationState);
+  });
+});
