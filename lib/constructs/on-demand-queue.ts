@@ -11,6 +11,8 @@ export const VISIBILITY_TIMEOUT_FACTOR = 6;
 export const ON_DEMAND_MAX_RECEIVE_COUNT = 3;
 /** Jobs handed to one consumer invocation. */
 export const ON_DEMAND_BATCH_SIZE = 5;
+/** Concurrent consumer invocations; the QUEUE_OVERFLOW recovery scales it up within its bound. */
+export const ON_DEMAND_MAX_CONCURRENCY = 10;
 
 export interface OnDemandQueueProps {
   readonly workerId: string;
@@ -27,6 +29,8 @@ export interface OnDemandQueueProps {
 export class OnDemandQueue extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
+  /** The event source mapping's id, which the QUEUE_OVERFLOW recovery scales. */
+  readonly eventSourceMappingId: string;
 
   constructor(scope: Construct, id: string, props: OnDemandQueueProps) {
     super(scope, id);
@@ -46,8 +50,10 @@ export class OnDemandQueue extends Construct {
     const source = new eventsources.SqsEventSource(this.queue, {
       batchSize: ON_DEMAND_BATCH_SIZE,
       reportBatchItemFailures: true,
+      maxConcurrency: ON_DEMAND_MAX_CONCURRENCY,
     });
     props.consumer.addEventSource(source);
+    this.eventSourceMappingId = source.eventSourceMappingId;
     Validations.of(this.deadLetterQueue).acknowledge({ id: 'Serverless-SQSRedrivePolicy', reason: 'This queue is the dead-letter queue; it has no redrive of its own.' });
     Validations.of(props.consumer).acknowledge({
       id: 'Serverless-LambdaEventSourceMappingDestination',

@@ -216,9 +216,12 @@ export function decideGate(input: GateInput): GatePlan {
     write: claimable ? claimSlotWrite(job.id, call.scheduledTime, owner) : null,
   });
 
-  // 1. Orchestrator mode.
+  // 1. Orchestrator mode, and the worker's intake pause (QUEUE_OVERFLOW recovery).
   if (view.orchestrator.mode !== 'RUNNING') {
     return skip('PAUSED', `orchestrator is ${view.orchestrator.mode}${view.orchestrator.reason ? `: ${view.orchestrator.reason}` : ''}`);
+  }
+  if (state?.intakePausedUntilMs != null && state.intakePausedUntilMs > nowMs) {
+    return skip('PAUSED', `new jobs of ${worker.id} are paused until ${new Date(state.intakePausedUntilMs).toISOString()} (queue overflow recovery)`);
   }
 
   // 2. Slot (schedule triggers only).

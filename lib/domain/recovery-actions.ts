@@ -5,7 +5,7 @@
  * the consumer concurrency, the upstream pipelines to refresh, and the recovery's record item.
  * Pure: no clock, no I/O.
  */
-import { LAMBDA_MAX_TIMEOUT_SECONDS, workStepTimeoutSeconds } from '../registry/index.js';
+import { workStepTimeoutSeconds } from '../registry/index.js';
 import type { DependencySpec, JobSpec, WorkerSpec } from '../registry/types.js';
 import { parseScheduleExpression } from '../registry/schedule-expression.js';
 import { and, or, type Condition } from './lock.js';
@@ -154,19 +154,20 @@ export type BoundedChange =
   | { readonly kind: 'raise'; readonly fromSeconds: number; readonly toSeconds: number; readonly write: StateWrite }
   | { readonly kind: 'at-bound'; readonly currentSeconds: number; readonly recommendation: string };
 
-/** The work step's timeout raised within RECOVERY_BOUNDS.timeoutRaiseFactorMax and Lambda's 900 s. */
+/**
+ * SLOW_EXECUTION: "increase timeout, check resources". A work step already has its job's whole
+ * design budget less the protocol reserve and its bounded waits (registry workStepTimeoutSeconds),
+ * and the pipeline's own timeout is that budget: a longer step would outlive the pipeline and lose
+ * its report. So the bounded raise is zero and the recovery makes the recommendation instead.
+ */
 export function raisedStepTimeout(worker: WorkerSpec, job: JobSpec, state: WorkerStateItem | undefined): BoundedChange {
   const original = workStepTimeoutSeconds(worker, job);
   const current = state?.stepTimeoutOverrideSeconds ?? original;
-  const next = boundedIncrease(current, original, RECOVERY_BOUNDS.timeoutRaiseFactorMax, LAMBDA_MAX_TIMEOUT_SECONDS);
-  if (next === null) {
-    return {
-      kind: 'at-bound',
-      currentSeconds: current,
-      recommendation: `${worker.id}.${job.id} step timeout is at its bound (${current} s of ${original} s x ${RECOVERY_BOUNDS.timeoutRaiseFactorMax}, cap ${LAMBDA_MAX_TIMEOUT_SECONDS} s): check its resources (memory, upstream latency) or fan the job out`,
-    };
-  }
-  return { kind: 'raise', fromSeconds: current, toSeconds: next, write: overrideWrite(STATE_ATTRS.stepTimeoutOverrideSeconds, state?.stepTimeoutOverrideSeconds ?? null, next) };
+  return {
+    kind: 'at-bound',
+    currentSeconds: current,
+    recommendation: `${worker.id}.${job.id} step timeout is at its bound: ${original} s is the job's ${job.timeoutSeconds} s design budget less the protocol reserve; check its resources (memory, upstream latency), raise the budget in the registry, or fan the job out`,
+  };
 }
 
 /** The lock lease lengthened within RECOVERY_BOUNDS.leaseExtendFactorMax. */

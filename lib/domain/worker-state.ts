@@ -96,6 +96,8 @@ export interface WorkerStateItem {
   readonly lastExecutionId: string | null;
   readonly leaseSecondsOverride: number | null;
   readonly stepTimeoutOverrideSeconds: number | null;
+  /** Set by the QUEUE_OVERFLOW recovery: no new jobs start before this time (epoch ms). */
+  readonly intakePausedUntilMs: number | null;
   /** 0 when absent. */
   readonly version: number;
 }
@@ -191,6 +193,7 @@ export function parseWorkerState(raw: RawItem): WorkerStateItem {
     lastExecutionId: str(raw[STATE_ATTRS.lastExecutionId]),
     leaseSecondsOverride: num(raw[STATE_ATTRS.leaseSecondsOverride]),
     stepTimeoutOverrideSeconds: num(raw[STATE_ATTRS.stepTimeoutOverrideSeconds]),
+    intakePausedUntilMs: num(raw['intakePausedUntilMs']),
     version: num(raw[STATE_ATTRS.version]) ?? 0,
   };
 }

@@ -223,6 +223,7 @@ export class OrchestratorStack extends Stack {
       scheduleGroup: this.schedules.group,
       schedules: this.schedules.schedules,
       scheduleTargetRoles: RecoveryPipeline.scheduleTargetRolesOf(this),
+      consumerMappings: new Map([...queues].map(([worker, q]) => [worker, q.eventSourceMappingId])),
     });
     this.anomalyDetector = new AnomalyDetector(this, 'Anomaly', {
       table: this.table.table,

@@ -166,7 +166,12 @@ describe('on-demand queues', () => {
     const onDemand = ALL_WORKERS.filter((w) => w.executionModel === 'on-demand');
     const mappings = resourcesOf('AWS::Lambda::EventSourceMapping').filter(([, m]) => JSON.stringify(m.Properties['EventSourceArn']).includes('Queue'));
     expect(mappings).toHaveLength(onDemand.length);
-    for (const [, m] of mappings) expect(m.Properties['FunctionResponseTypes']).toEqual(['ReportBatchItemFailures']);
+    for (const [, m] of mappings) {
+      expect(m.Properties['FunctionResponseTypes']).toEqual(['ReportBatchItemFailures']);
+      // A bound the QUEUE_OVERFLOW recovery can scale (the recovery Lambda gets the mapping ids).
+      expect(m.Properties['ScalingConfig']).toEqual({ MaximumConcurrency: 10 });
+    }
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'recovery', CONSUMER_MAPPINGS: Match.anyValue() }) } });
     for (const worker of onDemand) {
       template.hasResourceProperties('AWS::SQS::Queue', {
         VisibilityTimeout: (functionTimeoutSeconds(worker) + 30) * 6,

@@ -351,3 +351,16 @@ describe('two jobs of one worker', () => {
     expect(workerState().locks['games']?.holder ?? null).toBeNull();
   });
 });
+
+describe('the intake pause of the QUEUE_OVERFLOW recovery', () => {
+  it('holds new jobs of the paused worker back until the pause ends, and no others', async () => {
+    // Prepare: generation_worker paused for 10 more minutes.
+    const generate: Input = { worker: 'generation_worker', job: 'generate', scheduledTime: SLOT, trigger: 'manual' };
+    seedWorker('generation_worker', { intakePausedUntilMs: now + 600_000 });
+    // Act / Assess
+    expect(await gate(generate)).toMatchObject({ decision: 'SKIP', skipReason: 'PAUSED' });
+    expect(await gate(trending)).toMatchObject({ decision: 'RUN' });
+    now += 600_001;
+    expect(await gate(generate)).toMatchObject({ decision: 'RUN', fence: 0 });
+  });
+});

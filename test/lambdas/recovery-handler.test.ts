@@ -76,12 +76,10 @@ describe('QUEUE_OVERFLOW', () => {
 });
 
 describe('SLOW_EXECUTION and LOCK_CONTENTION', () => {
-  it('raises the step timeout until the bound, then recommends', async () => {
+  it('recommends for a slow execution: the step already has the whole budget, so raising it would outlive the pipeline', async () => {
     const slow = { alertId: 's1', worker: 'youtube_worker', job: 'trending', anomaly: 'SLOW_EXECUTION' };
-    expect(await call('raise-timeout', slow)).toMatchObject({ result: 'APPLIED', detail: 'step timeout 270 s -> 338 s' });
-    expect(await call('raise-timeout', slow)).toMatchObject({ result: 'APPLIED', detail: 'step timeout 338 s -> 405 s' });
     expect(await call('raise-timeout', slow)).toMatchObject({ result: 'RECOMMENDED' });
-    expect(store.workerItem('youtube_worker')?.['stepTimeoutOverrideSeconds']).toBe(405);
+    expect(store.workerItem('youtube_worker')?.['stepTimeoutOverrideSeconds']).toBeUndefined();
   });
 
   it('lengthens the lease', async () => {
