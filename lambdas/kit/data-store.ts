@@ -6,9 +6,12 @@
  * (it can lag by days), so both implementations hide items whose expiry has passed.
  *
  * `data` comes back as `unknown`: readers parse it with their own schema.
+ *
+ * The batch operations (`getMany`, `putMany`, `deleteMany`) cost one request per 100 reads or 25
+ * writes instead of one per item: workers that touch many records per run use them.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { TransientUpstreamError } from '../../lib/domain/errors.js';
 
 export const DATA_KINDS = ['snapshot', 'clip', 'intel', 'session', 'event', 'report', 'asset', 'aggregate', 'recap', 'state'] as const;
@@ -34,13 +37,41 @@ export interface ListOptions {
   readonly limit?: number;
 }
 
+/** One row of `putMany`. */
+export interface PutRow {
+  readonly id: string;
+  readonly data: unknown;
+  readonly options?: PutOptions;
+}
+
 export interface DataStore {
   put(kind: DataKind, id: string, data: unknown, options?: PutOptions): Promise<void>;
   get(kind: DataKind, id: string): Promise<StoredItem | undefined>;
+  /**
+   * The live items of these ids, keyed by id (in the order of `ids`); missing and expired ids are
+   * absent. Duplicate ids are read once.
+   */
+  getMany(kind: DataKind, ids: readonly string[]): Promise<Map<string, StoredItem>>;
+  /**
+   * Writes every row, like `put` one by one (for a duplicate id the last row wins). Not atomic:
+   * on failure some rows may be written and others not.
+   */
+  putMany(kind: DataKind, rows: readonly PutRow[]): Promise<void>;
   /** Items of a kind in ascending id order. */
   list(kind: DataKind, options?: ListOptions): Promise<StoredItem[]>;
   delete(kind: DataKind, id: string): Promise<void>;
+  /** Deletes every id, like `delete` one by one. Not atomic. */
+  deleteMany(kind: DataKind, ids: readonly string[]): Promise<void>;
 }
+
+/** BatchGetItem takes at most 100 keys per request. */
+export const BATCH_GET_MAX = 100;
+/** BatchWriteItem takes at most 25 put or delete requests per request. */
+export const BATCH_WRITE_MAX = 25;
+/** Retries of the keys/items a batch request left unprocessed, before giving up. */
+export const BATCH_MAX_RETRIES = 5;
+/** Backoff before retry n (1-based) of unprocessed keys/items: base * 2^(n-1), with full jitter. */
+export const BATCH_BACKOFF_BASE_MS = 25;
 
 export const dataPk = (kind: DataKind): string => `DATA#${kind}`;
 
@@ -50,16 +81,43 @@ export class InMemoryDataStore implements DataStore {
   constructor(private readonly clock: () => number = Date.now) {}
 
   put(kind: DataKind, id: string, data: unknown, options?: PutOptions): Promise<void> {
-    const now = this.clock();
-    // structuredClone: callers must not be able to mutate stored data by reference, as with a real table.
-    const item: StoredItem = { kind, id, data: structuredClone(data), updatedAtMs: now, ...(options?.ttlSeconds !== undefined ? { expiresAtMs: now + options.ttlSeconds * 1000 } : {}) };
-    this.items.set(`${kind}\u0000${id}`, item);
+    this.write(kind, id, data, options);
     return Promise.resolve();
   }
 
   get(kind: DataKind, id: string): Promise<StoredItem | undefined> {
+    return Promise.resolve(this.read(kind, id));
+  }
+
+  getMany(kind: DataKind, ids: readonly string[]): Promise<Map<string, StoredItem>> {
+    const out = new Map<string, StoredItem>();
+    for (const id of ids) {
+      const item = out.has(id) ? undefined : this.read(kind, id);
+      if (item !== undefined) out.set(id, item);
+    }
+    return Promise.resolve(out);
+  }
+
+  putMany(kind: DataKind, rows: readonly PutRow[]): Promise<void> {
+    for (const row of rows) this.write(kind, row.id, row.data, row.options);
+    return Promise.resolve();
+  }
+
+  deleteMany(kind: DataKind, ids: readonly string[]): Promise<void> {
+    for (const id of ids) this.items.delete(`${kind}\u0000${id}`);
+    return Promise.resolve();
+  }
+
+  private write(kind: DataKind, id: string, data: unknown, options: PutOptions | undefined): void {
+    const now = this.clock();
+    // structuredClone: callers must not be able to mutate stored data by reference, as with a real table.
+    const item: StoredItem = { kind, id, data: structuredClone(data), updatedAtMs: now, ...(options?.ttlSeconds !== undefined ? { expiresAtMs: now + options.ttlSeconds * 1000 } : {}) };
+    this.items.set(`${kind}\u0000${id}`, item);
+  }
+
+  private read(kind: DataKind, id: string): StoredItem | undefined {
     const item = this.items.get(`${kind}\u0000${id}`);
-    return Promise.resolve(item !== undefined && this.live(item) ? structuredClone(item) : undefined);
+    return item !== undefined && this.live(item) ? structuredClone(item) : undefined;
   }
 
   list(kind: DataKind, options?: ListOptions): Promise<StoredItem[]> {
@@ -91,6 +149,10 @@ export interface DynamoDataStoreProps {
   readonly tableName: string;
   /** @default Date.now */
   readonly clock?: () => number;
+  /** Waits between retries of unprocessed batch keys/items. @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Jitter source in [0, 1). @default Math.random */
+  readonly random?: () => number;
 }
 
 interface DataRow {
@@ -101,18 +163,68 @@ interface DataRow {
   expiresAt?: number;
 }
 
+type WriteRequest = { PutRequest: { Item: DataRow } } | { DeleteRequest: { Key: { pk: string; sk: string } } };
+
 /** DynamoDB adapter on the single table. */
 export class DynamoDataStore implements DataStore {
   private readonly clock: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
   constructor(private readonly props: DynamoDataStoreProps) {
     this.clock = props.clock ?? Date.now;
+    this.sleep = props.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.random = props.random ?? Math.random;
   }
 
-  async put(kind: DataKind, id: string, data: unknown, options?: PutOptions): Promise<void> {
+  private row(kind: DataKind, id: string, data: unknown, options: PutOptions | undefined): DataRow {
     const now = this.clock();
     const row: DataRow = { pk: dataPk(kind), sk: id, data, updatedAtMs: now };
     if (options?.ttlSeconds !== undefined) row.expiresAt = Math.ceil((now + options.ttlSeconds * 1000) / 1000);
+    return row;
+  }
+
+  async put(kind: DataKind, id: string, data: unknown, options?: PutOptions): Promise<void> {
+    const row = this.row(kind, id, data, options);
     await this.call(() => this.props.client.send(new PutCommand({ TableName: this.props.tableName, Item: row })));
+  }
+
+  async getMany(kind: DataKind, ids: readonly string[]): Promise<Map<string, StoredItem>> {
+    const unique = [...new Set(ids)];
+    const found = new Map<string, StoredItem>();
+    await this.inChunks(unique, BATCH_GET_MAX, async (chunk) => {
+      let keys: Record<string, unknown>[] = chunk.map((id) => ({ pk: dataPk(kind), sk: id }));
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        await this.beforeRetry(attempt, `${keys.length} of ${chunk.length} key(s) of a BatchGetItem stayed unprocessed`);
+        const request = { [this.props.tableName]: { Keys: keys, ConsistentRead: true } };
+        const out = await this.call(() => this.props.client.send(new BatchGetCommand({ RequestItems: request })));
+        for (const row of out.Responses?.[this.props.tableName] ?? []) {
+          const item = this.toItem(kind, row as DataRow);
+          if (item !== undefined) found.set(item.id, item);
+        }
+        keys = out.UnprocessedKeys?.[this.props.tableName]?.Keys ?? [];
+      }
+    });
+    // In the order asked for, whatever order the batches answered in.
+    const out = new Map<string, StoredItem>();
+    for (const id of unique) {
+      const item = found.get(id);
+      if (item !== undefined) out.set(id, item);
+    }
+    return out;
+  }
+
+  async putMany(kind: DataKind, rows: readonly PutRow[]): Promise<void> {
+    // BatchWriteItem rejects two requests on one key: the last row of an id wins, as with `put`.
+    const byId = new Map<string, PutRow>();
+    for (const r of rows) {
+      byId.delete(r.id);
+      byId.set(r.id, r);
+    }
+    await this.writeInBatches([...byId.values()].map((r) => ({ PutRequest: { Item: this.row(kind, r.id, r.data, r.options) } })));
+  }
+
+  async deleteMany(kind: DataKind, ids: readonly string[]): Promise<void> {
+    await this.writeInBatches([...new Set(ids)].map((id) => ({ DeleteRequest: { Key: { pk: dataPk(kind), sk: id } } })));
   }
 
   async get(kind: DataKind, id: string): Promise<StoredItem | undefined> {
@@ -149,6 +261,33 @@ export class DynamoDataStore implements DataStore {
 
   async delete(kind: DataKind, id: string): Promise<void> {
     await this.call(() => this.props.client.send(new DeleteCommand({ TableName: this.props.tableName, Key: { pk: dataPk(kind), sk: id } })));
+  }
+
+  private async writeInBatches(requests: readonly WriteRequest[]): Promise<void> {
+    await this.inChunks(requests, BATCH_WRITE_MAX, async (chunk) => {
+      let pending: WriteRequest[] = chunk;
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        await this.beforeRetry(attempt, `${pending.length} of ${chunk.length} item(s) of a BatchWriteItem stayed unprocessed`);
+        const request = { [this.props.tableName]: pending };
+        const out = await this.call(() => this.props.client.send(new BatchWriteCommand({ RequestItems: request })));
+        pending = (out.UnprocessedItems?.[this.props.tableName] ?? []) as WriteRequest[];
+      }
+    });
+  }
+
+  /** Nothing on the first attempt; a jittered exponential wait on a retry; a retryable error past the bound. */
+  private async beforeRetry(attempt: number, what: string): Promise<void> {
+    if (attempt === 0) return;
+    if (attempt > BATCH_MAX_RETRIES) throw new TransientUpstreamError(`DynamoDB throttled: ${what} after ${BATCH_MAX_RETRIES} retries`);
+    await this.sleep(Math.round(this.random() * BATCH_BACKOFF_BASE_MS * 2 ** (attempt - 1)));
+  }
+
+  /**
+   * Runs `fn` on consecutive chunks of `size`, one request at a time: gentler on the table's
+   * throughput than parallel batches, and a failure stops before the next chunk.
+   */
+  private async inChunks<T>(items: readonly T[], size: number, fn: (chunk: T[]) => Promise<void>): Promise<void> {
+    for (let i = 0; i < items.length; i += size) await fn(items.slice(i, i + size));
   }
 
   private toItem(kind: DataKind, row: DataRow): StoredItem | undefined {

@@ -1,9 +1,10 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDataStore, InMemoryDataStore, type DataStore } from '../../lambdas/kit/data-store.js';
+import { BATCH_GET_MAX, BATCH_MAX_RETRIES, BATCH_WRITE_MAX, DynamoDataStore, InMemoryDataStore, type DataStore } from '../../lambdas/kit/data-store.js';
+import { TransientUpstreamError } from '../../lib/domain/errors.js';
 
 const T0 = Date.parse('2026-01-05T12:00:00Z');
 
@@ -26,10 +27,130 @@ async function exercise(store: DataStore, clock: { now: number }): Promise<void>
   expect((await store.list('snapshot')).length).toBe(1);
 }
 
+/** The batch operations, over more ids than one BatchGetItem / BatchWriteItem takes. */
+async function exerciseBatches(store: DataStore, clock: { now: number }): Promise<void> {
+  const ids = Array.from({ length: 260 }, (_, i) => `b#${String(i).padStart(3, '0')}`);
+  // Odd rows expire after a minute; a duplicate id keeps its last row.
+  await store.putMany('clip', [...ids.map((id, i) => ({ id, data: { i }, ...(i % 2 === 1 ? { options: { ttlSeconds: 60 } } : {}) })), { id: 'b#000', data: { i: 'last' } }]);
+  await store.put('snapshot', 'b#001', { other: 'kind' });
+  const asked = [...ids].reverse().concat(['b#missing', 'b#000']);
+  const all = await store.getMany('clip', asked);
+  expect(all.size).toBe(260);
+  expect([...all.keys()]).toEqual([...ids].reverse()); // the order asked for, duplicates once
+  expect(all.get('b#000')?.data).toEqual({ i: 'last' });
+  expect(all.get('b#007')).toMatchObject({ kind: 'clip', id: 'b#007', data: { i: 7 }, updatedAtMs: clock.now, expiresAtMs: clock.now + 60_000 });
+  expect(all.get('b#008')?.expiresAtMs).toBeUndefined();
+  expect((await store.list('clip', { prefix: 'b#' })).length).toBe(260);
+  expect((await store.get('clip', 'b#123'))?.data).toEqual({ i: 123 });
+  expect(await store.getMany('clip', [])).toEqual(new Map());
+  await store.putMany('clip', []);
+  clock.now += 61_000; // odd rows expired but not yet swept: hidden
+  const live = await store.getMany('clip', ids);
+  expect(live.size).toBe(130);
+  expect([...live.values()].every((i) => (i.data as { i: unknown }).i === 'last' || Number((i.data as { i: number }).i) % 2 === 0)).toBe(true);
+  await store.deleteMany('clip', [...ids.slice(0, 200), 'b#000', 'b#missing']);
+  expect([...(await store.getMany('clip', ids)).keys()]).toEqual(ids.slice(200).filter((_, i) => i % 2 === 0));
+  expect((await store.get('snapshot', 'b#001'))?.data).toEqual({ other: 'kind' });
+  await store.deleteMany('clip', []);
+}
+
 describe('InMemoryDataStore', () => {
   it('puts, gets, lists by prefix in id order, hides expired items, deletes', async () => {
     const clock = { now: T0 };
     await exercise(new InMemoryDataStore(() => clock.now), clock);
+  });
+
+  it('reads, writes and deletes in batches like one by one', async () => {
+    const clock = { now: T0 };
+    await exerciseBatches(new InMemoryDataStore(() => clock.now), clock);
+  });
+
+  it('keeps batch-written data from the caller\'s references', async () => {
+    const store = new InMemoryDataStore(() => T0);
+    const data = { n: 1 };
+    await store.putMany('clip', [{ id: 'a', data }]);
+    data.n = 2;
+    const got = await store.getMany('clip', ['a']);
+    expect(got.get('a')?.data).toEqual({ n: 1 });
+    (got.get('a')?.data as { n: number }).n = 3;
+    expect((await store.get('clip', 'a'))?.data).toEqual({ n: 1 });
+  });
+});
+
+/** A fake document client whose next `flaky` batch answers process one key/item only (the rest come back unprocessed). */
+function flakyClient(): { client: DynamoDBDocumentClient; sent: string[]; flaky: { rounds: number } } {
+  const table = new Map<string, Record<string, unknown>>();
+  const sent: string[] = [];
+  const flaky = { rounds: 0 };
+  const send = (command: unknown): Promise<unknown> => {
+    const partial = flaky.rounds > 0;
+    if (partial) flaky.rounds--;
+    if (command instanceof BatchWriteCommand) {
+      const requests = command.input.RequestItems?.['t'] ?? [];
+      sent.push(`write:${requests.length}`);
+      for (const r of partial ? requests.slice(0, 1) : requests) {
+        const item = r.PutRequest?.Item;
+        if (item !== undefined) table.set(String(item['sk']), item);
+      }
+      return Promise.resolve(partial ? { UnprocessedItems: { t: requests.slice(1) } } : {});
+    }
+    if (command instanceof BatchGetCommand) {
+      const keys = command.input.RequestItems?.['t']?.Keys ?? [];
+      sent.push(`get:${keys.length}`);
+      const rest = partial ? keys.slice(1) : [];
+      return Promise.resolve({
+        Responses: { t: (partial ? keys.slice(0, 1) : keys).flatMap((k) => table.get(String(k['sk'])) ?? []) },
+        ...(rest.length > 0 ? { UnprocessedKeys: { t: { Keys: rest } } } : {}),
+      });
+    }
+    return Promise.reject(new Error('unexpected command'));
+  };
+  return { client: { send } as unknown as DynamoDBDocumentClient, sent, flaky };
+}
+
+describe('DynamoDataStore batch retries (fake client)', () => {
+  const rows = Array.from({ length: 3 }, (_, i) => ({ id: `k${i}`, data: { i } }));
+
+  it('retries unprocessed items and keys with a growing, jittered backoff', async () => {
+    const { client, sent, flaky } = flakyClient();
+    const waits: number[] = [];
+    const store = new DynamoDataStore({ client, tableName: 't', clock: () => T0, random: () => 0.999, sleep: (ms) => (waits.push(ms), Promise.resolve()) });
+    flaky.rounds = 2;
+    await store.putMany('clip', rows);
+    expect(sent).toEqual(['write:3', 'write:2', 'write:1']);
+    expect(waits).toEqual([25, 50]);
+    flaky.rounds = 2;
+    const got = await store.getMany('clip', ['k2', 'k1', 'k0']);
+    expect([...got.keys()]).toEqual(['k2', 'k1', 'k0']);
+    expect(got.get('k1')?.data).toEqual({ i: 1 });
+    expect(sent.slice(3)).toEqual(['get:3', 'get:2', 'get:1']);
+    expect(waits).toEqual([25, 50, 25, 50]);
+  });
+
+  it('throws a retryable TransientUpstreamError when items stay unprocessed past the bound', async () => {
+    const { client, sent, flaky } = flakyClient();
+    flaky.rounds = Number.POSITIVE_INFINITY;
+    const waits: number[] = [];
+    const store = new DynamoDataStore({ client, tableName: 't', clock: () => T0, random: () => 0.999, sleep: (ms) => (waits.push(ms), Promise.resolve()) });
+    const many = Array.from({ length: 10 }, (_, i) => ({ id: `m${i}`, data: i }));
+    const error = await store.putMany('clip', many).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransientUpstreamError);
+    expect((error as Error).name).toBe('TransientUpstreamError');
+    expect(sent.length).toBe(1 + BATCH_MAX_RETRIES);
+    expect(waits).toEqual([25, 50, 100, 200, 400]);
+    const readError = await store.getMany('clip', many.map((m) => m.id)).catch((e: unknown) => e);
+    expect(readError).toBeInstanceOf(TransientUpstreamError);
+  });
+
+  it('splits reads into requests of at most 100 keys and writes into requests of at most 25 items', async () => {
+    const { client, sent } = flakyClient();
+    const store = new DynamoDataStore({ client, tableName: 't', clock: () => T0 });
+    const ids = Array.from({ length: 230 }, (_, i) => `x${i}`);
+    await store.putMany('clip', ids.map((id) => ({ id, data: id })));
+    await store.deleteMany('clip', ids.slice(0, 30));
+    expect((await store.getMany('clip', ids)).size).toBe(230); // the fake ignores deletes
+    expect(sent.filter((s) => s.startsWith('write:')).map((s) => Number(s.slice(6)))).toEqual([...Array<number>(9).fill(BATCH_WRITE_MAX), 5, BATCH_WRITE_MAX, 5]);
+    expect(sent.filter((s) => s.startsWith('get:')).map((s) => Number(s.slice(4)))).toEqual([BATCH_GET_MAX, BATCH_GET_MAX, 30]);
   });
 });
 
@@ -51,5 +172,11 @@ describe('DynamoDataStore on dynalite', () => {
     const clock = { now: T0 };
     const document = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     await exercise(new DynamoDataStore({ client: document, tableName: 'orchestrator', clock: () => clock.now }), clock);
+  });
+
+  it('reads, writes and deletes in batches like the in-memory store', async () => {
+    const clock = { now: T0 };
+    const document = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    await exerciseBatches(new DynamoDataStore({ client: document, tableName: 'orchestrator', clock: () => clock.now }), clock);
   });
 });

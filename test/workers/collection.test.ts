@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError, QuotaExhaustedError, TransientUpstreamError, UpstreamThrottledError } from '../../lib/domain/errors.js';
 import { PlanResult } from '../../lambdas/shared/contracts.js';
 import { GAMES_SNAPSHOT_ID, GamesSnapshot, TrendingSnapshot, trendingSnapshotId, TWITCH_SNAPSHOT_ID } from '../../lambdas/workers/logic/common.js';
@@ -140,5 +140,33 @@ describe('clip_radar_worker and clip_radar_recap_worker', () => {
     const day = await h.run('clip_radar_recap_worker', 'recap');
     expect(day.metrics).toMatchObject({ clips_compressed: clips.filter((c) => c.createdAt.startsWith('2026-01-05')).length, viral_clips: clips.filter((c) => c.viral && c.createdAt.startsWith('2026-01-05')).length });
     expect(day.itemsOk).toBe(24);
+  });
+
+  it('reads and writes the clips of a page in one batch each, with the previous poll as the baseline', async () => {
+    h.clock.now = Date.parse('2026-01-05T09:00:00Z');
+    await h.run('clip_radar_worker', 'poll');
+    const before = new Map((await h.store.list('clip')).map((i) => [i.id, ClipRecord.parse(i.data)]));
+    expect(before.size).toBeGreaterThan(20);
+    const get = vi.spyOn(h.store, 'get');
+    const put = vi.spyOn(h.store, 'put');
+    const getMany = vi.spyOn(h.store, 'getMany');
+    const putMany = vi.spyOn(h.store, 'putMany');
+    h.clock.now += 5 * 60_000;
+    const result = await h.run('clip_radar_worker', 'poll');
+    expect(get.mock.calls.filter(([kind]) => kind === 'clip')).toEqual([]);
+    expect(put.mock.calls.filter(([kind]) => kind === 'clip')).toEqual([]);
+    const pages = getMany.mock.calls.filter(([kind]) => kind === 'clip');
+    expect(pages.length).toBeGreaterThan(0);
+    expect(putMany.mock.calls.filter(([kind]) => kind === 'clip').length).toBe(pages.length);
+    expect(pages.reduce((n, [, ids]) => n + ids.length, 0)).toBe(result.metrics['clips_scanned']);
+    // Clips seen before keep their first sighting and measure velocity from the last one.
+    const after = (await h.store.list('clip')).map((i) => ClipRecord.parse(i.data));
+    const seenAgain = after.filter((c) => before.has(`${c.createdAt.slice(0, 13)}#${c.id}`) && c.lastSeenAt === new Date(h.clock.now).toISOString());
+    expect(seenAgain.length).toBeGreaterThan(0);
+    for (const c of seenAgain) {
+      const prev = before.get(`${c.createdAt.slice(0, 13)}#${c.id}`);
+      expect(c.firstSeenAt).toBe(prev?.firstSeenAt);
+      expect(c.velocityPerMinute).toBe(Math.round((Math.max(0, c.views - (prev?.views ?? 0)) / 5) * 100) / 100);
+    }
   });
 });

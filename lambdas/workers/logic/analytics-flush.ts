@@ -47,16 +47,18 @@ export async function runAnalyticsFlush(ctx: Ctx): Promise<RunOutcome> {
   }
   let flushed = 0;
   let updated = 0;
+  const prevs = await ctx.store.getMany('aggregate', [...byType.keys()].map(assetTypeAggregateId));
   for (const [assetType, group] of byType) {
-    const prev = AssetTypeAggregate.safeParse((await ctx.store.get('aggregate', assetTypeAggregateId(assetType)))?.data);
+    const prev = AssetTypeAggregate.safeParse(prevs.get(assetTypeAggregateId(assetType))?.data);
     const byAction: Record<string, number> = { ...(prev.success ? prev.data.byAction : {}) };
     for (const e of group.events) byAction[e.action] = (byAction[e.action] ?? 0) + 1;
     const last = group.events.reduce((m, e) => (e.at > m ? e.at : m), prev.success ? prev.data.lastEventAt : '');
     const aggregate = ctx.validate({ assetType, total: (prev.success ? prev.data.total : 0) + group.events.length, byAction, lastEventAt: last, updatedAt: new Date(ctx.now()).toISOString() }, assetType);
     if (aggregate === undefined) continue;
     // Write the aggregate first: a crash in between double-counts nothing that is not then deleted.
+    // One type at a time, so a failure leaves the types before it fully flushed.
     await ctx.store.put('aggregate', assetTypeAggregateId(assetType), aggregate);
-    for (const id of group.ids) await ctx.store.delete('event', id);
+    await ctx.store.deleteMany('event', group.ids);
     flushed += group.ids.length;
     updated++;
   }

@@ -70,28 +70,35 @@ export async function runClipRadar(ctx: Ctx): Promise<RunOutcome> {
           ctx.invalid(`clips of ${game.name}`, 'unexpected body');
           return;
         }
-        for (const raw of parsed.data.data) {
-          scanned++;
+        // One read of the page's previous records and one batched write, instead of a request per clip.
+        const clips = parsed.data.data.map((raw) => {
           const c = UpstreamClip.safeParse(raw);
           const createdAtMs = c.success ? Date.parse(c.data.created_at) : Number.NaN;
-          if (!c.success || Number.isNaN(createdAtMs)) {
-            ctx.validate(raw, `clip of ${game.name}`);
+          return c.success && !Number.isNaN(createdAtMs) ? { raw, clip: c.data, createdAtMs, key: clipKey(createdAtMs, c.data.id) } : { raw };
+        });
+        const stored = await ctx.store.getMany('clip', clips.flatMap((c) => (c.key === undefined ? [] : [c.key])));
+        /** Records of this page by key: a clip listed twice sees its first listing, as if written in between. */
+        const written = new Map<string, ClipRecord>();
+        for (const entry of clips) {
+          scanned++;
+          if (entry.key === undefined) {
+            ctx.validate(entry.raw, `clip of ${game.name}`);
             continue;
           }
-          const key = clipKey(createdAtMs, c.data.id);
-          const prevParsed = ClipRecord.safeParse((await ctx.store.get('clip', key))?.data);
-          const prev = prevParsed.success ? prevParsed.data : undefined;
-          const views = typeof c.data.view_count === 'number' ? c.data.view_count : Number.NaN;
+          const { clip: c, createdAtMs, key } = entry;
+          const prevParsed = ClipRecord.safeParse(stored.get(key)?.data);
+          const prev = written.get(key) ?? (prevParsed.success ? prevParsed.data : undefined);
+          const views = typeof c.view_count === 'number' ? c.view_count : Number.NaN;
           const verdict = Number.isFinite(views) ? assess(prev, views, createdAtMs, ctx.now(), threshold) : { velocity: Number.NaN, viral: false };
           const nowIso = new Date(ctx.now()).toISOString();
           const becameViral = verdict.viral && prev?.viral !== true;
           const viralAt = prev?.viralAt ?? (becameViral ? nowIso : undefined);
           const record = ctx.validate(
             {
-              id: c.data.id,
-              gameId: c.data.game_id,
-              title: c.data.title,
-              broadcaster: c.data.broadcaster_name,
+              id: c.id,
+              gameId: c.game_id,
+              title: c.title,
+              broadcaster: c.broadcaster_name,
               createdAt: new Date(createdAtMs).toISOString(),
               views,
               firstSeenAt: prev?.firstSeenAt ?? nowIso,
@@ -100,12 +107,13 @@ export async function runClipRadar(ctx: Ctx): Promise<RunOutcome> {
               viral: prev?.viral === true || verdict.viral,
               ...(viralAt !== undefined ? { viralAt } : {}),
             },
-            `clip ${c.data.id}`,
+            `clip ${c.id}`,
           );
           if (record === undefined) continue;
           if (becameViral) viralDetected++;
-          await ctx.store.put('clip', key, record, { ttlSeconds: CLIP_TTL_SECONDS });
+          written.set(key, record);
         }
+        await ctx.store.putMany('clip', [...written].map(([id, data]) => ({ id, data, options: { ttlSeconds: CLIP_TTL_SECONDS } })));
         after = parsed.data.pagination?.cursor;
         if (after === undefined || ctx.shouldStop()) return;
       }

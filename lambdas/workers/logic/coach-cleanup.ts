@@ -4,6 +4,7 @@
  */
 import * as z from 'zod';
 import { numberEnv } from '../../kit/config.js';
+import { BATCH_WRITE_MAX } from '../../kit/data-store.js';
 import type { RunOutcome, WorkerContext, WorkerDefinition } from '../../kit/define-worker.js';
 import { MINUTE_MS } from './common.js';
 
@@ -26,6 +27,11 @@ export async function runCoachCleanup(ctx: Ctx): Promise<RunOutcome> {
   let cleaned = 0;
   let skipped = 0;
   let stoppedEarly = false;
+  // Deletes go out in batches of BATCH_WRITE_MAX, so the deadline check still sees their time.
+  const pending: string[] = [];
+  const flush = async (): Promise<void> => {
+    await ctx.store.deleteMany('session', pending.splice(0));
+  };
   for (const item of await ctx.store.list('session')) {
     if (ctx.shouldStop()) {
       stoppedEarly = true;
@@ -37,9 +43,11 @@ export async function runCoachCleanup(ctx: Ctx): Promise<RunOutcome> {
       skipped++;
       continue;
     }
-    await ctx.store.delete('session', item.id);
+    pending.push(item.id);
     cleaned++;
+    if (pending.length >= BATCH_WRITE_MAX) await flush();
   }
+  await flush();
   return { metrics: { sessions_cleaned: cleaned, sessions_skipped: skipped }, stoppedEarly };
 }
 

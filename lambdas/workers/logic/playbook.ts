@@ -30,8 +30,9 @@ type Ctx = WorkerContext<PlaybookReport, never>;
 
 export async function runPlaybook(ctx: Ctx): Promise<RunOutcome> {
   const now = ctx.now();
-  const twitch = StreamsSnapshot.safeParse((await ctx.store.get('snapshot', TWITCH_SNAPSHOT_ID))?.data);
-  const games = GamesSnapshot.safeParse((await ctx.store.get('snapshot', GAMES_SNAPSHOT_ID))?.data);
+  const snapshots = await ctx.store.getMany('snapshot', [TWITCH_SNAPSHOT_ID, GAMES_SNAPSHOT_ID]);
+  const twitch = StreamsSnapshot.safeParse(snapshots.get(TWITCH_SNAPSHOT_ID)?.data);
+  const games = GamesSnapshot.safeParse(snapshots.get(GAMES_SNAPSHOT_ID)?.data);
   const trending = (await ctx.store.list('snapshot', { prefix: 'youtube:trending:' })).flatMap((i) => {
     const p = TrendingSnapshot.safeParse(i.data);
     return p.success ? [p.data] : [];
@@ -71,8 +72,10 @@ export async function runPlaybook(ctx: Ctx): Promise<RunOutcome> {
     'playbook',
   );
   if (report !== undefined) {
-    await ctx.store.put('report', `playbook:${ctx.scheduledTime}`, report, { ttlSeconds: REPORT_TTL_SECONDS });
-    await ctx.store.put('report', LATEST_PLAYBOOK_ID, report, { ttlSeconds: REPORT_TTL_SECONDS });
+    await ctx.store.putMany('report', [
+      { id: `playbook:${ctx.scheduledTime}`, data: report, options: { ttlSeconds: REPORT_TTL_SECONDS } },
+      { id: LATEST_PLAYBOOK_ID, data: report, options: { ttlSeconds: REPORT_TTL_SECONDS } },
+    ]);
   }
   return {
     metrics: { report_generated: report !== undefined, data_freshness_seconds: Math.max(youtubeAge ?? 0, twitchAge ?? 0) },

@@ -19,6 +19,7 @@ import {
   TrendingSnapshot,
   trendingSnapshotId,
   VideoRecord,
+  youtubeQuotaUsed,
 } from './common.js';
 
 /** Gaming, Music, Sports, Entertainment, People & Blogs, Science & Technology. */
@@ -58,6 +59,7 @@ export async function runYoutube(ctx: Ctx): Promise<RunOutcome> {
   let freshness = 0;
   let cacheMiss = false;
   let stoppedEarly = false;
+  let usedToday: number | undefined;
   try {
     if (ctx.mode === 'games') {
       const pages = numberEnv(ctx.env, 'YOUTUBE_GAMES_PAGES', 4);
@@ -89,9 +91,9 @@ export async function runYoutube(ctx: Ctx): Promise<RunOutcome> {
       categoriesFetched = loop.ok;
       stoppedEarly = loop.stoppedEarly;
       // Cache freshness: the age of the stalest category snapshot after this run.
+      const stored = await ctx.store.getMany('snapshot', categories.map(trendingSnapshotId));
       for (const categoryId of categories) {
-        const item = await ctx.store.get('snapshot', trendingSnapshotId(categoryId));
-        const parsed = TrendingSnapshot.safeParse(item?.data);
+        const parsed = TrendingSnapshot.safeParse(stored.get(trendingSnapshotId(categoryId))?.data);
         if (!parsed.success) {
           cacheMiss = true;
           continue;
@@ -101,9 +103,9 @@ export async function runYoutube(ctx: Ctx): Promise<RunOutcome> {
     }
   } finally {
     // Spent units count even when the run fails half-way.
-    if (units.used > 0) await recordYoutubeQuota(ctx.store, ctx.now(), units.used);
+    if (units.used > 0) usedToday = await recordYoutubeQuota(ctx.store, ctx.now(), units.used);
   }
-  const usedToday = await recordYoutubeQuota(ctx.store, ctx.now(), 0);
+  usedToday ??= await youtubeQuotaUsed(ctx.store, ctx.now());
   return {
     metrics: { categories_fetched: categoriesFetched, quota_used: units.used, cache_freshness_seconds: freshness },
     health: { quotaRemainingPercent: round2(Math.max(0, (100 * (dailyQuota - usedToday)) / dailyQuota)), cacheMiss },
