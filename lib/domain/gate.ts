@@ -182,6 +182,10 @@ function checkDependency(dep: GatingDependency, state: WorkerStateItem | undefin
       const day = coverageDay(nowMs);
       const expected = countOccurrences(dep.worker.jobs.flatMap((j) => j.schedules), day.fromMs, day.toMs);
       if (expected === 0) return PASS;
+      const activity = (windows ?? []).reduce((n, b) => n + b.runs + b.skips, 0);
+      // A cold start: the dependency has no history for that day at all (it first ran after it).
+      // A whole day with no run and no skip is a missed-run outage instead, which the sweep reports.
+      if (activity === 0 && (state?.lastRunAtMs == null || state.lastRunAtMs >= day.toMs)) return PASS;
       const succeeded = (windows ?? []).reduce((n, b) => n + Math.max(0, b.runs - b.failures), 0);
       const percent = Math.min(100, (100 * succeeded) / expected);
       const minPercent = spec.minCoveragePercent ?? 100;

@@ -241,6 +241,13 @@ describe('decideGate: 4. dependencies', () => {
   });
 
   describe('coverage (clip radar recap needs 80% of yesterday\'s 288 polls)', () => {
+    it('passes on a cold start: the dependency has no history for the covered day and first ran after it', () => {
+      const plan = decide('clip_radar_recap_worker', 'recap', {
+        view: view({ dependencies: { clip_radar_worker: state({ lastStatus: 'SUCCEEDED', lastRunAtMs: Date.parse('2026-01-02T05:55:00Z') }) }, windows: {} }),
+      });
+      expect(plan.verdict.decision).toBe('RUN');
+    });
+
     // Yesterday: 288 five-minute slots, 12 per hour.
     const hours = (perHour: Partial<WindowBucket>): WindowBucket[] => Array.from({ length: 24 }, () => ({ ...EMPTY_BUCKET, ...perHour }));
     /** `total` successful runs, 12 an hour from midnight. */
@@ -254,8 +261,9 @@ describe('decideGate: 4. dependencies', () => {
       ['failures do not count', hours({ runs: 12, failures: 4 }), 'dependency clip_radar_worker covered 192 of 288 slots (66.7%) on 2026-01-01, need 80% (last status SUCCEEDED)'],
       ['no data at all', undefined, 'dependency clip_radar_worker covered 0 of 288 slots (0%) on 2026-01-01, need 80% (last status SUCCEEDED)'],
     ])('%s', (_name, buckets, detail) => {
+      // The dependency has history from before the covered day (2026-01-01).
       const plan = decide('clip_radar_recap_worker', 'recap', {
-        view: view({ dependencies: { clip_radar_worker: state({ lastStatus: 'SUCCEEDED' }) }, windows: buckets ? { clip_radar_worker: buckets } : {} }),
+        view: view({ dependencies: { clip_radar_worker: state({ lastStatus: 'SUCCEEDED', lastRunAtMs: Date.parse('2025-12-31T23:55:00Z') }) }, windows: buckets ? { clip_radar_worker: buckets } : {} }),
       });
       if (detail === null) expect(plan.verdict.decision).toBe('RUN');
       else expect(plan.verdict).toEqual({ decision: 'SKIP', skipReason: 'DEPENDENCY_FAILED', detail });
