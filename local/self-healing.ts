@@ -69,6 +69,21 @@ function scheduleDetailsOf(template: CfnTemplate): { name: string; expression: s
   return out;
 }
 
+/** Worker id → the MaximumConcurrency of its consumer's SQS event source mapping (absent when unbounded). */
+export function consumerConcurrencyOf(template: CfnTemplate): Map<string, number> {
+  const resources = template.Resources as Record<string, TemplateResource>;
+  const out = new Map<string, number>();
+  for (const r of Object.values(resources)) {
+    if (r.Type !== 'AWS::Lambda::EventSourceMapping' || !r.Properties) continue;
+    const max = (r.Properties['ScalingConfig'] as { MaximumConcurrency?: unknown } | undefined)?.MaximumConcurrency;
+    const fn = logicalIdFromArn(String(resolveIntrinsics(r.Properties['FunctionName'], template)));
+    const vars = (resources[fn ?? '']?.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+    const workerId = vars['WORKER_ID'];
+    if (typeof max === 'number' && typeof workerId === 'string') out.set(workerId, max);
+  }
+  return out;
+}
+
 export interface SelfHealingOptions {
   readonly template: CfnTemplate;
   readonly dynamo: EmbeddedDynamo;
@@ -85,6 +100,8 @@ export interface SelfHealing {
   readonly recoveryHandler: LambdaHandler;
   /** EventBridge Scheduler as the recoveries left it (slowed or restored expressions). */
   readonly schedules: InMemoryScheduleAdapter;
+  /** The SQS event source mappings' ScalingConfig.MaximumConcurrency per worker, as the template sets it and recoveries raise it. */
+  readonly queues: InMemoryQueueAdapter;
   /** Recovery executions started by the anomaly Lambda. */
   readonly recoveries: { name: string; input: Record<string, unknown>; result: Promise<{ status: string }> }[];
   /** Stream records the anomaly Lambda could not read (its on-failure queue in AWS). */
@@ -131,6 +148,7 @@ export function startSelfHealing(options: SelfHealingOptions): SelfHealing {
   const pipelineArns: Record<string, string> = JSON.parse(recoveryEnv['PIPELINE_ARNS'] ?? '{}') as Record<string, string>;
   const scheduleNames: Record<string, string> = JSON.parse(recoveryEnv['SCHEDULE_NAMES'] ?? '{}') as Record<string, string>;
   const schedules = new InMemoryScheduleAdapter(scheduleDetailsOf(template));
+  const queues = new InMemoryQueueAdapter(consumerConcurrencyOf(template));
   const recoveryHandler = makeRecoveryHandler({
     store: options.store,
     recoveries: new DynamoRecoveryStore(options.doc, options.tableName),
@@ -147,7 +165,7 @@ export function startSelfHealing(options: SelfHealingOptions): SelfHealing {
         }
       },
     },
-    queues: new InMemoryQueueAdapter(),
+    queues,
     alerts: {
       page: async (subject, message) => {
         options.sink.pages.push({ subject, message, atMs: options.clock() });
@@ -162,6 +180,7 @@ export function startSelfHealing(options: SelfHealingOptions): SelfHealing {
   return {
     recoveryHandler,
     schedules,
+    queues,
     recoveries,
     invalidRecords: invalid,
     flush: async () => {

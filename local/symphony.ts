@@ -11,6 +11,8 @@
  */
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { slotAttr } from '../lib/domain/lock.js';
+import { normalizeIso } from '../lib/domain/worker-state.js';
 import { occurrences } from '../lib/domain/schedule-math.js';
 import type { WorkerScoreReport } from '../lib/domain/score-report.js';
 import { documentClient } from '../lambdas/adapters/dynamo-state-store.js';
@@ -19,6 +21,12 @@ import type { KitLogger } from '../lambdas/kit/define-worker.js';
 import { InMemorySecretSource } from '../lambdas/kit/secrets.js';
 import { clearTwitchTokenCache } from '../lambdas/workers/logic/common.js';
 import { WORKER_HANDLERS } from '../lambdas/workers/index.js';
+import { DynamoAlertStore } from '../lambdas/adapters/dynamo-alert-store.js';
+import { DynamoHealthFindingStore, DynamoReportReader } from '../lambdas/sweep/adapters.js';
+import { ENDED_STATUSES, type EndedExecution, type ExecutionLister, type ListedExecution, type QueueDepthReader } from '../lambdas/sweep/ports.js';
+import { runSweep, type SweepDeps, type SweepSummary } from '../lambdas/sweep/sweep.js';
+import { ALL_WORKERS, isWorkerId, workerById, type WorkerSpec } from '../lib/registry/index.js';
+import { LocalQueues, LOCAL_BATCH_SIZE } from './local-queues.js';
 import { startLocalRuntime, SimulatedClock, synthesizeTemplate, type LambdaHandler, type LocalRuntime } from './runtime.js';
 import { startSandbox, type Sandbox } from './sandbox/server.js';
 import { LocalAlertSink } from './self-healing.js';
@@ -52,6 +60,40 @@ export function schedulesOf(template: CfnTemplate): TemplateSchedule[] {
       timezone: String(r.Properties['ScheduleExpressionTimezone'] ?? 'UTC'),
       stateMachine,
       inputTemplate: String(resolveIntrinsics(target.Input ?? '{}', template)),
+    });
+  }
+  return out.sort((a, b) => a.logicalId.localeCompare(b.logicalId));
+}
+
+/** A schedule whose target is a Lambda function (the health sweep's). */
+export interface LambdaSchedule {
+  readonly logicalId: string;
+  readonly expression: string;
+  readonly timezone: string;
+  /** Logical ID of the target function. */
+  readonly functionId: string;
+  /** The function's environment variables, intrinsics resolved. */
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+export function lambdaSchedulesOf(template: CfnTemplate): LambdaSchedule[] {
+  const resources = template.Resources as Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+  const out: LambdaSchedule[] = [];
+  for (const [logicalId, r] of Object.entries(resources)) {
+    if (r.Type !== 'AWS::Scheduler::Schedule' || !r.Properties) continue;
+    if (r.Properties['State'] === 'DISABLED') continue;
+    const target = r.Properties['Target'] as { Arn: unknown };
+    const arn = String(resolveIntrinsics(target.Arn, template));
+    if (!arn.includes(':lambda:')) continue;
+    const functionId = logicalIdFromArn(arn);
+    if (!functionId) throw new Error(`schedule ${logicalId}: cannot resolve its target ${arn}`);
+    const vars = ((resources[functionId]?.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+    out.push({
+      logicalId,
+      expression: String(r.Properties['ScheduleExpression']),
+      timezone: String(r.Properties['ScheduleExpressionTimezone'] ?? 'UTC'),
+      functionId,
+      environment: Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, String(resolveIntrinsics(v, template))])),
     });
   }
   return out.sort((a, b) => a.logicalId.localeCompare(b.logicalId));
@@ -108,6 +150,10 @@ export interface WorkerFault {
 
 export interface SymphonyContext {
   readonly runtime: LocalRuntime;
+  /** The on-demand queues (SQS stand-ins), polled every simulated minute while they hold messages. */
+  readonly queues: LocalQueues;
+  /** Runs `action` at `atMs` of simulated time, before that minute's slot (scenarios: a flood of jobs). */
+  at(atMs: number, action: (ctx: SymphonyContext) => Promise<void> | void): void;
   readonly sandbox: Sandbox;
   readonly clock: SimulatedClock;
   readonly startMs: number;
@@ -131,6 +177,41 @@ export interface AlertLine {
   readonly subject: string;
 }
 
+export interface SweepLine {
+  readonly atMs: number;
+  readonly findings: number;
+  readonly written: number;
+  /** Stuck executions stopped, and ended (TIMED_OUT, ABORTED) executions recorded with a new report. */
+  readonly stopped: readonly string[];
+  readonly recorded: readonly string[];
+  readonly errors: readonly string[];
+}
+
+export interface QueuePoll {
+  readonly atMs: number;
+  readonly worker: string;
+  /** The depth before the poll. */
+  readonly depth: number;
+  /** Concurrent batches allowed (the mapping's MaximumConcurrency). */
+  readonly concurrency: number;
+  readonly received: number;
+  readonly done: number;
+  readonly retried: number;
+  readonly deadLettered: number;
+}
+
+export interface QueueSummary {
+  readonly polls: readonly QueuePoll[];
+  /** Worker → messages still waiting at the end. */
+  readonly depths: Readonly<Record<string, number>>;
+  /** Worker → the request ids still waiting at the end. */
+  readonly waiting: Readonly<Record<string, readonly string[]>>;
+  /** Worker → the request ids in the dead-letter queue. */
+  readonly deadLettered: Readonly<Record<string, readonly string[]>>;
+  /** Worker → the consumers' maximum concurrency at the end. */
+  readonly concurrency: Readonly<Record<string, number>>;
+}
+
 export interface SymphonyResult {
   readonly startMs: number;
   readonly endMs: number;
@@ -146,6 +227,10 @@ export interface SymphonyResult {
   readonly recoveries: readonly RecoveryOutcome[];
   /** Schedules a recovery changed (slowed or restored). */
   readonly scheduleChanges: readonly { readonly name: string; readonly expression: string }[];
+  /** Health sweeps run (every 5 simulated minutes): when, findings and new finding items. */
+  readonly sweeps: readonly SweepLine[];
+  /** The on-demand queues: every poll, and what they hold at the end. */
+  readonly queues: QueueSummary;
   readonly wallMs: number;
 }
 
@@ -205,7 +290,21 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
     if (typeof item['sk'] === 'string' && item['sk'].startsWith('REPORT#')) reports.push(item as unknown as WorkerScoreReport);
   });
 
-  const ctx: SymphonyContext = { runtime, sandbox, clock, startMs: options.startMs, workerFaults };
+  const visibility = queueVisibilityOf(template);
+  const queues = new LocalQueues({ runtime, clock: () => clock.now(), workerHandlers: handlers, visibilityTimeoutMs: (workerId) => visibility.get(workerId) ?? 0 });
+  const timed: { atMs: number; action: (ctx: SymphonyContext) => Promise<void> | void }[] = [];
+  const ctx: SymphonyContext = {
+    runtime,
+    queues,
+    at: (atMs, action) => {
+      timed.push({ atMs, action });
+      timed.sort((a, b) => a.atMs - b.atMs);
+    },
+    sandbox,
+    clock,
+    startMs: options.startMs,
+    workerFaults,
+  };
   const endMs = options.startMs + options.hours * 3_600_000;
   const schedules = schedulesOf(template);
   // Firings are computed up front, and again from "now" for a schedule a recovery changes.
@@ -225,22 +324,68 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
       ...firings(current.filter((sc) => changed.has(sc.logicalId)), fromMs, endMs),
     ].sort((a, b) => a.atMs - b.atMs || a.schedule.logicalId.localeCompare(b.schedule.logicalId));
   };
+
+  // The health sweep, its Lambda target run in-process every time its schedule fires.
+  const sweepSchedule = lambdaSchedulesOf(template).find((sc) => sc.environment['POWERTOOLS_SERVICE_NAME'] === 'health-sweep');
+  const sweepTimes = sweepSchedule ? occurrences(sweepSchedule.expression, sweepSchedule.timezone, options.startMs, endMs) : [];
+  const sweepDeps = sweepSchedule ? localSweepDeps(sweepSchedule, runtime, queues, sink, clock) : undefined;
+  const sweeps: SweepLine[] = [];
+  const polls: QueuePoll[] = [];
+  const concurrencyOf = (workerId: string): number => healing?.queues.concurrency.get(workerId) ?? DEFAULT_CONSUMER_CONCURRENCY;
+
   const executions = { succeeded: 0, failed: 0, other: 0 };
   const circuits: Record<string, string> = {};
   try {
+    await seedPastSlots(runtime, options.startMs);
     await options.prepare?.(ctx);
     let i = 0;
-    while (i < due.length) {
-      const atMs = (due[i] as Firing).atMs;
+    let sweepIndex = 0;
+    let lastTick = Number.NEGATIVE_INFINITY;
+    for (;;) {
+      // The next tick: a schedule firing, a sweep, a scenario action, or the next minute's poll.
+      const candidates: number[] = [];
+      if (i < due.length) candidates.push((due[i] as Firing).atMs);
+      const sweepAt = sweepTimes[sweepIndex];
+      if (sweepAt !== undefined) candidates.push(sweepAt);
+      const action = timed[0];
+      if (action !== undefined && action.atMs < endMs) candidates.push(Math.max(action.atMs, lastTick));
+      if (queues.nonEmpty().length > 0 && Number.isFinite(lastTick) && lastTick + MINUTE_MS < endMs) candidates.push(Math.floor(lastTick / MINUTE_MS) * MINUTE_MS + MINUTE_MS);
+      if (candidates.length === 0) break;
+      const atMs = Math.min(...candidates);
+      lastTick = atMs;
+      clock.set(Math.max(clock.now(), atMs));
+      while (timed[0] !== undefined && timed[0].atMs <= atMs) await (timed.shift() as (typeof timed)[number]).action(ctx);
+
       const slot: Firing[] = [];
       while (i < due.length && (due[i] as Firing).atMs === atMs) slot.push(due[i++] as Firing);
-      clock.set(Math.max(clock.now(), atMs));
-      await options.beforeSlot?.(ctx, atMs);
-      const outcomes = await Promise.all(slot.map((f) => runtime.runner.startExecution(f.schedule.stateMachine, f.input).result));
-      for (const o of outcomes) {
-        if (o.status === 'SUCCEEDED') executions.succeeded++;
-        else if (o.status === 'FAILED') executions.failed++;
-        else executions.other++;
+      if (slot.length > 0) {
+        await options.beforeSlot?.(ctx, atMs);
+        const outcomes = await Promise.all(slot.map((f) => runtime.runner.startExecution(f.schedule.stateMachine, f.input).result));
+        for (const o of outcomes) {
+          if (o.status === 'SUCCEEDED') executions.succeeded++;
+          else if (o.status === 'FAILED') executions.failed++;
+          else executions.other++;
+        }
+      }
+      // The event source mappings: one poll a minute, MaximumConcurrency batches at a time.
+      for (const workerId of queues.nonEmpty()) {
+        const depth = queues.depth(workerId);
+        const concurrency = concurrencyOf(workerId);
+        const outcome = await queues.poll(workerId, LOCAL_BATCH_SIZE, concurrency);
+        polls.push({ atMs, worker: workerId, depth, concurrency, ...outcome });
+      }
+      await queues.settled();
+      if (sweepDeps && sweepAt === atMs) {
+        sweepIndex++;
+        const summary: SweepSummary = await runSweep({ ...sweepDeps, clock: () => clock.now() });
+        sweeps.push({
+          atMs,
+          findings: summary.findings,
+          written: summary.written,
+          stopped: summary.stuck.filter((o) => o.stopped).map((o) => o.executionArn),
+          recorded: summary.ended.filter((o) => o.reportStored).map((o) => `${o.executionArn} ${o.ended}`),
+          errors: summary.errors,
+        });
       }
       await settle();
       replan(atMs + 1);
@@ -255,6 +400,23 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
     await runtime.close();
     await sandbox.close();
   }
+
+  const requestIds = (messages: readonly { body: string }[]): string[] =>
+    messages.map((m) => {
+      try {
+        return String((JSON.parse(m.body) as { requestId?: unknown }).requestId);
+      } catch {
+        return '(unreadable)';
+      }
+    });
+  const queueWorkers = [...new Set([...polls.map((p) => p.worker), ...queues.nonEmpty()])];
+  const queueSummary: QueueSummary = {
+    polls,
+    depths: Object.fromEntries(queueWorkers.map((w) => [w, queues.depth(w)])),
+    waiting: Object.fromEntries(queueWorkers.map((w) => [w, requestIds(queues.messages(w))])),
+    deadLettered: Object.fromEntries(queueWorkers.map((w) => [w, requestIds(queues.deadLetters(w))])),
+    concurrency: Object.fromEntries(queueWorkers.map((w) => [w, concurrencyOf(w)])),
+  };
 
   return {
     startMs: options.startMs,
@@ -283,6 +445,144 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
     pages: sink.pages.map((p) => ({ subject: p.subject, atMs: p.atMs })),
     recoveries: recoveryOutcomes,
     scheduleChanges: healing ? healing.schedules.updates.map((u) => ({ name: u.name, expression: u.expression })) : [],
+    sweeps,
+    queues: queueSummary,
     wallMs: performance.now() - wallStart,
   };
+}
+
+const MINUTE_MS = 60_000;
+/** The template's ScalingConfig.MaximumConcurrency of the on-demand consumers (ON_DEMAND_MAX_CONCURRENCY). */
+const DEFAULT_CONSUMER_CONCURRENCY = 10;
+
+const silentSweepLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/**
+ * The health sweep's ports over the local runtime: Step Functions is the local runner, SQS the
+ * local queues, the table the embedded DynamoDB (the sweep's own adapters), the on-call topic the
+ * alert sink's pages. The runner stamps executions with real dates; the lister puts them on the
+ * simulated clock the first time it sees them (the real time elapsed since, counted as simulated).
+ */
+function localSweepDeps(schedule: LambdaSchedule, runtime: LocalRuntime, queues: LocalQueues, sink: LocalAlertSink, clock: SimulatedClock): SweepDeps {
+  const env = schedule.environment;
+  const doc = documentClient(runtime.dynamo.client);
+  const pipelineArns = JSON.parse(env['PIPELINE_ARNS'] ?? '{}') as Record<string, string>;
+  const queueUrls = JSON.parse(env['QUEUE_URLS'] ?? '{}') as Record<string, string>;
+  const workerOfQueue = new Map(Object.entries(queueUrls).map(([worker, url]) => [url, worker]));
+  const ids = (env['WORKER_IDS'] ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const workers: readonly WorkerSpec[] = ids.length === 0 ? ALL_WORKERS : ids.map((id) => {
+    if (!isWorkerId(id)) throw new Error(`health sweep WORKER_IDS names an unknown worker "${id}"`);
+    return workerById(id);
+  });
+  const seenStart = new Map<string, number>();
+  const seenStop = new Map<string, number>();
+  const simulated = (seen: Map<string, number>, arn: string, date: Date): number => {
+    let ms = seen.get(arn);
+    if (ms === undefined) {
+      ms = clock.now() - Math.max(0, Date.now() - date.getTime());
+      seen.set(arn, ms);
+    }
+    return ms;
+  };
+  const executions: ExecutionLister = {
+    listRunning: async (arn): Promise<readonly ListedExecution[]> =>
+      runtime.runner.listExecutions(arn).filter((e) => e.status === 'RUNNING').map((e) => ({ executionArn: e.executionArn, startMs: simulated(seenStart, e.executionArn, e.startDate) })),
+    listEnded: async (arn, status, window): Promise<readonly EndedExecution[]> => {
+      const out: EndedExecution[] = [];
+      for (const e of runtime.runner.listExecutions(arn)) {
+        if (e.status !== status || !(ENDED_STATUSES as readonly string[]).includes(e.status)) continue;
+        const startMs = simulated(seenStart, e.executionArn, e.startDate);
+        const stopMs = simulated(seenStop, e.executionArn, e.stopDate ?? new Date());
+        if (startMs >= window.startedSinceMs && stopMs >= window.stoppedSinceMs) out.push({ executionArn: e.executionArn, startMs, stopMs, status });
+      }
+      return out;
+    },
+    input: async (arn) => {
+      try {
+        return JSON.parse(runtime.runner.describeExecution(arn).input) as unknown;
+      } catch {
+        return undefined;
+      }
+    },
+    stop: async (arn) => {
+      try {
+        runtime.runner.stopExecution(arn);
+      } catch {
+        // Gone: nothing to stop.
+      }
+    },
+  };
+  const depths: QueueDepthReader = {
+    depth: async (url) => {
+      const worker = workerOfQueue.get(url);
+      if (worker === undefined) throw new Error(`no local queue ${url}`);
+      return queues.depth(worker);
+    },
+  };
+  const oncall = env['ONCALL_TOPIC_ARN'];
+  return {
+    store: runtime.store,
+    reports: new DynamoReportReader(doc, runtime.tableName),
+    executions,
+    queues: depths,
+    findings: new DynamoHealthFindingStore(doc, runtime.tableName),
+    clock: () => clock.now(),
+    logger: silentSweepLogger,
+    workers,
+    pipelineArns,
+    queueUrls,
+    reportRetentionDays: Number(env['REPORT_RETENTION_DAYS'] ?? 30) || 30,
+    ...(oncall !== undefined && oncall !== ''
+      ? {
+          escalation: {
+            alerts: new DynamoAlertStore(doc, runtime.tableName),
+            pager: {
+              page: async (message) => {
+                sink.pages.push({ subject: message.subject, message: message.json as unknown as Record<string, unknown>, atMs: clock.now() });
+              },
+            },
+          },
+        }
+      : {}),
+  };
+}
+
+/** Worker id → the VisibilityTimeout (ms) of its on-demand queue, from the template (the queues named in the consumers' event source mappings). */
+export function queueVisibilityOf(template: CfnTemplate): Map<string, number> {
+  const resources = template.Resources as Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+  const out = new Map<string, number>();
+  for (const r of Object.values(resources)) {
+    if (r.Type !== 'AWS::Lambda::EventSourceMapping' || !r.Properties) continue;
+    const fn = logicalIdFromArn(String(resolveIntrinsics(r.Properties['FunctionName'], template)));
+    const vars = (resources[fn ?? '']?.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+    const workerId = vars['WORKER_ID'];
+    const source = r.Properties['EventSourceArn'] as { 'Fn::GetAtt'?: unknown[] } | undefined;
+    const queueId = source?.['Fn::GetAtt']?.[0];
+    const queue = typeof queueId === 'string' ? resources[queueId] : undefined;
+    const seconds = queue?.Type === 'AWS::SQS::Queue' ? queue.Properties?.['VisibilityTimeout'] : undefined;
+    if (typeof workerId === 'string' && typeof seconds === 'number') out.set(workerId, seconds * 1000);
+  }
+  return out;
+}
+
+/**
+ * The symphony starts a deployment that has been running: each scheduled job's latest slot before
+ * the start is claimed, as its run would have, so the health sweep does not count the slots before
+ * the run as missed (an empty table would make every job look missed at the first sweep).
+ */
+async function seedPastSlots(runtime: LocalRuntime, startMs: number): Promise<void> {
+  for (const worker of ALL_WORKERS) {
+    if (worker.executionModel !== 'scheduled' && worker.executionModel !== 'sub-pipeline') continue;
+    const set: Record<string, string> = {};
+    for (const job of worker.jobs) {
+      let latest: number | undefined;
+      for (const s of job.schedules) {
+        const last = occurrences(s.expression, s.timezone, startMs - 8 * 86_400_000, startMs - 1).pop();
+        if (last !== undefined && (latest === undefined || last > latest)) latest = last;
+      }
+      if (latest !== undefined) set[slotAttr(job.id)] = normalizeIso(new Date(latest).toISOString());
+    }
+    if (Object.keys(set).length === 0) continue;
+    await runtime.store.updateWorkerState(worker.id, { condition: { op: 'notExists', attr: 'pk' }, set, add: {}, remove: [] });
+  }
 }
