@@ -12,7 +12,7 @@
  *
  * Accounting is real: YouTube units per Pacific day (videos.list costs 1; 403 `quotaExceeded`
  * once spent) and a Twitch token bucket per client id (`Ratelimit-Limit/Remaining/Reset`, 429
- * when empty). Faults (outage, latency, corrupt payloads, quota and rate-limit exhaustion) are
+ * when empty). Faults (outage, latency, simulated slowness, corrupt payloads, quota spending and exhaustion, rate-limit exhaustion) are
  * switched on per API, optionally for a window of simulated time.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -46,14 +46,32 @@ export interface SandboxFaults {
   latency(api: SandboxApi, delayMs: number, window?: FaultWindow): void;
   /** `truncate`: cut the JSON body in half; `garble`: every third record gets nonsense in its numbers. */
   corrupt(api: SandboxApi, mode: CorruptMode, window?: FaultWindow): void;
+  /**
+   * A slow upstream on the simulated clock: every answer of `api` whose path starts with
+   * `pathPrefix` waits for `advance(simulatedMs)` (the caller counts that much simulated time, say
+   * on the symphony's clock) before it is answered. Real-time latency cannot make a run take
+   * minutes in a test; this can.
+   */
+  slowdown(api: SandboxApi, options: SlowdownOptions, window?: FaultWindow): void;
   /** Spends the rest of today's YouTube quota. */
   exhaustYoutubeQuota(): void;
+  /** Spends `percent` (0-100) of today's YouTube daily quota at once (never beyond the quota). */
+  spendYoutubeQuota(percent: number): void;
   /** Empties the Twitch rate-limit bucket (it refills with time). */
   exhaustTwitchRateLimit(): void;
   /** Invalidates every issued Twitch token (the next Helix call answers 401). */
   revokeTwitchTokens(): void;
   /** Removes every fault (accounting is kept). */
   clear(): void;
+}
+
+export interface SlowdownOptions {
+  /** Simulated time each matching answer takes, ms. */
+  readonly simulatedMs: number;
+  /** Counts simulated time, e.g. `(ms) => clock.advance(ms)`; the answer waits for it. */
+  readonly advance: (ms: number) => void | Promise<void>;
+  /** Only answers whose path (after the API prefix) starts with this. @default every path */
+  readonly pathPrefix?: string;
 }
 
 export interface SandboxStats {
@@ -106,10 +124,11 @@ export interface Sandbox {
 
 interface Fault {
   readonly api: SandboxApi;
-  readonly kind: 'outage' | 'latency' | 'corrupt';
+  readonly kind: 'outage' | 'latency' | 'corrupt' | 'slowdown';
   readonly window: FaultWindow;
   readonly delayMs?: number;
   readonly mode?: CorruptMode;
+  readonly slowdown?: SlowdownOptions;
 }
 
 class HttpError extends Error {
@@ -360,6 +379,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     if (latency?.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, latency.delayMs));
     if (active(api, 'outage') !== undefined) throw new HttpError(503, { error: 'Service Unavailable', status: 503, message: 'sandbox outage' }, { 'retry-after': '30' });
     const path = url.pathname.slice(PREFIX[api].length) || '/';
+    const slow = active(api, 'slowdown')?.slowdown;
+    if (slow !== undefined && path.startsWith(slow.pathPrefix ?? '')) await slow.advance(slow.simulatedMs);
     const method = req.method ?? 'GET';
     const expect = (m: string): void => {
       if (method !== m) throw new HttpError(405, { error: 'Method Not Allowed' });
@@ -445,9 +466,18 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       outage: (api, window = {}) => void faults.push({ api, kind: 'outage', window }),
       latency: (api, delayMs, window = {}) => void faults.push({ api, kind: 'latency', window, delayMs }),
       corrupt: (api, mode, window = {}) => void faults.push({ api, kind: 'corrupt', window, mode }),
+      slowdown: (api, slowdown, window = {}) => {
+        if (!(slowdown.simulatedMs >= 0)) throw new RangeError(`slowdown: simulatedMs must be non-negative, got ${slowdown.simulatedMs}`);
+        faults.push({ api, kind: 'slowdown', window, slowdown });
+      },
       exhaustYoutubeQuota: () => {
         quotaUsedToday();
         quota.used = dailyQuota;
+      },
+      spendYoutubeQuota: (percent) => {
+        if (!(percent >= 0 && percent <= 100)) throw new RangeError(`spendYoutubeQuota: percent must be in 0..100, got ${percent}`);
+        const used = quotaUsedToday();
+        quota.used = Math.min(dailyQuota, used + Math.round((dailyQuota * percent) / 100));
       },
       exhaustTwitchRateLimit: () => {
         refill();
