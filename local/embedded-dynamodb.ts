@@ -3,18 +3,27 @@
  * workers rely on: a DynamoDB stream (emulated in the SDK client) and a manual TTL sweep.
  *
  * The stream is produced by SDK v3 middleware on the returned `client`. For every PutItem,
- * UpdateItem, DeleteItem and BatchWriteItem it takes a per-table lock, reads the old image with a
- * consistent GetItem on a separate raw client (no middleware, so no recursion), lets the write
- * through, reads the new image and emits INSERT / MODIFY / REMOVE. Like DynamoDB Streams:
+ * UpdateItem, DeleteItem and BatchWriteItem it takes a per-table lock, reads the old images
+ * with consistent reads on a separate raw client (no middleware, so no recursion; one BatchGetItem
+ * for a whole BatchWriteItem), lets the write through, works out the new images and emits INSERT /
+ * MODIFY / REMOVE. A successful delete leaves no item and a successful put leaves exactly its item
+ * (once its numbers are in dynalite's canonical spelling), so only UpdateItem (and a put whose item
+ * dynalite will rewrite) reads the new image back. (The write's own ReturnValues are left alone:
+ * at 'build' a DocumentClient's output is already unmarshalled, so images taken from it would be
+ * lossy, and asking for values the caller did not want would change its output.) Like DynamoDB Streams:
  *   - a failed write (e.g. ConditionalCheckFailedException) emits nothing;
  *   - a write that changes nothing emits nothing ("no stream record is written for an operation
  *     that does not change the item");
  *   - records of one table come out in write order, each OldImage equal to the previous NewImage
  *     of the same key (the lock serializes writes per table).
+ * The lock is per table, not per item, on purpose: with it a record is emitted (and auto-delivered)
+ * only after every write that reached the table before it has landed, which local consumers rely
+ * on (the anomaly Lambda reads the failure windows written just before a score report's INSERT).
  * Only writes sent through `client` (or a DynamoDBDocumentClient built on it) are captured.
  * dynalite implements no transactions/PartiQL: those commands are rejected with a clear error.
  */
 import {
+  BatchGetItemCommand,
   CreateTableCommand,
   DeleteItemCommand,
   DescribeTableCommand,
@@ -26,6 +35,7 @@ import type {
   AttributeValue,
   CreateTableCommandInput,
   GlobalSecondaryIndex,
+  KeysAndAttributes,
   KeySchemaElement,
   LocalSecondaryIndex,
   Projection,
@@ -36,7 +46,7 @@ import type { BuildMiddleware } from '@smithy/types';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
-import { pickKey, sameImage, toWireItem } from './ddb-images.js';
+import { keyId, pickKey, sameImage, storedItem, toWireItem } from './ddb-images.js';
 import { isPlainObject } from './json.js';
 import { EmulatedDynamoStream } from './stream-delivery.js';
 import type { StreamEventName, StreamRecord, StreamViewType, WireItem } from './stream-types.js';
@@ -136,12 +146,24 @@ function sdkItemOrThrow(v: unknown, what: string): SdkItem {
   return v as SdkItem;
 }
 
+/** What a successful write leaves in the table, when that is known without reading it back. */
+type AfterWrite = { readonly known: true; readonly image: WireItem | undefined } | { readonly known: false };
+const READ_BACK: AfterWrite = { known: false };
+const ABSENT: AfterWrite = { known: true, image: undefined };
+
 /** One logical single-item write being observed. */
 interface PendingWrite {
   readonly table: string;
+  /** The key attributes, SDK-shaped (for reads). */
   readonly key: SdkItem;
-  old?: WireItem | undefined;
+  /** `keyId` of the item: matches it with its BatchGetItem result. */
+  readonly id: string;
+  readonly after: AfterWrite;
 }
+
+/** BatchGetItem takes at most 100 keys. */
+const BATCH_GET_LIMIT = 100;
+const BATCH_GET_ATTEMPTS = 20;
 
 export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): Promise<EmbeddedDynamo> {
   const clock = options.clock ?? Date.now;
@@ -186,6 +208,32 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
     return r.Item === undefined ? undefined : toWireItem(r.Item);
   };
 
+  /** Current images of several items (consistent reads): one GetItem, or BatchGetItems matched by `keyId`. */
+  const readImages = async (targets: readonly PendingWrite[]): Promise<Array<WireItem | undefined>> => {
+    const [first] = targets;
+    if (targets.length === 1 && first !== undefined) return [await readImage(first.table, first.key)];
+    // BatchGetItem answers in no particular order: results are matched back by id, so ids must be unique.
+    if (new Set(targets.map((t) => t.id)).size !== targets.length) return Promise.all(targets.map((t) => readImage(t.table, t.key)));
+    const found = new Map<string, SdkItem>();
+    for (let i = 0; i < targets.length; i += BATCH_GET_LIMIT) {
+      let request: Record<string, KeysAndAttributes> = {};
+      for (const t of targets.slice(i, i + BATCH_GET_LIMIT)) (request[t.table] ??= { Keys: [], ConsistentRead: true }).Keys?.push(t.key);
+      for (let attempt = 1; Object.keys(request).length > 0; attempt++) {
+        if (attempt > BATCH_GET_ATTEMPTS) throw new Error(`BatchGetItem still had unprocessed keys after ${BATCH_GET_ATTEMPTS} attempts`);
+        const r = await rawClient.send(new BatchGetItemCommand({ RequestItems: request }));
+        for (const [table, items] of Object.entries(r.Responses ?? {})) {
+          const names = await keyNamesOf(table);
+          for (const item of items) found.set(keyId(table, item, names), item);
+        }
+        request = r.UnprocessedKeys ?? {};
+      }
+    }
+    return targets.map((t) => {
+      const item = found.get(t.id);
+      return item === undefined ? undefined : toWireItem(item);
+    });
+  };
+
   const emit = (table: string, keyNames: readonly string[], old: WireItem | undefined, now: WireItem | undefined, ttl = false): void => {
     const viewType = viewTypeOf(table);
     if (viewType === undefined || sameImage(old, now)) return;
@@ -220,22 +268,30 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
     stream.emit(record);
   };
 
-  /** Wraps `write` with old/new image reads under the locks of all touched tables. */
-  const observe = async <T>(writes: PendingWrite[], write: () => Promise<T>): Promise<T> => {
-    const observed = writes.filter((w) => viewTypeOf(w.table) !== undefined);
-    if (observed.length === 0) return write();
-    const release = await mutex.acquireAll(observed.map((w) => w.table));
+  /**
+   * Wraps `write` with old/new images under the locks of all touched tables. `readBackAll` tells,
+   * from the write's result, that the new images cannot be taken for granted (a BatchWriteItem
+   * with unprocessed items): they are then all read back.
+   */
+  const observe = async <T>(writes: readonly PendingWrite[], write: () => Promise<T>, readBackAll: (result: T) => boolean): Promise<T> => {
+    if (writes.length === 0) return write();
+    const release = await mutex.acquireAll(writes.map((w) => w.table));
     try {
+      let olds: Array<WireItem | undefined>;
       try {
-        for (const w of observed) w.old = await readImage(w.table, w.key);
+        olds = await readImages(writes);
       } catch {
         // The table/key is unusable (e.g. ResourceNotFoundException): let the write report it.
         return await write();
       }
       const result = await write(); // throws → no record, exactly like a failed DynamoDB write
-      for (const w of observed) {
-        const now = await readImage(w.table, w.key);
-        emit(w.table, await keyNamesOf(w.table), w.old, now);
+      const all = readBackAll(result);
+      const toRead = writes.filter((w) => all || !w.after.known);
+      const reread = toRead.length > 0 ? await readImages(toRead) : [];
+      let next = 0;
+      for (const [i, w] of writes.entries()) {
+        const now = !all && w.after.known ? w.after.image : reread[next++];
+        emit(w.table, await keyNamesOf(w.table), olds[i], now);
       }
       return result;
     } finally {
@@ -243,38 +299,51 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
     }
   };
 
+  /** The observed single-item writes of a request (none for tables without a stream), or undefined if it writes nothing. */
   const pendingWritesOf = async (command: string, input: unknown): Promise<PendingWrite[] | undefined> => {
     if (!isPlainObject(input)) return undefined;
-    const single = async (keyOrItem: unknown, isItem: boolean, table: unknown): Promise<PendingWrite> => {
+    const out: PendingWrite[] = [];
+    const add = async (table: unknown, kind: 'put' | 'update' | 'delete', keyOrItem: unknown): Promise<void> => {
       if (typeof table !== 'string') throw new TypeError(`${command}: TableName must be a string`);
       const name = tableNameOf(table);
-      const sdk = sdkItemOrThrow(keyOrItem, isItem ? 'Item' : 'Key');
-      if (!isItem) return { table: name, key: sdk };
+      if (viewTypeOf(name) === undefined) return;
+      const sdk = sdkItemOrThrow(keyOrItem, kind === 'put' ? 'Item' : 'Key');
       const names = await keyNamesOf(name);
-      const key: SdkItem = {};
-      for (const k of names) {
-        const v = sdk[k];
-        if (v !== undefined) key[k] = v;
+      let key = sdk;
+      let after: AfterWrite = READ_BACK;
+      if (kind === 'put') {
+        key = {};
+        for (const k of names) {
+          const v = sdk[k];
+          if (v !== undefined) key[k] = v;
+        }
+        const image = storedItem(sdk);
+        if (image !== undefined) after = { known: true, image };
+      } else if (kind === 'delete') {
+        after = ABSENT;
       }
-      return { table: name, key };
+      out.push({ table: name, key, id: keyId(name, key, names), after });
     };
     switch (command) {
       case 'PutItemCommand':
-        return [await single(input['Item'], true, input['TableName'])];
+        await add(input['TableName'], 'put', input['Item']);
+        return out;
       case 'UpdateItemCommand':
+        await add(input['TableName'], 'update', input['Key']);
+        return out;
       case 'DeleteItemCommand':
-        return [await single(input['Key'], false, input['TableName'])];
+        await add(input['TableName'], 'delete', input['Key']);
+        return out;
       case 'BatchWriteItemCommand': {
         const requestItems = input['RequestItems'];
         if (!isPlainObject(requestItems)) return undefined;
-        const out: PendingWrite[] = [];
         for (const [table, requests] of Object.entries(requestItems)) {
           for (const req of Array.isArray(requests) ? requests : []) {
             if (!isPlainObject(req)) continue;
             const put = req['PutRequest'];
             const del = req['DeleteRequest'];
-            if (isPlainObject(put)) out.push(await single(put['Item'], true, table));
-            else if (isPlainObject(del)) out.push(await single(del['Key'], false, table));
+            if (isPlainObject(put)) await add(table, 'put', put['Item']);
+            else if (isPlainObject(del)) await add(table, 'delete', del['Key']);
           }
         }
         return out;
@@ -282,6 +351,13 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
       default:
         return undefined;
     }
+  };
+
+  /** Whether a BatchWriteItem result left items unprocessed (those writes did not happen). */
+  const hasUnprocessedItems = (result: { output: unknown }): boolean => {
+    const output = result.output;
+    const unprocessed = isPlainObject(output) ? output['UnprocessedItems'] : undefined;
+    return isPlainObject(unprocessed) && Object.values(unprocessed).some((reqs) => !Array.isArray(reqs) || reqs.length > 0);
   };
 
   /*
@@ -307,7 +383,7 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
       writes = undefined; // malformed input or unknown table: DynamoDB will reject the request itself
     }
     if (writes === undefined) return next(args);
-    return observe(writes, () => next(args));
+    return observe(writes, () => next(args), command === 'BatchWriteItemCommand' ? hasUnprocessedItems : () => false);
   };
   client.middlewareStack.add(streamMiddleware, { step: 'build', name: 'localDynamoStreamEmulation', priority: 'high' });
 

@@ -8,9 +8,11 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { toWireItem } from '../../local/ddb-images.js';
 import type { EmbeddedDynamo } from '../../local/embedded-dynamodb.js';
 import { startEmbeddedDynamo } from '../../local/embedded-dynamodb.js';
 import type { DeliveryFailure } from '../../local/stream-delivery.js';
@@ -189,9 +191,173 @@ describe('emulated stream records', () => {
     expect(recs.map((r) => Number(r.dynamodb.NewImage?.['hits']?.N))).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
   });
 
+  it('emits a table\'s records in the order its writes arrived, even across items (writes are serialized per table)', async () => {
+    const t = await freshTable();
+    await db.client.send(new PutItemCommand({ TableName: t, Item: { ...key('slow'), n: { N: '1' } } }));
+    db.stream.drain();
+    // The update needs more work (two reads) than the put (one read): arrival order must still win.
+    await Promise.all([
+      db.client.send(new UpdateItemCommand({ TableName: t, Key: key('slow'), UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': { N: '1' } } })),
+      db.client.send(new PutItemCommand({ TableName: t, Item: key('fast') })),
+      db.client.send(new BatchWriteItemCommand({ RequestItems: { [t]: [{ PutRequest: { Item: key('batched') } }] } })),
+    ]);
+    expect(db.stream.drain(t).map((r) => r.dynamodb.Keys['pk']?.S)).toEqual(['slow', 'fast', 'batched']);
+  });
+
   it('rejects transactions with a clear error (dynalite has none)', async () => {
     const t = await freshTable();
     await expect(db.client.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: t, Item: key('x') } }] }))).rejects.toThrow(/not supported by the embedded DynamoDB/);
+  });
+});
+
+describe('image bookkeeping with fewer reads', () => {
+  /** Counts the requests the emulation sends on the raw client while `fn` runs. */
+  async function rawRequests(fn: () => Promise<unknown>): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    db.rawClient.middlewareStack.add(
+      (next, context) => async (args) => {
+        const name = String(context.commandName).replace(/Command$/, '');
+        counts[name] = (counts[name] ?? 0) + 1;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countRawRequests' },
+    );
+    try {
+      await fn();
+    } finally {
+      db.rawClient.middlewareStack.remove('countRawRequests');
+    }
+    return counts;
+  }
+  const stored = async (t: string, k: Record<string, AttributeValue>) => toWireItem((await db.rawClient.send(new GetItemCommand({ TableName: t, Key: k }))).Item);
+
+  it('reads once per put or delete, twice per update and once per BatchWriteItem', async () => {
+    const t = await freshTable();
+    await db.client.send(new PutItemCommand({ TableName: t, Item: key('warm') })); // key schema cached
+    expect(await rawRequests(() => db.client.send(new PutItemCommand({ TableName: t, Item: { ...key('p'), n: { N: '1' } } })))).toEqual({ GetItem: 1 });
+    expect(
+      await rawRequests(() => db.client.send(new UpdateItemCommand({ TableName: t, Key: key('p'), UpdateExpression: 'SET n = :v', ExpressionAttributeValues: { ':v': { N: '2' } } }))),
+    ).toEqual({ GetItem: 2 });
+    expect(await rawRequests(() => db.client.send(new DeleteItemCommand({ TableName: t, Key: key('p') })))).toEqual({ GetItem: 1 });
+    const requests = Array.from({ length: 25 }, (_, i) => (i % 5 === 0 ? { DeleteRequest: { Key: key(`b${i}`) } } : { PutRequest: { Item: { ...key(`b${i}`), i: { N: String(i) } } } }));
+    expect(await rawRequests(() => db.client.send(new BatchWriteItemCommand({ RequestItems: { [t]: requests } })))).toEqual({ BatchGetItem: 1 });
+    expect(db.stream.drain(t).map((r) => r.eventName)).toEqual(['INSERT', 'INSERT', 'MODIFY', 'REMOVE', ...Array<string>(20).fill('INSERT')]);
+  });
+
+  it('gives a put the image dynalite stores, reading it back when dynalite rewrites its numbers', async () => {
+    const t = await freshTable();
+    const rich = {
+      ...key('rich'),
+      n: { N: '-12.5' },
+      ns: { NS: ['3', '0.25'] },
+      ss: { SS: ['b', 'a'] },
+      bs: { BS: [new Uint8Array([1]), new Uint8Array([2, 3])] },
+      nested: { M: { l: { L: [{ N: '7' }, { NULL: true as const }, { BOOL: false }, { S: '' }, { B: new Uint8Array([]) }] } } },
+    };
+    await db.client.send(new PutItemCommand({ TableName: t, Item: rich }));
+    const odd = { ...key('odd'), a: { N: '1.50' }, b: { N: '1e3' }, c: { N: '-0' }, ns: { NS: ['01', '2.0'] }, m: { M: { x: { N: '.5' } } } };
+    await db.client.send(new PutItemCommand({ TableName: t, Item: odd }));
+    await db.client.send(new BatchWriteItemCommand({ RequestItems: { [t]: [{ PutRequest: { Item: { ...key('odd2'), a: { N: '2.50' } } } }, { PutRequest: { Item: { ...key('even'), a: { N: '2.5' } } } }] } }));
+    const images = Object.fromEntries(db.stream.drain(t).map((r) => [r.dynamodb.Keys['pk']?.S, r.dynamodb.NewImage]));
+    for (const pk of ['rich', 'odd', 'odd2', 'even']) expect(images[pk], pk).toEqual(await stored(t, key(pk)));
+    expect(images['odd']).toMatchObject({ a: { N: '1.5' }, b: { N: '1000' }, c: { N: '0' }, ns: { NS: ['1', '2'] }, m: { M: { x: { N: '0.5' } } } });
+    // The same item spelled canonically changes nothing.
+    await db.client.send(new PutItemCommand({ TableName: t, Item: { ...key('odd'), a: { N: '1.5' }, b: { N: '1000' }, c: { N: '0' }, ns: { NS: ['2', '1'] }, m: { M: { x: { N: '0.5' } } } } }));
+    expect(db.stream.drain(t)).toEqual([]);
+  });
+
+  it('matches BatchGetItem images to keys by value (number keys in any spelling, several tables)', async () => {
+    const numeric = {
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'N' }],
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    };
+    const n = await freshTable(numeric);
+    const s = await freshTable();
+    for (const id of ['1', '2', '3']) await db.client.send(new PutItemCommand({ TableName: n, Item: { id: { N: id }, v: { S: `old${id}` } } }));
+    await db.client.send(new PutItemCommand({ TableName: s, Item: { ...key('x'), v: { S: 'old' } } }));
+    db.stream.drain();
+    await db.client.send(
+      new BatchWriteItemCommand({
+        RequestItems: {
+          [n]: [{ PutRequest: { Item: { id: { N: '1.0' }, v: { S: 'new1' } } } }, { DeleteRequest: { Key: { id: { N: '2e0' } } } }, { PutRequest: { Item: { id: { N: '4' }, v: { S: 'new4' } } } }],
+          [s]: [{ PutRequest: { Item: { ...key('x'), v: { S: 'new' } } } }],
+        },
+      }),
+    );
+    const recs = db.stream.drain();
+    expect(recs.map((r) => [r.eventName, r.dynamodb.Keys, r.dynamodb.OldImage?.['v']?.S, r.dynamodb.NewImage?.['v']?.S])).toEqual([
+      ['MODIFY', { id: { N: '1' } }, 'old1', 'new1'],
+      ['REMOVE', { id: { N: '2' } }, 'old2', undefined],
+      ['INSERT', { id: { N: '4' } }, undefined, 'new4'],
+      ['MODIFY', key('x'), 'old', 'new'],
+    ]);
+    // Distinct keys that a double cannot tell apart share a key id: their images are read one by one.
+    const close = '1.0000000000000000000001';
+    await db.client.send(new PutItemCommand({ TableName: n, Item: { id: { N: close }, v: { S: 'oldc' } } }));
+    db.stream.drain();
+    await db.client.send(
+      new BatchWriteItemCommand({ RequestItems: { [n]: [{ PutRequest: { Item: { id: { N: close }, v: { S: 'newc' } } } }, { DeleteRequest: { Key: { id: { N: '1' } } } }] } }),
+    );
+    expect(db.stream.drain().map((r) => [r.eventName, r.dynamodb.Keys, r.dynamodb.OldImage?.['v']?.S, r.dynamodb.NewImage?.['v']?.S])).toEqual([
+      ['MODIFY', { id: { N: close } }, 'oldc', 'newc'],
+      ['REMOVE', { id: { N: '1' } }, 'new1', undefined],
+    ]);
+    // Same item, other spelling: the OldImage chain holds under concurrency.
+    await Promise.all(
+      ['3', '3.0', '30e-1', '3', '0.3e1'].map((id, i) => db.client.send(new PutItemCommand({ TableName: n, Item: { id: { N: id }, v: { S: `w${i}` } } }))),
+    );
+    const chain = db.stream.drain(n);
+    expect(chain).toHaveLength(5);
+    for (let i = 1; i < chain.length; i++) expect(chain[i]?.dynamodb.OldImage).toEqual(chain[i - 1]?.dynamodb.NewImage);
+  });
+
+  it('keeps each item\'s record chain and a strictly increasing sequence under mixed concurrent writes and batches', async () => {
+    const t = await freshTable();
+    const writes: Array<Promise<unknown>> = [];
+    for (let round = 0; round < 5; round++) {
+      for (let k = 0; k < 6; k++) {
+        writes.push(
+          db.client.send(
+            new UpdateItemCommand({ TableName: t, Key: key(`k${k}`), UpdateExpression: 'ADD hits :one', ExpressionAttributeValues: { ':one': { N: '1' } } }),
+          ),
+        );
+      }
+      writes.push(
+        db.client.send(
+          new BatchWriteItemCommand({
+            RequestItems: { [t]: [0, 2, 4].map((k) => ({ PutRequest: { Item: { ...key(`k${k}`), hits: { N: String(100 * (round + 1)) } } } })) },
+          }),
+        ),
+      );
+    }
+    await Promise.all(writes);
+    const recs = db.stream.drain(t);
+    const seqs = recs.map((r) => BigInt(r.dynamodb.SequenceNumber));
+    for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1] ?? 0n);
+    for (let k = 0; k < 6; k++) {
+      const mine = recs.filter((r) => r.dynamodb.Keys['pk']?.S === `k${k}`);
+      expect(mine).toHaveLength(k % 2 === 0 ? 10 : 5);
+      expect(mine[0]?.eventName).toBe('INSERT');
+      for (let i = 1; i < mine.length; i++) expect(mine[i]?.dynamodb.OldImage).toEqual(mine[i - 1]?.dynamodb.NewImage);
+      expect(mine.at(-1)?.dynamodb.NewImage).toEqual(await stored(t, key(`k${k}`)));
+    }
+  });
+
+  it('leaves the caller\'s ReturnValues and output untouched', async () => {
+    const t = await freshTable();
+    const doc = DynamoDBDocumentClient.from(db.client);
+    const first = await doc.send(new PutCommand({ TableName: t, Item: { pk: 'r', sk: 'a', n: 1 } }));
+    expect(first.Attributes).toBeUndefined();
+    const second = await doc.send(new PutCommand({ TableName: t, Item: { pk: 'r', sk: 'a', n: 2 }, ReturnValues: 'ALL_OLD' }));
+    expect(second.Attributes).toEqual({ pk: 'r', sk: 'a', n: 1 });
+    const upd = await db.client.send(
+      new UpdateItemCommand({ TableName: t, Key: key('r'), UpdateExpression: 'SET n = :v', ExpressionAttributeValues: { ':v': { N: '2' } }, ReturnValues: 'UPDATED_NEW' }),
+    );
+    expect(upd.Attributes).toEqual({ n: { N: '2' } }); // a no-op SET is still "updated"
+    const del = await db.client.send(new DeleteItemCommand({ TableName: t, Key: key('r') }));
+    expect(del.Attributes).toBeUndefined();
+    expect(db.stream.drain(t).map((r) => r.eventName)).toEqual(['INSERT', 'MODIFY', 'REMOVE']);
   });
 });
 
