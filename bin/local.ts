@@ -13,6 +13,12 @@ import { assertValidRegistry, RegistryValidationError } from '../lib/registry/va
 import { reportCards, renderSymphony } from '../local/report.js';
 import { runSymphony } from '../local/symphony.js';
 import { SCENARIOS, scenarioByName, type Scenario } from '../scenarios/index.js';
+import type { AlertEnvelope, RenderedMessage } from '../lib/domain/alerting.js';
+import { generateSecret } from '../lib/domain/webhook-signature.js';
+import { makeHandler as makeWebhookHandler } from '../lambdas/webhook/delivery.js';
+import { StaticWebhookSecrets } from '../lambdas/webhook/secrets.js';
+
+const quietLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, appendKeys: () => undefined, resetKeys: () => undefined };
 
 const DEFAULT_START = '2026-03-02T00:00:00Z';
 
@@ -28,6 +34,9 @@ Options:
   --seed N        seed of the sandbox data (default 1)
   --scenario NAME inject a fault scenario (${SCENARIOS.map((s) => s.name).join(', ')});
                   --hours defaults to the scenario's own span
+  --webhook URL   also deliver every alert as a signed webhook (Standard Webhooks) to a
+                  loopback URL; the signing secret is printed so the receiver can verify
+  --realtime      wait in real time between schedule slots instead of jumping
   --json          print the result as JSON instead of text
   --schedule      only validate the registry and print the symphony schedule
   -h, --help      show this help`;
@@ -40,6 +49,8 @@ async function main(): Promise<number> {
       start: { type: 'string', default: DEFAULT_START },
       seed: { type: 'string', default: '1' },
       json: { type: 'boolean', default: false },
+      webhook: { type: 'string' },
+      realtime: { type: 'boolean', default: false },
       schedule: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -74,6 +85,26 @@ async function main(): Promise<number> {
   if (Number.isNaN(startMs)) return usageError(`--start must be an ISO-8601 time, got ${JSON.stringify(values.start)}`);
   if (!Number.isInteger(seed)) return usageError(`--seed must be an integer, got ${JSON.stringify(values.seed)}`);
 
+  let onAlert: ((message: RenderedMessage<AlertEnvelope>) => Promise<void>) | undefined;
+  if (values.webhook !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(values.webhook);
+    } catch {
+      return usageError(`--webhook must be a URL, got ${JSON.stringify(values.webhook)}`);
+    }
+    if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) && !url.hostname.startsWith('127.')) {
+      return usageError(`--webhook must be a loopback URL (127.0.0.1, localhost or [::1]), got ${JSON.stringify(values.webhook)}`);
+    }
+    const secret = generateSecret();
+    console.error(`Alerts are POSTed to ${url.href}, signed with ${secret}`);
+    const deliver = makeWebhookHandler({ target: { url: url.href }, secrets: new StaticWebhookSecrets([secret]), logger: quietLogger });
+    onAlert = async (message) => {
+      await deliver({ Records: [{ Sns: { MessageId: message.json.alert.id, Message: message.body } }] }).catch((e: unknown) => {
+        console.error(`webhook delivery failed: ${e instanceof Error ? e.message : String(e)}`);
+      });
+    };
+  }
   const interactive = !values.json && process.stderr.isTTY;
   let lastReported = 0;
   if (!values.json) console.error(`Synthesizing the app and starting the local runtime (${hours} h from ${new Date(startMs).toISOString()}, seed ${seed})...`);
@@ -82,6 +113,8 @@ async function main(): Promise<number> {
     startMs,
     hours,
     seed,
+    realtime: values.realtime,
+    ...(onAlert ? { onAlert } : {}),
     ...(scenario ? { prepare: (ctx) => scenario.prepare(ctx) } : {}),
     onProgress: (done, total, atMs) => {
       if (interactive) process.stderr.write(`\r  ${new Date(atMs).toISOString().slice(0, 16).replace('T', ' ')}  ${done}/${total} schedule firings`);

@@ -13,6 +13,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { slotAttr } from '../lib/domain/lock.js';
 import { normalizeIso } from '../lib/domain/worker-state.js';
+import type { AlertEnvelope, RenderedMessage } from '../lib/domain/alerting.js';
 import { occurrences } from '../lib/domain/schedule-math.js';
 import type { WorkerScoreReport } from '../lib/domain/score-report.js';
 import { documentClient } from '../lambdas/adapters/dynamo-state-store.js';
@@ -138,6 +139,10 @@ export interface SymphonyOptions {
   /** Called before each slot runs. */
   readonly beforeSlot?: (ctx: SymphonyContext, atMs: number) => Promise<void> | void;
   readonly template?: CfnTemplate;
+  /** Called with every alert the local SNS topic receives (e.g. signed webhook delivery). */
+  readonly onAlert?: (message: RenderedMessage<AlertEnvelope>) => Promise<void>;
+  /** Waits in real time until each slot's time instead of jumping (`--realtime`). */
+  readonly realtime?: boolean;
 }
 
 /** A worker that fails with `errorName` during a window of simulated time (a crash loop, say). */
@@ -246,7 +251,7 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   // The workers, in-process, against the sandbox and the embedded table. Created after the runtime
   // so they share its DynamoDB client; the runtime asks for them lazily.
   const handlers: Record<string, LambdaHandler> = {};
-  const sink = new LocalAlertSink();
+  const sink = new LocalAlertSink(options.onAlert);
   const runtime = await startLocalRuntime({ clock, template, workerHandlers: handlers, alertSink: sink });
   const healing = runtime.selfHealing;
   const recoveryOutcomes: RecoveryOutcome[] = [];
@@ -353,6 +358,7 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
       if (candidates.length === 0) break;
       const atMs = Math.min(...candidates);
       lastTick = atMs;
+      if (options.realtime && atMs > clock.now()) await new Promise((resolve) => setTimeout(resolve, atMs - clock.now()));
       clock.set(Math.max(clock.now(), atMs));
       while (timed[0] !== undefined && timed[0].atMs <= atMs) await (timed.shift() as (typeof timed)[number]).action(ctx);
 
