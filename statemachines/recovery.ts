@@ -26,8 +26,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import type { AnomalyCode } from '../lib/domain/anomaly-rules.js';
-import { LAMBDA_TRANSIENT_ERROR_NAMES } from '../lib/domain/errors.js';
-import { PROTOCOL_STEP_RETRY } from '../lib/domain/retry-policy.js';
+import { addLambdaTransientRetry } from './worker-pipeline.js';
 import type { RecoveryStep } from '../lambdas/recovery/recover.js';
 
 /** A recovery Lambda call's timeout: a few API calls. */
@@ -52,14 +51,7 @@ export function recoveryStep(scope: Construct, id: string, fn: lambda.IFunction,
     taskTimeout: sfn.Timeout.duration(Duration.seconds(RECOVERY_STEP_TIMEOUT_SECONDS)),
     comment,
   });
-  task.addRetry({
-    errors: [...LAMBDA_TRANSIENT_ERROR_NAMES],
-    interval: Duration.seconds(PROTOCOL_STEP_RETRY.intervalSeconds),
-    backoffRate: PROTOCOL_STEP_RETRY.backoffRate,
-    maxAttempts: PROTOCOL_STEP_RETRY.maxRetries,
-    maxDelay: Duration.seconds(PROTOCOL_STEP_RETRY.maxDelaySeconds),
-    jitterStrategy: sfn.JitterType.FULL,
-  });
+  addLambdaTransientRetry(task);
   return task;
 }
 

@@ -56,6 +56,12 @@ export function protocolStep(scope: Construct, id: string, fn: lambda.IFunction,
     taskTimeout: sfn.Timeout.duration(Duration.seconds(PROTOCOL_STEP_TIMEOUT_SECONDS)),
     comment,
   });
+  addLambdaTransientRetry(step);
+  return step;
+}
+
+/** Quick retries of Lambda's own transient service errors only: the retry of every protocol-like step. */
+export function addLambdaTransientRetry(step: tasks.LambdaInvoke): void {
   step.addRetry({
     errors: [...LAMBDA_TRANSIENT_ERROR_NAMES],
     interval: Duration.seconds(PROTOCOL_STEP_RETRY.intervalSeconds),
@@ -64,7 +70,6 @@ export function protocolStep(scope: Construct, id: string, fn: lambda.IFunction,
     maxDelay: Duration.seconds(PROTOCOL_STEP_RETRY.maxDelaySeconds),
     jitterStrategy: sfn.JitterType.FULL,
   });
-  return step;
 }
 
 /**

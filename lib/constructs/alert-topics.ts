@@ -46,6 +46,26 @@ export interface AlertTopicsProps {
  *
  * Subscriptions made here have a dead-letter queue for messages SNS could not deliver.
  */
+/**
+ * Lets SNS use the key to write undeliverable messages to an encrypted dead-letter queue: for this
+ * account's topics in this region (the topic's own ARN would make a key -> topic -> key cycle).
+ * Identical statements merge, so every subscription with a DLQ may call it.
+ */
+export function allowSnsToUseKey(key: kms.IKey, scope: Construct): void {
+  const stack = Stack.of(scope);
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      principals: [new iam.ServicePrincipal('sns.amazonaws.com')],
+      actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+      resources: ['*'],
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': stack.account },
+        ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'sns', resource: '*', arnFormat: ArnFormat.NO_RESOURCE_NAME }) },
+      },
+    }),
+  );
+}
+
 export class AlertTopics extends Construct {
   /** The filter policy that passes the given severities. */
   static severityFilter(severities: readonly Severity[]): Record<string, sns.SubscriptionFilter> {
@@ -77,20 +97,7 @@ export class AlertTopics extends Construct {
         enforceSSL: true,
         retentionPeriod: Duration.days(SUBSCRIPTION_DLQ_RETENTION_DAYS),
       });
-      // SNS writes undeliverable messages to the encrypted queue with the key: allow it for this
-      // account's topics in this region (the topic's own ARN would make a key -> topic -> key cycle).
-      const stack = Stack.of(this);
-      props.key.addToResourcePolicy(
-        new iam.PolicyStatement({
-          principals: [new iam.ServicePrincipal('sns.amazonaws.com')],
-          actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
-          resources: ['*'],
-          conditions: {
-            StringEquals: { 'aws:SourceAccount': stack.account },
-            ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'sns', resource: '*', arnFormat: ArnFormat.NO_RESOURCE_NAME }) },
-          },
-        }),
-      );
+      allowSnsToUseKey(props.key, this);
       this.topic.addSubscription(new subscriptions.EmailSubscription(email, { filterPolicy: AlertTopics.severityFilter(severities), deadLetterQueue: dlq }));
       Validations.of(dlq).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is the dead-letter queue of the alert topic\'s subscriptions (SNS RedrivePolicy); it needs none of its own.' });
       Validations.of(dlq).acknowledge({ id: 'Serverless-SQSRedrivePolicy', reason: 'This queue is the dead-letter queue of the alert topic\'s subscriptions; it has no redrive of its own.' });

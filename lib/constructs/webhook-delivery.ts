@@ -1,5 +1,4 @@
-import { ArnFormat, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { Duration, Token, Validations } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -8,7 +7,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SEVERITIES, type Severity } from '../domain/anomaly-rules.js';
-import { AlertTopics, SUBSCRIPTION_DLQ_RETENTION_DAYS } from './alert-topics.js';
+import { AlertTopics, allowSnsToUseKey, SUBSCRIPTION_DLQ_RETENTION_DAYS } from './alert-topics.js';
 import { OrchestratorFunction } from './orchestrator-function.js';
 
 /** Severities the webhook receives by default. LOW is never published (log only). */
@@ -144,21 +143,8 @@ export class WebhookDelivery extends Construct {
     props.topic.addSubscription(
       new subscriptions.LambdaSubscription(fn, { filterPolicy: AlertTopics.severityFilter(severities), deadLetterQueue: this.subscriptionDeadLetterQueue }),
     );
-    // SNS writes undeliverable messages to the encrypted DLQ with the key: allow it for this
-    // account's topics in this region (the topic's ARN would make a key -> topic -> key cycle).
     // AlertTopics adds the same statement when it has an email subscription; identical statements merge.
-    const stack = Stack.of(this);
-    props.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal('sns.amazonaws.com')],
-        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
-        resources: ['*'],
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'sns', resource: '*', arnFormat: ArnFormat.NO_RESOURCE_NAME }) },
-        },
-      }),
-    );
+    allowSnsToUseKey(props.key, this);
 
     Validations.of(this.secret).acknowledge({
       id: 'AwsSolutions-SMG4',
