@@ -6,6 +6,23 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigurationError, TransientUpstreamError } from '../../lib/domain/errors.js';
 
+/**
+ * Reads a secret's string from Secrets Manager: throttling and outages are TransientUpstreamError
+ * (retried), anything else (missing secret, no permission) is ConfigurationError.
+ */
+export async function readSecretString(client: SecretsManagerClient, secretId: string): Promise<string | undefined> {
+  try {
+    const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+    return out.SecretString;
+  } catch (error) {
+    const name = error instanceof Error ? error.name : 'Error';
+    if (/Throttling|InternalServiceError|TimeoutError|NetworkingError/.test(name)) {
+      throw new TransientUpstreamError(`Secrets Manager unavailable (${name})`, { cause: error });
+    }
+    throw new ConfigurationError(`cannot read secret ${secretId} (${name})`, { cause: error });
+  }
+}
+
 export interface SecretSource {
   /** The secret's value; a missing secret is a `ConfigurationError`. */
   get(name: string): Promise<string>;
@@ -54,17 +71,7 @@ export class SecretsManagerSecretSource implements SecretSource {
   private async load(): Promise<Readonly<Record<string, unknown>>> {
     const now = this.clock();
     if (this.cached !== undefined && now - this.cached.fetchedAtMs < this.ttlMs) return this.cached.values;
-    let secretString: string | undefined;
-    try {
-      const out = await this.props.client.send(new GetSecretValueCommand({ SecretId: this.props.secretId }));
-      secretString = out.SecretString;
-    } catch (error) {
-      const name = error instanceof Error ? error.name : 'Error';
-      if (/Throttling|InternalServiceError|TimeoutError|NetworkingError/.test(name)) {
-        throw new TransientUpstreamError(`Secrets Manager unavailable (${name})`, { cause: error });
-      }
-      throw new ConfigurationError(`cannot read secret ${this.props.secretId} (${name})`, { cause: error });
-    }
+    const secretString = await readSecretString(this.props.client, this.props.secretId);
     let parsed: unknown;
     try {
       parsed = JSON.parse(secretString ?? '');

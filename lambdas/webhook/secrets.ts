@@ -4,10 +4,11 @@
  * active, so every delivery carries two signatures and receivers may switch keys at their own
  * pace. Locally and in tests a static source stands in.
  */
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod';
-import { ConfigurationError, TransientUpstreamError } from '../../lib/domain/errors.js';
+import { ConfigurationError } from '../../lib/domain/errors.js';
 import { InvalidWebhookSecretError, parseSecret } from '../../lib/domain/webhook-signature.js';
+import { readSecretString } from '../kit/secrets.js';
 
 export interface WebhookSecretSource {
   /** The active secrets, current first; never empty. Malformed configuration is a `ConfigurationError`. */
@@ -80,17 +81,7 @@ export class SecretsManagerWebhookSecrets implements WebhookSecretSource {
   async signingSecrets(): Promise<readonly string[]> {
     const now = this.clock();
     if (this.cached !== undefined && now - this.cached.fetchedAtMs < this.ttlMs) return this.cached.secrets;
-    let secretString: string | undefined;
-    try {
-      const out = await this.props.client.send(new GetSecretValueCommand({ SecretId: this.props.secretId }));
-      secretString = out.SecretString;
-    } catch (error) {
-      const name = error instanceof Error ? error.name : 'Error';
-      if (/Throttling|InternalServiceError|TimeoutError|NetworkingError/.test(name)) {
-        throw new TransientUpstreamError(`Secrets Manager unavailable (${name})`, { cause: error });
-      }
-      throw new ConfigurationError(`cannot read webhook secret ${this.props.secretId} (${name})`, { cause: error });
-    }
+    const secretString = await readSecretString(this.props.client, this.props.secretId);
     const secrets = secretsFromJson(secretString, this.props.secretId);
     this.cached = { secrets, fetchedAtMs: now };
     return secrets;
