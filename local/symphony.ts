@@ -270,12 +270,7 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   };
   const secrets = new InMemorySecretSource({ ...sandbox.credentials });
   const store = new DynamoDataStore({ client: documentClient(runtime.dynamo.client), tableName: runtime.tableName, clock: () => clock.now() });
-  // In-process workers share one heap: a worker's memory is the process's growth over the
-  // runtime's baseline, an approximation of what a Lambda of its own would use.
-  const baselineRss = process.memoryUsage().rss;
-  const memoryRss = (): number => Math.max(0, process.memoryUsage().rss - baselineRss);
   for (const [id, factory] of Object.entries(WORKER_HANDLERS)) {
-    const handler = factory({ store, secrets, env: sandbox.env, clock: () => clock.now(), logger: silentLogger, memorySampleMs: 0, memoryRss });
     handlers[id] = async (event) => {
       const fault = workerFaults.get(id);
       if (fault && clock.now() >= fault.fromMs && clock.now() < fault.untilMs) {
@@ -283,7 +278,11 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
         error.name = fault.errorName;
         throw error;
       }
-      return handler(event);
+      // In-process workers share one heap: a worker's memory is the process's growth during its
+      // own invocation, an approximation of what a Lambda of its own would use.
+      const startRss = process.memoryUsage().rss;
+      const memoryRss = (): number => Math.max(0, process.memoryUsage().rss - startRss);
+      return factory({ store, secrets, env: sandbox.env, clock: () => clock.now(), logger: silentLogger, memorySampleMs: 0, memoryRss })(event);
     };
   }
 

@@ -31,3 +31,18 @@ describe('the symphony with a crash loop', () => {
     expect(result.timeline.filter((t) => t.worker === 'clip_radar_worker').every((t) => t.status === 'SUCCEEDED')).toBe(true);
   }, 300_000);
 });
+
+describe('a healthy symphony', () => {
+  it('runs three fault-free hours with every slot reported once, every run succeeded, and no alert', async () => {
+    const startMs = Date.parse('2026-03-02T00:00:00Z');
+    const result = await runSymphony({ startMs, hours: 3, seed: 1 });
+    for (const slot of result.firedSlots) {
+      const reports = result.reports.filter((r) => r.workerName === slot.worker && r.jobId === slot.job && Date.parse(r.scheduledTime) === slot.atMs);
+      expect(reports, `${slot.worker}.${slot.job} @ ${new Date(slot.atMs).toISOString()}`).toHaveLength(1);
+    }
+    expect(result.reports.filter((r) => r.status !== 'SUCCEEDED').map((r) => `${r.workerName}.${r.jobId} ${r.status}`)).toEqual([]);
+    expect(result.alerts).toEqual([]);
+    expect(result.recoveries).toEqual([]);
+    expect(Object.values(result.circuits).every((c) => c === 'CLOSED')).toBe(true);
+  }, 300_000);
+});
