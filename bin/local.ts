@@ -11,6 +11,7 @@ import { ALL_WORKERS } from '../lib/registry/index.js';
 import { renderSchedule } from '../lib/registry/render.js';
 import { assertValidRegistry, RegistryValidationError } from '../lib/registry/validate.js';
 import { reportCards, renderSymphony } from '../local/report.js';
+import { silent } from '../local/self-healing.js';
 import { runSymphony } from '../local/symphony.js';
 import { SCENARIOS, scenarioByName, type Scenario } from '../scenarios/index.js';
 import type { AlertEnvelope, RenderedMessage } from '../lib/domain/alerting.js';
@@ -18,7 +19,6 @@ import { generateSecret } from '../lib/domain/webhook-signature.js';
 import { makeHandler as makeWebhookHandler } from '../lambdas/webhook/delivery.js';
 import { StaticWebhookSecrets } from '../lambdas/webhook/secrets.js';
 
-const quietLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, appendKeys: () => undefined, resetKeys: () => undefined };
 
 const DEFAULT_START = '2026-03-02T00:00:00Z';
 
@@ -98,7 +98,7 @@ async function main(): Promise<number> {
     }
     const secret = generateSecret();
     console.error(`Alerts are POSTed to ${url.href}, signed with ${secret}`);
-    const deliver = makeWebhookHandler({ target: { url: url.href }, secrets: new StaticWebhookSecrets([secret]), logger: quietLogger });
+    const deliver = makeWebhookHandler({ target: { url: url.href }, secrets: new StaticWebhookSecrets([secret]), logger: silent });
     onAlert = async (message) => {
       await deliver({ Records: [{ Sns: { MessageId: message.json.alert.id, Message: message.body } }] }).catch((e: unknown) => {
         console.error(`webhook delivery failed: ${e instanceof Error ? e.message : String(e)}`);

@@ -3,9 +3,9 @@
  * score report card per worker with the design's fields, the anomalies, and the circuit states.
  */
 import type { WorkerScoreReport } from '../lib/domain/score-report.js';
+import { HOUR_MS } from '../lib/domain/window-stats.js';
 import type { SymphonyResult } from './symphony.js';
 
-const HOUR_MS = 3_600_000;
 
 /** The symbol of an hour's runs of one job: the worst outcome wins. */
 const SYMBOLS: readonly [string, string][] = [

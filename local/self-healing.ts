@@ -40,7 +40,8 @@ export class LocalAlertSink {
   }
 }
 
-const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, appendKeys: () => undefined, resetKeys: () => undefined };
+/** A logger that drops everything: the local runtime prints its own summary. */
+export const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, appendKeys: () => undefined, resetKeys: () => undefined };
 
 type TemplateResource = { Type: string; Properties?: Record<string, unknown> };
 

@@ -30,7 +30,7 @@ import { ALL_WORKERS, isWorkerId, workerById, type WorkerSpec } from '../lib/reg
 import { LocalQueues, LOCAL_BATCH_SIZE } from './local-queues.js';
 import { startLocalRuntime, SimulatedClock, synthesizeTemplate, type LambdaHandler, type LocalRuntime } from './runtime.js';
 import { startSandbox, type Sandbox } from './sandbox/server.js';
-import { LocalAlertSink } from './self-healing.js';
+import { LocalAlertSink, silent } from './self-healing.js';
 import { resolveIntrinsics, logicalIdFromArn, type CfnTemplate } from './template-asl.js';
 
 /** One EventBridge schedule as the template declares it. */
@@ -239,7 +239,7 @@ export interface SymphonyResult {
   readonly wallMs: number;
 }
 
-const silentLogger: KitLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, appendKeys: () => undefined, resetKeys: () => undefined };
+const silentLogger: KitLogger = silent;
 
 export async function runSymphony(options: SymphonyOptions): Promise<SymphonyResult> {
   const wallStart = performance.now();

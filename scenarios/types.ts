@@ -11,4 +11,4 @@ export interface Scenario {
   prepare(ctx: SymphonyContext): Promise<void> | void;
 }
 
-export const HOUR_MS = 3_600_000;
+export { HOUR_MS } from '../lib/domain/window-stats.js';

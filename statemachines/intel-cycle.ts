@@ -12,7 +12,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import { workerById, type WorkerSpec } from '../lib/registry/index.js';
+import { pascalCase, workerById, type WorkerSpec } from '../lib/registry/index.js';
 import { protocolStep, recordAndConclude } from './worker-pipeline.js';
 
 export interface IntelCycleDefinitionProps {
@@ -24,7 +24,6 @@ export interface IntelCycleDefinitionProps {
   readonly refreshJobOf: (workerId: string) => string;
 }
 
-const pascal = (id: string): string => id.replace(/(^|_)([a-z])/g, (_m, _s: string, c: string) => c.toUpperCase());
 
 /** The pipelines a cycle starts: its stages and the refresh jobs of external data dependencies. */
 export function intelCycleChildren(cycle: WorkerSpec, workers: readonly WorkerSpec[]): { worker: string; job: string }[] {
@@ -70,7 +69,7 @@ export function buildIntelCycle(scope: Construct, props: IntelCycleDefinitionPro
     const later = stages.slice(failedIndex + 1);
     let chain: sfn.IChainable = record;
     for (const stage of [...later].reverse()) {
-      const id = `Skip${pascal(stage.worker)}After${pascal(failed?.worker ?? 'stage')}`;
+      const id = `Skip${pascalCase(stage.worker)}After${pascalCase(failed?.worker ?? 'stage')}`;
       const build = new sfn.Pass(scope, `${id}State`, {
         parameters: {
           worker: stage.worker,
@@ -93,7 +92,7 @@ export function buildIntelCycle(scope: Construct, props: IntelCycleDefinitionPro
   for (let i = stages.length - 1; i >= 0; i--) {
     const stage = stages[i];
     if (!stage) continue;
-    const run = startChild(`Stage${i + 1}${pascal(stage.worker)}`, stage.worker, stage.job, 'intel_cycle', stage.worker.replace(/_worker$/, ''), `$.stage_${stage.worker}`);
+    const run = startChild(`Stage${i + 1}${pascalCase(stage.worker)}`, stage.worker, stage.job, 'intel_cycle', stage.worker.replace(/_worker$/, ''), `$.stage_${stage.worker}`);
     run.addCatch(skipAfter(i), { errors: ['States.ALL'], resultPath: '$.stageFailure' });
     run.next(next);
     next = run;
@@ -104,25 +103,25 @@ export function buildIntelCycle(scope: Construct, props: IntelCycleDefinitionPro
     if (external.length === 0) continue;
     let afterRefresh: sfn.IChainable = run;
     for (const dep of [...external].reverse()) {
-      const refresh = startChild(`Refresh${pascal(dep.on)}`, dep.on, refreshJobOf(dep.on), 'refresh', `refresh-${dep.on.replace(/_worker$/, '')}`, sfn.JsonPath.DISCARD);
+      const refresh = startChild(`Refresh${pascalCase(dep.on)}`, dep.on, refreshJobOf(dep.on), 'refresh', `refresh-${dep.on.replace(/_worker$/, '')}`, sfn.JsonPath.DISCARD);
       // A failed refresh is not the cycle's failure: the stage's own gate then skips it with DEPENDENCY_FAILED.
       refresh.addCatch(afterRefresh, { errors: ['States.ALL'], resultPath: `$.refreshFailure_${dep.on}` });
       refresh.next(afterRefresh);
       const stalePath = `$.freshness_${stage.worker}.stale.${dep.on}`;
-      const check = new sfn.Choice(scope, `Is${pascal(dep.on)}Stale`)
+      const check = new sfn.Choice(scope, `Is${pascalCase(dep.on)}Stale`)
         // isPresent first: a Choice on a missing path is a runtime error, and the check may have failed.
         .when(sfn.Condition.and(sfn.Condition.isPresent(stalePath), sfn.Condition.booleanEquals(stalePath, true)), refresh)
         .otherwise(afterRefresh);
       afterRefresh = check;
     }
-    const freshness = protocolStep(scope, `CheckFreshnessFor${pascal(stage.worker)}`, protocolFunction, {
+    const freshness = protocolStep(scope, `CheckFreshnessFor${pascalCase(stage.worker)}`, protocolFunction, {
       action: 'freshness',
       statePath: '$.freshnessQuery',
       resultPath: `$.freshness_${stage.worker}`,
       comment: `Is the data ${stage.worker} needs fresh?`,
     });
     freshness.addCatch(afterRefresh, { errors: ['States.ALL'], resultPath: '$.freshnessFailure' });
-    const query = new sfn.Pass(scope, `FreshnessQueryFor${pascal(stage.worker)}`, {
+    const query = new sfn.Pass(scope, `FreshnessQueryFor${pascalCase(stage.worker)}`, {
       parameters: { worker: stage.worker, job: stage.job, 'scheduledTime.$': '$.gate.scheduledTime', trigger: 'intel_cycle' },
       resultPath: '$.freshnessQuery',
     });

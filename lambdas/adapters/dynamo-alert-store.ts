@@ -48,6 +48,7 @@ import {
   type EscalationState,
   type EscalationStore,
 } from '../../lib/domain/escalation.js';
+import { isConditionFailure } from './dynamo-state-store.js';
 
 export const ALERT_ATTRS = {
   state: 'alertState',
@@ -116,7 +117,6 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 const CLAIMED: AlertState = 'CLAIMED';
 const DELIVERED: AlertState = 'DELIVERED';
 
-const isConditionFailure = (error: unknown): boolean => error instanceof Error && error.name === 'ConditionalCheckFailedException';
 
 /** The item stored for a claim. */
 export function alertItem(alert: Alert, claim: AlertClaim): Record<string, unknown> {

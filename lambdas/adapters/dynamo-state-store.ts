@@ -112,7 +112,8 @@ export function updateParts(write: StateWrite): UpdateParts {
   };
 }
 
-const isConditionFailure = (error: unknown): boolean => error instanceof Error && error.name === 'ConditionalCheckFailedException';
+/** A conditional write that lost: an answer, not an error. */
+export const isConditionFailure = (error: unknown): boolean => error instanceof Error && error.name === 'ConditionalCheckFailedException';
 
 function parseBucket(raw: RawItem | undefined): WindowBucket {
   if (raw === undefined) return EMPTY_BUCKET;

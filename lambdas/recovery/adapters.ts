@@ -13,8 +13,8 @@ import { ConfigurationError } from '../../lib/domain/errors.js';
 import { RECOVERY_SUMMARY_SK, recoveryActionSk, recoveryPk, recoveryStreakSk, type RecoveryActionRecord } from '../../lib/domain/recovery-actions.js';
 import { STATE_SK, workerPk, type RawItem } from '../../lib/domain/worker-state.js';
 import type { AlertPublisher, PipelineStarter, QueueAdapter, RecoveryStore, RecoverySummary, StartedExecution } from './ports.js';
+import { isConditionFailure } from '../adapters/dynamo-state-store.js';
 
-const isConditionFailure = (error: unknown): boolean => error instanceof Error && error.name === 'ConditionalCheckFailedException';
 
 export class DynamoRecoveryStore implements RecoveryStore {
   constructor(

@@ -18,12 +18,12 @@ import { workerPk } from '../../lib/domain/worker-state.js';
 import { snsMessageAttributes } from '../adapters/sns-alert-publisher.js';
 import { ReportItemSchema } from '../anomaly/stream-record.js';
 import type { EndedExecution, EndedStatus, ExecutionLister, HealthFindingStore, ListedExecution, QueueDepthReader, ReportReader, StoredFinding } from './ports.js';
+import { isConditionFailure } from '../adapters/dynamo-state-store.js';
 
 /** ListExecutions' page size limit. */
 export const LIST_EXECUTIONS_PAGE = 1000;
 
 const KNOWN_CODES: ReadonlySet<string> = new Set(ANOMALY_CODES);
-const isConditionFailure = (error: unknown): boolean => error instanceof Error && error.name === 'ConditionalCheckFailedException';
 
 export class SfnExecutionLister implements ExecutionLister {
   constructor(private readonly client: SFNClient) {}

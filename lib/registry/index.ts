@@ -88,3 +88,6 @@ export function workStepTimeoutSeconds(worker: WorkerSpec, job: JobSpec): number
 export function functionTimeoutSeconds(worker: WorkerSpec): number {
   return Math.max(...worker.jobs.map((job) => workStepTimeoutSeconds(worker, job)));
 }
+
+/** A registry id (`youtube_worker`, `youtube_worker.trending`) as a PascalCase construct-id part. */
+export const pascalCase = (id: string): string => id.replace(/(^|[_.])([a-z])/g, (_m, _s: string, c: string) => c.toUpperCase());

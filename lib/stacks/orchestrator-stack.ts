@@ -13,7 +13,7 @@ import { OrchestratorFunction } from '../constructs/orchestrator-function.js';
 import { OrchestratorTable } from '../constructs/orchestrator-table.js';
 import { Pipeline } from '../constructs/pipeline.js';
 import { SymphonySchedules } from '../constructs/symphony-schedules.js';
-import { ALL_WORKERS, functionTimeoutSeconds, lambdaWorkers, scheduledTriggers, type WorkerSpec } from '../registry/index.js';
+import { ALL_WORKERS, functionTimeoutSeconds, pascalCase, lambdaWorkers, scheduledTriggers, type WorkerSpec } from '../registry/index.js';
 import { buildIntelCycle, intelCycleChildren } from '../../statemachines/intel-cycle.js';
 import { buildWorkerPipeline } from '../../statemachines/worker-pipeline.js';
 import { PROTOCOL_STEP_TIMEOUT_SECONDS } from '../domain/retry-policy.js';
@@ -32,7 +32,6 @@ export const PROTOCOL_MEMORY_MB = 256;
 /** Extra time an on-demand consumer has beyond its worker's step, in seconds. */
 export const CONSUMER_OVERHEAD_SECONDS = 30;
 
-const pascal = (id: string): string => id.replace(/(^|[_.])([a-z])/g, (_m, _s: string, c: string) => c.toUpperCase());
 export const pipelineKey = (workerId: string, jobId: string): string => `${workerId}.${jobId}`;
 
 /**
@@ -97,7 +96,7 @@ export class OrchestratorStack extends Stack {
     };
     const workerFunctions = new Map<string, OrchestratorFunction>();
     for (const worker of lambdaWorkers(workers)) {
-      const fn = new OrchestratorFunction(this, `Worker${pascal(worker.id)}`, {
+      const fn = new OrchestratorFunction(this, `Worker${pascalCase(worker.id)}`, {
         entry: `lambdas/workers/${worker.id}.ts`,
         memorySizeMb: worker.memoryMb,
         timeout: Duration.seconds(functionTimeoutSeconds(worker)),
@@ -120,7 +119,7 @@ export class OrchestratorStack extends Stack {
         if (worker.executionModel === 'on-demand' && !job.fanOut) continue;
         pipelines.set(
           pipelineKey(worker.id, job.id),
-          new Pipeline(this, `Pipeline${pascal(worker.id)}${pascal(job.id)}`, {
+          new Pipeline(this, `Pipeline${pascalCase(worker.id)}${pascalCase(job.id)}`, {
             worker,
             job,
             definition: (scope) => buildWorkerPipeline(scope, { worker, job, protocolFunction: this.protocolFunction.fn, workerFunction }),
@@ -143,7 +142,7 @@ export class OrchestratorStack extends Stack {
       for (const job of cycle.jobs) {
         pipelines.set(
           pipelineKey(cycle.id, job.id),
-          new Pipeline(this, `Pipeline${pascal(cycle.id)}${pascal(job.id)}`, {
+          new Pipeline(this, `Pipeline${pascalCase(cycle.id)}${pascalCase(job.id)}`, {
             worker: cycle,
             job,
             definition: (scope) => buildIntelCycle(scope, { cycle, protocolFunction: this.protocolFunction.fn, pipelineOf, refreshJobOf }),
@@ -167,7 +166,7 @@ export class OrchestratorStack extends Stack {
       if (!workerFunction) throw new Error(`worker "${worker.id}": no function`);
       const consumerTimeout = Duration.seconds(functionTimeoutSeconds(worker) + CONSUMER_OVERHEAD_SECONDS);
       const packPipelines = worker.jobs.filter((j) => j.fanOut).map((j) => pipelineOf(worker.id, j.id));
-      const consumer = new OrchestratorFunction(this, `Consumer${pascal(worker.id)}`, {
+      const consumer = new OrchestratorFunction(this, `Consumer${pascalCase(worker.id)}`, {
         entry: 'lambdas/on-demand/consumer.ts',
         memorySizeMb: 256,
         timeout: consumerTimeout,
@@ -189,7 +188,7 @@ export class OrchestratorStack extends Stack {
         });
       }
       for (const pipeline of packPipelines) pipeline.grantStartExecution(consumer.fn);
-      queues.set(worker.id, new OnDemandQueue(this, `Queue${pascal(worker.id)}`, { workerId: worker.id, consumer: consumer.fn, consumerTimeout, key: this.key }));
+      queues.set(worker.id, new OnDemandQueue(this, `Queue${pascalCase(worker.id)}`, { workerId: worker.id, consumer: consumer.fn, consumerTimeout, key: this.key }));
     }
     this.queues = queues;
 
