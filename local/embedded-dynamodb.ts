@@ -2,15 +2,22 @@
  * Embedded DynamoDB for the local runtime: dynalite in-process, plus what dynalite lacks and our
  * workers rely on: a DynamoDB stream (emulated in the SDK client) and a manual TTL sweep.
  *
+ * The clients reach dynalite in-process (dynalite-transport.ts): the SDK signs and serializes
+ * each request as for DynamoDB, dynalite's own request listener answers it, no socket in between.
+ *
  * The stream is produced by SDK v3 middleware on the returned `client`. For every PutItem,
- * UpdateItem, DeleteItem and BatchWriteItem it takes a per-table lock, reads the old images
- * with consistent reads on a separate raw client (no middleware, so no recursion; one BatchGetItem
- * for a whole BatchWriteItem), lets the write through, works out the new images and emits INSERT /
- * MODIFY / REMOVE. A successful delete leaves no item and a successful put leaves exactly its item
- * (once its numbers are in dynalite's canonical spelling), so only UpdateItem (and a put whose item
- * dynalite will rewrite) reads the new image back. (The write's own ReturnValues are left alone:
- * at 'build' a DocumentClient's output is already unmarshalled, so images taken from it would be
- * lossy, and asking for values the caller did not want would change its output.) Like DynamoDB Streams:
+ * UpdateItem, DeleteItem and BatchWriteItem it takes a per-table lock, lets the write through and
+ * emits INSERT / MODIFY / REMOVE from the old and new images:
+ *   - a put or delete asks the write itself for the old image (`ReturnValues: ALL_OLD`), and an
+ *     update for the new one (`ALL_NEW`) after one consistent read of the old. The transport hook
+ *     captures the image from dynalite's raw response (at 'build' a DocumentClient's output is
+ *     already unmarshalled, so it would be lossy there) and takes it out again when the caller did
+ *     not ask for it, so the caller's output is unchanged;
+ *   - a write whose caller asked for other ReturnValues, and a BatchWriteItem, read the old images
+ *     (one BatchGetItem for a whole batch) and read back new images that are not certain;
+ *   - a successful delete leaves no item and a successful put leaves exactly its item (once its
+ *     numbers are in dynalite's canonical spelling), so only those are taken for granted.
+ * The emulation's reads go straight to dynalite in wire JSON, not through a client. Like DynamoDB Streams:
  *   - a failed write (e.g. ConditionalCheckFailedException) emits nothing;
  *   - a write that changes nothing emits nothing ("no stream record is written for an operation
  *     that does not change the item");
@@ -23,29 +30,27 @@
  * dynalite implements no transactions/PartiQL: those commands are rejected with a clear error.
  */
 import {
-  BatchGetItemCommand,
   CreateTableCommand,
   DeleteItemCommand,
   DescribeTableCommand,
   DynamoDBClient,
-  GetItemCommand,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import type {
   AttributeValue,
   CreateTableCommandInput,
   GlobalSecondaryIndex,
-  KeysAndAttributes,
   KeySchemaElement,
   LocalSecondaryIndex,
   Projection,
   ServiceInputTypes,
   ServiceOutputTypes,
 } from '@aws-sdk/client-dynamodb';
-import type { BuildMiddleware } from '@smithy/types';
+import type { BuildMiddleware, HttpRequest, HttpResponse } from '@smithy/types';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
+import { directCall, inProcessRequestHandler, type RequestListener } from './dynalite-transport.js';
 import { keyId, pickKey, sameImage, storedItem, toWireItem } from './ddb-images.js';
 import { isPlainObject } from './json.js';
 import { EmulatedDynamoStream } from './stream-delivery.js';
@@ -84,6 +89,8 @@ export interface EmbeddedDynamo {
   readonly stream: EmulatedDynamoStream;
   /** Creates a table from the `Properties` of an `AWS::DynamoDB::Table` / `GlobalTable` resource. */
   createTableFromTemplate(properties: Readonly<Record<string, unknown>>, tableName: string): Promise<LocalTableInfo>;
+  /** The stream emulation's own image reads so far, by operation (they bypass the clients). */
+  imageReads(): Readonly<Record<string, number>>;
   /** What `createTableFromTemplate` recorded about a table, if anything. */
   tableInfo(tableName: string): LocalTableInfo | undefined;
   /**
@@ -135,10 +142,54 @@ class KeyedMutex {
   }
 }
 
+/** The header that ties a request to its captured image (local only; dynalite ignores it). */
+const CAPTURE_HEADER = 'x-local-stream-capture';
+
+/** How a single-item write returns its own image: `old` (put, delete) or `new` (update). */
+interface CapturePlan {
+  readonly image: 'old' | 'new';
+  /** The ReturnValues the request is changed to, when the caller asked for none. */
+  readonly set: 'ALL_OLD' | 'ALL_NEW' | undefined;
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+/** The capture plan of a PutItem/DeleteItem/UpdateItem request, or undefined to read images instead. */
+function capturePlanOf(command: string, request: unknown): CapturePlan | undefined {
+  if (typeof request !== 'object' || request === null) return undefined;
+  const { body, headers } = request as { body?: unknown; headers?: unknown };
+  const text = typeof body === 'string' ? body : body instanceof Uint8Array ? Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8') : undefined;
+  if (text === undefined || !isPlainObject(headers)) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isPlainObject(parsed)) return undefined;
+  const returnValues = parsed['ReturnValues'] ?? 'NONE';
+  const image = command === 'UpdateItemCommand' ? 'new' : command === 'PutItemCommand' || command === 'DeleteItemCommand' ? 'old' : undefined;
+  if (image === undefined) return undefined;
+  const wanted = image === 'new' ? 'ALL_NEW' : 'ALL_OLD';
+  if (returnValues === wanted) return { image, set: undefined, body: parsed };
+  if (returnValues === 'NONE') return { image, set: wanted, body: parsed };
+  return undefined;
+}
+
 function tableNameOf(nameOrArn: string): string {
   // DynamoDB accepts a table ARN wherever a TableName is expected.
   const m = /^arn:[^:]+:dynamodb:[^:]*:[^:]*:table\/([^/]+)/.exec(nameOrArn);
   return m?.[1] ?? nameOrArn;
+}
+
+/** The key of a wire-format item in the SDK's shape (binary as bytes), for `keyId`. */
+function sdkKeyOf(item: WireItem, keyNames: readonly string[]): SdkItem {
+  const key: SdkItem = {};
+  for (const name of keyNames) {
+    const v = item[name];
+    if (v === undefined) continue;
+    key[name] = v.B !== undefined ? { B: Buffer.from(v.B, 'base64') } : (v as AttributeValue);
+  }
+  return key;
 }
 
 function sdkItemOrThrow(v: unknown, what: string): SdkItem {
@@ -174,9 +225,18 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
   });
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
-  const clientConfig = { endpoint, region: LOCAL_REGION, credentials: FAKE_CREDENTIALS, maxAttempts: options.maxAttempts ?? 2 };
-  const rawClient = new DynamoDBClient(clientConfig);
-  const client = new DynamoDBClient(clientConfig);
+  // The clients reach dynalite in-process (dynalite-transport.ts); `endpoint` still serves others.
+  const [listener] = server.listeners('request') as RequestListener[];
+  if (listener === undefined) throw new Error('dynalite has no request listener');
+  const clientConfig = {
+    endpoint,
+    region: LOCAL_REGION,
+    credentials: FAKE_CREDENTIALS,
+    maxAttempts: options.maxAttempts ?? 2,
+  };
+  const rawClient = new DynamoDBClient({ ...clientConfig, requestHandler: inProcessRequestHandler(listener) });
+  let hook: (request: HttpRequest, response: HttpResponse) => HttpResponse = (_request, response) => response;
+  const client = new DynamoDBClient({ ...clientConfig, requestHandler: inProcessRequestHandler(listener, (request, response) => hook(request, response)) });
   const stream = new EmulatedDynamoStream();
   const mutex = new KeyedMutex();
   const tables = new Map<string, LocalTableInfo>();
@@ -203,9 +263,16 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
     return options.streamUndeclaredTables === false ? undefined : 'NEW_AND_OLD_IMAGES';
   };
 
+  // The emulation's own image reads go straight to dynalite in wire JSON (dynalite-transport.ts):
+  // no SDK round trip, and the items come back already in the stream's wire format.
+  const imageReads: Record<string, number> = {};
+  const countRead = (operation: string): void => {
+    imageReads[operation] = (imageReads[operation] ?? 0) + 1;
+  };
   const readImage = async (table: string, key: SdkItem): Promise<WireItem | undefined> => {
-    const r = await rawClient.send(new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true }));
-    return r.Item === undefined ? undefined : toWireItem(r.Item);
+    countRead('GetItem');
+    const r = await directCall(listener, 'GetItem', { TableName: table, Key: toWireItem(key), ConsistentRead: true });
+    return isPlainObject(r['Item']) ? (r['Item'] as WireItem) : undefined;
   };
 
   /** Current images of several items (consistent reads): one GetItem, or BatchGetItems matched by `keyId`. */
@@ -214,24 +281,23 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
     if (targets.length === 1 && first !== undefined) return [await readImage(first.table, first.key)];
     // BatchGetItem answers in no particular order: results are matched back by id, so ids must be unique.
     if (new Set(targets.map((t) => t.id)).size !== targets.length) return Promise.all(targets.map((t) => readImage(t.table, t.key)));
-    const found = new Map<string, SdkItem>();
+    const found = new Map<string, WireItem>();
     for (let i = 0; i < targets.length; i += BATCH_GET_LIMIT) {
-      let request: Record<string, KeysAndAttributes> = {};
-      for (const t of targets.slice(i, i + BATCH_GET_LIMIT)) (request[t.table] ??= { Keys: [], ConsistentRead: true }).Keys?.push(t.key);
+      let request: Record<string, { Keys: WireItem[]; ConsistentRead: true }> = {};
+      for (const t of targets.slice(i, i + BATCH_GET_LIMIT)) (request[t.table] ??= { Keys: [], ConsistentRead: true }).Keys.push(toWireItem(t.key));
       for (let attempt = 1; Object.keys(request).length > 0; attempt++) {
         if (attempt > BATCH_GET_ATTEMPTS) throw new Error(`BatchGetItem still had unprocessed keys after ${BATCH_GET_ATTEMPTS} attempts`);
-        const r = await rawClient.send(new BatchGetItemCommand({ RequestItems: request }));
-        for (const [table, items] of Object.entries(r.Responses ?? {})) {
+        countRead('BatchGetItem');
+        const r = await directCall(listener, 'BatchGetItem', { RequestItems: request });
+        const responses = isPlainObject(r['Responses']) ? (r['Responses'] as Record<string, WireItem[]>) : {};
+        for (const [table, items] of Object.entries(responses)) {
           const names = await keyNamesOf(table);
-          for (const item of items) found.set(keyId(table, item, names), item);
+          for (const item of items) found.set(keyId(table, sdkKeyOf(item, names), names), item);
         }
-        request = r.UnprocessedKeys ?? {};
+        request = isPlainObject(r['UnprocessedKeys']) ? (r['UnprocessedKeys'] as typeof request) : {};
       }
     }
-    return targets.map((t) => {
-      const item = found.get(t.id);
-      return item === undefined ? undefined : toWireItem(item);
-    });
+    return targets.map((t) => found.get(t.id));
   };
 
   const emit = (table: string, keyNames: readonly string[], old: WireItem | undefined, now: WireItem | undefined, ttl = false): void => {
@@ -297,6 +363,67 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
     } finally {
       release();
     }
+  };
+
+  /**
+   * A single-item write whose image the write itself can return: the request asks dynalite for it
+   * (`ReturnValues`), the transport hook captures it from the raw response and, when the caller
+   * did not ask for it, takes it out again, so the caller's output is what it would have been.
+   * A put or delete then needs no read at all, an update one (its old image).
+   */
+  const captures = new Map<string, { attributes: WireItem | undefined }>();
+  let captureSeq = 0;
+  const observeCaptured = async <T>(w: PendingWrite, plan: CapturePlan, request: HttpRequest, write: () => Promise<T>): Promise<T> => {
+    const id = String(++captureSeq);
+    request.headers[CAPTURE_HEADER] = id;
+    if (plan.set !== undefined) {
+      request.body = JSON.stringify({ ...plan.body, ReturnValues: plan.set });
+      for (const name of Object.keys(request.headers)) if (name.toLowerCase() === 'content-length') request.headers[name] = String(Buffer.byteLength(request.body as string));
+    }
+    capturePlans.set(id, plan);
+    const release = await mutex.acquire(w.table);
+    try {
+      let old: WireItem | undefined;
+      if (plan.image === 'new') {
+        try {
+          old = await readImage(w.table, w.key);
+        } catch {
+          return await write(); // unusable table/key: let the write report it
+        }
+      }
+      const result = await write(); // throws → no record, exactly like a failed DynamoDB write
+      const captured = captures.get(id);
+      if (captured === undefined) throw new Error(`the embedded DynamoDB lost the image of a ${w.table} write`);
+      let now: WireItem | undefined;
+      if (plan.image === 'old') {
+        old = captured.attributes;
+        now = w.after.known ? w.after.image : await readImage(w.table, w.key);
+      } else {
+        now = captured.attributes;
+      }
+      emit(w.table, await keyNamesOf(w.table), old, now);
+      return result;
+    } finally {
+      captures.delete(id);
+      capturePlans.delete(id);
+      release();
+    }
+  };
+  const capturePlans = new Map<string, CapturePlan>();
+  /** The transport hook: takes the captured image out of dynalite's raw response. */
+  const onResponse = (request: HttpRequest, response: HttpResponse): HttpResponse => {
+    const id = request.headers[CAPTURE_HEADER];
+    const plan = id === undefined ? undefined : capturePlans.get(id);
+    if (id === undefined || plan === undefined || response.statusCode !== 200) return response;
+    const json = JSON.parse(Buffer.from(response.body as Uint8Array).toString('utf8')) as Record<string, unknown>;
+    const attributes = json['Attributes'];
+    captures.set(id, { attributes: isPlainObject(attributes) ? (attributes as WireItem) : undefined });
+    if (plan.set === undefined) return response;
+    delete json['Attributes'];
+    const body = Buffer.from(JSON.stringify(json), 'utf8');
+    const headers: Record<string, string> = { ...response.headers, 'content-length': String(body.length) };
+    delete headers['x-amz-crc32'];
+    return { ...response, headers, body };
   };
 
   /** The observed single-item writes of a request (none for tables without a stream), or undefined if it writes nothing. */
@@ -383,8 +510,12 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
       writes = undefined; // malformed input or unknown table: DynamoDB will reject the request itself
     }
     if (writes === undefined) return next(args);
+    const [only] = writes;
+    const plan = writes.length === 1 && only !== undefined ? capturePlanOf(command, args.request) : undefined;
+    if (plan !== undefined && only !== undefined) return observeCaptured(only, plan, args.request as HttpRequest, () => next(args));
     return observe(writes, () => next(args), command === 'BatchWriteItemCommand' ? hasUnprocessedItems : () => false);
   };
+  hook = onResponse;
   client.middlewareStack.add(streamMiddleware, { step: 'build', name: 'localDynamoStreamEmulation', priority: 'high' });
 
   const createTableFromTemplate = async (properties: Readonly<Record<string, unknown>>, tableName: string): Promise<LocalTableInfo> => {
@@ -462,6 +593,7 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
     stream,
     createTableFromTemplate,
     tableInfo: (t) => tables.get(t),
+    imageReads: () => ({ ...imageReads }),
     expireTtl,
     close,
   };

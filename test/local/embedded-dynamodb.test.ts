@@ -212,36 +212,58 @@ describe('emulated stream records', () => {
 
 describe('image bookkeeping with fewer reads', () => {
   /** Counts the requests the emulation sends on the raw client while `fn` runs. */
-  async function rawRequests(fn: () => Promise<unknown>): Promise<Record<string, number>> {
-    const counts: Record<string, number> = {};
-    db.rawClient.middlewareStack.add(
-      (next, context) => async (args) => {
-        const name = String(context.commandName).replace(/Command$/, '');
-        counts[name] = (counts[name] ?? 0) + 1;
-        return next(args);
-      },
-      { step: 'initialize', name: 'countRawRequests' },
-    );
-    try {
-      await fn();
-    } finally {
-      db.rawClient.middlewareStack.remove('countRawRequests');
-    }
-    return counts;
+  /** The emulation's own image reads while `fn` runs. */
+  async function imageReads(fn: () => Promise<unknown>): Promise<Record<string, number>> {
+    const before = db.imageReads();
+    await fn();
+    const after = db.imageReads();
+    const delta: Record<string, number> = {};
+    for (const [op, n] of Object.entries(after)) if (n !== (before[op] ?? 0)) delta[op] = n - (before[op] ?? 0);
+    return delta;
   }
   const stored = async (t: string, k: Record<string, AttributeValue>) => toWireItem((await db.rawClient.send(new GetItemCommand({ TableName: t, Key: k }))).Item);
 
-  it('reads once per put or delete, twice per update and once per BatchWriteItem', async () => {
+  it('reads nothing for a put or delete, once per update and once per BatchWriteItem', async () => {
     const t = await freshTable();
     await db.client.send(new PutItemCommand({ TableName: t, Item: key('warm') })); // key schema cached
-    expect(await rawRequests(() => db.client.send(new PutItemCommand({ TableName: t, Item: { ...key('p'), n: { N: '1' } } })))).toEqual({ GetItem: 1 });
+    expect(await imageReads(() => db.client.send(new PutItemCommand({ TableName: t, Item: { ...key('p'), n: { N: '1' } } })))).toEqual({});
     expect(
-      await rawRequests(() => db.client.send(new UpdateItemCommand({ TableName: t, Key: key('p'), UpdateExpression: 'SET n = :v', ExpressionAttributeValues: { ':v': { N: '2' } } }))),
-    ).toEqual({ GetItem: 2 });
-    expect(await rawRequests(() => db.client.send(new DeleteItemCommand({ TableName: t, Key: key('p') })))).toEqual({ GetItem: 1 });
+      await imageReads(() => db.client.send(new UpdateItemCommand({ TableName: t, Key: key('p'), UpdateExpression: 'SET n = :v', ExpressionAttributeValues: { ':v': { N: '2' } } }))),
+    ).toEqual({ GetItem: 1 });
+    expect(await imageReads(() => db.client.send(new DeleteItemCommand({ TableName: t, Key: key('p') })))).toEqual({});
     const requests = Array.from({ length: 25 }, (_, i) => (i % 5 === 0 ? { DeleteRequest: { Key: key(`b${i}`) } } : { PutRequest: { Item: { ...key(`b${i}`), i: { N: String(i) } } } }));
-    expect(await rawRequests(() => db.client.send(new BatchWriteItemCommand({ RequestItems: { [t]: requests } })))).toEqual({ BatchGetItem: 1 });
-    expect(db.stream.drain(t).map((r) => r.eventName)).toEqual(['INSERT', 'INSERT', 'MODIFY', 'REMOVE', ...Array<string>(20).fill('INSERT')]);
+    expect(await imageReads(() => db.client.send(new BatchWriteItemCommand({ RequestItems: { [t]: requests } })))).toEqual({ BatchGetItem: 1 });
+    const records = db.stream.drain(t);
+    expect(records.map((r) => r.eventName)).toEqual(['INSERT', 'INSERT', 'MODIFY', 'REMOVE', ...Array<string>(20).fill('INSERT')]);
+    // The images came from the writes themselves: the update's new image and the delete's old one.
+    expect(records[2]?.dynamodb.OldImage).toEqual({ ...key('p'), n: { N: '1' } });
+    expect(records[2]?.dynamodb.NewImage).toEqual({ ...key('p'), n: { N: '2' } });
+    expect(records[3]?.dynamodb.OldImage).toEqual({ ...key('p'), n: { N: '2' } });
+  });
+
+  it("leaves the caller's output as it asked: no Attributes unless it asked for them", async () => {
+    const t = await freshTable();
+    await db.client.send(new PutItemCommand({ TableName: t, Item: { ...key('r'), n: { N: '1' } } }));
+    const put = await db.client.send(new PutItemCommand({ TableName: t, Item: { ...key('r'), n: { N: '2' } } }));
+    expect(put.Attributes).toBeUndefined();
+    const putOld = await db.client.send(new PutItemCommand({ TableName: t, Item: { ...key('r'), n: { N: '3' } }, ReturnValues: 'ALL_OLD' }));
+    expect(putOld.Attributes).toEqual({ ...key('r'), n: { N: '2' } });
+    const update = await db.client.send(new UpdateItemCommand({ TableName: t, Key: key('r'), UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': { N: '1' } } }));
+    expect(update.Attributes).toBeUndefined();
+    const updated = await db.client.send(
+      new UpdateItemCommand({ TableName: t, Key: key('r'), UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': { N: '1' } }, ReturnValues: 'UPDATED_NEW' }),
+    );
+    expect(updated.Attributes).toEqual({ n: { N: '5' } });
+    const deleted = await db.client.send(new DeleteItemCommand({ TableName: t, Key: key('r') }));
+    expect(deleted.Attributes).toBeUndefined();
+    expect(db.stream.drain(t).map((r) => [r.eventName, r.dynamodb.NewImage?.['n']?.N ?? null, r.dynamodb.OldImage?.['n']?.N ?? null])).toEqual([
+      ['INSERT', '1', null],
+      ['MODIFY', '2', '1'],
+      ['MODIFY', '3', '2'],
+      ['MODIFY', '4', '3'],
+      ['MODIFY', '5', '4'],
+      ['REMOVE', null, '5'],
+    ]);
   });
 
   it('gives a put the image dynalite stores, reading it back when dynalite rewrites its numbers', async () => {
