@@ -16,7 +16,7 @@
 import { maxDependencyWaitSeconds, type JobSpec, type WorkerSpec } from '../registry/index.js';
 import { windowStartFor } from './alerting.js';
 import { RULE_BY_CODE, THRESHOLDS, type AnomalyCode, type Severity } from './anomaly-rules.js';
-import { occurrences } from './schedule-math.js';
+import { lastOccurrence } from './schedule-math.js';
 import type { WorkerScoreReport } from './score-report.js';
 import type { WorkerStateItem } from './worker-state.js';
 
@@ -126,9 +126,8 @@ export function lastDueSlotMs(worker: WorkerSpec, job: JobSpec, nowMs: number, g
   const from = nowMs - MISSED_RUN_LOOKBACK_HOURS * 3600_000;
   let latest: number | null = null;
   for (const s of job.schedules) {
-    const times = occurrences(s.expression, s.timezone, from, to);
-    const last = times[times.length - 1];
-    if (last !== undefined && (latest === null || last > latest)) latest = last;
+    const last = lastOccurrence(s.expression, s.timezone, from, to);
+    if (last !== null && (latest === null || last > latest)) latest = last;
   }
   return latest;
 }

@@ -98,6 +98,38 @@ export function occurrences(expression: string, timezone: string, fromMs: number
   }
 }
 
+/**
+ * The latest time (epoch ms) at which `expression` fires in `timezone` within `[fromMs, toMs)`, or
+ * null: the last element of `occurrences(...)`, found without enumerating the range (croner
+ * searches backwards from `toMs`).
+ */
+export function lastOccurrence(expression: string, timezone: string, fromMs: number, toMs: number): number | null {
+  const parsed = parseScheduleExpression(expression);
+  if (!parsed.ok) throw new ScheduleMathError(`schedule "${expression}" is malformed: ${parsed.reason}`);
+  if (!isValidTimezone(timezone)) throw new ScheduleMathError(`schedule "${expression}" has an unknown timezone, got "${timezone}"`);
+  if (!(toMs > fromMs)) return null;
+  const schedule = parsed.schedule;
+  let last: number | null;
+  switch (schedule.kind) {
+    case 'rate': {
+      const periodMs = schedule.value * RATE_UNIT_MS[schedule.unit];
+      last = Math.floor((toMs - 1) / periodMs) * periodMs;
+      break;
+    }
+    case 'at':
+      last = occurrences(expression, timezone, fromMs, toMs)[0] ?? null;
+      break;
+    case 'cron': {
+      const cron = new Cron(toCronerPattern(schedule.fields), cronerOptions(timezone));
+      // previousRuns is strictly before its reference.
+      last = cron.previousRuns(1, new Date(toMs))[0]?.getTime() ?? null;
+      cron.stop();
+      break;
+    }
+  }
+  return last !== null && last >= fromMs ? last : null;
+}
+
 /** How many times the schedules fire within `[fromMs, toMs)`. */
 export function countOccurrences(schedules: readonly { readonly expression: string; readonly timezone: string }[], fromMs: number, toMs: number): number {
   return schedules.reduce((n, s) => n + occurrences(s.expression, s.timezone, fromMs, toMs).length, 0);

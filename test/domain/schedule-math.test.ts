@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { countOccurrences, occurrences, ScheduleMathError, toCronerPattern } from '../../lib/domain/schedule-math.js';
+import { countOccurrences, lastOccurrence, occurrences, ScheduleMathError, toCronerPattern } from '../../lib/domain/schedule-math.js';
 import { scheduledTriggers } from '../../lib/registry/index.js';
 
 const T = (iso: string): number => Date.parse(iso);
@@ -150,5 +150,44 @@ describe('occurrences: properties', () => {
       }),
       { numRuns: 30 },
     );
+  });
+});
+
+describe('lastOccurrence: the last of occurrences(), without enumerating', () => {
+  const expressions = [
+    ...new Set(scheduledTriggers().flatMap((t) => t.job.schedules.map((s) => `${s.expression}|${s.timezone}`))),
+    'cron(0 12 ? * 2 *)|UTC',
+    'cron(30 2 * * ? *)|America/New_York', // 02:30 does not exist on the spring-forward day
+    'cron(0 9 ? * 6L *)|Europe/Berlin',
+    'cron(0/20 * * * ? *)|Asia/Kolkata',
+    'rate(7 minutes)|UTC',
+    'at(2026-03-08T02:30:00)|America/New_York',
+  ];
+
+  it('agrees with occurrences() on every registry schedule and tricky ones, over random ranges across DST changes', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...expressions),
+        fc.integer({ min: T('2026-03-01T00:00:00Z'), max: T('2026-11-05T00:00:00Z') }),
+        fc.integer({ min: 1, max: 40 * 3600_000 }),
+        (entry, from, span) => {
+          const [expression = '', timezone = 'UTC'] = entry.split('|');
+          const all = occurrences(expression, timezone, from, from + span);
+          expect(lastOccurrence(expression, timezone, from, from + span)).toBe(all[all.length - 1] ?? null);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('is half-open and null for an empty range', () => {
+    expect(lastOccurrence('cron(0/5 * * * ? *)', 'UTC', T('2026-01-01T00:00:00Z'), T('2026-01-01T00:10:00Z'))).toBe(T('2026-01-01T00:05:00Z'));
+    expect(lastOccurrence('cron(0/5 * * * ? *)', 'UTC', T('2026-01-01T00:01:00Z'), T('2026-01-01T00:05:00Z'))).toBeNull();
+    expect(lastOccurrence('rate(5 minutes)', 'UTC', T('2026-01-01T00:10:00Z'), T('2026-01-01T00:10:00Z'))).toBeNull();
+  });
+
+  it('rejects what occurrences() rejects', () => {
+    expect(() => lastOccurrence('cron(bad)', 'UTC', 0, 1)).toThrow(ScheduleMathError);
+    expect(() => lastOccurrence('rate(5 minutes)', 'Mars/Olympus', 0, 1)).toThrow(/Mars\/Olympus/);
   });
 });
