@@ -14,6 +14,9 @@
  * | `alert`       | M    | the whole Alert (lib/domain/alerting.ts)                           |
  * | `expiresAt`   | N    | TTL: end of the dedup window + ALERT_TTL_GRACE_SECONDS             |
  * | `acknowledgedAt` | S | ISO-8601, set once by `acknowledgeAlert` (POST /alerts/{id}/ack)   |
+ * | `acknowledgedBy`, `ackNote` | S | who acknowledged it, and why (optional), set with it      |
+ * | `gsi1pk`      | S    | `ALERTS`: puts the alert in the sparse GSI `byTime`                |
+ * | `gsi1sk`      | S    | `<raisedAt ISO>#<alert id>`: newest first with ScanIndexForward false |
  * | `escalationState` | S | `PAGING` (a sweep is paging on-call) or `ESCALATED`               |
  * | `escalationToken` | S | the sweep run that claimed the escalation                         |
  * | `escalationClaimedAtMs` | N | when it was claimed                                         |
@@ -31,11 +34,14 @@
  * `acknowledgeAlert` is one conditional UpdateItem (plus a GetItem when it was acknowledged
  * already or does not exist, to tell the two apart).
  *
+ * `listAlerts` is one Query of the GSI `byTime` (`gsi1pk = ALERTS`, newest first, paginated by
+ * LastEvaluatedKey). Alerts claimed before the GSI existed have no `gsi1pk` and are not listed.
+ *
  * Known edge: `claim` replaces the whole item when a retry (or a stale takeover) of a CLAIMED,
  * never-delivered alert wins, which drops `acknowledgedAt` and the escalation attributes; an alert
  * whose delivery kept failing for 15 minutes and then succeeded may page on-call a second time.
  */
-import { BatchGetCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import type { Alert } from '../../lib/domain/alerting.js';
 import { ALERT_CLAIM_STALE_MS, ALERT_SK, alertExpiresAt, alertPk, type AlertClaim, type AlertState, type AlertStore } from '../../lib/domain/anomaly-evaluation.js';
@@ -48,6 +54,7 @@ import {
   type EscalationState,
   type EscalationStore,
 } from '../../lib/domain/escalation.js';
+import { ALERTS_GSI_PK, alertGsiSk, BY_TIME_INDEX, GSI1_PK, GSI1_SK } from '../../lib/domain/worker-state.js';
 import { isConditionFailure } from './dynamo-state-store.js';
 
 export const ALERT_ATTRS = {
@@ -56,6 +63,8 @@ export const ALERT_ATTRS = {
   claimedAtMs: 'claimedAtMs',
   deliveredAtMs: 'deliveredAtMs',
   acknowledgedAt: 'acknowledgedAt',
+  acknowledgedBy: 'acknowledgedBy',
+  ackNote: 'ackNote',
   escalationState: 'escalationState',
   escalationToken: 'escalationToken',
   escalationClaimedAtMs: 'escalationClaimedAtMs',
@@ -134,8 +143,45 @@ export function alertItem(alert: Alert, claim: AlertClaim): Record<string, unkno
     windowStart: alert.windowStart,
     alert,
     expiresAt: alertExpiresAt(alert),
+    [GSI1_PK]: ALERTS_GSI_PK,
+    [GSI1_SK]: alertGsiSk(alert.raisedAt, alert.id),
   };
 }
+
+/** An ALERT item as GET /alerts lists it. */
+export interface ListedAlert {
+  readonly alert: Alert;
+  readonly deliveryState: string | null;
+  readonly acknowledgedAt: string | null;
+  readonly acknowledgedBy: string | null;
+  readonly escalationState: string | null;
+}
+
+/** A page of `listAlerts`: newest first; `lastKey` when there may be more. */
+export interface AlertPage {
+  readonly items: readonly ListedAlert[];
+  readonly lastKey?: Readonly<Record<string, string>>;
+}
+
+const optionalString = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/** A listed ALERT item; null when its `alert` map is not readable. */
+export function listedAlert(item: Record<string, unknown>): ListedAlert | null {
+  const alert = item['alert'];
+  if (typeof alert !== 'object' || alert === null || typeof (alert as Record<string, unknown>)['id'] !== 'string') return null;
+  return {
+    alert: alert as Alert,
+    deliveryState: optionalString(item[ALERT_ATTRS.state]),
+    acknowledgedAt: optionalString(item[ALERT_ATTRS.acknowledgedAt]),
+    acknowledgedBy: optionalString(item[ALERT_ATTRS.acknowledgedBy]),
+    escalationState: optionalString(item[ALERT_ATTRS.escalationState]),
+  };
+}
+
+const stringKey = (key: Record<string, unknown> | undefined): Readonly<Record<string, string>> | undefined => {
+  if (key === undefined) return undefined;
+  return Object.fromEntries(Object.entries(key).filter((e): e is [string, string] => typeof e[1] === 'string'));
+};
 
 export class DynamoAlertStore implements AlertStore, EscalationStore {
   constructor(
@@ -188,17 +234,30 @@ export class DynamoAlertStore implements AlertStore, EscalationStore {
    * condition fails, one consistent GetItem tells an earlier acknowledgement (its time is kept)
    * from a missing alert.
    */
-  async acknowledgeAlert(alertId: string, nowMs: number): Promise<AcknowledgeResult> {
+  async acknowledgeAlert(alertId: string, nowMs: number, ack?: { readonly by: string; readonly note: string | null }): Promise<AcknowledgeResult> {
     const acknowledgedAt = new Date(nowMs).toISOString();
+    const names: Record<string, string> = { '#pk': 'pk', '#ack': ALERT_ATTRS.acknowledgedAt };
+    const values: Record<string, unknown> = { ':at': acknowledgedAt };
+    const sets = ['#ack = :at'];
+    if (ack !== undefined) {
+      names['#by'] = ALERT_ATTRS.acknowledgedBy;
+      values[':by'] = ack.by;
+      sets.push('#by = :by');
+      if (ack.note !== null) {
+        names['#note'] = ALERT_ATTRS.ackNote;
+        values[':note'] = ack.note;
+        sets.push('#note = :note');
+      }
+    }
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: alertPk(alertId), sk: ALERT_SK },
-          UpdateExpression: 'SET #ack = :at',
+          UpdateExpression: `SET ${sets.join(', ')}`,
           ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#ack)',
-          ExpressionAttributeNames: { '#pk': 'pk', '#ack': ALERT_ATTRS.acknowledgedAt },
-          ExpressionAttributeValues: { ':at': acknowledgedAt },
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
         }),
       );
       return { status: 'ACKNOWLEDGED', acknowledgedAt };
@@ -216,6 +275,30 @@ export class DynamoAlertStore implements AlertStore, EscalationStore {
     );
     const at = out.Item?.[ALERT_ATTRS.acknowledgedAt];
     return out.Item === undefined ? { status: 'NOT_FOUND' } : { status: 'ALREADY_ACKNOWLEDGED', acknowledgedAt: typeof at === 'string' ? at : '' };
+  }
+
+  /** One Query of the GSI `byTime` (`gsi1pk = ALERTS`), newest first; items whose `alert` is unreadable are left out. */
+  async listAlerts(page: { readonly limit: number; readonly startKey?: Readonly<Record<string, string>> }): Promise<AlertPage> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: BY_TIME_INDEX,
+        KeyConditionExpression: '#gpk = :alerts',
+        ExpressionAttributeNames: { '#gpk': GSI1_PK },
+        ExpressionAttributeValues: { ':alerts': ALERTS_GSI_PK },
+        ScanIndexForward: false,
+        Limit: page.limit,
+        ...(page.startKey ? { ExclusiveStartKey: { ...page.startKey } } : {}),
+      }),
+    );
+    const items: ListedAlert[] = [];
+    for (const item of out.Items ?? []) {
+      const listed = listedAlert(item);
+      if (listed === null) this.onUnreadable(String(item['pk']).replace(/^ALERT#/, ''));
+      else items.push(listed);
+    }
+    const lastKey = stringKey(out.LastEvaluatedKey);
+    return lastKey ? { items, lastKey } : { items };
   }
 
   /** BatchGetItem of the ids (distinct, 100 a request), following UnprocessedKeys with backoff. Missing items are left out. */

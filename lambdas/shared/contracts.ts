@@ -14,6 +14,7 @@
  *   A Catch on Work/Plan/Map puts `{ Error, Cause }` at $.failure and goes to Record.
  */
 import * as z from 'zod';
+import { SKIP_REASONS } from '../../lib/domain/score-report.js';
 
 export const TRIGGERS = ['schedule', 'intel_cycle', 'refresh', 'manual', 'recovery'] as const;
 export const Trigger = z.enum(TRIGGERS);
@@ -45,7 +46,8 @@ export const ProtocolCall = z.object({
 });
 export type ProtocolCall = z.infer<typeof ProtocolCall>;
 
-export const SKIP_REASON_VALUES = ['CIRCUIT_OPEN', 'LOCK_HELD', 'FRESH_DATA', 'PAUSED', 'DEPENDENCY_FAILED'] as const;
+/** The domain's skip reasons: one list (lib/domain/score-report.ts). */
+export const SKIP_REASON_VALUES = SKIP_REASONS;
 
 /**
  * The gate's verdict.

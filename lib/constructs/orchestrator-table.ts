@@ -12,13 +12,21 @@ export interface OrchestratorTableProps {
 
 /**
  * The one DynamoDB table: score reports, circuit states, locks with fences, window counters,
- * freshness marks, orchestrator state, quota usage and alert dedup keys. See docs/data-model.md.
+ * freshness marks, orchestrator state, quota usage, alert dedup keys and manual-trigger claims, with
+ * one sparse GSI (`byTime`) that lists alerts by time. See docs/data-model.md.
  */
 export class OrchestratorTable extends Construct {
   /** Partition key, sort key and TTL attribute names: the data model's contract. */
   static readonly PARTITION_KEY = 'pk';
   static readonly SORT_KEY = 'sk';
   static readonly TTL_ATTRIBUTE = 'expiresAt';
+  /**
+   * The sparse GSI over time (worker-state.ts BY_TIME_INDEX, GSI1_PK, GSI1_SK): only items that set
+   * both attributes are in it; alerts are (`gsi1pk = ALERTS`), for GET /alerts newest first.
+   */
+  static readonly BY_TIME_INDEX = 'byTime';
+  static readonly GSI1_PARTITION_KEY = 'gsi1pk';
+  static readonly GSI1_SORT_KEY = 'gsi1sk';
 
   readonly table: dynamodb.Table;
 
@@ -34,6 +42,12 @@ export class OrchestratorTable extends Construct {
       stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
       deletionProtection: true,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: OrchestratorTable.BY_TIME_INDEX,
+      partitionKey: { name: OrchestratorTable.GSI1_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: OrchestratorTable.GSI1_SORT_KEY, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
     });
   }
 }

@@ -5,9 +5,11 @@
  *
  * Checks, in order:
  *  1. orchestrator PAUSED or DRAINING                 -> SKIP PAUSED
+ *     worker disabled by its config (STATE.config.enabled = false) -> SKIP DISABLED
  *  2. (schedule trigger) the job's slot already claimed: the same slot -> DUPLICATE (no report),
  *     a later slot -> SKIP FRESH_DATA
- *  3. circuit (circuit.admit): SKIP -> SKIP CIRCUIT_OPEN; PROBE -> run as a probe, persisting the
+ *  3. circuit (circuit.admit, with the settings of worker-config.effectiveCircuit: the registry's,
+ *     overridden by the config's thresholds): SKIP -> SKIP CIRCUIT_OPEN; PROBE -> run as a probe, persisting the
  *     admitted circuit state in the same write as the lock
  *  4. dependencies gating the job (`job.gatedBy`, else all the worker's dependencies):
  *     `data` (hard): last success older than freshnessSeconds -> SKIP DEPENDENCY_FAILED;
@@ -19,12 +21,13 @@
  * A SKIP on a schedule trigger still claims the slot, so a repeated delivery cannot run it later.
  * Pure.
  */
-import { circuitFor, workerById } from '../registry/index.js';
+import { workerById } from '../registry/index.js';
 import type { DependencySpec, JobSpec, WorkerSpec } from '../registry/types.js';
 import { admit, CLOSED_CIRCUIT, type CircuitState } from './circuit.js';
 import { acquireSpec, and, lockAttrsFor, or, slotAttr, type Condition } from './lock.js';
 import type { GateView, GateViewRequest } from './ports.js';
 import { countOccurrences } from './schedule-math.js';
+import { effectiveCircuit, workerEnabled } from './worker-config.js';
 import type { SkipReason } from './score-report.js';
 import { bucketKey, HOUR_MS, type WindowBucket } from './window-stats.js';
 import {
@@ -228,14 +231,20 @@ export function decideGate(input: GateInput): GatePlan {
     return skip('PAUSED', `new jobs of ${worker.id} are paused until ${new Date(state.intakePausedUntilMs).toISOString()} (queue overflow recovery)`);
   }
 
+  // 1b. Operator configuration: a disabled worker starts nothing.
+  if (!workerEnabled(state?.config)) {
+    const config = state?.config;
+    return skip('DISABLED', `${worker.id} is disabled by its configuration${config?.updatedAt ? ` (since ${config.updatedAt})` : ''}${config?.unreadable ? `: ${config.unreadable}` : ''}`);
+  }
+
   // 2. Slot (schedule triggers only).
   if (scheduled && !ownClaim && claimed !== undefined) {
     if (claimed === call.scheduledTime) return { verdict: { decision: 'DUPLICATE' }, write: null };
     if (claimed > call.scheduledTime) return skip('FRESH_DATA', `a later slot already ran: ${job.id} claimed ${claimed}, this slot is ${call.scheduledTime}`);
   }
 
-  // 3. Circuit.
-  const settings = circuitFor(worker);
+  // 3. Circuit, with the configured threshold overrides.
+  const settings = effectiveCircuit(worker, state?.config);
   const circuit = state?.circuit ?? CLOSED_CIRCUIT;
   const admission = admit(circuit, nowMs, settings);
   if (admission.admission === 'SKIP') return skip('CIRCUIT_OPEN', circuitDetail(circuit, settings.openTimeoutSeconds));

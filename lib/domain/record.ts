@@ -16,7 +16,8 @@
  * Pure.
  */
 import type { ItemOutcome, PipelineState, WorkerResult } from '../../lambdas/shared/contracts.js';
-import { circuitFor, weightsFor } from '../registry/index.js';
+import { weightsFor } from '../registry/index.js';
+import { effectiveCircuit } from './worker-config.js';
 import type { JobSpec, WorkerSpec } from '../registry/types.js';
 import { evaluateAnomalies, type AnomalyCode, type HealthFacts, type WorkerBudget } from './anomaly-rules.js';
 import { CLOSED_CIRCUIT, recordOutcome } from './circuit.js';
@@ -306,7 +307,7 @@ function buildReport(input: RecordInput, outcome: Outcome, lockFence: number | n
 
 function runEffects(input: RecordInput, status: RunStatus): { scalars: Record<string, AttrValue>; circuit: ReturnType<typeof circuitAttr> } {
   const success = status === 'SUCCEEDED' || status === 'PARTIAL';
-  const circuit = recordOutcome(input.current?.circuit ?? CLOSED_CIRCUIT, success ? 'success' : 'failure', input.nowMs, circuitFor(input.worker));
+  const circuit = recordOutcome(input.current?.circuit ?? CLOSED_CIRCUIT, success ? 'success' : 'failure', input.nowMs, effectiveCircuit(input.worker, input.current?.config));
   const scalars: Record<string, AttrValue> = {
     [STATE_ATTRS.lastStatus]: status,
     [STATE_ATTRS.lastRunAtMs]: input.nowMs,

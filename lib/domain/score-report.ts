@@ -9,7 +9,8 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 /** A run that executed (as opposed to SKIPPED). */
 export type ExecutedStatus = Exclude<RunStatus, 'SKIPPED'>;
 
-export const SKIP_REASONS = ['CIRCUIT_OPEN', 'LOCK_HELD', 'FRESH_DATA', 'PAUSED', 'DEPENDENCY_FAILED'] as const;
+/** DISABLED: the worker's config (PUT /workers/{id}/config) has `enabled: false`. */
+export const SKIP_REASONS = ['CIRCUIT_OPEN', 'LOCK_HELD', 'FRESH_DATA', 'PAUSED', 'DEPENDENCY_FAILED', 'DISABLED'] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
 export interface ComponentScores {

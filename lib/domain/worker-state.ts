@@ -7,6 +7,7 @@
 import { CLOSED_CIRCUIT, type CircuitState, type CircuitStateName } from './circuit.js';
 import { applyWrite, evaluateCondition, lockAttrsFor, slotAttr, type AttrValue, type Condition, type Item } from './lock.js';
 import { RUN_STATUSES, type RunStatus } from './score-report.js';
+import { parseStoredConfig, type WorkerConfig } from './worker-config.js';
 
 // ---------------------------------------------------------------------------------------------
 // Keys
@@ -21,6 +22,20 @@ export const workerPk = (workerId: string): string => `WORKER#${workerId}`;
 export const reportSk = (scheduledTime: string, jobId: string, runId?: string): string => `REPORT#${scheduledTime}#${jobId}${runId === undefined ? '' : `#${runId}`}`;
 /** A rolling-window bucket's sort key; `bucket` is `YYYY-MM-DDTHH` (see window-stats.bucketKey). */
 export const windowSk = (bucket: string): string => `WINDOW#${bucket}`;
+
+/** The manual-trigger claim of a request key: `TRIGGER#<workerId>` / `<requestKey>` (POST /workers/{id}/trigger). */
+export const triggerPk = (workerId: string): string => `TRIGGER#${workerId}`;
+
+/**
+ * The sparse GSI `byTime` (partition `gsi1pk`, sort `gsi1sk`, projection ALL): only items that set
+ * both attributes are in it. Alerts set `gsi1pk = ALERTS`, `gsi1sk = <raisedAt ISO>#<alertId>`, so
+ * one Query lists them newest first.
+ */
+export const BY_TIME_INDEX = 'byTime';
+export const GSI1_PK = 'gsi1pk';
+export const GSI1_SK = 'gsi1sk';
+export const ALERTS_GSI_PK = 'ALERTS';
+export const alertGsiSk = (raisedAt: string, alertId: string): string => `${normalizeIso(raisedAt)}#${alertId}`;
 
 /**
  * Seconds a WINDOW bucket lives: 35 days, so daily report aggregates (report-aggregation.ts) exist for
@@ -63,6 +78,8 @@ export const STATE_ATTRS = {
   stepTimeoutOverrideSeconds: 'stepTimeoutOverrideSeconds',
   /** Optimistic-concurrency counter: every write through this module adds 1. */
   version: 'version',
+  /** Operator configuration (lib/domain/worker-config.ts), written by the API only. */
+  config: 'config',
 } as const;
 
 /** Which execution claimed a job's slot, so a retried gate recognises its own claim. */
@@ -100,6 +117,8 @@ export interface WorkerStateItem {
   readonly intakePausedUntilMs: number | null;
   /** 0 when absent. */
   readonly version: number;
+  /** Operator configuration (PUT /workers/{id}/config); absent when never configured. */
+  readonly config?: WorkerConfig;
 }
 
 /** A value as stored on a STATE item: a scalar, or a flat map (the circuit). */
@@ -181,7 +200,9 @@ export function parseWorkerState(raw: RawItem): WorkerStateItem {
     else if (name.startsWith(SLOT_OWNER_PREFIX)) slotOwners[name.slice(SLOT_OWNER_PREFIX.length)] = value;
   }
   const lastStatus = RUN_STATUSES.find((s) => s === raw[STATE_ATTRS.lastStatus]) ?? null;
+  const config = parseStoredConfig(raw[STATE_ATTRS.config]);
   return {
+    ...(config === null ? {} : { config }),
     locks: parseLocks(raw),
     slots,
     slotOwners,

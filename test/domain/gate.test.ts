@@ -75,6 +75,67 @@ describe('decideGate: 1. orchestrator mode', () => {
   });
 });
 
+describe('decideGate: operator config (STATE.config)', () => {
+  const config = (c: Record<string, unknown>): RawItem => ({ config: { version: 1, updatedAt: '2026-01-02T05:00:00.000Z', ...c } });
+
+  it('enabled: false -> SKIP DISABLED naming the worker and when, and the slot is still claimed', () => {
+    const plan = decide('youtube_worker', 'trending', { view: view({ worker: state(config({ enabled: false })) }) });
+    expect(plan.verdict).toEqual({ decision: 'SKIP', skipReason: 'DISABLED', detail: 'youtube_worker is disabled by its configuration (since 2026-01-02T05:00:00.000Z)' });
+    expect(apply(plan, config({ enabled: false }))).toMatchObject({ slot_trending: SLOT, slotOwner_trending: EXEC });
+  });
+
+  it('enabled: false skips before the slot, the circuit and the lock (a live lock by another execution)', () => {
+    const raw = { ...config({ enabled: false }), ...circuit({ state: 'OPEN', changedAtMs: NOW }), ...lockedBy('trending', 'exec-0', NOW + 60_000) };
+    expect(decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }) }).verdict).toMatchObject({ decision: 'SKIP', skipReason: 'DISABLED' });
+  });
+
+  it('the orchestrator mode comes first: PAUSED wins over DISABLED', () => {
+    const plan = decide('youtube_worker', 'trending', { view: view({ orchestrator: { mode: 'PAUSED', updatedAt: null, reason: null }, worker: state(config({ enabled: false })) }) });
+    expect(plan.verdict).toMatchObject({ decision: 'SKIP', skipReason: 'PAUSED' });
+  });
+
+  it('an unlocked (on-demand) worker is skipped too, for any trigger', () => {
+    const plan = decide('generation_worker', 'generate', { view: view({ worker: state(config({ enabled: false })) }), call: { executionId: EXEC, startedAtMs: NOW, trigger: 'manual', scheduledTime: SLOT } });
+    expect(plan).toEqual({ verdict: { decision: 'SKIP', skipReason: 'DISABLED', detail: expect.stringContaining('generation_worker is disabled') }, write: null });
+  });
+
+  it('enabled: true, or no config at all -> RUN as before', () => {
+    expect(decide('youtube_worker', 'trending', { view: view({ worker: state(config({ enabled: true })) }) }).verdict).toMatchObject({ decision: 'RUN' });
+    expect(decide('youtube_worker', 'trending', { view: view({ worker: state({}) }) }).verdict).toMatchObject({ decision: 'RUN' });
+  });
+
+  it('an unreadable enabled (not a boolean) reads as disabled, and says why', () => {
+    const plan = decide('youtube_worker', 'trending', { view: view({ worker: state(config({ enabled: 'no' })) }) });
+    expect(plan.verdict).toMatchObject({ decision: 'SKIP', skipReason: 'DISABLED', detail: expect.stringContaining('enabled must be a boolean, got "no"') });
+  });
+
+  it('circuitOpenSeconds overrides the registry open timeout (900 s): OPEN 120 s ago probes with a 60 s override, skips without', () => {
+    const opened = circuit({ state: 'OPEN', changedAtMs: NOW - 120_000 });
+    expect(decide('youtube_worker', 'trending', { view: view({ worker: state(opened) }) }).verdict).toMatchObject({ decision: 'SKIP', skipReason: 'CIRCUIT_OPEN' });
+    const overridden = { ...opened, ...config({ enabled: true, thresholds: { circuitOpenSeconds: 60 } }) };
+    const plan = decide('youtube_worker', 'trending', { view: view({ worker: state(overridden) }) });
+    expect(plan.verdict).toEqual({ decision: 'RUN', probe: true, fence: null });
+    expect(apply(plan, overridden)).toMatchObject({ circuit: { state: 'HALF_OPEN', probesAdmitted: 1 } });
+  });
+
+  it('a longer circuitOpenSeconds keeps the circuit open past the registry timeout, and the detail names the overridden next probe', () => {
+    const raw = { ...circuit({ state: 'OPEN', changedAtMs: NOW - 1_000_000 }), ...config({ thresholds: { circuitOpenSeconds: 3600 } }) };
+    const plan = decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }) });
+    expect(plan.verdict).toEqual({
+      decision: 'SKIP',
+      skipReason: 'CIRCUIT_OPEN',
+      detail: `circuit OPEN since ${new Date(NOW - 1_000_000).toISOString()}; next probe from ${new Date(NOW - 1_000_000 + 3_600_000).toISOString()}`,
+    });
+  });
+
+  it('circuitHalfOpenSuccesses raises the probes admitted: HALF_OPEN with 1 probe out admits a second when 2 successes are needed', () => {
+    const halfOpen = circuit({ state: 'HALF_OPEN', changedAtMs: NOW - 1_000, probesAdmitted: 1 });
+    expect(decide('youtube_worker', 'trending', { view: view({ worker: state(halfOpen) }) }).verdict).toMatchObject({ decision: 'SKIP', skipReason: 'CIRCUIT_OPEN' });
+    const raw = { ...halfOpen, ...config({ thresholds: { circuitHalfOpenSuccesses: 2 } }) };
+    expect(decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }) }).verdict).toEqual({ decision: 'RUN', probe: true, fence: null });
+  });
+});
+
 describe('decideGate: 2. slot', () => {
   it('the same slot already claimed -> DUPLICATE, no write', () => {
     expect(decide('youtube_worker', 'trending', { view: view({ worker: state({ slot_trending: SLOT, slotOwner_trending: 'exec-0' }) }) })).toEqual({ verdict: { decision: 'DUPLICATE' }, write: null });

@@ -1,0 +1,210 @@
+/**
+ * The API's StatusStore port on the orchestrator table (docs/data-model.md). Reads are GetItem,
+ * BatchGetItem (consistent) and Query; writes are single-item UpdateItem/PutItem, conditional where
+ * a race matters (config version, TRIGGER claim). Alerts are read and acknowledged through
+ * DynamoAlertStore. A failed condition is an answer, not an error.
+ */
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { configAttr, type WorkerConfig } from '../../lib/domain/worker-config.js';
+import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
+import {
+  ORCH_PK,
+  parseOrchestratorState,
+  parseWorkerState,
+  STATE_ATTRS,
+  STATE_SK,
+  triggerPk,
+  workerPk,
+  type OrchestratorMode,
+  type OrchestratorState,
+  type WorkerStateItem,
+} from '../../lib/domain/worker-state.js';
+import { DynamoAlertStore } from '../adapters/dynamo-alert-store.js';
+import { DynamoStateStore, isConditionFailure } from '../adapters/dynamo-state-store.js';
+import type { AcknowledgeBy, AcknowledgeOutcome, AlertListing, Page, PageKey, PageRequest, StatusStore, TriggerClaimResult, TriggerRecord } from './ports.js';
+
+const REPORT_PREFIX = 'REPORT#';
+/** Attributes of a REPORT item that are not report fields. */
+const REPORT_ITEM_ONLY = new Set(['pk', 'sk', 'entity', 'expiresAt']);
+
+const stringKey = (key: Record<string, unknown> | undefined): PageKey | undefined =>
+  key === undefined ? undefined : Object.fromEntries(Object.entries(key).filter((e): e is [string, string] => typeof e[1] === 'string'));
+
+/** A REPORT item without its table attributes. */
+export function reportOf(item: Record<string, unknown>): WorkerScoreReport {
+  return Object.fromEntries(Object.entries(item).filter(([k]) => !REPORT_ITEM_ONLY.has(k))) as unknown as WorkerScoreReport;
+}
+
+const TRIGGER_ENTITY = 'TRIGGER';
+
+export function triggerItem(record: TriggerRecord): Record<string, unknown> {
+  return {
+    pk: triggerPk(record.workerId),
+    sk: record.requestKey,
+    entity: TRIGGER_ENTITY,
+    workerId: record.workerId,
+    jobId: record.jobId,
+    executionName: record.executionName,
+    pipelineKey: record.pipelineKey,
+    input: record.input,
+    createdAt: record.createdAt,
+    ...(record.startedAt !== null ? { startedAt: record.startedAt } : {}),
+    ...(record.executionArn !== null ? { executionArn: record.executionArn } : {}),
+    expiresAt: record.expiresAt,
+  };
+}
+
+/** A TRIGGER item as a record; null when unreadable. */
+export function triggerRecordOf(item: Record<string, unknown>): TriggerRecord | null {
+  const s = (k: string): string | null => (typeof item[k] === 'string' ? (item[k] as string) : null);
+  const workerId = s('workerId');
+  const jobId = s('jobId');
+  const requestKey = s('sk');
+  const executionName = s('executionName');
+  const pipelineKey = s('pipelineKey');
+  const createdAt = s('createdAt');
+  const input = item['input'];
+  if (!workerId || !jobId || !requestKey || !executionName || !pipelineKey || !createdAt || typeof input !== 'object' || input === null) return null;
+  return {
+    workerId,
+    jobId,
+    requestKey,
+    executionName,
+    pipelineKey,
+    input: input as Record<string, unknown>,
+    createdAt,
+    startedAt: s('startedAt'),
+    executionArn: s('executionArn'),
+    expiresAt: typeof item['expiresAt'] === 'number' ? item['expiresAt'] : 0,
+  };
+}
+
+export class DynamoStatusStore implements StatusStore {
+  private readonly states: DynamoStateStore;
+  private readonly alerts: DynamoAlertStore;
+
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {
+    this.states = new DynamoStateStore(client, tableName);
+    this.alerts = new DynamoAlertStore(client, tableName);
+  }
+
+  async readOrchestrator(): Promise<OrchestratorState> {
+    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: ORCH_PK, sk: STATE_SK }, ConsistentRead: true }));
+    return parseOrchestratorState(out.Item);
+  }
+
+  async setOrchestratorMode(mode: OrchestratorMode, reason: string | null, nowMs: number): Promise<OrchestratorState> {
+    const out = await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: ORCH_PK, sk: STATE_SK },
+        UpdateExpression: reason === null ? 'SET #mode = :mode, #at = :at REMOVE #reason' : 'SET #mode = :mode, #at = :at, #reason = :reason',
+        ExpressionAttributeNames: { '#mode': 'mode', '#at': 'updatedAt', '#reason': 'reason' },
+        ExpressionAttributeValues: { ':mode': mode, ':at': new Date(nowMs).toISOString(), ...(reason === null ? {} : { ':reason': reason }) },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return parseOrchestratorState(out.Attributes ?? {});
+  }
+
+  async readWorkerStates(workerIds: readonly string[]): Promise<Readonly<Record<string, WorkerStateItem | undefined>>> {
+    const items = await this.states.batchGet(workerIds.map((id) => ({ pk: workerPk(id), sk: STATE_SK })));
+    return Object.fromEntries(
+      workerIds.map((id) => {
+        const raw = items.get(`${workerPk(id)}\u0000${STATE_SK}`);
+        return [id, raw === undefined ? undefined : parseWorkerState(raw)];
+      }),
+    );
+  }
+
+  async latestReport(workerId: string): Promise<WorkerScoreReport | null> {
+    const page = await this.listReports(workerId, { limit: 1 });
+    return page.items[0] ?? null;
+  }
+
+  async listReports(workerId: string, page: PageRequest): Promise<Page<WorkerScoreReport>> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+        ExpressionAttributeValues: { ':pk': workerPk(workerId), ':prefix': REPORT_PREFIX },
+        ScanIndexForward: false,
+        Limit: page.limit,
+        ...(page.startKey ? { ExclusiveStartKey: { ...page.startKey } } : {}),
+      }),
+    );
+    const lastKey = stringKey(out.LastEvaluatedKey);
+    const items = (out.Items ?? []).map(reportOf);
+    return lastKey ? { items, lastKey } : { items };
+  }
+
+  async listAlerts(page: PageRequest): Promise<Page<AlertListing>> {
+    return this.alerts.listAlerts(page);
+  }
+
+  async acknowledgeAlert(alertId: string, nowMs: number, ack: AcknowledgeBy): Promise<AcknowledgeOutcome> {
+    return this.alerts.acknowledgeAlert(alertId, nowMs, ack);
+  }
+
+  async writeWorkerConfig(workerId: string, config: WorkerConfig, expectedVersion: number): Promise<boolean> {
+    const names = { '#config': STATE_ATTRS.config, '#version': 'version' };
+    const condition = expectedVersion === 0 ? 'attribute_not_exists(#config) OR attribute_not_exists(#config.#version) OR #config.#version = :expected' : '#config.#version = :expected';
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: workerPk(workerId), sk: STATE_SK },
+          UpdateExpression: 'SET #config = :config',
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':config': configAttr(config), ':expected': expectedVersion },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async readTrigger(workerId: string, requestKey: string): Promise<TriggerRecord | null> {
+    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: triggerPk(workerId), sk: requestKey }, ConsistentRead: true }));
+    return out.Item === undefined ? null : triggerRecordOf(out.Item);
+  }
+
+  async claimTrigger(record: TriggerRecord): Promise<TriggerClaimResult> {
+    try {
+      await this.client.send(
+        new PutCommand({ TableName: this.tableName, Item: triggerItem(record), ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } }),
+      );
+      return { claimed: true };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    const existing = await this.readTrigger(record.workerId, record.requestKey);
+    if (existing === null) throw new Error(`TRIGGER claim of ${record.workerId}/${record.requestKey} lost its race, but the item is unreadable or gone`);
+    return { claimed: false, existing };
+  }
+
+  async markTriggerStarted(workerId: string, requestKey: string, startedAt: string, executionArn: string | null): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: triggerPk(workerId), sk: requestKey },
+          UpdateExpression: executionArn === null ? 'SET #started = if_not_exists(#started, :at)' : 'SET #started = if_not_exists(#started, :at), #arn = if_not_exists(#arn, :arn)',
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': 'pk', '#started': 'startedAt', ...(executionArn === null ? {} : { '#arn': 'executionArn' }) },
+          ExpressionAttributeValues: { ':at': startedAt, ...(executionArn === null ? {} : { ':arn': executionArn }) },
+        }),
+      );
+    } catch (error) {
+      // The claim expired (TTL) meanwhile: nothing to mark.
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+}

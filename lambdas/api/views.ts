@@ -1,0 +1,76 @@
+/**
+ * The API's response shapes, built from the registry and parsed table items (docs/api.md). Pure:
+ * no clock (`nowMs` is passed in), no I/O.
+ */
+import { DEFAULT_WORKER_CONFIG, effectiveCircuit, type WorkerConfig } from '../../lib/domain/worker-config.js';
+import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
+import { lockViewIsLive, type OrchestratorState, type WorkerStateItem } from '../../lib/domain/worker-state.js';
+import type { WorkerSpec } from '../../lib/registry/types.js';
+import { nextRun } from './next-run.js';
+import { pipelineKeyOf } from './trigger.js';
+
+export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function configView(config: WorkerConfig | undefined) {
+  const c = config ?? DEFAULT_WORKER_CONFIG;
+  return { enabled: c.enabled, thresholds: c.thresholds, updatedAt: c.updatedAt || null, version: c.version, ...(c.unreadable ? { unreadable: c.unreadable } : {}) };
+}
+
+export function circuitView(worker: WorkerSpec, state: WorkerStateItem | undefined) {
+  const c = state?.circuit;
+  return {
+    state: c?.state ?? 'CLOSED',
+    consecutiveFailures: c?.consecutiveFailures ?? 0,
+    changedAt: iso(c?.changedAtMs ?? null),
+    halfOpenSuccesses: c?.halfOpenSuccesses ?? 0,
+    settings: effectiveCircuit(worker, state?.config),
+  };
+}
+
+/** A job's lock: `held` = held and not expired; the holder and expiry only while held. */
+export function lockView(state: WorkerStateItem | undefined, jobId: string, nowMs: number) {
+  const lock = state?.locks[jobId];
+  if (!lock) return { held: false, holder: null, fence: 0, expiresAt: null };
+  const held = lockViewIsLive(lock, nowMs);
+  return { held, holder: held ? lock.holder : null, fence: lock.fence, expiresAt: held ? iso(lock.expiresAtMs) : null };
+}
+
+export const modeView = (o: OrchestratorState) => ({ mode: o.mode, updatedAt: o.updatedAt, reason: o.reason });
+
+/** Every job of these workers that holds a live lock now. */
+export function lockedJobs(workers: readonly WorkerSpec[], states: Readonly<Record<string, WorkerStateItem | undefined>>, nowMs: number) {
+  return workers.flatMap((w) =>
+    Object.entries(states[w.id]?.locks ?? {})
+      .filter(([, lock]) => lockViewIsLive(lock, nowMs))
+      .map(([job, lock]) => ({ worker: w.id, job, holder: lock.holder, fence: lock.fence, expiresAt: iso(lock.expiresAtMs) })),
+  );
+}
+
+/** One entry of GET /workers. */
+export function workerView(worker: WorkerSpec, state: WorkerStateItem | undefined, lastReport: WorkerScoreReport | null, pipelineKeys: ReadonlySet<string>, nowMs: number) {
+  const jobs = worker.jobs.map((job) => ({
+    id: job.id,
+    schedules: job.schedules.map((s) => ({ expression: s.expression, timezone: s.timezone })),
+    nextRunAt: iso(nextRun(job.schedules, nowMs)),
+    lock: lockView(state, job.id, nowMs),
+    lastSlot: state?.slots[job.id] ?? null,
+    triggerable: pipelineKeys.has(pipelineKeyOf(worker.id, job.id)),
+  }));
+  const nextTimes = jobs.map((j) => j.nextRunAt).filter((t): t is string => t !== null).sort();
+  return {
+    id: worker.id,
+    category: worker.category,
+    executionModel: worker.executionModel,
+    priority: worker.priority,
+    description: worker.description,
+    config: configView(state?.config),
+    circuit: circuitView(worker, state),
+    score: lastReport?.scores?.overallScore ?? null,
+    lastReport,
+    lastStatus: state?.lastStatus ?? null,
+    lastRunAt: iso(state?.lastRunAtMs ?? null),
+    freshAt: iso(state?.freshAtMs ?? null),
+    nextRunAt: nextTimes[0] ?? null,
+    jobs,
+  };
+}

@@ -1,0 +1,132 @@
+/** The API's pure parts: route table, cursor codec, next-run computation, execution names, PIPELINES and the SFN starter. */
+import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decodeCursor, encodeCursor, hasExactly } from '../../lambdas/api/cursor.js';
+import { ApiError } from '../../lambdas/api/http.js';
+import { nextFiring, nextRun } from '../../lambdas/api/next-run.js';
+import { matchRoute, ROUTES } from '../../lambdas/api/routes.js';
+import { executionArnOf, parsePipelines, sfnPipelineStarter } from '../../lambdas/api/sfn-pipeline-starter.js';
+import { EXECUTION_NAME_MAX_CHARS, executionName } from '../../lambdas/api/trigger.js';
+
+describe('matchRoute', () => {
+  it.each<[string, string, ReturnType<typeof matchRoute>]>([
+    ['GET', '/workers', { kind: 'route', route: 'listWorkers', params: {} }],
+    ['GET', '/workers/', { kind: 'route', route: 'listWorkers', params: {} }],
+    ['GET', '/workers/youtube_worker/reports', { kind: 'route', route: 'listReports', params: { id: 'youtube_worker' } }],
+    ['POST', '/workers/a%20b/trigger', { kind: 'route', route: 'triggerWorker', params: { id: 'a b' } }],
+    ['put', '/workers/x/config', { kind: 'route', route: 'putWorkerConfig', params: { id: 'x' } }],
+    ['POST', '/orchestrator/drain', { kind: 'route', route: 'drain', params: {} }],
+    ['POST', '/alerts/alert_1/ack', { kind: 'route', route: 'ackAlert', params: { id: 'alert_1' } }],
+    ['GET', '/orchestrator/drain', { kind: 'methodNotAllowed', allow: ['POST'] }],
+    ['GET', '/orchestrator/stop', { kind: 'notFound' }],
+    ['GET', '/workers//reports', { kind: 'notFound' }],
+    ['GET', '/workers/%E0%A4%A/reports', { kind: 'notFound' }],
+    ['GET', '/', { kind: 'notFound' }],
+  ])('%s %s', (method, path, expected) => {
+    expect(matchRoute(method, path)).toEqual(expected);
+  });
+
+  it('every route of the table is reachable', () => {
+    for (const route of ROUTES) {
+      const path = `/${route.pattern.map((p) => (p.startsWith(':') ? 'x' : p)).join('/')}`;
+      expect(matchRoute(route.method, path)).toMatchObject({ kind: 'route', route: route.name });
+    }
+  });
+});
+
+describe('cursor', () => {
+  const isReportKey = (k: Record<string, string>) => hasExactly(k, ['pk', 'sk']) && k['pk'] === 'WORKER#w';
+
+  it('round-trips any key the listing accepts', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 200 }), (sk) => {
+        const key = { pk: 'WORKER#w', sk };
+        expect(decodeCursor(encodeCursor(key), isReportKey)).toEqual(key);
+      }),
+    );
+  });
+
+  it('rejects anything else with a 400, never throwing something else', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 3000 }), (cursor) => {
+        try {
+          decodeCursor(cursor, isReportKey);
+        } catch (e) {
+          expect(e).toBeInstanceOf(ApiError);
+          expect((e as ApiError).status).toBe(400);
+        }
+      }),
+    );
+    expect(() => decodeCursor(encodeCursor({ pk: 'WORKER#other', sk: 'x' }), isReportKey)).toThrow(/not a cursor of this listing/);
+  });
+});
+
+describe('nextRun', () => {
+  const NOW = Date.parse('2026-03-02T06:10:00.000Z');
+
+  it.each<[string, string, string]>([
+    ['every 5 minutes', 'cron(0/5 * * * ? *)', '2026-03-02T06:15:00.000Z'],
+    ['every minute (needs no more than an hour)', 'cron(* * * * ? *)', '2026-03-02T06:11:00.000Z'],
+    ['daily at 05:00', 'cron(0 5 * * ? *)', '2026-03-03T05:00:00.000Z'],
+    ['weekly on Sunday', 'cron(0 3 ? * SUN *)', '2026-03-08T03:00:00.000Z'],
+    ['monthly on the 1st', 'cron(0 0 1 * ? *)', '2026-04-01T00:00:00.000Z'],
+    ['rate(1 hour)', 'rate(1 hour)', '2026-03-02T07:00:00.000Z'],
+  ])('%s', (_name, expression, expected) => {
+    expect(new Date(nextFiring({ expression, timezone: 'UTC' }, NOW) ?? 0).toISOString()).toBe(expected);
+  });
+
+  it('strictly after now; the earliest of several; null for none, a past at(), or an unreadable one', () => {
+    expect(nextFiring({ expression: 'cron(10 6 * * ? *)', timezone: 'UTC' }, NOW)).toBe(NOW + 24 * 3_600_000);
+    expect(nextRun([{ expression: 'cron(0 5 * * ? *)', timezone: 'UTC' }, { expression: 'cron(0/30 * * * ? *)', timezone: 'UTC' }], NOW)).toBe(Date.parse('2026-03-02T06:30:00.000Z'));
+    expect(nextRun([], NOW)).toBeNull();
+    expect(nextFiring({ expression: 'at(2020-01-01T00:00:00)', timezone: 'UTC' }, NOW)).toBeNull();
+    expect(nextFiring({ expression: 'cron(bad)', timezone: 'UTC' }, NOW)).toBeNull();
+  });
+});
+
+describe('executionName', () => {
+  it('is deterministic, fits Step Functions (≤ 80 of [A-Za-z0-9-_]) and differs per worker, job and key', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 100 }), fc.string({ minLength: 1, maxLength: 128 }), (job, key) => {
+        const name = executionName('youtube_worker', job, key);
+        expect(name).toMatch(/^[A-Za-z0-9_-]+$/);
+        expect(name.length).toBeLessThanOrEqual(EXECUTION_NAME_MAX_CHARS);
+        expect(executionName('youtube_worker', job, key)).toBe(name);
+      }),
+    );
+    const names = new Set([executionName('a', 'j', 'k'), executionName('b', 'j', 'k'), executionName('a', 'i', 'k'), executionName('a', 'j', 'l')]);
+    expect(names.size).toBe(4);
+  });
+});
+
+describe('PIPELINES and the Step Functions starter', () => {
+  const SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:Pipeline-youtube-trending';
+
+  it('parses PIPELINES or throws naming the problem', () => {
+    expect(parsePipelines(JSON.stringify({ 'youtube_worker.trending': SM }))).toEqual({ 'youtube_worker.trending': SM });
+    expect(() => parsePipelines('{')).toThrow(/PIPELINES must be a JSON object/);
+    expect(() => parsePipelines(JSON.stringify({ youtube_worker: SM }))).toThrow(/PIPELINES must be a JSON object/);
+    expect(() => parsePipelines(JSON.stringify({ 'a.b': 'not-an-arn' }))).toThrow(/a\.b/);
+  });
+
+  it('starts with the name and input; an existing execution of that name is an answer, not an error', async () => {
+    const sent: StartExecutionCommand[] = [];
+    let exists = false;
+    const client = {
+      send: async (command: StartExecutionCommand) => {
+        sent.push(command);
+        if (exists) throw new ExecutionAlreadyExists({ message: 'exists', $metadata: {} });
+        return { executionArn: executionArnOf(SM, command.input.name ?? ''), startDate: new Date() };
+      },
+    };
+    const starter = sfnPipelineStarter(client as never, { 'youtube_worker.trending': SM });
+    expect(starter.pipelineKeys).toEqual(['youtube_worker.trending']);
+    const request = { pipelineKey: 'youtube_worker.trending', name: 'manual-trending-abc', input: { worker: 'youtube_worker' } };
+    expect(await starter.start(request)).toEqual({ executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:Pipeline-youtube-trending:manual-trending-abc', alreadyExisted: false });
+    expect(sent[0]?.input).toEqual({ stateMachineArn: SM, name: 'manual-trending-abc', input: '{"worker":"youtube_worker"}' });
+    exists = true;
+    expect(await starter.start(request)).toMatchObject({ alreadyExisted: true });
+    await expect(starter.start({ ...request, pipelineKey: 'x.y' })).rejects.toThrow(/no pipeline x\.y/);
+  });
+});
