@@ -14,6 +14,7 @@ import { documentClient, DynamoStateStore } from '../adapters/dynamo-state-store
 import { lambdaWorkerInvoker } from '../adapters/lambda-worker-invoker.js';
 import { sfnExecutionStarter } from '../adapters/sfn-execution-starter.js';
 import { positiveNumberEnv, requiredEnv } from '../shared/env.js';
+import { PowertoolsRunMetrics } from '../protocol/powertools-run-metrics.js';
 import { consumeBatch, type ConsumerDeps } from './consume.js';
 
 /** Deliveries before SQS dead-letters a job; matches ON_DEMAND_MAX_RECEIVE_COUNT in the queue construct. */
@@ -44,4 +45,5 @@ export const handler = makeHandler({
   }),
   maxReceiveCount: MAX_RECEIVE_COUNT,
   log: (level, message, fields) => logger[level](message, fields),
+  metrics: new PowertoolsRunMetrics(),
 });

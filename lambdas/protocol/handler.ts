@@ -3,6 +3,10 @@
  * the StateStore port and returns a GateResult or a RecordResult. A malformed payload throws
  * InvalidPayloadError, which the state machine catches.
  *
+ * Every newly stored report of an executed run is also a RunMetrics sample (run-metrics.ts): the
+ * real handler writes them as EMF through Powertools Metrics (namespace AuraStream/Orchestrator,
+ * dimension Worker); `makeHandler` defaults to no metrics, so the local runtime stays silent.
+ *
  * Environment: TABLE_NAME (required), REPORT_RETENTION_DAYS (optional, default 30).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -14,6 +18,8 @@ import { DEFAULT_REPORT_RETENTION_DAYS } from '../../lib/domain/worker-state.js'
 import { documentClient, DynamoStateStore } from '../adapters/dynamo-state-store.js';
 import { PipelineState, ProtocolCall, type FreshnessResult, type GateResult, type RecordResult } from '../shared/contracts.js';
 import { positiveNumberEnv, requiredEnv } from '../shared/env.js';
+import { PowertoolsRunMetrics } from './powertools-run-metrics.js';
+import { NO_RUN_METRICS, type RunMetrics } from './run-metrics.js';
 import { cycleRecordStep, freshnessStep, gateStep, recordStep } from './steps.js';
 
 /** The part of the Powertools Logger the handler uses (tests pass a fake). */
@@ -31,6 +37,11 @@ export interface ProtocolHandlerDeps {
   readonly logger: ProtocolLogger;
   /** @default 30 (DEFAULT_REPORT_RETENTION_DAYS) */
   readonly reportRetentionDays?: number;
+  /**
+   * Receives one sample per newly stored report (a retried Record counts nothing twice).
+   * @default NO_RUN_METRICS - nothing is emitted
+   */
+  readonly metrics?: RunMetrics;
 }
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
@@ -57,8 +68,9 @@ export const makeHandler = (deps: ProtocolHandlerDeps) => async (event: unknown)
     deps.logger.info('data freshness checked', { freshness });
     return freshness;
   }
-  const { result, reportStored } = call.action === 'cycle-record' ? await cycleRecordStep(protocol, ctx, call.state, state) : await recordStep(protocol, ctx, state);
+  const { result, reportStored, durationMs } = call.action === 'cycle-record' ? await cycleRecordStep(protocol, ctx, call.state, state) : await recordStep(protocol, ctx, state);
   if (!reportStored) deps.logger.warn('report not stored: the slot already has one', { record: result });
+  if (reportStored && durationMs !== null) (deps.metrics ?? NO_RUN_METRICS).record({ worker: state.worker, status: result.status, overallScore: result.overallScore, durationMs });
   if (!result.lockReleased) deps.logger.warn('lock lost before record: effects not applied', { record: result });
   deps.logger.info('run recorded', { record: result });
   return result;
@@ -74,4 +86,5 @@ export const handler = makeHandler({
   clock: Date.now,
   logger: new Logger(), // service name from POWERTOOLS_SERVICE_NAME
   reportRetentionDays: env.reportRetentionDays,
+  metrics: new PowertoolsRunMetrics(),
 });

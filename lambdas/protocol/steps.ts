@@ -91,6 +91,8 @@ export interface RecordOutcome {
   readonly result: RecordResult;
   /** False when the slot already had a report (a retried Record, or a duplicate): nothing was counted. */
   readonly reportStored: boolean;
+  /** The report's `durationMs`; null when nothing was recorded (plan `nothing`). For the run metrics. */
+  readonly durationMs: number | null;
 }
 
 /**
@@ -107,7 +109,7 @@ export async function recordStep(deps: ProtocolDeps, ctx: CallContext, state: Pi
   const plan = planRecord({ ...base, current });
   const reportKey = `${workerPk(worker.id)}/${reportSk(normalizeIso(state.scheduledTime), job.id, state.runId)}`;
   if (plan.kind === 'nothing') {
-    return { result: { status: 'SKIPPED', overallScore: null, reportKey, lockReleased: true }, reportStored: false };
+    return { result: { status: 'SKIPPED', overallScore: null, reportKey, lockReleased: true }, reportStored: false, durationMs: null };
   }
 
   let report = plan.report;
@@ -142,6 +144,7 @@ export async function recordStep(deps: ProtocolDeps, ctx: CallContext, state: Pi
   return {
     result: { status: report.status, overallScore: report.scores?.overallScore ?? null, reportKey, lockReleased },
     reportStored,
+    durationMs: report.durationMs,
   };
 }
 

@@ -72,6 +72,15 @@ export class AlertTopics extends Construct {
     return { severity: sns.SubscriptionFilter.stringFilter({ allowlist: [...severities] }) };
   }
 
+  /**
+   * The email filter: the given severities, and messages with no `severity` attribute at all, which
+   * are CloudWatch alarm notifications (lib/constructs/orchestrator-dashboard.ts): an alarm is
+   * meant for a person. The webhook keeps the plain severity filter: it delivers alerts only.
+   */
+  static emailFilter(severities: readonly Severity[]): Record<string, sns.SubscriptionFilter> {
+    return { severity: new sns.SubscriptionFilter([...severities, { exists: false }]) };
+  }
+
   readonly topic: sns.Topic;
   /** Messages SNS could not deliver to a subscription made here; undefined without one. */
   readonly subscriptionDeadLetterQueue: sqs.Queue | undefined;
@@ -98,7 +107,7 @@ export class AlertTopics extends Construct {
         retentionPeriod: Duration.days(SUBSCRIPTION_DLQ_RETENTION_DAYS),
       });
       allowSnsToUseKey(props.key, this);
-      this.topic.addSubscription(new subscriptions.EmailSubscription(email, { filterPolicy: AlertTopics.severityFilter(severities), deadLetterQueue: dlq }));
+      this.topic.addSubscription(new subscriptions.EmailSubscription(email, { filterPolicy: AlertTopics.emailFilter(severities), deadLetterQueue: dlq }));
       Validations.of(dlq).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is the dead-letter queue of the alert topic\'s subscriptions (SNS RedrivePolicy); it needs none of its own.' });
       Validations.of(dlq).acknowledge({ id: 'Serverless-SQSRedrivePolicy', reason: 'This queue is the dead-letter queue of the alert topic\'s subscriptions; it has no redrive of its own.' });
       this.subscriptionDeadLetterQueue = dlq;

@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { SWEEP_INTERVAL_MINUTES } from '../domain/health-sweep.js';
 import { ALL_WORKERS, type WorkerSpec } from '../registry/index.js';
 import { OrchestratorFunction } from './orchestrator-function.js';
+import { acknowledgeIndexGrant } from '../nag-acknowledgements.js';
 
 /** The health sweep's delivery and sizing defaults (units in the names). */
 export const HEALTH_SWEEP_DEFAULTS = {
@@ -31,7 +32,7 @@ export const HEALTH_SWEEP_DEFAULTS = {
  * A `dynamodb.ITable` as far as the sweep uses it (a `Table` is one under exactOptionalPropertyTypes,
  * which the full ITable is not: its `tableStreamArn`).
  */
-export type SweepTable = Pick<dynamodb.ITable, 'tableName' | 'grantReadWriteData'>;
+export type SweepTable = Pick<dynamodb.ITable, 'tableName' | 'grantReadWriteData' | 'node'>;
 
 export interface HealthSweepProps {
   /** The orchestrator table: STATE and REPORT reads, HEALTH finding puts, CRASHED reports of stopped executions. */
@@ -138,6 +139,7 @@ export class HealthSweep extends Construct {
     this.grantDeadLetter(fn, props.key);
 
     props.table.grantReadWriteData(fn);
+    acknowledgeIndexGrant(fn, props.table);
     if (props.oncallTopic) {
       props.oncallTopic.grantPublish(fn);
       Validations.of(fn.role ?? fn).acknowledge({

@@ -8,6 +8,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, type IConstruct } from 'constructs';
 import { buildRecovery, RECOVERY_STEP_TIMEOUT_SECONDS } from '../../statemachines/recovery.js';
 import { OrchestratorFunction } from './orchestrator-function.js';
+import { acknowledgeIndexGrant } from '../nag-acknowledgements.js';
 
 /** Log retention of the recovery's execution logs. */
 export const RECOVERY_LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
@@ -23,7 +24,7 @@ export const SYNC_EVENTS_RULE = 'StepFunctionsGetEventsForStepFunctionsExecution
 
 export interface RecoveryPipelineProps {
   /** The orchestrator table (an ITable; only its name and grant are used). */
-  readonly table: Pick<dynamodb.ITable, 'tableName' | 'grantReadWriteData'>;
+  readonly table: Pick<dynamodb.ITable, 'tableName' | 'grantReadWriteData' | 'node'>;
   /** Every pipeline the recovery may restart, probe or refresh, by `<worker>.<job>`. */
   readonly pipelines: ReadonlyMap<string, sfn.IStateMachine>;
   /** The on-call topic: WORKER_CRASH pages and escalations. */
@@ -89,6 +90,7 @@ export class RecoveryPipeline extends Construct {
     });
     const fn = this.recoveryFunction.fn;
     props.table.grantReadWriteData(fn);
+    acknowledgeIndexGrant(fn, props.table);
     props.oncallTopic.grantPublish(fn);
     for (const [, sm] of pipelines) sm.grantStartExecution(fn);
     const schedulesArn = stack.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${props.scheduleGroup.scheduleGroupName}/*` });

@@ -1,12 +1,17 @@
-import { Duration, Stack, Validations, type CfnElement, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, Validations, type CfnElement, type StackProps } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { OrchestratorConfig } from '../config.js';
 import { AlertTopics } from '../constructs/alert-topics.js';
 import { AnomalyDetector } from '../constructs/anomaly-detector.js';
 import { OnDemandQueue } from '../constructs/on-demand-queue.js';
 import { HealthSweep } from '../constructs/health-sweep.js';
+import { LiveUpdates } from '../constructs/live-updates.js';
+import { OrchestratorDashboard } from '../constructs/orchestrator-dashboard.js';
+import { StatusApi } from '../constructs/status-api.js';
 import { RecoveryPipeline } from '../constructs/recovery-pipeline.js';
 import { WebhookDelivery } from '../constructs/webhook-delivery.js';
 import { OrchestratorFunction } from '../constructs/orchestrator-function.js';
@@ -35,6 +40,20 @@ export const CONSUMER_OVERHEAD_SECONDS = 30;
 export const pipelineKey = (workerId: string, jobId: string): string => `${workerId}.${jobId}`;
 
 /**
+ * Every dead-letter and on-failure queue under `scope`: every SQS queue but the work queues, by a
+ * stable name made of its construct path (e.g. `QueueGenerationWorkerDeadLetterQueue`).
+ */
+export function deadLetterQueuesOf(scope: Construct, workQueues: ReadonlySet<sqs.IQueue>): Map<string, sqs.Queue> {
+  const found = new Map<string, sqs.Queue>();
+  const prefix = `${scope.node.path}/`;
+  for (const c of scope.node.findAll()) {
+    if (!(c instanceof sqs.Queue) || workQueues.has(c)) continue;
+    found.set(c.node.path.slice(prefix.length).replace(/[^A-Za-z0-9]/g, ''), c);
+  }
+  return found;
+}
+
+/**
  * The head orchestrator: every resource is derived from the worker registry.
  * - the table (its own construct, retained);
  * - one Lambda per worker and the protocol Lambda;
@@ -47,6 +66,8 @@ export class OrchestratorStack extends Stack {
   readonly key: kms.Key;
   readonly protocolFunction: OrchestratorFunction;
   readonly workerFunctions: ReadonlyMap<string, OrchestratorFunction>;
+  /** The on-demand consumers, by worker. */
+  readonly consumerFunctions: ReadonlyMap<string, OrchestratorFunction>;
   readonly pipelines: ReadonlyMap<string, Pipeline>;
   readonly schedules: SymphonySchedules;
   readonly queues: ReadonlyMap<string, OnDemandQueue>;
@@ -58,6 +79,12 @@ export class OrchestratorStack extends Stack {
   readonly healthSweep: HealthSweep;
   /** Signed webhooks, when the `alertWebhookUrl` context value is set. */
   readonly webhook: WebhookDelivery | undefined;
+  /** Phase 5: the IAM-authorized HTTP status API. */
+  readonly statusApi: StatusApi;
+  /** Phase 5: the WebSocket API and the stream broadcaster. */
+  readonly liveUpdates: LiveUpdates;
+  /** Phase 5: the CloudWatch dashboard and alarms, derived from the registry. */
+  readonly dashboard: OrchestratorDashboard;
 
   constructor(scope: Construct, id: string, props: OrchestratorStackProps) {
     super(scope, id, props);
@@ -161,6 +188,7 @@ export class OrchestratorStack extends Stack {
     });
 
     const queues = new Map<string, OnDemandQueue>();
+    const consumerFunctions = new Map<string, OrchestratorFunction>();
     for (const worker of workers.filter((w) => w.executionModel === 'on-demand')) {
       const workerFunction = workerFunctions.get(worker.id)?.fn;
       if (!workerFunction) throw new Error(`worker "${worker.id}": no function`);
@@ -180,6 +208,7 @@ export class OrchestratorStack extends Stack {
         description: `Consumes ${worker.id} jobs: runs each one and records its score report.`,
       });
       this.table.table.grantReadWriteData(consumer.fn);
+      consumerFunctions.set(worker.id, consumer);
       workerFunction.grantInvoke(consumer.fn);
       if (consumer.fn.role) {
         Validations.of(consumer.fn.role).acknowledge({
@@ -191,6 +220,7 @@ export class OrchestratorStack extends Stack {
       queues.set(worker.id, new OnDemandQueue(this, `Queue${pascalCase(worker.id)}`, { workerId: worker.id, consumer: consumer.fn, consumerTimeout, key: this.key }));
     }
     this.queues = queues;
+    this.consumerFunctions = consumerFunctions;
 
     const oncallEmail = config.oncallEmail ?? config.alertEmail;
     this.oncall = new AlertTopics(this, 'OnCall', {
@@ -230,5 +260,25 @@ export class OrchestratorStack extends Stack {
       recoveryStateMachine: this.recovery.stateMachine,
       key: this.key,
     });
+
+    // Phase 5: the status API, live updates, and the dashboard (last: it watches every queue above).
+    const manualKeys = new Set(workers.filter((w) => w.executionModel === 'scheduled' || w.executionModel === 'sub-pipeline').flatMap((w) => w.jobs.map((j) => pipelineKey(w.id, j.id))));
+    this.statusApi = new StatusApi(this, 'StatusApi', {
+      table: this.table.table,
+      pipelines: new Map([...pipelines].filter(([key]) => manualKeys.has(key)).map(([key, p]) => [key, p.stateMachine])),
+    });
+    this.liveUpdates = new LiveUpdates(this, 'LiveUpdates', { table: this.table.table, key: this.key });
+    const workQueues = new Set<sqs.IQueue>([...queues.values()].map((q) => q.queue));
+    this.dashboard = new OrchestratorDashboard(this, 'Dashboard', {
+      workers,
+      stateMachines: new Map<string, sfn.IStateMachine>([...[...pipelines].map(([key, p]) => [key, p.stateMachine] as const), ['recovery', this.recovery.stateMachine]]),
+      queues: new Map([...queues].map(([worker, q]) => [worker, q.queue])),
+      deadLetterQueues: deadLetterQueuesOf(this, workQueues),
+      alarmTopic: this.alerts.topic,
+      alarmTopicKey: this.key,
+    });
+    new CfnOutput(this, 'StatusApiUrl', { value: this.statusApi.url, description: 'The status API (IAM/SigV4: execute-api:Invoke).' });
+    new CfnOutput(this, 'LiveUpdatesUrl', { value: this.liveUpdates.url, description: 'The live updates WebSocket (IAM/SigV4 on $connect).' });
+    new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboard.dashboardName });
   }
 }

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { consumeBatch, type ConsumerDeps, type InvokeOutcome, type QueueMessage } from '../../lambdas/on-demand/consume.js';
+import type { RunSample } from '../../lambdas/protocol/run-metrics.js';
 import { PipelineInput, type WorkerInvocation } from '../../lambdas/shared/contracts.js';
 import { CLOSED_CIRCUIT } from '../../lib/domain/circuit.js';
 import { circuitAttr, lockOf, ORCH_PK, parseWorkerState, STATE_SK, workerPk, type RawItem } from '../../lib/domain/worker-state.js';
@@ -318,5 +319,21 @@ describe('on-demand consumer: fan-out jobs', () => {
     // Assess
     expect(response).toEqual(failed(['m-2']));
     expect(starts.map((s) => s.name)).toEqual(['pack-1', 'pack-3']);
+  });
+});
+
+describe('on-demand consumer: run metrics', () => {
+  it('emits one sample per stored report, none for a redelivery of a recorded job or a job kept for retry', async () => {
+    const samples: RunSample[] = [];
+    const withMetrics: ConsumerDeps = { ...deps(), metrics: { record: (s) => samples.push(s) } };
+    await consumeBatch(withMetrics, [message('m-1', body('req-1'))]);
+    // The duration is the report's: the worker's own measurement (1 s in workerResult()).
+    expect(samples).toEqual([{ worker: 'generation_worker', status: 'SUCCEEDED', overallScore: 100, durationMs: 1000 }]);
+    // The same job delivered again: its slot has a report already, so nothing new is counted.
+    await consumeBatch(withMetrics, [message('m-1b', body('req-1'), 2)]);
+    // A transient failure before the last delivery records nothing, so it emits nothing.
+    respond = transient;
+    await consumeBatch(withMetrics, [message('m-2', body('req-2'))]);
+    expect(samples).toHaveLength(1);
   });
 });

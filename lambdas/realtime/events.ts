@@ -1,0 +1,192 @@
+/**
+ * Pure: table stream records (DynamoDB Streams wire format) into real-time events.
+ *
+ * | record                                              | event                                  |
+ * |-----------------------------------------------------|----------------------------------------|
+ * | INSERT of `WORKER#<id>` / `REPORT#...`              | `report`: job, status, score, duration |
+ * | INSERT or MODIFY of `ALERT#<id>` / `ALERT`          | `alert`: anomaly, severity, its state  |
+ * | MODIFY of `WORKER#<id>` / `STATE` whose circuit     | `circuit`: state, previous state,      |
+ * | changed (absent reads as CLOSED)                    | consecutive failures                   |
+ * | anything else (the event source filters most out)   | none (`ignored`)                       |
+ *
+ * A record of one of the first three kinds that cannot be read is `invalid`, with the reason.
+ */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import * as z from 'zod';
+import type { CircuitState } from '../../lib/domain/circuit.js';
+import { parseWorkerState, workerPk } from '../../lib/domain/worker-state.js';
+import type { RealtimeEvent } from './ports.js';
+
+const WireItem = z.record(z.string(), z.unknown());
+
+const StreamRecordSchema = z.object({
+  eventID: z.string().min(1),
+  eventName: z.enum(['INSERT', 'MODIFY', 'REMOVE']),
+  dynamodb: z.object({
+    SequenceNumber: z.string().min(1),
+    Keys: WireItem,
+    NewImage: WireItem.optional(),
+    OldImage: WireItem.optional(),
+    /** Epoch seconds. */
+    ApproximateCreationDateTime: z.number().optional(),
+  }),
+});
+type ParsedRecord = z.infer<typeof StreamRecordSchema>;
+
+const IsoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { message: 'must be an ISO-8601 date-time' });
+
+const ReportItem = z.object({
+  pk: z.string().startsWith('WORKER#'),
+  workerName: z.string().min(1),
+  jobId: z.string().min(1),
+  executionId: z.string().min(1),
+  scheduledTime: IsoTime,
+  completedAt: IsoTime,
+  status: z.string().min(1),
+  skipReason: z.string().nullable().optional(),
+  durationMs: z.number(),
+  scores: z.object({ overallScore: z.number() }).nullable().optional(),
+  anomalies: z.array(z.string()).optional(),
+});
+
+const AlertItem = z.object({
+  pk: z.string().startsWith('ALERT#'),
+  alertState: z.string().optional(),
+  acknowledgedAt: z.string().optional(),
+  escalationState: z.string().optional(),
+  alert: z.object({
+    id: z.string().min(1),
+    worker: z.string().min(1),
+    anomaly: z.string().min(1),
+    severity: z.string().min(1),
+    detail: z.string(),
+    raisedAt: IsoTime,
+  }),
+});
+
+export type RecordReading =
+  | { readonly kind: 'events'; readonly events: readonly RealtimeEvent[] }
+  | { readonly kind: 'ignored' }
+  | { readonly kind: 'invalid'; readonly reason: string };
+
+/** A record's identity (for logs and batchItemFailures) and what it means. */
+export interface ReadRecord {
+  readonly eventID: string | null;
+  readonly sequenceNumber: string | null;
+  readonly reading: RecordReading;
+}
+
+const issuesText = (error: z.ZodError): string => error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+
+const keyText = (keys: Record<string, unknown>, name: string): string => {
+  const v = keys[name];
+  return typeof v === 'object' && v !== null && typeof (v as { S?: unknown }).S === 'string' ? (v as { S: string }).S : '';
+};
+
+function image(raw: Record<string, unknown> | undefined, which: string): Record<string, unknown> {
+  if (raw === undefined) throw new Error(`${which} missing (the stream must be NEW_AND_OLD_IMAGES)`);
+  return unmarshall(raw as Record<string, AttributeValue>);
+}
+
+function reportEvent(record: ParsedRecord): RealtimeEvent {
+  const parsed = ReportItem.safeParse(image(record.dynamodb.NewImage, 'NewImage'));
+  if (!parsed.success) throw new Error(`malformed REPORT item: ${issuesText(parsed.error)}`);
+  const r = parsed.data;
+  if (r.pk !== workerPk(r.workerName)) throw new Error(`malformed REPORT item: pk ${r.pk} is not WORKER#${r.workerName}`);
+  return {
+    type: 'report',
+    worker: r.workerName,
+    at: new Date(r.completedAt).toISOString(),
+    data: {
+      job: r.jobId,
+      executionId: r.executionId,
+      scheduledTime: r.scheduledTime,
+      status: r.status,
+      skipReason: r.skipReason ?? null,
+      overallScore: r.scores?.overallScore ?? null,
+      durationMs: r.durationMs,
+      anomalies: r.anomalies ?? [],
+    },
+  };
+}
+
+function alertEvent(record: ParsedRecord): RealtimeEvent {
+  const parsed = AlertItem.safeParse(image(record.dynamodb.NewImage, 'NewImage'));
+  if (!parsed.success) throw new Error(`malformed ALERT item: ${issuesText(parsed.error)}`);
+  const { alert, alertState, acknowledgedAt, escalationState } = parsed.data;
+  return {
+    type: 'alert',
+    worker: alert.worker,
+    at: new Date(alert.raisedAt).toISOString(),
+    data: {
+      alertId: alert.id,
+      change: record.eventName,
+      anomaly: alert.anomaly,
+      severity: alert.severity,
+      detail: alert.detail,
+      state: alertState ?? null,
+      acknowledgedAt: acknowledgedAt ?? null,
+      escalationState: escalationState ?? null,
+    },
+  };
+}
+
+const sameCircuit = (a: CircuitState, b: CircuitState): boolean =>
+  a.state === b.state && a.consecutiveFailures === b.consecutiveFailures && a.changedAtMs === b.changedAtMs && a.probesAdmitted === b.probesAdmitted && a.halfOpenSuccesses === b.halfOpenSuccesses;
+
+function circuitEvents(record: ParsedRecord, pk: string): RealtimeEvent[] {
+  const worker = pk.slice('WORKER#'.length);
+  if (worker === '') throw new Error('STATE item with an empty worker id');
+  // parseWorkerState reads an absent or unreadable circuit as CLOSED, as the gate does.
+  const before = parseWorkerState(image(record.dynamodb.OldImage, 'OldImage')).circuit;
+  const after = parseWorkerState(image(record.dynamodb.NewImage, 'NewImage')).circuit;
+  if (sameCircuit(before, after)) return [];
+  const atMs = after.changedAtMs ?? (record.dynamodb.ApproximateCreationDateTime !== undefined ? record.dynamodb.ApproximateCreationDateTime * 1000 : null);
+  if (atMs === null || !Number.isFinite(atMs)) throw new Error('circuit change without a time (no changedAtMs, no ApproximateCreationDateTime)');
+  return [
+    {
+      type: 'circuit',
+      worker,
+      at: new Date(atMs).toISOString(),
+      data: {
+        state: after.state,
+        previousState: before.state,
+        consecutiveFailures: after.consecutiveFailures,
+        changedAt: after.changedAtMs === null ? null : new Date(after.changedAtMs).toISOString(),
+      },
+    },
+  ];
+}
+
+function eventsOf(record: ParsedRecord): RealtimeEvent[] | null {
+  const pk = keyText(record.dynamodb.Keys, 'pk');
+  const sk = keyText(record.dynamodb.Keys, 'sk');
+  if (record.eventName === 'INSERT' && pk.startsWith('WORKER#') && sk.startsWith('REPORT#')) return [reportEvent(record)];
+  if (record.eventName !== 'REMOVE' && pk.startsWith('ALERT#') && sk === 'ALERT') return [alertEvent(record)];
+  if (record.eventName === 'MODIFY' && pk.startsWith('WORKER#') && sk === 'STATE') return circuitEvents(record, pk);
+  return null;
+}
+
+/** Reads one raw stream record; never throws. */
+export function readRecord(raw: unknown): ReadRecord {
+  const identity = (typeof raw === 'object' && raw !== null ? raw : {}) as { eventID?: unknown; dynamodb?: { SequenceNumber?: unknown } };
+  const eventID = typeof identity.eventID === 'string' ? identity.eventID : null;
+  const sequenceNumber = typeof identity.dynamodb?.SequenceNumber === 'string' ? identity.dynamodb.SequenceNumber : null;
+  const parsed = StreamRecordSchema.safeParse(raw);
+  if (!parsed.success) return { eventID, sequenceNumber, reading: { kind: 'invalid', reason: `malformed stream record: ${issuesText(parsed.error)}` } };
+  try {
+    const events = eventsOf(parsed.data);
+    return { eventID, sequenceNumber, reading: events === null ? { kind: 'ignored' } : { kind: 'events', events } };
+  } catch (error) {
+    return { eventID, sequenceNumber, reading: { kind: 'invalid', reason: error instanceof Error ? error.message : String(error) } };
+  }
+}
+
+/** The events of a batch of stream records, in order; unreadable records give none. */
+export function eventsFromRecords(records: readonly unknown[]): RealtimeEvent[] {
+  return records.flatMap((r) => {
+    const { reading } = readRecord(r);
+    return reading.kind === 'events' ? [...reading.events] : [];
+  });
+}

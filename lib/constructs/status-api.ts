@@ -1,0 +1,144 @@
+import { Duration, Token, Validations, type CfnElement } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { ROUTES } from '../../lambdas/api/routes.js';
+import type { StreamTable } from './anomaly-detector.js';
+import { FUNCTION_LOG_RETENTION, OrchestratorFunction } from './orchestrator-function.js';
+
+/** The status API's sizing and protection defaults (units in the names). */
+export const STATUS_API_DEFAULTS = {
+  /** Steady-state requests per second over all routes: an operator console, not a public API. */
+  throttleRateLimitPerSecond: 10,
+  /** Requests accepted at once above the rate. */
+  throttleBurstLimit: 20,
+  memorySizeMb: 256,
+  /** API Gateway HTTP APIs wait at most 30 s for an integration. */
+  timeoutSeconds: 15,
+} as const;
+
+/** The HTTP API's routes (`GET /workers/{id}/reports`, ...), from the handler's own route table. */
+export const STATUS_API_ROUTES: readonly { readonly method: apigwv2.HttpMethod; readonly path: string }[] = ROUTES.map((r) => ({
+  method: r.method as apigwv2.HttpMethod,
+  path: `/${r.pattern.map((s) => (s.startsWith(':') ? `{${s.slice(1)}}` : s)).join('/')}`,
+}));
+
+/** One JSON object per request in the access log (HTTP API `$context` variables). */
+export const STATUS_API_ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTime',
+  ip: '$context.identity.sourceIp',
+  caller: '$context.identity.caller',
+  userArn: '$context.identity.userArn',
+  httpMethod: '$context.httpMethod',
+  routeKey: '$context.routeKey',
+  path: '$context.path',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  latencyMs: '$context.responseLatency',
+  integrationError: '$context.integrationErrorMessage',
+  authorizerError: '$context.authorizer.error',
+} as const;
+
+export interface StatusApiThrottle {
+  readonly rateLimitPerSecond: number;
+  readonly burstLimit: number;
+}
+
+export interface StatusApiProps {
+  /** The orchestrator table: worker states, reports, alerts, configs, trigger claims. */
+  readonly table: StreamTable;
+  /**
+   * The pipelines a manual trigger may start, by `<workerId>.<jobId>` (the handler's PIPELINES).
+   * The function may start exactly these.
+   */
+  readonly pipelines: ReadonlyMap<string, sfn.IStateMachine>;
+  /** @default STATUS_API_DEFAULTS - 10 requests per second, bursts of 20 */
+  readonly throttle?: StatusApiThrottle;
+  /** @default FUNCTION_LOG_RETENTION - one month */
+  readonly accessLogRetention?: logs.RetentionDays;
+}
+
+function checkThrottle(throttle: StatusApiThrottle): void {
+  const { rateLimitPerSecond: rate, burstLimit: burst } = throttle;
+  if (!Token.isUnresolved(rate) && (!Number.isFinite(rate) || rate <= 0)) throw new Error(`throttle.rateLimitPerSecond must be a positive number, got ${rate}`);
+  if (!Token.isUnresolved(burst) && (!Number.isInteger(burst) || burst < 1)) throw new Error(`throttle.burstLimit must be a positive integer, got ${burst}`);
+}
+
+/**
+ * The status API: an API Gateway HTTP API (payload 2.0) in front of one Lambda (lambdas/api/handler.ts).
+ * Every route is IAM-authorized (SigV4; the default authorizer, so a route added later is too),
+ * the `$default` stage is throttled and writes a JSON access log line per request to its own log
+ * group. The function may read and write the table and start the given pipelines, nothing else.
+ */
+export class StatusApi extends Construct {
+  readonly api: apigwv2.HttpApi;
+  readonly stage: apigwv2.HttpStage;
+  readonly handler: OrchestratorFunction;
+  readonly accessLogs: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: StatusApiProps) {
+    super(scope, id);
+    const throttle = props.throttle ?? { rateLimitPerSecond: STATUS_API_DEFAULTS.throttleRateLimitPerSecond, burstLimit: STATUS_API_DEFAULTS.throttleBurstLimit };
+    checkThrottle(throttle);
+    for (const key of props.pipelines.keys()) {
+      if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(key)) throw new Error(`pipelines keys must be "<workerId>.<jobId>", got "${key}"`);
+    }
+
+    this.handler = new OrchestratorFunction(this, 'Function', {
+      entry: 'lambdas/api/handler.ts',
+      memorySizeMb: STATUS_API_DEFAULTS.memorySizeMb,
+      timeout: Duration.seconds(STATUS_API_DEFAULTS.timeoutSeconds),
+      serviceName: 'api',
+      description: 'Status API: workers, reports, alerts, manual triggers, worker config, pause/resume/drain.',
+      environment: {
+        TABLE_NAME: props.table.tableName,
+        PIPELINES: JSON.stringify(Object.fromEntries([...props.pipelines].map(([key, sm]) => [key, sm.stateMachineArn]))),
+      },
+    });
+    const fn = this.handler.fn;
+    // What lambdas/api/handler.ts documents: reads (incl. the byTime index), the trigger claim, config and mode writes.
+    props.table.grant(fn, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    for (const pipeline of props.pipelines.values()) pipeline.grantStartExecution(fn);
+
+    this.api = new apigwv2.HttpApi(this, 'Api', {
+      description: 'AuraStream orchestrator status API (IAM-authorized).',
+      defaultAuthorizer: new HttpIamAuthorizer(),
+      createDefaultStage: false,
+    });
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.accessLogRetention ?? FUNCTION_LOG_RETENTION });
+    this.stage = new apigwv2.HttpStage(this, 'Stage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: throttle.rateLimitPerSecond, burstLimit: throttle.burstLimit },
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(this.accessLogs),
+        format: apigw.AccessLogFormat.custom(JSON.stringify(STATUS_API_ACCESS_LOG_FIELDS)),
+      },
+    });
+
+    const integration = new HttpLambdaIntegration('Handler', fn);
+    for (const route of STATUS_API_ROUTES) this.api.addRoutes({ path: route.path, methods: [route.method], integration });
+
+    if (fn.role) {
+      const table = props.table.node.defaultChild as CfnElement | undefined;
+      if (table !== undefined) {
+        Validations.of(fn.role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${table.stack.getLogicalId(table)}.Arn>/index/*]`,
+          reason: 'GET /alerts queries the table\'s byTime index; ITable.grant names the table\'s indexes as index/* (this table\'s own indexes only).',
+        });
+      }
+    }
+  }
+
+  /** The API's invoke URL. */
+  get url(): string {
+    return this.stage.url;
+  }
+}

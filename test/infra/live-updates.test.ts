@@ -1,0 +1,144 @@
+/**
+ * The live updates in the synthesized stack: the WebSocket API's IAM-authorized $connect, the
+ * throttled, access-logged stage, the broadcaster's stream delivery and filters, least privilege.
+ */
+import { App, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BROADCAST_PATTERNS, LIVE_UPDATES_ACCESS_LOG_FIELDS, LIVE_UPDATES_DEFAULTS, LiveUpdates } from '../../lib/constructs/live-updates.js';
+import { OrchestratorTable } from '../../lib/constructs/orchestrator-table.js';
+import { broadcasterMappingOf } from '../../local/live-updates.js';
+import { compileFilters } from '../../local/stream-filter.js';
+import type { StreamRecord } from '../../local/stream-types.js';
+import { actionsOf, joinedText, resourcesOfStatement, synthPhase5, type Phase5Synth } from './phase5-synth.js';
+
+let s: Phase5Synth;
+beforeAll(() => {
+  s = synthPhase5();
+});
+
+const onApi = (apiId: string) => ([, r]: [string, { Properties: Record<string, unknown> }]) => JSON.stringify(r.Properties['ApiId']) === JSON.stringify({ Ref: apiId });
+
+describe('WebSocket API', () => {
+  it('authorizes $connect with IAM and has only $connect and $disconnect', () => {
+    const apiId = s.idOf(s.stack.liveUpdates.api);
+    s.template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET', RouteSelectionExpression: '$request.body.action' });
+    const routes = s.resourcesOf('AWS::ApiGatewayV2::Route').filter(onApi(apiId));
+    expect(routes.map(([, r]) => r.Properties['RouteKey']).sort()).toEqual(['$connect', '$disconnect']);
+    const connect = routes.find(([, r]) => r.Properties['RouteKey'] === '$connect');
+    expect(connect?.[1].Properties['AuthorizationType']).toBe('AWS_IAM');
+  });
+
+  it('throttles its stage and writes a JSON access log line per event to a retained log group', () => {
+    const stages = s.resourcesOf('AWS::ApiGatewayV2::Stage').filter(onApi(s.idOf(s.stack.liveUpdates.api)));
+    expect(stages).toHaveLength(1);
+    const stage = stages[0]?.[1];
+    expect(stage?.Properties).toMatchObject({
+      StageName: 'live',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: LIVE_UPDATES_DEFAULTS.throttleRateLimitPerSecond, ThrottlingBurstLimit: LIVE_UPDATES_DEFAULTS.throttleBurstLimit },
+      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [s.idOf(s.stack.liveUpdates.accessLogs), 'Arn'] } },
+    });
+    expect(JSON.parse(String((stage?.Properties['AccessLogSettings'] as { Format: string }).Format))).toEqual(LIVE_UPDATES_ACCESS_LOG_FIELDS);
+    expect(s.template.findResources('AWS::Logs::LogGroup')[s.idOf(s.stack.liveUpdates.accessLogs)]).toMatchObject({ Properties: { RetentionInDays: 30 } });
+  });
+});
+
+describe('broadcaster stream delivery', () => {
+  const mappingOfBroadcaster = () => {
+    const fnId = s.idOf(s.stack.liveUpdates.broadcaster.fn);
+    const mappings = s.resourcesOf('AWS::Lambda::EventSourceMapping').filter(([, m]) => JSON.stringify(m.Properties['FunctionName']) === JSON.stringify({ Ref: fnId }));
+    expect(mappings).toHaveLength(1);
+    return mappings[0]?.[1].Properties ?? {};
+  };
+
+  it('filters report inserts, alert writes and STATE modifications, with every delivery setting explicit', () => {
+    expect(mappingOfBroadcaster()).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': [s.idOf(s.stack.table.table), 'StreamArn'] },
+      StartingPosition: 'LATEST',
+      BatchSize: LIVE_UPDATES_DEFAULTS.batchSize,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: LIVE_UPDATES_DEFAULTS.retryAttempts,
+      MaximumRecordAgeInSeconds: LIVE_UPDATES_DEFAULTS.maxRecordAgeSeconds,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [s.idOf(s.stack.liveUpdates.failureQueue), 'Arn'] } } },
+      FilterCriteria: { Filters: Object.values(BROADCAST_PATTERNS).map((p) => ({ Pattern: JSON.stringify(p) })) },
+    });
+    expect(JSON.parse(JSON.stringify(BROADCAST_PATTERNS))).toEqual({
+      reportInserts: { eventName: ['INSERT'], dynamodb: { Keys: { sk: { S: [{ prefix: 'REPORT#' }] } } } },
+      alertWrites: { eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { sk: { S: ['ALERT'] } } } },
+      stateModifications: { eventName: ['MODIFY'], dynamodb: { Keys: { pk: { S: [{ prefix: 'WORKER#' }] }, sk: { S: ['STATE'] } } } },
+    });
+  });
+
+  it('the same filters, read from the template by the local runtime, pass exactly what the page shows', () => {
+    const mapping = broadcasterMappingOf(s.template.toJSON() as Parameters<typeof broadcasterMappingOf>[0]);
+    expect(mapping?.filters).toHaveLength(3);
+    const pass = compileFilters(mapping?.filters);
+    const rec = (eventName: 'INSERT' | 'MODIFY' | 'REMOVE', pk: string, sk: string) => ({ eventName, dynamodb: { Keys: { pk: { S: pk }, sk: { S: sk } } } }) as unknown as StreamRecord;
+    const cases: [StreamRecord, boolean][] = [
+      [rec('INSERT', 'WORKER#youtube_worker', 'REPORT#2026-01-02T06:00:00.000Z#trending'), true],
+      [rec('MODIFY', 'WORKER#youtube_worker', 'REPORT#2026-01-02T06:00:00.000Z#trending'), false],
+      [rec('REMOVE', 'WORKER#youtube_worker', 'REPORT#2026-01-02T06:00:00.000Z#trending'), false],
+      [rec('INSERT', 'ALERT#a1', 'ALERT'), true],
+      [rec('MODIFY', 'ALERT#a1', 'ALERT'), true],
+      [rec('REMOVE', 'ALERT#a1', 'ALERT'), false],
+      [rec('MODIFY', 'WORKER#youtube_worker', 'STATE'), true],
+      [rec('INSERT', 'WORKER#youtube_worker', 'STATE'), false],
+      [rec('MODIFY', 'ORCH', 'STATE'), false],
+      [rec('INSERT', 'WSCONN', 'abc='), false],
+      [rec('INSERT', 'WORKER#youtube_worker', 'WINDOW#2026-01-02T06'), false],
+      [rec('INSERT', 'WORKER#youtube_worker', 'HEALTH#MISSED_RUN#trending#2026-01-02T06:00:00.000Z'), false],
+      [rec('INSERT', 'TRIGGER#youtube_worker', 'key-1'), false],
+    ];
+    for (const [record, expected] of cases) expect(pass(record), JSON.stringify(record)).toBe(expected);
+  });
+
+  it('gives the broadcaster the table and the stage\'s management endpoint', () => {
+    const fn = s.template.findResources('AWS::Lambda::Function')[s.idOf(s.stack.liveUpdates.broadcaster.fn)] as { Properties: { Environment: { Variables: Record<string, unknown> } } };
+    const vars = fn.Properties.Environment.Variables;
+    expect(vars['TABLE_NAME']).toEqual({ Ref: s.idOf(s.stack.table.table) });
+    expect(vars['POWERTOOLS_SERVICE_NAME']).toBe('broadcaster');
+    expect(joinedText(vars['WEBSOCKET_CALLBACK_URL'])).toMatch(/^https:\/\/TOKEN\.execute-api\.TOKEN\.TOKEN\/live$/);
+  });
+});
+
+describe('least privilege', () => {
+  it('the broadcaster may list and remove connections on the table (no index) and post to this stage\'s connections only', () => {
+    const statements = s.statementsOfFunctionRole(s.stack.liveUpdates.broadcaster.fn);
+    const tableArn = { 'Fn::GetAtt': [s.idOf(s.stack.table.table), 'Arn'] };
+    const dynamo = statements.filter((st) => actionsOf(st).some((a) => a.startsWith('dynamodb:') && a !== 'dynamodb:ListStreams' && !a.startsWith('dynamodb:GetRecords') && a !== 'dynamodb:GetShardIterator' && a !== 'dynamodb:DescribeStream'));
+    expect(dynamo).toEqual([expect.objectContaining({ Action: ['dynamodb:Query', 'dynamodb:DeleteItem'], Resource: tableArn })]);
+    const manage = statements.filter((st) => actionsOf(st).includes('execute-api:ManageConnections'));
+    expect(manage).toHaveLength(1);
+    expect(joinedText(manage[0]?.Resource)).toMatch(/^arn:TOKEN:execute-api:TOKEN:TOKEN:TOKEN\/live\/POST\/@connections\/\*$/);
+    // `*` only for X-Ray and dynamodb:ListStreams (no resource-level permissions).
+    for (const st of statements.filter((x) => resourcesOfStatement(x).includes('*'))) {
+      expect(actionsOf(st).every((a) => a.startsWith('xray:') || a === 'dynamodb:ListStreams'), JSON.stringify(st)).toBe(true);
+    }
+  });
+
+  it('the connections function may put and delete items on the table, nothing else', () => {
+    const statements = s.statementsOfFunctionRole(s.stack.liveUpdates.connectionsHandler.fn).filter((st) => !actionsOf(st).some((a) => a.startsWith('xray:') || a.startsWith('logs:')));
+    expect(statements).toEqual([expect.objectContaining({ Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], Resource: { 'Fn::GetAtt': [s.idOf(s.stack.table.table), 'Arn'] } })]);
+  });
+
+  it('encrypts the on-failure queue with the stack key', () => {
+    expect(s.template.findResources('AWS::SQS::Queue')[s.idOf(s.stack.liveUpdates.failureQueue)]).toMatchObject({
+      Properties: { KmsMasterKeyId: { 'Fn::GetAtt': [s.idOf(s.stack.key), 'Arn'] }, MessageRetentionPeriod: 14 * 24 * 3600 },
+    });
+  });
+});
+
+describe('validation', () => {
+  it('rejects a table without a stream, a bad batch size and a bad stage name, naming the value', () => {
+    const stack = new Stack(new App(), 'Bad');
+    const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+    const noStream = new dynamodb.Table(stack, 'NoStream', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+    const table = new OrchestratorTable(stack, 'State').table;
+    expect(() => new LiveUpdates(stack, 'A', { table: noStream, key })).toThrow(/table must have a stream.*got .*NoStream/);
+    expect(() => new LiveUpdates(stack, 'B', { table, key, batchSize: 0 })).toThrow(/batchSize must be an integer in 1..1000, got 0/);
+    expect(() => new LiveUpdates(stack, 'C', { table, key, stageName: 'no spaces' })).toThrow(/stageName must be .*got "no spaces"/);
+  });
+});

@@ -1,0 +1,111 @@
+/**
+ * The status API in the synthesized stack: IAM authorization on every route, a throttled,
+ * access-logged stage, the handler's configuration, and least-privilege grants.
+ */
+import { App, Stack } from 'aws-cdk-lib';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES } from '../../lambdas/api/routes.js';
+import { OrchestratorTable } from '../../lib/constructs/orchestrator-table.js';
+import { STATUS_API_ACCESS_LOG_FIELDS, STATUS_API_DEFAULTS, STATUS_API_ROUTES, StatusApi } from '../../lib/constructs/status-api.js';
+import { ALL_WORKERS } from '../../lib/registry/index.js';
+import { actionsOf, joinedText, resourcesOfStatement, synthPhase5, type Phase5Synth } from './phase5-synth.js';
+
+let s: Phase5Synth;
+beforeAll(() => {
+  s = synthPhase5();
+});
+
+/** The pipelines a manual trigger may start: every job of a scheduled worker, and the intel cycle. */
+const manualKeys = (): string[] =>
+  ALL_WORKERS.filter((w) => w.executionModel === 'scheduled' || w.executionModel === 'sub-pipeline')
+    .flatMap((w) => w.jobs.map((j) => `${w.id}.${j.id}`))
+    .sort();
+
+const httpRoutes = () => {
+  const apiId = s.idOf(s.stack.statusApi.api);
+  return s.resourcesOf('AWS::ApiGatewayV2::Route').filter(([, r]) => JSON.stringify(r.Properties['ApiId']) === JSON.stringify({ Ref: apiId }));
+};
+
+describe('status API routes', () => {
+  it('has exactly the handler\'s routes, each IAM-authorized', () => {
+    const routes = httpRoutes();
+    const expected = ROUTES.map((r) => `${r.method} /${r.pattern.map((p) => (p.startsWith(':') ? `{${p.slice(1)}}` : p)).join('/')}`);
+    expect(routes.map(([, r]) => r.Properties['RouteKey']).sort()).toEqual(expected.sort());
+    expect(STATUS_API_ROUTES.map((r) => `${r.method} ${r.path}`).sort()).toEqual(expected.sort());
+    expect(routes).toHaveLength(ROUTES.length);
+    for (const [id, route] of routes) expect(route.Properties['AuthorizationType'], id).toBe('AWS_IAM');
+  });
+
+  it('spells the route keys API Gateway expects', () => {
+    const keys = httpRoutes().map(([, r]) => r.Properties['RouteKey']);
+    for (const key of ['GET /workers', 'GET /workers/{id}/reports', 'GET /alerts', 'POST /workers/{id}/trigger', 'PUT /workers/{id}/config', 'POST /orchestrator/pause', 'POST /orchestrator/resume', 'POST /orchestrator/drain', 'POST /alerts/{id}/ack']) {
+      expect(keys).toContain(key);
+    }
+  });
+
+  it('is an HTTP API without a catch-all route (no $default route: an unknown path is 404 at API Gateway)', () => {
+    s.template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
+    expect(httpRoutes().map(([, r]) => r.Properties['RouteKey'])).not.toContain('$default');
+  });
+});
+
+describe('status API stage', () => {
+  it('throttles the $default stage and writes a JSON access log line per request to a retained log group', () => {
+    const stages = s.resourcesOf('AWS::ApiGatewayV2::Stage').filter(([, st]) => JSON.stringify(st.Properties['ApiId']) === JSON.stringify({ Ref: s.idOf(s.stack.statusApi.api) }));
+    expect(stages).toHaveLength(1);
+    const [, stage] = stages[0] ?? [];
+    expect(stage?.Properties).toMatchObject({
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: STATUS_API_DEFAULTS.throttleRateLimitPerSecond, ThrottlingBurstLimit: STATUS_API_DEFAULTS.throttleBurstLimit },
+      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [s.idOf(s.stack.statusApi.accessLogs), 'Arn'] } },
+    });
+    const format = JSON.parse(String((stage?.Properties['AccessLogSettings'] as { Format: string }).Format)) as Record<string, string>;
+    expect(format).toEqual(STATUS_API_ACCESS_LOG_FIELDS);
+    expect(format['requestId']).toBe('$context.requestId');
+    s.template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    expect(s.template.findResources('AWS::Logs::LogGroup')[s.idOf(s.stack.statusApi.accessLogs)]).toMatchObject({ Properties: { RetentionInDays: 30 } });
+  });
+});
+
+describe('status API function', () => {
+  it('gets TABLE_NAME and PIPELINES naming exactly the manually triggerable pipelines', () => {
+    const fn = s.template.findResources('AWS::Lambda::Function')[s.idOf(s.stack.statusApi.handler.fn)] as { Properties: { Environment: { Variables: Record<string, unknown> } } };
+    const vars = fn.Properties.Environment.Variables;
+    expect(vars['TABLE_NAME']).toEqual({ Ref: s.idOf(s.stack.table.table) });
+    expect(vars['POWERTOOLS_SERVICE_NAME']).toBe('api');
+    const pipelines = JSON.parse(joinedText(vars['PIPELINES'], 'arn:TOKEN')) as Record<string, string>;
+    expect(Object.keys(pipelines).sort()).toEqual(manualKeys());
+    expect(Object.keys(pipelines)).not.toContain('twitch_worker.pack');
+  });
+
+  it('may start exactly those pipelines, and use the table with the five actions the handler needs', () => {
+    const statements = s.statementsOfFunctionRole(s.stack.statusApi.handler.fn);
+    const starts = statements.filter((st) => actionsOf(st).includes('states:StartExecution'));
+    const started = starts.flatMap(resourcesOfStatement).map((r) => (r as { Ref: string }).Ref).sort();
+    const expected = manualKeys().map((key) => s.idOf(s.stack.pipelines.get(key)?.stateMachine as sfn.StateMachine)).sort();
+    expect(started).toEqual(expected);
+    const dynamo = statements.filter((st) => actionsOf(st).some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo.flatMap(actionsOf).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    // `*` only for X-Ray (no resource-level permissions).
+    for (const st of statements.filter((x) => resourcesOfStatement(x).includes('*'))) expect(actionsOf(st).every((a) => a.startsWith('xray:')), JSON.stringify(st)).toBe(true);
+  });
+
+  it('lets API Gateway invoke the function for its routes only', () => {
+    const permissions = s.resourcesOf('AWS::Lambda::Permission').filter(([, p]) => JSON.stringify(p.Properties['FunctionName']).includes(s.idOf(s.stack.statusApi.handler.fn)));
+    expect(permissions).toHaveLength(ROUTES.length);
+    for (const [, p] of permissions) expect(p.Properties).toMatchObject({ Principal: 'apigateway.amazonaws.com', SourceArn: expect.anything() });
+  });
+});
+
+describe('status API validation', () => {
+  it('rejects bad throttles and pipeline keys at synth, naming the value', () => {
+    const stack = new Stack(new App(), 'Bad');
+    const table = new OrchestratorTable(stack, 'State').table;
+    const machine = sfn.StateMachine.fromStateMachineArn(stack, 'M', 'arn:aws:states:eu-west-1:123456789012:stateMachine:m');
+    expect(() => new StatusApi(stack, 'A', { table, pipelines: new Map(), throttle: { rateLimitPerSecond: 0, burstLimit: 5 } })).toThrow(/rateLimitPerSecond must be a positive number, got 0/);
+    expect(() => new StatusApi(stack, 'B', { table, pipelines: new Map(), throttle: { rateLimitPerSecond: 5, burstLimit: 1.5 } })).toThrow(/burstLimit must be a positive integer, got 1.5/);
+    expect(() => new StatusApi(stack, 'C', { table, pipelines: new Map([['no-dot', machine]]) })).toThrow(/pipelines keys must be "<workerId>.<jobId>", got "no-dot"/);
+  });
+});

@@ -1,0 +1,85 @@
+/** Stream records into real-time events: the pure part the broadcaster and the local runtime share. */
+import { describe, expect, it } from 'vitest';
+import { eventsFromRecords, readRecord } from '../../lambdas/realtime/broadcaster.js';
+import { CLOSED_CIRCUIT, type CircuitState } from '../../lib/domain/circuit.js';
+import { alertWrite, reportInsert, stateModify, streamRecord } from './records.js';
+
+const OPEN: CircuitState = { state: 'OPEN', consecutiveFailures: 3, changedAtMs: Date.parse('2026-01-02T06:05:00.000Z'), probesAdmitted: 0, halfOpenSuccesses: 0 };
+
+describe('eventsFromRecords', () => {
+  it('turns a report insert into a report event with its score, status and duration', () => {
+    expect(eventsFromRecords([reportInsert('youtube_worker')])).toEqual([
+      {
+        type: 'report',
+        worker: 'youtube_worker',
+        at: '2026-01-02T06:00:25.000Z',
+        data: expect.objectContaining({ job: 'trending', status: 'SUCCEEDED', overallScore: 96.5, durationMs: 20_000, skipReason: null }),
+      },
+    ]);
+  });
+
+  it('a report without scores has a null score', () => {
+    const [event] = eventsFromRecords([reportInsert('youtube_worker', { status: 'SKIPPED', skipReason: 'CIRCUIT_OPEN', scores: null })]);
+    expect(event?.data).toMatchObject({ status: 'SKIPPED', skipReason: 'CIRCUIT_OPEN', overallScore: null });
+  });
+
+  it('turns alert inserts and modifications into alert events', () => {
+    const events = eventsFromRecords([alertWrite('INSERT', { alertState: 'CLAIMED' }), alertWrite('MODIFY', { acknowledgedAt: '2026-01-02T07:00:00.000Z' })]);
+    expect(events).toHaveLength(2);
+    expect(events[0]).toEqual({
+      type: 'alert',
+      worker: 'youtube_worker',
+      at: '2026-01-02T06:01:00.000Z',
+      data: { alertId: 'a1b2', change: 'INSERT', anomaly: 'HIGH_FAILURE_RATE', severity: 'HIGH', detail: '3 of 4 runs failed', state: 'CLAIMED', acknowledgedAt: null, escalationState: null },
+    });
+    expect(events[1]?.data).toMatchObject({ change: 'MODIFY', acknowledgedAt: '2026-01-02T07:00:00.000Z' });
+  });
+
+  it('turns a STATE modification into a circuit event only when the circuit changed (absent reads as CLOSED)', () => {
+    const opened = eventsFromRecords([stateModify('twitch_worker', undefined, OPEN)]);
+    expect(opened).toEqual([
+      { type: 'circuit', worker: 'twitch_worker', at: '2026-01-02T06:05:00.000Z', data: { state: 'OPEN', previousState: 'CLOSED', consecutiveFailures: 3, changedAt: '2026-01-02T06:05:00.000Z' } },
+    ]);
+    // A lock or config write leaves the circuit as it was: no event.
+    expect(eventsFromRecords([stateModify('twitch_worker', OPEN, OPEN, { lockHolder_poll: 'exec-9' })])).toEqual([]);
+    expect(eventsFromRecords([stateModify('twitch_worker', undefined, CLOSED_CIRCUIT)])).toEqual([]);
+    // A failure counted while CLOSED is a change too; its time is the record's (no changedAtMs).
+    const counted = eventsFromRecords([stateModify('twitch_worker', CLOSED_CIRCUIT, { ...CLOSED_CIRCUIT, consecutiveFailures: 1 })]);
+    expect(counted).toEqual([expect.objectContaining({ type: 'circuit', at: new Date(1_767_334_000 * 1000).toISOString(), data: expect.objectContaining({ state: 'CLOSED', consecutiveFailures: 1 }) })]);
+  });
+
+  it('ignores what is not a report, alert or circuit (window counters, removals, the orchestrator mode)', () => {
+    const ignored = [
+      streamRecord('INSERT', { pk: 'WORKER#youtube_worker', sk: 'WINDOW#2026-01-02T06' }, { runs: 1 }),
+      streamRecord('REMOVE', { pk: 'WORKER#youtube_worker', sk: 'REPORT#2026-01-02T06:00:00.000Z#trending' }),
+      streamRecord('REMOVE', { pk: 'ALERT#a1b2', sk: 'ALERT' }),
+      streamRecord('MODIFY', { pk: 'ORCH', sk: 'STATE' }, { mode: 'PAUSED' }, { mode: 'RUNNING' }),
+      streamRecord('MODIFY', { pk: 'WORKER#youtube_worker', sk: 'REPORT#x' }, {}, {}),
+    ];
+    for (const r of ignored) expect(readRecord(r).reading, r.eventID).toEqual({ kind: 'ignored' });
+    expect(eventsFromRecords(ignored)).toEqual([]);
+  });
+
+  it('reads malformed records as invalid, with a reason and the record identity, and gives no event', () => {
+    const noImage = streamRecord('INSERT', { pk: 'WORKER#youtube_worker', sk: 'REPORT#2026-01-02T06:00:00.000Z#trending' });
+    const badReport = reportInsert('youtube_worker', { completedAt: 'yesterday' });
+    const wrongPk = reportInsert('youtube_worker', { workerName: 'twitch_worker' });
+    const badAlert = alertWrite('INSERT', { alert: { id: 'x' } });
+    const cases: [unknown, RegExp][] = [
+      [noImage, /NewImage missing/],
+      [badReport, /malformed REPORT item: completedAt/],
+      [wrongPk, /pk WORKER#youtube_worker is not WORKER#twitch_worker/],
+      [badAlert, /malformed ALERT item/],
+      [{ eventName: 'INSERT' }, /malformed stream record/],
+      [null, /malformed stream record/],
+      ['not a record', /malformed stream record/],
+    ];
+    for (const [raw, reason] of cases) {
+      const read = readRecord(raw);
+      expect(read.reading.kind, String(reason)).toBe('invalid');
+      if (read.reading.kind === 'invalid') expect(read.reading.reason).toMatch(reason);
+    }
+    expect(readRecord(badReport)).toMatchObject({ eventID: badReport.eventID, sequenceNumber: badReport.dynamodb.SequenceNumber });
+    expect(eventsFromRecords(cases.map(([r]) => r))).toEqual([]);
+  });
+});
