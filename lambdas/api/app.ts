@@ -102,7 +102,7 @@ export function makeHandler(deps: ApiDeps): (event: ApiEvent | unknown) => Promi
     const nowMs = deps.clock();
     const ids = workers.map((w) => w.id);
     const [orchestrator, states, reports] = await Promise.all([deps.store.readOrchestrator(), deps.store.readWorkerStates(ids), Promise.all(ids.map((id) => deps.store.latestReport(id)))]);
-    const items = workers.map((worker, i) => workerView(worker, states[worker.id], reports[i] ?? null, pipelineKeys, nowMs));
+    const items = workers.map((worker, i) => workerView(worker, states[worker.id], reports[i] ?? null, pipelineKeys, nowMs, workers));
     return json(200, { at: iso(nowMs), orchestrator: modeView(orchestrator), workers: items });
   }
 

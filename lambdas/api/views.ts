@@ -46,16 +46,33 @@ export function lockedJobs(workers: readonly WorkerSpec[], states: Readonly<Reco
   );
 }
 
-/** One entry of GET /workers. */
-export function workerView(worker: WorkerSpec, state: WorkerStateItem | undefined, lastReport: WorkerScoreReport | null, pipelineKeys: ReadonlySet<string>, nowMs: number) {
-  const jobs = worker.jobs.map((job) => ({
-    id: job.id,
-    schedules: job.schedules.map((s) => ({ expression: s.expression, timezone: s.timezone })),
-    nextRunAt: iso(nextRun(job.schedules, nowMs)),
-    lock: lockView(state, job.id, nowMs),
-    lastSlot: state?.slots[job.id] ?? null,
-    triggerable: pipelineKeys.has(pipelineKeyOf(worker.id, job.id)),
-  }));
+/** The sub-pipeline job (the intel cycle) that runs this job as one of its stages, if any. */
+export function cycleRunning(workerId: string, jobId: string, workers: readonly WorkerSpec[]): { readonly worker: WorkerSpec; readonly job: WorkerSpec['jobs'][number] } | undefined {
+  for (const cycle of workers) {
+    if (cycle.executionModel !== 'sub-pipeline' || !(cycle.stages ?? []).some((s) => s.worker === workerId && s.job === jobId)) continue;
+    const job = cycle.jobs.find((j) => j.schedules.length > 0);
+    if (job) return { worker: cycle, job };
+  }
+  return undefined;
+}
+
+/**
+ * One entry of GET /workers. A job without schedules of its own that is a stage of a cycle runs
+ * when the cycle does: its `runsIn` names the cycle job and its next run is the cycle's.
+ */
+export function workerView(worker: WorkerSpec, state: WorkerStateItem | undefined, lastReport: WorkerScoreReport | null, pipelineKeys: ReadonlySet<string>, nowMs: number, registry: readonly WorkerSpec[] = []) {
+  const jobs = worker.jobs.map((job) => {
+    const cycle = job.schedules.length === 0 ? cycleRunning(worker.id, job.id, registry) : undefined;
+    return {
+      id: job.id,
+      schedules: job.schedules.map((s) => ({ expression: s.expression, timezone: s.timezone })),
+      runsIn: cycle ? `${cycle.worker.id}.${cycle.job.id}` : null,
+      nextRunAt: iso(nextRun(cycle ? cycle.job.schedules : job.schedules, nowMs)),
+      lock: lockView(state, job.id, nowMs),
+      lastSlot: state?.slots[job.id] ?? null,
+      triggerable: pipelineKeys.has(pipelineKeyOf(worker.id, job.id)),
+    };
+  });
   const nextTimes = jobs.map((j) => j.nextRunAt).filter((t): t is string => t !== null).sort();
   return {
     id: worker.id,

@@ -8,6 +8,8 @@ import { nextFiring, nextRun } from '../../lambdas/api/next-run.js';
 import { matchRoute, ROUTES } from '../../lambdas/api/routes.js';
 import { executionArnOf, parsePipelines, sfnPipelineStarter } from '../../lambdas/api/sfn-pipeline-starter.js';
 import { EXECUTION_NAME_MAX_CHARS, executionName } from '../../lambdas/api/trigger.js';
+import { workerView } from '../../lambdas/api/views.js';
+import { ALL_WORKERS as WORKERS } from '../../lib/registry/index.js';
 
 describe('matchRoute', () => {
   it.each<[string, string, ReturnType<typeof matchRoute>]>([
@@ -128,5 +130,29 @@ describe('PIPELINES and the Step Functions starter', () => {
     exists = true;
     expect(await starter.start(request)).toMatchObject({ alreadyExisted: true });
     await expect(starter.start({ ...request, pipelineKey: 'x.y' })).rejects.toThrow(/no pipeline x\.y/);
+  });
+});
+
+describe('workerView: jobs that run inside the intel cycle', () => {
+  it('names the cycle job and gives its next run; scheduled jobs keep their own; on-demand jobs have none', () => {
+    const nowMs = Date.parse('2026-03-02T01:10:00Z');
+    const byId = (id: string) => {
+      const w = WORKERS.find((x) => x.id === id);
+      if (!w) throw new Error(`no ${id}`);
+      return w;
+    };
+    const cycle = byId('intel_orchestrator');
+    const cycleNext = nextRun(cycle.jobs.flatMap((j) => j.schedules), nowMs);
+    expect(cycleNext).not.toBeNull();
+    for (const id of (cycle.stages ?? []).filter((s) => byId(s.worker).jobs.find((j) => j.id === s.job)?.schedules.length === 0).map((s) => s.worker)) {
+      const view = workerView(byId(id), undefined, null, new Set(), nowMs, WORKERS);
+      const job = view.jobs.find((j) => j.runsIn !== null);
+      expect(job?.runsIn, id).toBe(`intel_orchestrator.${cycle.jobs[0]?.id}`);
+      expect(view.nextRunAt, id).toBe(new Date(cycleNext ?? 0).toISOString());
+    }
+    const youtube = workerView(byId('youtube_worker'), undefined, null, new Set(), nowMs, WORKERS);
+    expect(youtube.jobs.every((j) => j.runsIn === null && j.nextRunAt !== null)).toBe(true);
+    const generation = workerView(byId('generation_worker'), undefined, null, new Set(), nowMs, WORKERS);
+    expect(generation.nextRunAt).toBeNull();
   });
 });
