@@ -9,43 +9,24 @@
  * - DynamoDB is dynalite with an emulated stream (embedded-dynamodb.ts), with the table created
  *   from the template's own properties.
  * Fakes stand only at the AWS boundary: the clock is simulated, and Wait states skip ahead on it.
+ * Each execution runs on its own simulated time (execution-clock.ts): a Wait skips ahead only the
+ * waiting execution's time, so the runs in flight next to it still measure their own duration.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { buildApp, STACK_NAME } from '../lib/app.js';
 import { DynamoStateStore, documentClient } from '../lambdas/adapters/dynamo-state-store.js';
 import { startEmbeddedDynamo, type EmbeddedDynamo } from './embedded-dynamodb.js';
+import { ExecutionTimes, SimulatedClock } from './execution-clock.js';
 import { startSelfHealing, type LocalAlertSink, type SelfHealing } from './self-healing.js';
 import { createLocalStateMachineRunner, type LocalExecution, type LocalStateMachineRunner, type ResolveTask } from './step-functions-runner.js';
 import { extractStateMachines, logicalIdFromArn, type CfnTemplate } from './template-asl.js';
+
+export { SimulatedClock };
 
 // The AWS SDK warns that releases after January 2027 need Node 22; the deployed Lambdas run Node 24.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
 export type LambdaHandler = (event: unknown) => Promise<unknown>;
-
-/**
- * Simulated time. Between schedule slots it jumps; within a slot it flows at real speed, so a run
- * measures the real time its handlers take. Wait states advance it instead of sleeping.
- */
-export class SimulatedClock {
-  private baseMs: number;
-  private anchor = performance.now();
-  constructor(startMs: number) {
-    this.baseMs = startMs;
-  }
-  now(): number {
-    return Math.floor(this.baseMs + (performance.now() - this.anchor));
-  }
-  advance(ms: number): void {
-    if (ms > 0) this.baseMs += ms;
-  }
-  /** Jumps to `ms` (never backwards). */
-  set(ms: number): void {
-    const now = this.now();
-    this.baseMs = Math.max(ms, now);
-    this.anchor = performance.now();
-  }
-}
 
 /** Synthesizes the app in-process, as `cdk synth` would but without bundling or cdk-nag. */
 export function synthesizeTemplate(): CfnTemplate {
@@ -176,6 +157,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           return runnerRef.current;
         },
         clock: () => clock.now(),
+        simulatedClock: clock,
         sink: options.alertSink,
       })
     : undefined;
@@ -194,6 +176,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     throw new NamedError('ConfigurationError', `no local handler for ${role.kind} of ${role.workerId}`);
   };
 
+  // Each running execution's simulated time (see execution-clock.ts).
+  const executionTimes = new ExecutionTimes(clock);
   // `$$.Execution.StartTime` is the library's real time; the protocol measures bounded waits from
   // it, so the runtime gives it the execution's start on the simulated clock instead.
   const simulatedStart = new Map<string, string>();
@@ -201,21 +185,21 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     if (typeof event?.executionId !== 'string') return;
     let start = simulatedStart.get(event.executionId);
     if (start === undefined) {
-      start = new Date(clock.now()).toISOString();
+      start = new Date(executionTimes.of(event.executionId)?.startMs ?? clock.now()).toISOString();
       simulatedStart.set(event.executionId, start);
     }
     event.startedAt = start;
   };
-  // A Wait on `SecondsPath` (the dependency wait) advances the simulated clock by what the gate asked.
+  // A Wait on `SecondsPath` (the dependency wait) advances the execution's time by what the gate asked.
   const pendingWaitSeconds = new Map<string, number>();
   const noteWait = (event: ProtocolEvent, result: unknown): void => {
     const r = result as { decision?: unknown; waitSeconds?: unknown } | undefined;
     if (r?.decision === 'WAIT' && typeof r.waitSeconds === 'number' && typeof event?.executionId === 'string') {
-      pendingWaitSeconds.set(event.executionId.split(':').pop() ?? '', r.waitSeconds);
+      pendingWaitSeconds.set(event.executionId, r.waitSeconds);
     }
   };
 
-  const resolveTask: ResolveTask = async (resource, parameters) => {
+  const resolveTask: ResolveTask = async (resource, parameters, ctx) => {
     // Lambda tasks use the function ARN as Resource (payloadResponseOnly) or lambda:invoke.
     const isInvoke = resource.endsWith(':states:::lambda:invoke');
     const target = isInvoke ? String((parameters as { FunctionName?: unknown }).FunctionName ?? '') : resource;
@@ -227,7 +211,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const event = JSON.parse(JSON.stringify(payload ?? null)) as unknown;
     const isProtocol = roles.get(logicalId)?.kind === 'protocol';
     if (isProtocol) onSimulatedClock(event as ProtocolEvent);
-    const result = await handlerFor(logicalId)(event);
+    const handler = handlerFor(logicalId);
+    // The execution's context flows into its tasks from its start already; entering it again here
+    // keeps the handler (and whatever it triggers) on the execution's time whatever the library does.
+    const result = await clock.runIn(executionTimes.of(ctx.executionArn) ?? clock.current(), () => handler(event));
     if (isProtocol) noteWait(event as ProtocolEvent, result);
     return result === undefined ? null : JSON.parse(JSON.stringify(result));
   };
@@ -237,13 +224,28 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     definitions: [...machines.values()],
     resolveTask,
     timing: {
-      // Waits skip ahead on the simulated clock; retries back off instantly (their count still shows).
+      // Waits skip ahead on the waiting execution's time only; retries back off instantly (their count still shows).
       waitOverride: (info) => {
-        const seconds = typeof info.seconds === 'number' ? info.seconds : info.dynamic ? (pendingWaitSeconds.get(info.executionName) ?? 0) : 0;
-        clock.advance(seconds * 1000);
+        const seconds = typeof info.seconds === 'number' ? info.seconds : info.dynamic ? (pendingWaitSeconds.get(info.executionArn) ?? 0) : 0;
+        const time = executionTimes.of(info.executionArn);
+        if (time) time.advance(seconds * 1000);
+        else clock.advance(seconds * 1000);
         return 0;
       },
       retryIntervalMs: 0,
+    },
+    // Every execution runs on its own time (ExecutionTimes: a `.sync` child starts at its parent's,
+    // anything else at its starter's).
+    scopeExecution: (execution, syncParent) => {
+      const scope = executionTimes.scopeExecution(execution, syncParent);
+      return {
+        run: scope.run,
+        ended: () => {
+          scope.ended();
+          pendingWaitSeconds.delete(execution.executionArn);
+          simulatedStart.delete(execution.executionArn);
+        },
+      };
     },
   });
 

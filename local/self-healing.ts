@@ -16,8 +16,10 @@ import { InMemoryQueueAdapter, InMemoryScheduleAdapter } from '../lambdas/recove
 import { makeHandler as makeRecoveryHandler } from '../lambdas/recovery/recover.js';
 import { REPORT_INSERT_PATTERN } from '../lib/constructs/anomaly-detector.js';
 import type { EmbeddedDynamo } from './embedded-dynamodb.js';
+import type { ExecutionTime, SimulatedClock } from './execution-clock.js';
 import type { LocalStateMachineRunner } from './step-functions-runner.js';
 import { ExecutionAlreadyExists } from './step-functions-runner.js';
+import type { StreamEvent, StreamHandler } from './stream-types.js';
 import { logicalIdFromArn, resolveIntrinsics, type CfnTemplate } from './template-asl.js';
 
 type LambdaHandler = (event: unknown) => Promise<unknown>;
@@ -93,6 +95,12 @@ export interface SelfHealingOptions {
   readonly store: StateStore;
   readonly runner: () => LocalStateMachineRunner;
   readonly clock: () => number;
+  /**
+   * The simulated clock, when executions run on their own time (execution-clock.ts): the anomaly
+   * Lambda then runs each batch on the time of the execution that wrote its latest record, as the
+   * real one runs just after the writes it reads (a recovery it starts starts at that time too).
+   */
+  readonly simulatedClock?: SimulatedClock;
   readonly sink: LocalAlertSink;
 }
 
@@ -140,7 +148,8 @@ export function startSelfHealing(options: SelfHealingOptions): SelfHealing {
     clock: options.clock,
     region: 'local-1',
   });
-  const consumer = options.dynamo.stream.deliverTo(anomaly as (event: { Records: unknown[] }) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>, {
+  const writers = writerTimes(options);
+  const consumer = options.dynamo.stream.deliverTo(writers.onWriterTime(anomaly as StreamHandler), {
     tableName: options.tableName,
     filters: [REPORT_INSERT_PATTERN],
     batchSize: 25,
@@ -187,6 +196,49 @@ export function startSelfHealing(options: SelfHealingOptions): SelfHealing {
     flush: async () => {
       await consumer.flush();
     },
-    stop: () => consumer.stop(),
+    stop: () => {
+      consumer.stop();
+      writers.stop();
+    },
+  };
+}
+
+/**
+ * Remembers, for each stream record written inside an execution, that execution's time (the
+ * stream notifies its listeners synchronously, in the writer's context), and runs a stream
+ * handler's batch on the latest of its records' writers' times (the global time for a record
+ * written outside executions).
+ */
+function writerTimes(options: SelfHealingOptions): { onWriterTime(handler: StreamHandler): StreamHandler; stop(): void } {
+  const clock = options.simulatedClock;
+  if (clock === undefined) return { onWriterTime: (handler) => handler, stop: () => undefined };
+  // Sequence number → the time of the execution that wrote it; in stream order.
+  const times = new Map<string, ExecutionTime>();
+  const unsubscribe = options.dynamo.stream.subscribe((record) => {
+    const time = clock.current();
+    if (time !== undefined) times.set(record.dynamodb.SequenceNumber, time);
+  });
+  return {
+    onWriterTime: (handler) => (event: StreamEvent) => {
+      let latest: ExecutionTime | undefined;
+      let outside = false;
+      let first: bigint | undefined;
+      for (const r of event.Records) {
+        const seq = BigInt(r.dynamodb.SequenceNumber);
+        if (first === undefined || seq < first) first = seq;
+        const time = times.get(r.dynamodb.SequenceNumber);
+        if (time === undefined) outside = true;
+        else if (latest === undefined || time.now() > latest.now()) latest = time;
+      }
+      // A record written outside executions counts the global time (an execution can be behind it).
+      if (outside && latest !== undefined && latest.now() < clock.globalNow()) latest = undefined;
+      // Records before the batch are checkpointed: they are never delivered again.
+      for (const seq of times.keys()) {
+        if (first === undefined || BigInt(seq) >= first) break;
+        times.delete(seq);
+      }
+      return clock.runIn(latest, () => handler(event));
+    },
+    stop: unsubscribe,
   };
 }

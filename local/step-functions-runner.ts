@@ -22,7 +22,11 @@
 import './promise-shim.js';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import type { RunOptions, StateMachineDefinition } from 'aws-local-stepfunctions';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { walkStates } from './asl-walk.js';
 import type { JsonObject, JsonValue } from './json.js';
 import { isPlainObject, toJsonValue } from './json.js';
@@ -74,6 +78,7 @@ export type ResolveTask = (resource: string, parameters: JsonValue, ctx: TaskCon
 
 export interface WaitInfo {
   readonly stateMachineLogicalId: string;
+  readonly executionArn: string;
   readonly executionName: string;
   readonly stateName: string;
   readonly state: Readonly<Record<string, unknown>>;
@@ -100,11 +105,28 @@ export interface TimingOptions {
   readonly retryIntervalMs?: number;
 }
 
+/** What the runtime wraps an execution in (see {@link LocalRunnerOptions.scopeExecution}). */
+export interface ExecutionScope {
+  /**
+   * Runs `fn`, the start of the execution: everything the execution does (its tasks, its Waits and
+   * all the code they call) runs in the async context `fn` runs in.
+   */
+  run<T>(fn: () => T): T;
+  /** Called once the execution has ended, before whoever awaits it (a `.sync` parent) resumes. */
+  ended?(): void;
+}
+
 export interface LocalRunnerOptions {
   readonly definitions: ReadonlyMap<string, RunnableStateMachine> | readonly RunnableStateMachine[];
   readonly resolveTask: ResolveTask;
   /** Default timing for every execution (nested executions inherit their parent's). */
   readonly timing?: TimingOptions;
+  /**
+   * Called as an execution starts, in the async context of whatever starts it; `syncParent` is the
+   * execution whose `.sync` task started it. The local runtime gives each execution its own
+   * simulated time this way. @default the execution runs in its starter's context
+   */
+  readonly scopeExecution?: (execution: LocalExecution, syncParent: LocalExecution | undefined) => ExecutionScope;
 }
 
 export interface StartOptions {
@@ -248,15 +270,46 @@ function withSafeTimeouts(definition: JsonObject): JsonObject {
  * Construction validates with asl-validator, which builds a fresh Ajv instance and compiles every
  * schema on each call (~100-500 ms). A StateMachine holds no per-run state, so instances are shared
  * process-wide by definition text: every runner (and every test) pays once per distinct definition.
+ * Across processes, a definition that passed is remembered on disk (node_modules/.cache, keyed by
+ * the definition text and the validator's version): the next `npm start` or test worker constructs
+ * it without validating again. A definition that fails is never remembered, so it fails every time.
  * The validator also mutates its input (it adds `QueryLanguage: "JSONPath"` to each state), which
  * is harmless here because the definition passed in is the runner's private copy.
  */
 const constructed = new Map<string, StateMachine>();
+/** Where definitions that passed validation are remembered (one empty file per definition). */
+export const VALIDATED_DEFINITIONS_DIR = fileURLToPath(new URL('../node_modules/.cache/aurastream-asl-validated/', import.meta.url));
+const VALIDATOR_VERSION = (() => {
+  try {
+    return String((createRequire(import.meta.url)('asl-validator/package.json') as { version?: unknown }).version ?? 'unknown');
+  } catch {
+    return 'unknown';
+  }
+})();
+
+function validatedMarker(text: string): string {
+  return join(VALIDATED_DEFINITIONS_DIR, createHash('sha256').update(VALIDATOR_VERSION).update('\0').update(text).digest('hex'));
+}
+
+function rememberValid(marker: string): void {
+  try {
+    mkdirSync(VALIDATED_DEFINITIONS_DIR, { recursive: true });
+    const tmp = `${marker}.${process.pid}.tmp`;
+    writeFileSync(tmp, '');
+    renameSync(tmp, marker);
+  } catch {
+    // A read-only or missing node_modules only costs the next process a validation.
+  }
+}
+
 function constructCached(definition: JsonObject): StateMachine {
   const text = JSON.stringify(definition);
   let machine = constructed.get(text);
   if (machine === undefined) {
-    machine = new StateMachine(definition as unknown as StateMachineDefinition);
+    const marker = validatedMarker(text);
+    const known = existsSync(marker);
+    machine = new StateMachine(definition as unknown as StateMachineDefinition, known ? { validationOptions: { noValidate: true } } : undefined);
+    if (!known) rememberValid(marker);
     constructed.set(text, machine);
   }
   return machine;
@@ -384,16 +437,16 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
       throw new TaskFailure('States.Runtime', `${resource}: Parameters.Input is not valid JSON text`);
     }
     const name = typeof params['Name'] === 'string' ? params['Name'] : undefined;
+    const sync = resource.endsWith('.sync') ? 1 : resource.endsWith('.sync:2') ? 2 : 0;
     let child: ExecutionRecord;
     try {
-      child = start(params['StateMachineArn'], input, { ...(name !== undefined ? { name } : {}), ...(timing !== undefined ? { timing } : {}) });
+      child = start(params['StateMachineArn'], input, { ...(name !== undefined ? { name } : {}), ...(timing !== undefined ? { timing } : {}) }, sync === 0 ? undefined : parent);
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
       // Optimized-integration error names: StepFunctions.<SdkExceptionName>Exception.
       const sdkName = err.name.endsWith('Exception') ? err.name : `${err.name}Exception`;
       throw new TaskFailure(`StepFunctions.${sdkName}`, err.message);
     }
-    const sync = resource.endsWith('.sync') ? 1 : resource.endsWith('.sync:2') ? 2 : 0;
     if (sync === 0) return { ExecutionArn: child.executionArn, StartDate: child.startDate.getTime() };
 
     parent.syncChildren.add(child);
@@ -467,6 +520,7 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
     for (const [stateName, state] of p.waits) {
       const info: WaitInfo = {
         stateMachineLogicalId: p.source.logicalId,
+        executionArn: record.executionArn,
         executionName: record.name,
         stateName,
         state,
@@ -493,7 +547,17 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
     };
   };
 
-  const start = (idOrArn: string, rawInput: unknown, startOptions: StartOptions = {}): ExecutionRecord => {
+  const publicView = (r: ExecutionRecord): LocalExecution => ({
+    executionArn: r.executionArn,
+    name: r.name,
+    stateMachineArn: r.stateMachineArn,
+    stateMachineLogicalId: r.stateMachineLogicalId,
+    input: r.input,
+    startDate: r.startDate,
+    result: r.result,
+  });
+
+  const start = (idOrArn: string, rawInput: unknown, startOptions: StartOptions = {}, syncParent?: ExecutionRecord): ExecutionRecord => {
     const p = machineFor(idOrArn);
     const input = toJsonValue(rawInput ?? {});
     const name = startOptions.name ?? randomUUID();
@@ -539,7 +603,10 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
     executions.set(executionArn, record);
     if (p.type === 'STANDARD') names.set(name, record);
 
-    const run: Execution = p.machine.run(input as Parameters<StateMachine['run']>[0], buildRunOptions(p, record, timing));
+    const scope = options.scopeExecution?.(publicView(record), syncParent === undefined ? undefined : publicView(syncParent));
+    const runOptions = buildRunOptions(p, record, timing);
+    const launch = (): Execution => p.machine.run(input as Parameters<StateMachine['run']>[0], runOptions);
+    const run: Execution = scope ? scope.run(launch) : launch();
     abort = run.abort;
     void (async () => {
       for await (const event of run.eventLogs) record.events.push(event);
@@ -554,20 +621,14 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
       r.stopDate = new Date();
       r.outcome = outcome;
       for (const child of r.syncChildren) if (child.status === 'RUNNING') child.abort();
-      settle(outcome);
+      try {
+        scope?.ended?.();
+      } finally {
+        settle(outcome);
+      }
     }
     return record;
   };
-
-  const publicView = (r: ExecutionRecord): LocalExecution => ({
-    executionArn: r.executionArn,
-    name: r.name,
-    stateMachineArn: r.stateMachineArn,
-    stateMachineLogicalId: r.stateMachineLogicalId,
-    input: r.input,
-    startDate: r.startDate,
-    result: r.result,
-  });
 
   return {
     startExecution: (idOrArn, input, startOptions) => publicView(start(idOrArn, input, startOptions)),

@@ -2,7 +2,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { JsonObject, JsonValue } from '../../local/json.js';
 import { isPlainObject } from '../../local/json.js';
 import type { ResolveTask, RunnableStateMachine, TaskContext, WaitInfo } from '../../local/step-functions-runner.js';
-import { createLocalStateMachineRunner, ExecutionAlreadyExists, InvalidName, StateMachineDoesNotExist } from '../../local/step-functions-runner.js';
+import { createLocalStateMachineRunner, ExecutionAlreadyExists, InvalidName, StateMachineDoesNotExist, VALIDATED_DEFINITIONS_DIR } from '../../local/step-functions-runner.js';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
 import { LambdaFunctionError, TaskFailure } from '../../local/task-errors.js';
 
 const FN = (name: string): string => `arn:aws:lambda:local-1:000000000000:function:${name}`;
@@ -423,26 +425,26 @@ describe('execution names', () => {
 });
 
 describe('construction', () => {
-  it('caches the validated StateMachine per definition', async () => {
+  it('validates a definition once and remembers only definitions that passed', async () => {
+    const markers = (): number => (existsSync(VALIDATED_DEFINITIONS_DIR) ? readdirSync(VALIDATED_DEFINITIONS_DIR).filter((f) => !f.endsWith('.tmp')).length : 0);
+    const unique = `validated ${randomUUID()}`;
+    const before = markers();
     const runner = createLocalStateMachineRunner({
-      definitions: [machine('Cached', { StartAt: 'A', States: { A: { Type: 'Task', Resource: FN('A'), End: true } } })],
+      definitions: [machine('Valid', { Comment: unique, StartAt: 'A', States: { A: { Type: 'Task', Resource: FN('A'), End: true } } })],
       resolveTask: async () => 1,
     });
-    const t0 = performance.now();
     runner.prepare();
-    const construction = performance.now() - t0;
-    const t1 = performance.now();
-    await Promise.all(Array.from({ length: 10 }, () => runner.startExecution('Cached', {}).result));
-    const tenRuns = performance.now() - t1;
-    expect(tenRuns).toBeLessThan(construction);
-    // Instances are shared by definition text, so another runner does not re-validate.
-    const again = createLocalStateMachineRunner({
-      definitions: [machine('Cached', { StartAt: 'A', States: { A: { Type: 'Task', Resource: FN('A'), End: true } } })],
-      resolveTask: async () => 2,
-    });
-    const t2 = performance.now();
-    again.prepare();
-    expect(performance.now() - t2).toBeLessThan(construction / 2);
+    expect(markers()).toBe(before + 1);
+    expect(await runner.startExecution('Valid', {}).result).toMatchObject({ status: 'SUCCEEDED' });
+    // An invalid definition (a Next to nowhere) fails every time and is never remembered.
+    const invalid = () =>
+      createLocalStateMachineRunner({
+        definitions: [machine('Invalid', { Comment: `invalid ${randomUUID()}`, StartAt: 'A', States: { A: { Type: 'Task', Resource: FN('A'), Next: 'Nowhere' } } })],
+        resolveTask: async () => 1,
+      }).prepare();
+    expect(invalid).toThrow(/invalid/i);
+    expect(invalid).toThrow(/invalid/i);
+    expect(markers()).toBe(before + 1);
   });
 
   it('rejects duplicate state names across branches with a clear error', () => {
