@@ -5,9 +5,10 @@
  * out; the symphony collects the score reports into a timeline and the report card.
  *
  * Time model (documented in the README): the clock advances slot by slot in simulated time. Within
- * a slot, every due execution runs to completion concurrently; a dependency wait advances the
- * clock by what the gate asked; workers take the real time they take, which the simulated clock
- * does not count.
+ * a slot, every due execution runs to completion concurrently; workers take the real time they
+ * take, which the simulated clock counts at real speed. Each execution runs on its own simulated
+ * time (execution-clock.ts): a dependency wait advances the waiting execution's time by what the
+ * gate asked, and neither a wait nor the jump to the next slot moves the other executions in flight.
  */
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
@@ -32,6 +33,7 @@ import { startLocalRuntime, SimulatedClock, synthesizeTemplate, type LambdaHandl
 import { startSandbox, type Sandbox } from './sandbox/server.js';
 import { LocalAlertSink, silent } from './self-healing.js';
 import { resolveIntrinsics, logicalIdFromArn, type CfnTemplate } from './template-asl.js';
+import { SharedMemoryMeter } from './memory-meter.js';
 
 /** One EventBridge schedule as the template declares it. */
 export interface TemplateSchedule {
@@ -270,6 +272,7 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   };
   const secrets = new InMemorySecretSource({ ...sandbox.credentials });
   const store = new DynamoDataStore({ client: documentClient(runtime.dynamo.client), tableName: runtime.tableName, clock: () => clock.now() });
+  const memory = new SharedMemoryMeter();
   for (const [id, factory] of Object.entries(WORKER_HANDLERS)) {
     handlers[id] = async (event) => {
       const fault = workerFaults.get(id);
@@ -278,11 +281,14 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
         error.name = fault.errorName;
         throw error;
       }
-      // In-process workers share one heap: a worker's memory is the process's growth during its
-      // own invocation, an approximation of what a Lambda of its own would use.
-      const startRss = process.memoryUsage().rss;
-      const memoryRss = (): number => Math.max(0, process.memoryUsage().rss - startRss);
-      return factory({ store, secrets, env: sandbox.env, clock: () => clock.now(), logger: silentLogger, memorySampleMs: 0, memoryRss })(event);
+      // In-process workers share one heap: a worker's memory is its share of the process's growth
+      // while it ran (local/memory-meter.ts), an approximation of what a Lambda of its own would use.
+      const metered = memory.begin();
+      try {
+        return await factory({ store, secrets, env: sandbox.env, clock: () => clock.now(), logger: silentLogger, memorySampleMs: 0, memoryRss: () => metered.read() })(event);
+      } finally {
+        metered.end();
+      }
     };
   }
 

@@ -188,7 +188,7 @@ export function makeWorkerHandler<Out, Item>(definition: WorkerDefinition<Out, I
   const spec = workerById(definition.id);
   const env: Env = deps.env ?? process.env;
   const clock = deps.clock ?? Date.now;
-  const rss = deps.memoryRss ?? (() => process.memoryUsage().rss);
+  const rss = deps.memoryRss ?? (() => process.memoryUsage.rss());
   const logger: KitLogger = deps.logger ?? new Logger({ serviceName: definition.id });
   const limitMb = memoryLimitMb(env, spec.memoryMb);
   const margin = { ...DEFAULT_STOP_MARGIN, ...(definition.stopMargin ?? {}) };

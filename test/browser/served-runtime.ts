@@ -14,6 +14,7 @@ import { startLocalApiServer, type LocalApiServer } from '../../local/api-server
 import { startLocalRuntime, SimulatedClock, type LambdaHandler, type LocalRuntime } from '../../local/runtime.js';
 import { LocalAlertSink, silent } from '../../local/self-healing.js';
 import type { CfnTemplate } from '../../local/template-asl.js';
+import { SharedMemoryMeter } from '../../local/memory-meter.js';
 
 export interface ServedRuntime {
   readonly runtime: LocalRuntime;
@@ -33,13 +34,17 @@ export async function startServedRuntime(template: CfnTemplate): Promise<ServedR
   const runtime = await startLocalRuntime({ clock, template, workerHandlers: handlers, alertSink: new LocalAlertSink() });
   const store = new DynamoDataStore({ client: documentClient(runtime.dynamo.client), tableName: runtime.tableName, clock: () => clock.now() });
   const secrets = new InMemorySecretSource({});
+  const memory = new SharedMemoryMeter();
   for (const [id, factory] of Object.entries(WORKER_HANDLERS)) {
     handlers[id] = async (event) => {
       invocations[id] = (invocations[id] ?? 0) + 1;
-      // As the symphony does: a worker's memory is the process's growth during its invocation.
-      const startRss = process.memoryUsage().rss;
-      const memoryRss = (): number => Math.max(0, process.memoryUsage().rss - startRss);
-      return factory({ store, secrets, env: {}, clock: () => clock.now(), logger: silent, memorySampleMs: 0, memoryRss })(event);
+      // As the symphony does: a worker's memory is its share of the process's growth while it ran.
+      const metered = memory.begin();
+      try {
+        return await factory({ store, secrets, env: {}, clock: () => clock.now(), logger: silent, memorySampleMs: 0, memoryRss: () => metered.read() })(event);
+      } finally {
+        metered.end();
+      }
     };
   }
   let server: LocalApiServer;
