@@ -1,0 +1,145 @@
+/**
+ * The remaining fault scenarios of scenarios/ end to end on the local symphony, each over its own
+ * span: what it injects is detected once per dedup window, alerted, and healed as the design says,
+ * and nothing is lost (every slot that fired ends in exactly one report).
+ */
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { documentClient } from '../../lambdas/adapters/dynamo-state-store.js';
+import { windowStartFor } from '../../lib/domain/alerting.js';
+import type { Severity } from '../../lib/domain/anomaly-rules.js';
+import { STATE_SK, workerPk } from '../../lib/domain/worker-state.js';
+import { WORKERS } from '../../lib/registry/index.js';
+import { runSymphony, type SymphonyResult } from '../../local/symphony.js';
+import { corruptOutput } from '../../scenarios/corrupt-output.js';
+import { stuckLock } from '../../scenarios/stuck-lock.js';
+import { twitchOutage } from '../../scenarios/twitch-outage.js';
+
+const HOUR_MS = 3_600_000;
+const START_MS = Date.parse('2026-03-02T00:00:00Z');
+const at = (hours: number): number => START_MS + hours * HOUR_MS;
+
+function expectNothingLost(result: SymphonyResult): void {
+  expect(result.firedSlots.length).toBe(result.firings);
+  for (const slot of result.firedSlots) {
+    const reports = result.reports.filter((r) => r.workerName === slot.worker && r.jobId === slot.job && Date.parse(r.scheduledTime) === slot.atMs);
+    expect(reports, `${slot.worker}.${slot.job} @ ${new Date(slot.atMs).toISOString()}`).toHaveLength(1);
+  }
+}
+
+/** At most one alert per worker, anomaly and dedup window. */
+function expectOncePerWindow(result: SymphonyResult): void {
+  const keys = result.alerts.map((a) => `${a.worker}#${a.anomaly}#${new Date(windowStartFor(a.severity as Severity, a.atMs)).toISOString()}`);
+  expect(keys.length).toBeGreaterThan(0);
+  expect(new Set(keys).size).toBe(keys.length);
+}
+
+describe('scenario stuck-lock', () => {
+  it('skips every clip radar poll while the stuck run holds the lock, raises LOCK_CONTENTION, lengthens the lease, and polls again after', async () => {
+    let state: Record<string, unknown> | undefined;
+    const result = await runSymphony({
+      startMs: START_MS,
+      hours: stuckLock.hours,
+      seed: 2,
+      prepare: (ctx) => stuckLock.prepare(ctx),
+      beforeSlot: async ({ runtime }, atMs) => {
+        if (atMs < at(stuckLock.hours) - 5 * 60_000) return;
+        const out = await documentClient(runtime.dynamo.client).send(new GetCommand({ TableName: runtime.tableName, Key: { pk: workerPk('clip_radar_worker'), sk: STATE_SK } }));
+        state = out.Item;
+      },
+    });
+    expectNothingLost(result);
+
+    const polls = result.reports.filter((r) => r.workerName === 'clip_radar_worker' && r.jobId === 'poll');
+    const held = polls.filter((r) => Date.parse(r.scheduledTime) < at(2));
+    const freed = polls.filter((r) => Date.parse(r.scheduledTime) >= at(2));
+    expect(held.length).toBe(24); // every 5 minutes for the 2-hour lease
+    expect(held.every((r) => r.status === 'SKIPPED' && r.skipReason === 'LOCK_HELD')).toBe(true);
+    expect(freed.length).toBeGreaterThan(0);
+    expect(freed.every((r) => r.status === 'SUCCEEDED')).toBe(true);
+
+    // Detected: more than 3 failed acquisitions in an hour; once per window; only this worker.
+    const contention = result.alerts.filter((a) => a.anomaly === 'LOCK_CONTENTION');
+    expect(contention.length).toBeGreaterThan(0);
+    expect(contention.every((a) => a.worker === 'clip_radar_worker' && a.severity === 'HIGH')).toBe(true);
+    expect(Math.min(...contention.map((a) => a.atMs))).toBeLessThan(at(1));
+    expect(result.alerts.filter((a) => a.anomaly !== 'LOCK_CONTENTION')).toEqual([]);
+    expectOncePerWindow(result);
+
+    // Healed: each LOCK_CONTENTION recovery succeeded and lengthened the lease beyond the registry's.
+    const recoveries = result.recoveries.filter((r) => r.anomaly === 'LOCK_CONTENTION');
+    expect(recoveries.length).toBe(contention.length);
+    expect(recoveries.every((r) => r.worker === 'clip_radar_worker' && r.status === 'SUCCEEDED')).toBe(true);
+    const registryLease = WORKERS.find((w) => w.id === 'clip_radar_worker')?.lockLeaseSeconds ?? Infinity;
+    expect(Number(state?.['leaseSecondsOverride'])).toBeGreaterThan(registryLease);
+    expect(result.circuits['clip_radar_worker']).toBe('CLOSED');
+  }, 300_000);
+});
+
+describe('scenario corrupt-output', () => {
+  it('flags garbled YouTube output DATA_CORRUPTION with low data quality, alerts CRITICAL once per window and escalates it unacknowledged', async () => {
+    const result = await runSymphony({ startMs: START_MS, hours: corruptOutput.hours, seed: 4, prepare: (ctx) => corruptOutput.prepare(ctx) });
+    expectNothingLost(result);
+
+    const trending = result.reports.filter((r) => r.workerName === 'youtube_worker' && r.jobId === 'trending');
+    const garbled = trending.filter((r) => Date.parse(r.scheduledTime) >= at(1) && Date.parse(r.scheduledTime) < at(3));
+    const clean = trending.filter((r) => !garbled.includes(r));
+    expect(garbled.length).toBe(4); // every 30 minutes for 2 hours
+    for (const r of garbled) {
+      expect(r.anomalies, r.scheduledTime).toContain('DATA_CORRUPTION');
+      expect(r.scores?.dataQualityScore ?? 100, r.scheduledTime).toBeLessThan(50);
+    }
+    expect(clean.length).toBeGreaterThan(0);
+    for (const r of clean) expect(r.anomalies, r.scheduledTime).not.toContain('DATA_CORRUPTION');
+
+    const corruption = result.alerts.filter((a) => a.anomaly === 'DATA_CORRUPTION');
+    expect(corruption.length).toBeGreaterThan(0);
+    expect(corruption.every((a) => a.worker === 'youtube_worker' && a.severity === 'CRITICAL' && a.atMs >= at(1) && a.atMs < at(3) + HOUR_MS / 2)).toBe(true);
+    expectOncePerWindow(result);
+    // The design has no automatic recovery for corrupt data: a person must look, so it escalates.
+    expect(result.recoveries.filter((r) => r.anomaly === 'DATA_CORRUPTION')).toEqual([]);
+    expect(result.pages.some((p) => /ESCALATION.*DATA_CORRUPTION on youtube_worker unacknowledged/.test(p.subject))).toBe(true);
+    expect(Object.values(result.circuits).every((c) => c === 'CLOSED')).toBe(true);
+  }, 300_000);
+});
+
+describe('scenario twitch-outage', () => {
+  it('fails and retries Twitch polls, opens the circuit on HIGH_FAILURE_RATE, slows the schedule, refreshes stale data, and heals after the outage', async () => {
+    const result = await runSymphony({ startMs: START_MS, hours: twitchOutage.hours, seed: 6, prepare: (ctx) => twitchOutage.prepare(ctx) });
+    expectNothingLost(result);
+
+    const polls = result.reports.filter((r) => r.workerName === 'twitch_streams_worker' && r.jobId === 'poll');
+    const during = polls.filter((r) => Date.parse(r.scheduledTime) >= at(1) && Date.parse(r.scheduledTime) < at(3));
+    expect(during.length).toBeGreaterThan(0);
+    // Failed after retries, or skipped by the open circuit: never a success while Twitch is down.
+    expect(during.every((r) => r.status === 'FAILED' || (r.status === 'SKIPPED' && r.skipReason === 'CIRCUIT_OPEN'))).toBe(true);
+    expect(during.some((r) => r.status === 'FAILED' && r.attempts > 1)).toBe(true);
+    expect(during.some((r) => r.skipReason === 'CIRCUIT_OPEN')).toBe(true);
+
+    const failureRate = result.alerts.filter((a) => a.anomaly === 'HIGH_FAILURE_RATE' && a.worker === 'twitch_streams_worker');
+    expect(failureRate.length).toBeGreaterThan(0);
+    expect(failureRate.every((a) => a.severity === 'HIGH' && a.atMs >= at(1))).toBe(true);
+    expectOncePerWindow(result);
+    // Twitch being down is not YouTube's problem.
+    expect(result.alerts.filter((a) => a.worker === 'youtube_worker')).toEqual([]);
+
+    // Healing: recoveries fail while the probe cannot succeed (and escalate), then succeed after 03:00.
+    const recoveries = result.recoveries.filter((r) => r.anomaly === 'HIGH_FAILURE_RATE' && r.worker === 'twitch_streams_worker');
+    expect(recoveries.some((r) => r.status === 'FAILED' && r.atMs < at(3))).toBe(true);
+    expect(recoveries.some((r) => r.status === 'SUCCEEDED' && r.atMs >= at(3))).toBe(true);
+    expect(result.pages.some((p) => /ESCALATION.*HIGH_FAILURE_RATE on twitch_streams_worker/.test(p.subject))).toBe(true);
+    // "Reduce rate": the poll schedule was slowed, and is back to its registry expression at the end.
+    const pollSchedule = result.scheduleChanges.filter((c) => /twitchstreamsworkerpoll/i.test(c.name)).map((c) => c.expression);
+    expect(pollSchedule.some((e) => e !== 'cron(0/15 * * * ? *)')).toBe(true);
+    expect(pollSchedule.at(-1)).toBe('cron(0/15 * * * ? *)');
+    // Playbook's Twitch data went stale: STALE_DATA, and the forced refresh succeeded.
+    expect(result.alerts.some((a) => a.anomaly === 'STALE_DATA' && a.worker === 'playbook_worker')).toBe(true);
+    expect(result.recoveries.some((r) => r.anomaly === 'STALE_DATA' && r.status === 'SUCCEEDED')).toBe(true);
+
+    // After the outage: polls succeed again and the circuit is closed.
+    const after = polls.filter((r) => Date.parse(r.scheduledTime) >= at(4));
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.every((r) => r.status === 'SUCCEEDED')).toBe(true);
+    expect(result.circuits['twitch_streams_worker']).toBe('CLOSED');
+  }, 300_000);
+});
