@@ -67,6 +67,12 @@ export interface EmbeddedDynamoOptions {
   readonly streamUndeclaredTables?: boolean;
   /** SDK retry budget for the returned client. Default 2. */
   readonly maxAttempts?: number;
+  /**
+   * How long emitted records stay readable (`stream.records()`, `drain()`, TRIM_HORIZON), in
+   * seconds of simulated time. Default 24 hours, as DynamoDB Streams. Consumers attached with
+   * `deliverTo` and listeners get every record live regardless.
+   */
+  readonly streamRetentionSeconds?: number;
 }
 
 export interface LocalTableInfo {
@@ -237,7 +243,7 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
   const rawClient = new DynamoDBClient({ ...clientConfig, requestHandler: inProcessRequestHandler(listener) });
   let hook: (request: HttpRequest, response: HttpResponse) => HttpResponse = (_request, response) => response;
   const client = new DynamoDBClient({ ...clientConfig, requestHandler: inProcessRequestHandler(listener, (request, response) => hook(request, response)) });
-  const stream = new EmulatedDynamoStream();
+  const stream = new EmulatedDynamoStream(options.streamRetentionSeconds);
   const mutex = new KeyedMutex();
   const tables = new Map<string, LocalTableInfo>();
   const keySchemas = new Map<string, Promise<string[]>>();

@@ -116,7 +116,9 @@ class NamedError extends Error {
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const template = options.template ?? synthesizeTemplate();
   const { clock } = options;
-  const dynamo = await startEmbeddedDynamo({ clock: () => clock.now() });
+  // Every stream consumer here is attached live; none reads past records, so none are kept (a
+  // 24-hour run would otherwise hold every image it wrote, ~0.5 GB).
+  const dynamo = await startEmbeddedDynamo({ clock: () => clock.now(), streamRetentionSeconds: 0 });
   const table = tableOf(template);
   // The template's Ref to the table resolves to its logical ID: that is the local table name.
   const tableName = table.logicalId;

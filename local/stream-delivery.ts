@@ -71,17 +71,39 @@ export interface StreamConsumer {
 
 type Listener = (record: StreamRecord) => void;
 
+/** DynamoDB Streams keeps a record for 24 hours. */
+export const STREAM_RETENTION_SECONDS = 24 * 3600;
+/** Expired records are dropped in batches, once the oldest is this much past the retention. */
+const TRIM_SLACK_SECONDS = 3600;
+
 export class EmulatedDynamoStream {
   private readonly history: StreamRecord[] = [];
   private readonly undrained: StreamRecord[] = [];
   private readonly listeners = new Set<Listener>();
   private readonly consumers = new Set<StreamConsumer>();
 
-  /** Appends a record and notifies listeners synchronously, in order. */
+  /**
+   * @param retentionSeconds how long a record stays readable by `records()`, `drain()` and a
+   * TRIM_HORIZON start, by its `ApproximateCreationDateTime` (simulated time). Default 24 hours,
+   * as DynamoDB Streams. Listeners and consumers get every record as it is emitted either way.
+   */
+  constructor(private readonly retentionSeconds: number = STREAM_RETENTION_SECONDS) {}
+
+  /**
+   * Appends a record and notifies listeners synchronously, in order. Records past the retention
+   * are dropped (in batches), so a long run does not hold every image it ever wrote.
+   */
   emit(record: StreamRecord): void {
     this.history.push(record);
     this.undrained.push(record);
     for (const l of [...this.listeners]) l(record);
+    const horizon = record.dynamodb.ApproximateCreationDateTime - this.retentionSeconds;
+    for (const list of [this.history, this.undrained]) {
+      const first = list[0];
+      if (first === undefined || first.dynamodb.ApproximateCreationDateTime >= horizon - TRIM_SLACK_SECONDS) continue;
+      const keep = list.findIndex((r) => r.dynamodb.ApproximateCreationDateTime >= horizon);
+      list.splice(0, keep === -1 ? list.length : keep);
+    }
   }
 
   /** Listens to every new record; returns an unsubscribe function. */

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { toWireItem } from '../../local/ddb-images.js';
 import type { EmbeddedDynamo } from '../../local/embedded-dynamodb.js';
 import { startEmbeddedDynamo } from '../../local/embedded-dynamodb.js';
-import type { DeliveryFailure } from '../../local/stream-delivery.js';
+import { EmulatedDynamoStream, type DeliveryFailure } from '../../local/stream-delivery.js';
 import type { StreamRecord } from '../../local/stream-types.js';
 
 let db: EmbeddedDynamo;
@@ -542,5 +542,33 @@ describe('deliverTo: event-source-mapping semantics', () => {
   it('refuses unsupported filter patterns instead of matching everything', () => {
     expect(() => db.stream.deliverTo(async () => undefined, { filters: [{ dynamodb: { NewImage: { n: { N: [{ numeric: ['>', 1] }] } } } }] })).toThrow(/only the "S" attribute type/);
     expect(() => db.stream.deliverTo(async () => undefined, { filters: [{ eventSource: ['aws:dynamodb'] }] })).toThrow(/Unsupported filter pattern/);
+  });
+});
+
+describe('stream retention', () => {
+  const rec = (seconds: number, n: number): StreamRecord => ({
+    eventID: `e${n}`,
+    eventName: 'INSERT',
+    eventVersion: '1.1',
+    eventSource: 'aws:dynamodb',
+    awsRegion: 'us-east-1',
+    eventSourceARN: 'arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/x',
+    dynamodb: { ApproximateCreationDateTime: seconds, Keys: { pk: { S: `k${n}` } }, NewImage: { pk: { S: `k${n}` } }, SequenceNumber: String(100 + n), SizeBytes: 10, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+  });
+
+  it('keeps 24 hours of records, as DynamoDB Streams does, so a long run does not hold every image', () => {
+    const stream = new EmulatedDynamoStream();
+    const hour = 3600;
+    for (let h = 0; h <= 30; h++) stream.emit(rec(h * hour, h));
+    const kept = stream.records().map((r) => r.dynamodb.ApproximateCreationDateTime / hour);
+    // Trimmed in batches: nothing older than 24 h plus the one-hour slack survives, and nothing within 24 h is lost.
+    expect(Math.min(...kept)).toBeGreaterThanOrEqual(30 - 24 - 1);
+    expect(kept.filter((h) => h >= 30 - 24)).toEqual([6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30]);
+    expect(stream.drain().length).toBe(kept.length);
+    // A subscriber still saw every record as it was emitted.
+    const seen: number[] = [];
+    stream.subscribe((r) => seen.push(r.dynamodb.ApproximateCreationDateTime / hour));
+    stream.emit(rec(31 * hour, 31));
+    expect(seen).toEqual([31]);
   });
 });
