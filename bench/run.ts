@@ -1,11 +1,14 @@
 /**
  * `npm run bench`: every benchmark, printed as the markdown recorded in docs/benchmarks.md.
  * Options: --synth-runs N (default 3), --pipeline-runs N (default 50), --skip-synth,
- * --anomaly-runs N (default 5), --anomaly-records N (default 1000).
+ * --anomaly-runs N (default 5), --anomaly-records N (default 1000),
+ * --symphony-hours H[,H...] (default 24,168; 0 skips), --symphony-runs N (default 1).
  */
 import { parseArgs } from 'node:util';
 import { benchAnomaly } from './anomaly.js';
+import { benchDynamoFloor } from './dynamodb-floor.js';
 import { benchPipelineCost } from './pipeline-cost.js';
+import { benchSymphony } from './symphony.js';
 import { benchSynth, BUNDLE_BUDGET_BYTES } from './synth.js';
 
 const { values } = parseArgs({
@@ -15,6 +18,8 @@ const { values } = parseArgs({
     'skip-synth': { type: 'boolean', default: false },
     'anomaly-runs': { type: 'string', default: '5' },
     'anomaly-records': { type: 'string', default: '1000' },
+    'symphony-hours': { type: 'string', default: '24,168' },
+    'symphony-runs': { type: 'string', default: '1' },
   },
 });
 const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`;
@@ -38,6 +43,28 @@ console.log(`| DynamoDB requests per steady-state report (${anomaly.steadyRecord
 console.log(`| DynamoDB requests per report, all ${anomaly.records} | ${anomaly.requestsPerReport.toFixed(2)} (${commands}) | |`);
 console.log(`| alerts published / recoveries started | ${anomaly.published} / ${anomaly.recoveries} | |\n`);
 if (anomaly.steadyRequestsPerReport > 2) process.exitCode = 1;
+
+const symphonyHours = String(values['symphony-hours'])
+  .split(',')
+  .map(Number)
+  .filter((h) => h > 0);
+if (symphonyHours.length > 0) {
+  const runs = Number(values['symphony-runs']);
+  const floor = await benchDynamoFloor();
+  console.log(`## One DynamoDB request in the local runtime (SDK v3 + dynalite in-process + stream emulation; ${floor.rounds} rounds of ${floor.requestsPerRound})\n`);
+  console.log(`median ${floor.medianMsPerRequest.toFixed(3)} ms per request (rounds ${floor.msPerRequestRuns.map((m) => m.toFixed(3)).join(', ')})\n`);
+  console.log(`## Local symphony (npm start's default start and seed, ${runs} run(s) each, one process per run)\n`);
+  console.log('| simulated span | wall time (median) | of which synth | peak RSS (median) | firings | reports | alerts | DynamoDB requests | their floor (requests x median ms) |\n|---|---|---|---|---|---|---|---|---|');
+  for (const hours of symphonyHours) {
+    const b = benchSymphony(hours, runs);
+    const first = b.runs[0];
+    const requests = first?.dynamodbRequests ?? 0;
+    console.log(
+      `| ${hours} h | ${(b.medianTotalMs / 1000).toFixed(1)} s (runs ${b.runs.map((r) => (r.totalMs / 1000).toFixed(1)).join(', ')}) | ${((first?.synthMs ?? 0) / 1000).toFixed(1)} s | ${b.medianMaxRssMb.toFixed(0)} MB | ${first?.firings ?? 0} | ${first?.reports ?? 0} | ${first?.alerts ?? 0} | ${requests} | ${((requests * floor.medianMsPerRequest) / 1000).toFixed(1)} s |`,
+    );
+  }
+  console.log('');
+}
 
 if (!values['skip-synth']) {
   const synth = benchSynth(Number(values['synth-runs']));
