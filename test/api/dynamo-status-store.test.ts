@@ -3,10 +3,7 @@
  * as the construct declares it, GSI `byTime` included: the conditional TRIGGER claim, the alert
  * listing through the GSI, the config write next to the protocol attributes, pages of reports.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../lambdas/api/app.js';
@@ -14,8 +11,7 @@ import { encodeCursor } from '../../lambdas/api/cursor.js';
 import { DynamoStatusStore } from '../../lambdas/api/dynamo-status-store.js';
 import { newTriggerRecord } from '../../lambdas/api/trigger.js';
 import { ALERT_ATTRS, DynamoAlertStore } from '../../lambdas/adapters/dynamo-alert-store.js';
-import { documentClient, DynamoStateStore } from '../../lambdas/adapters/dynamo-state-store.js';
-import { OrchestratorTable } from '../../lib/constructs/orchestrator-table.js';
+import { DynamoStateStore } from '../../lambdas/adapters/dynamo-state-store.js';
 import { buildAlert, type Alert } from '../../lib/domain/alerting.js';
 import { ALERT_SK, alertPk } from '../../lib/domain/anomaly-evaluation.js';
 import { RULE_BY_CODE, type AnomalyCode } from '../../lib/domain/anomaly-rules.js';
@@ -25,51 +21,31 @@ import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import { applyConfigPatch } from '../../lib/domain/worker-config.js';
 import { reportSk, STATE_SK, triggerPk, workerPk } from '../../lib/domain/worker-state.js';
 import { jobOf, workerById } from '../../lib/registry/index.js';
-import { startEmbeddedDynamo, type EmbeddedDynamo } from '../../local/embedded-dynamodb.js';
-import { LOCAL_REGION } from '../../local/template-asl.js';
+import { orchestratorTableProperties, startTableFixture, type TableFixture } from '../support/table-fixture.js';
 import { apiEvent, PIPELINE_KEYS, RecordingLogger, RecordingStarter } from './fakes.js';
 
 const NOW = Date.parse('2026-03-02T06:10:00.000Z');
 const MIN = 60_000;
 
-let db: EmbeddedDynamo;
-let tableProps: Record<string, unknown>;
-let tableCount = 0;
+let fixture: TableFixture;
 let tableName: string;
-let raw: DynamoDBClient;
 let doc: DynamoDBDocumentClient;
+let requests: string[];
 let store: DynamoStatusStore;
-const requests: string[] = [];
+const tableProps = orchestratorTableProperties();
 
 beforeAll(async () => {
-  process.env['CDK_VALIDATION'] = 'false';
-  const stack = new Stack(new App(), 'TableOnly');
-  new OrchestratorTable(stack, 'State');
-  const [table] = Object.values(Template.fromStack(stack).findResources('AWS::DynamoDB::Table')) as { Properties: Record<string, unknown> }[];
-  if (!table) throw new Error('no table in the template');
-  tableProps = table.Properties;
-  db = await startEmbeddedDynamo({ clock: () => NOW });
-  raw = new DynamoDBClient({ endpoint: db.endpoint, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
-  raw.middlewareStack.add(
-    (next, context) => async (args) => {
-      requests.push(String(context.commandName).replace(/Command$/, ''));
-      return next(args);
-    },
-    { step: 'initialize', name: 'countRequests' },
-  );
-  doc = documentClient(raw);
+  fixture = await startTableFixture(() => NOW);
+  ({ doc, requests } = fixture);
 });
 
 afterAll(async () => {
-  raw.destroy();
-  await db.close();
+  await fixture.close();
 });
 
 beforeEach(async () => {
-  tableName = `Api${++tableCount}`;
-  await db.createTableFromTemplate(tableProps, tableName);
+  tableName = await fixture.newTable('Api');
   store = new DynamoStatusStore(doc, tableName);
-  requests.length = 0;
 });
 
 const handler = (starter = new RecordingStarter(PIPELINE_KEYS)) => ({ starter, handle: makeHandler({ store, pipelines: starter, clock: () => NOW, logger: new RecordingLogger() }) });

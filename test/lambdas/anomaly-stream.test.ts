@@ -5,67 +5,45 @@
  * with the real DynamoDB adapters (window reads, alert claims). SNS, Step Functions and the
  * dead-letter queue are fakes. DynamoDB requests are counted on the handler's own client.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../lambdas/anomaly/detector.js';
 import type { InvalidRecordSink, InvalidStreamRecord } from '../../lambdas/anomaly/invalid-records.js';
 import { DynamoAlertStore } from '../../lambdas/adapters/dynamo-alert-store.js';
 import { documentClient, DynamoStateStore } from '../../lambdas/adapters/dynamo-state-store.js';
 import { REPORT_INSERT_PATTERN } from '../../lib/constructs/anomaly-detector.js';
-import { OrchestratorTable } from '../../lib/constructs/orchestrator-table.js';
 import type { AlertEnvelope, RenderedMessage } from '../../lib/domain/alerting.js';
 import { ALERT_SK, alertExpiresAt, alertPk, type AlertPublisher, type RecoveryRequest, type RecoveryStarter } from '../../lib/domain/anomaly-evaluation.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import { bucketKey, windowDelta } from '../../lib/domain/window-stats.js';
 import { reportSk, workerPk } from '../../lib/domain/worker-state.js';
-import { startEmbeddedDynamo, type EmbeddedDynamo } from '../../local/embedded-dynamodb.js';
+import type { EmbeddedDynamo } from '../../local/embedded-dynamodb.js';
+import { startTableFixture, type TableFixture } from '../support/table-fixture.js';
 import type { DeliveryFailure } from '../../local/stream-delivery.js';
-import { LOCAL_REGION } from '../../local/template-asl.js';
 
 const T0 = Date.parse('2026-01-02T06:20:00.000Z');
 const WORKERS = ['youtube_worker', 'twitch_streams_worker', 'clip_radar_worker', 'intel_aggregation_worker', 'analytics_flush_worker'] as const;
 const JOB: Record<(typeof WORKERS)[number], string> = { youtube_worker: 'trending', twitch_streams_worker: 'poll', clip_radar_worker: 'poll', intel_aggregation_worker: 'hourly', analytics_flush_worker: 'flush' };
 
+let fixture: TableFixture;
 let db: EmbeddedDynamo;
-let tableProps: Record<string, unknown>;
-let tableCount = 0;
 let tableName: string;
 /** The protocol side: writes through the stream-emulating client. */
 let writer: DynamoStateStore;
 let writerDoc: DynamoDBDocumentClient;
-/** The handler's own client: every request it makes is counted here. */
-let handlerRaw: DynamoDBClient;
+/** The handler's own client (the fixture's counting one): every request it makes is in `requests`. */
 let handlerDoc: DynamoDBDocumentClient;
-const requests: string[] = [];
+let requests: string[];
 
 beforeAll(async () => {
   // The table exactly as the construct declares it (keys, stream, TTL).
-  process.env['CDK_VALIDATION'] = 'false';
-  const stack = new Stack(new App(), 'TableOnly');
-  new OrchestratorTable(stack, 'State');
-  const [table] = Object.values(Template.fromStack(stack).findResources('AWS::DynamoDB::Table')) as { Properties: Record<string, unknown> }[];
-  if (!table) throw new Error('no table in the template');
-  tableProps = table.Properties;
-
-  db = await startEmbeddedDynamo({ clock: () => T0 });
+  fixture = await startTableFixture(() => T0);
+  ({ db, doc: handlerDoc, requests } = fixture);
   writerDoc = documentClient(db.client);
-  handlerRaw = new DynamoDBClient({ endpoint: db.endpoint, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
-  handlerRaw.middlewareStack.add(
-    (next, context) => async (args) => {
-      requests.push(String(context.commandName).replace(/Command$/, ''));
-      return next(args);
-    },
-    { step: 'initialize', name: 'countRequests' },
-  );
-  handlerDoc = documentClient(handlerRaw);
 });
 
 afterAll(async () => {
-  handlerRaw.destroy();
-  await db.close();
+  await fixture.close();
 });
 
 class RecordingPublisher implements AlertPublisher {
@@ -95,8 +73,7 @@ let failures: DeliveryFailure[];
 let handle: ReturnType<typeof makeHandler>;
 
 beforeEach(async () => {
-  tableName = `Orchestrator${++tableCount}`;
-  await db.createTableFromTemplate(tableProps, tableName);
+  tableName = await fixture.newTable('Orchestrator');
   db.stream.stopAll();
   db.stream.drain();
   writer = new DynamoStateStore(writerDoc, tableName);

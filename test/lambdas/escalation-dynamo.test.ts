@@ -3,67 +3,41 @@
  * on the table exactly as the construct declares it: the conditional updates decide, so two sweeps
  * never page twice and an acknowledged alert never pages; the sweep's escalation end to end on it.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ALERT_ATTRS, DynamoAlertStore } from '../../lambdas/adapters/dynamo-alert-store.js';
-import { documentClient } from '../../lambdas/adapters/dynamo-state-store.js';
 import { escalate } from '../../lambdas/sweep/sweep.js';
-import { OrchestratorTable } from '../../lib/constructs/orchestrator-table.js';
 import { buildAlert, type Alert } from '../../lib/domain/alerting.js';
 import { ALERT_SK, alertPk } from '../../lib/domain/anomaly-evaluation.js';
 import { RULE_BY_CODE, type AnomalyCode } from '../../lib/domain/anomaly-rules.js';
 import { ESCALATION_CLAIM_STALE_MS, type EscalationMessage } from '../../lib/domain/escalation.js';
 import { ESCALATION } from '../../lib/domain/recovery.js';
 import { workerById } from '../../lib/registry/index.js';
-import { startEmbeddedDynamo, type EmbeddedDynamo } from '../../local/embedded-dynamodb.js';
-import { LOCAL_REGION } from '../../local/template-asl.js';
+import { startTableFixture, type TableFixture } from '../support/table-fixture.js';
 
 const MIN = 60_000;
 const RAISED = Date.parse('2026-03-02T04:02:10.000Z');
 const DUE = RAISED + ESCALATION.unacknowledgedCriticalMinutes * MIN;
 const WORKER = 'youtube_worker';
 
-let db: EmbeddedDynamo;
-let tableProps: Record<string, unknown>;
-let tableCount = 0;
+let fixture: TableFixture;
 let tableName: string;
-let raw: DynamoDBClient;
 let doc: DynamoDBDocumentClient;
+let requests: string[];
 let store: DynamoAlertStore;
-const requests: string[] = [];
 
 beforeAll(async () => {
-  process.env['CDK_VALIDATION'] = 'false';
-  const stack = new Stack(new App(), 'TableOnly');
-  new OrchestratorTable(stack, 'State');
-  const [table] = Object.values(Template.fromStack(stack).findResources('AWS::DynamoDB::Table')) as { Properties: Record<string, unknown> }[];
-  if (!table) throw new Error('no table in the template');
-  tableProps = table.Properties;
-  db = await startEmbeddedDynamo({ clock: () => RAISED });
-  raw = new DynamoDBClient({ endpoint: db.endpoint, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
-  raw.middlewareStack.add(
-    (next, context) => async (args) => {
-      requests.push(String(context.commandName).replace(/Command$/, ''));
-      return next(args);
-    },
-    { step: 'initialize', name: 'countRequests' },
-  );
-  doc = documentClient(raw);
+  fixture = await startTableFixture(() => RAISED);
+  ({ doc, requests } = fixture);
 });
 
 afterAll(async () => {
-  raw.destroy();
-  await db.close();
+  await fixture.close();
 });
 
 beforeEach(async () => {
-  tableName = `Escalation${++tableCount}`;
-  await db.createTableFromTemplate(tableProps, tableName);
+  tableName = await fixture.newTable('Escalation');
   store = new DynamoAlertStore(doc, tableName);
-  requests.length = 0;
 });
 
 const alertOf = (code: AnomalyCode, raisedAtMs = RAISED): Alert =>
