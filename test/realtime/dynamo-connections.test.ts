@@ -1,56 +1,31 @@
 /**
- * The connection store on a real DynamoDB API (dynalite): $connect and $disconnect through the
+ * The connection store on a real DynamoDB API (dynalite, the construct's table): $connect and $disconnect through the
  * handler, the broadcaster listing connections and removing a gone one, TTL-expired items skipped.
  */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import dynalite from 'dynalite';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentClient } from '../../lambdas/adapters/dynamo-state-store.js';
 import { CONNECTION_PK, DynamoConnectionStore } from '../../lambdas/realtime/adapters.js';
 import { makeHandler as makeBroadcaster } from '../../lambdas/realtime/broadcaster.js';
 import { makeHandler as makeConnections } from '../../lambdas/realtime/connections.js';
 import type { RealtimeEvent, RealtimeLogger } from '../../lambdas/realtime/ports.js';
+import { startTableFixture, type TableFixture } from '../support/table-fixture.js';
 import { reportInsert } from './records.js';
 
 const NOW = Date.parse('2026-01-02T06:00:00.000Z');
-const TABLE = 'orchestrator-realtime';
 const logger: RealtimeLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
-let server: Server;
-let raw: DynamoDBClient;
+let fixture: TableFixture;
 let doc: DynamoDBDocumentClient;
+let TABLE: string;
 
 beforeAll(async () => {
-  server = dynalite({ createTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  raw = new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
-  doc = documentClient(raw);
-  await raw.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  // The table exactly as the construct declares it.
+  fixture = await startTableFixture(() => NOW);
+  doc = fixture.doc;
+  TABLE = await fixture.newTable('Realtime');
 });
 
 afterAll(async () => {
-  raw.destroy();
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await fixture.close();
 });
 
 describe('connections over DynamoDB', () => {
