@@ -14,6 +14,7 @@ import {
   extendedLease,
   INTAKE_PAUSE_SECONDS,
   INTAKE_PAUSED_UNTIL_ATTR,
+  SCHEDULE_SLOWED_UNTIL_ATTR,
   markSlowed,
   quotaResetAtMs,
   raisedStepTimeout,
@@ -278,6 +279,15 @@ async function slowSchedules(ctx: Ctx, untilMs: number): Promise<SlowedItem[]> {
 async function slow(ctx: Ctx, untilMs: number) {
   const schedules = await slowSchedules(ctx, untilMs);
   const changed = schedules.filter((s) => s.slowedHere);
+  if (changed.length > 0) {
+    // The health sweep reads this: a registry slot the slowed schedule skips is not a missed run.
+    await ctx.deps.store.updateWorkerState(ctx.worker.id, {
+      condition: { op: 'or', of: [{ op: 'notExists', attr: SCHEDULE_SLOWED_UNTIL_ATTR }, { op: 'lt', attr: SCHEDULE_SLOWED_UNTIL_ATTR, value: untilMs }] },
+      set: { [SCHEDULE_SLOWED_UNTIL_ATTR]: untilMs },
+      add: {},
+      remove: [],
+    });
+  }
   const detail = changed.length === 0 ? `no schedule of ${ctx.worker.id} to slow` : changed.map((s) => `${s.name}: ${s.original} -> ${s.slowed}`).join('; ');
   await record(ctx, changed.length === 0 ? 'SKIPPED' : 'APPLIED', `${detail} until ${new Date(untilMs).toISOString()}`, { schedules, factor: RECOVERY_BOUNDS.scheduleSlowdownFactor });
   return { schedules, resumeAt: new Date(untilMs).toISOString() };

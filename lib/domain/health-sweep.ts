@@ -140,6 +140,9 @@ export function missedRuns(facts: SweepFacts): HealthFinding[] {
     for (const job of worker.jobs) {
       const slot = lastDueSlotMs(worker, job, facts.nowMs);
       if (slot === null) continue;
+      // A recovery slowed the worker's schedules: the slowed schedule skips registry slots until then.
+      const slowedUntil = facts.states[worker.id]?.scheduleSlowedUntilMs ?? null;
+      if (slowedUntil !== null && slot < slowedUntil) continue;
       const claimed = facts.states[worker.id]?.slots[job.id];
       const claimedMs = claimed === undefined ? null : Date.parse(claimed);
       if (claimedMs !== null && claimedMs >= slot) continue;

@@ -206,6 +206,11 @@ export const CONSUMER_CONCURRENCY_RECOVERY_MAX = 50;
 export const INTAKE_PAUSE_SECONDS = 15 * 60;
 /** STATE attribute the producer (AuraStream API) and consumer honour: no new jobs before this time. */
 export const INTAKE_PAUSED_UNTIL_ATTR = 'intakePausedUntilMs';
+/**
+ * STATE attribute set when a recovery slows the worker's schedules: until this time (epoch ms) the
+ * health sweep does not count a registry slot as missed, since the slowed schedule skips some.
+ */
+export const SCHEDULE_SLOWED_UNTIL_ATTR = 'scheduleSlowedUntilMs';
 
 /**
  * Doubles the consumers' maximum concurrency, up to CONSUMER_CONCURRENCY_RECOVERY_MAX. Null when

@@ -115,6 +115,8 @@ export interface WorkerStateItem {
   readonly stepTimeoutOverrideSeconds: number | null;
   /** Set by the QUEUE_OVERFLOW recovery: no new jobs start before this time (epoch ms). */
   readonly intakePausedUntilMs: number | null;
+  /** Set when a recovery slows the schedules (API_QUOTA_LOW, HIGH_FAILURE_RATE): registry slots before this time (epoch ms) may not fire. */
+  readonly scheduleSlowedUntilMs: number | null;
   /** 0 when absent. */
   readonly version: number;
   /** Operator configuration (PUT /workers/{id}/config); absent when never configured. */
@@ -215,6 +217,7 @@ export function parseWorkerState(raw: RawItem): WorkerStateItem {
     leaseSecondsOverride: num(raw[STATE_ATTRS.leaseSecondsOverride]),
     stepTimeoutOverrideSeconds: num(raw[STATE_ATTRS.stepTimeoutOverrideSeconds]),
     intakePausedUntilMs: num(raw['intakePausedUntilMs']),
+    scheduleSlowedUntilMs: num(raw['scheduleSlowedUntilMs']),
     version: num(raw[STATE_ATTRS.version]) ?? 0,
   };
 }

@@ -24,6 +24,15 @@ describe('missed runs (dead man\'s switch), youtube trending every 30 min, 10 mi
     if (missed) expect(found[0]).toMatchObject({ kind: 'MISSED_RUN', anomaly: 'WORKER_CRASH', scheduledTime: '2026-03-02T04:00:00.000Z', window: '2026-03-02T04:00:00.000Z' });
   });
 
+  it('a slot before the time a recovery slowed the schedules until is not missed; one after it is', () => {
+    // The 04:00 slot went unclaimed (last 03:30) while the schedule ran slowed until 05:00.
+    const slowed = (untilIso: string) => state({ [slotAttr('trending')]: '2026-03-02T03:30:00.000Z', [slotAttr('games')]: '2026-03-02T05:00:00.000Z', scheduleSlowedUntilMs: at(untilIso) });
+    const trending = (s: WorkerStateItem) => missedRuns(facts({ states: { youtube_worker: s } })).filter((f) => f.job === 'trending');
+    expect(trending(slowed('2026-03-02T05:00:00.000Z'))).toEqual([]);
+    // Restored at 04:00: the 04:00 slot should have run.
+    expect(trending(slowed('2026-03-02T04:00:00.000Z'))).toHaveLength(1);
+  });
+
   it('the due slot accounts for bounded dependency waits', () => {
     const playbook = workerById('playbook_worker');
     for (const job of playbook.jobs) if (job.schedules.length > 0) expect(lastDueSlotMs(playbook, job, at('2026-03-02T04:20:00.000Z'))).not.toBeNull();

@@ -117,3 +117,27 @@ describe('payloads and configuration', () => {
     expect(jsonMapEnv('X', undefined)).toEqual({});
   });
 });
+
+describe('API_QUOTA_LOW slows the schedules', () => {
+  it('slows them until the quota reset and marks the worker STATE so the sweep does not count skipped slots as missed', async () => {
+    const schedules = new InMemoryScheduleAdapter([{ name: 'trending', expression: 'cron(0/30 * * * ? *)', timezone: 'UTC', description: 'youtube_worker.trending' }]);
+    const slowing = makeHandler({
+      store,
+      recoveries,
+      schedules,
+      pipelines: starter,
+      queues,
+      alerts,
+      clock: () => now,
+      pipelineArnOf: (w, j) => ARN(w, j),
+      scheduleNamesOf: (w) => (w === 'youtube_worker' ? ['trending'] : []),
+      logger: { info: () => undefined, warn: () => undefined },
+    });
+    const quota = { alertId: 'a1', worker: 'youtube_worker', job: 'trending', anomaly: 'API_QUOTA_LOW' };
+    const result = (await slowing({ step: 'slow-schedule', executionId: 'arn:aws:states:us-east-1:111122223333:execution:R:q', state: { severity: 'HIGH', scheduledTime: null, actions: [], ...quota } })) as { resumeAt: string };
+    // Midnight America/Los_Angeles after 04:00 UTC on 2026-03-02 (PST) is 08:00 UTC.
+    expect(result.resumeAt).toBe('2026-03-02T08:00:00.000Z');
+    expect((await schedules.get('trending')).expression).toBe('cron(0 0/2 * * ? *)');
+    expect(store.workerItem('youtube_worker')?.['scheduleSlowedUntilMs']).toBe(Date.parse('2026-03-02T08:00:00.000Z'));
+  });
+});
