@@ -201,6 +201,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
   };
 
+  // A Wait on `TimestampPath` (the recovery's wait for the quota reset) waits until the time the
+  // task before it returned as `resumeAt`: the library does not expose the resolved timestamp.
+  const pendingWaitUntil = new Map<string, number>();
+  const noteResumeAt = (executionArn: string, result: unknown): void => {
+    const at = typeof result === 'object' && result !== null ? (result as { resumeAt?: unknown }).resumeAt : undefined;
+    const ms = typeof at === 'string' ? Date.parse(at) : NaN;
+    if (Number.isFinite(ms)) pendingWaitUntil.set(executionArn, ms);
+  };
+
   const resolveTask: ResolveTask = async (resource, parameters, ctx) => {
     // Lambda tasks use the function ARN as Resource (payloadResponseOnly) or lambda:invoke.
     const isInvoke = resource.endsWith(':states:::lambda:invoke');
@@ -218,6 +227,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     // keeps the handler (and whatever it triggers) on the execution's time whatever the library does.
     const result = await clock.runIn(executionTimes.of(ctx.executionArn) ?? clock.current(), () => handler(event));
     if (isProtocol) noteWait(event as ProtocolEvent, result);
+    else noteResumeAt(ctx.executionArn, result);
     return result === undefined ? null : JSON.parse(JSON.stringify(result));
   };
 
@@ -228,10 +238,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     timing: {
       // Waits skip ahead on the waiting execution's time only; retries back off instantly (their count still shows).
       waitOverride: (info) => {
-        const seconds = typeof info.seconds === 'number' ? info.seconds : info.dynamic ? (pendingWaitSeconds.get(info.executionArn) ?? 0) : 0;
         const time = executionTimes.of(info.executionArn);
-        if (time) time.advance(seconds * 1000);
-        else clock.advance(seconds * 1000);
+        const now = time ? time.now() : clock.now();
+        const until = info.timestamp !== undefined ? Date.parse(info.timestamp) : info.state['TimestampPath'] !== undefined ? pendingWaitUntil.get(info.executionArn) : undefined;
+        const seconds = typeof info.seconds === 'number' ? info.seconds : info.dynamic && until === undefined ? (pendingWaitSeconds.get(info.executionArn) ?? 0) : 0;
+        const ms = until !== undefined && Number.isFinite(until) ? Math.max(0, until - now) : seconds * 1000;
+        if (time) time.advance(ms);
+        else clock.advance(ms);
         return 0;
       },
       retryIntervalMs: 0,
@@ -245,6 +258,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         ended: () => {
           scope.ended();
           pendingWaitSeconds.delete(execution.executionArn);
+          pendingWaitUntil.delete(execution.executionArn);
           simulatedStart.delete(execution.executionArn);
         },
       };

@@ -157,7 +157,8 @@ export function startSelfHealing(options: SelfHealingOptions): SelfHealing {
 
   const pipelineArns: Record<string, string> = JSON.parse(recoveryEnv['PIPELINE_ARNS'] ?? '{}') as Record<string, string>;
   const scheduleNames: Record<string, string> = JSON.parse(recoveryEnv['SCHEDULE_NAMES'] ?? '{}') as Record<string, string>;
-  const schedules = new InMemoryScheduleAdapter(scheduleDetailsOf(template));
+  // Each update takes effect at the time of the recovery that made it (its own simulated time).
+  const schedules = new InMemoryScheduleAdapter(scheduleDetailsOf(template), options.clock);
   const queues = new InMemoryQueueAdapter(consumerConcurrencyOf(template));
   const recoveryHandler = makeRecoveryHandler({
     store: options.store,

@@ -317,7 +317,10 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   };
   const endMs = options.startMs + options.hours * 3_600_000;
   const schedules = schedulesOf(template);
-  // Firings are computed up front, and again from "now" for a schedule a recovery changes.
+  // Firings are computed up front, and again from "now" for a schedule a recovery changes. A change
+  // takes effect at the time the recovery made it, on the recovery's own simulated time: a
+  // recovery that waits for the quota reset before restoring a schedule restores it at the reset,
+  // so the slowed expression fires in between.
   let due = firings(schedules, options.startMs, endMs);
   let seenScheduleChanges = 0;
   const replan = (fromMs: number): void => {
@@ -325,14 +328,20 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
     if (changes.length === seenScheduleChanges) return;
     seenScheduleChanges = changes.length;
     const changed = new Set(changes.map((c) => c.name));
-    const current = schedules.map((sc) => {
-      const live = healing?.schedules.schedules.get(sc.logicalId);
-      return live && changed.has(sc.logicalId) ? { ...sc, expression: live.expression } : sc;
-    });
-    due = [
-      ...due.filter((f) => f.atMs < fromMs || !changed.has(f.schedule.logicalId)),
-      ...firings(current.filter((sc) => changed.has(sc.logicalId)), fromMs, endMs),
-    ].sort((a, b) => a.atMs - b.atMs || a.schedule.logicalId.localeCompare(b.schedule.logicalId));
+    const replanned: Firing[] = [];
+    for (const sc of schedules.filter((s) => changed.has(s.logicalId))) {
+      // The schedule's expression over time: the template's, then each change from its time on.
+      const segments = [{ fromMs: options.startMs, expression: sc.expression }];
+      for (const c of changes.filter((u) => u.name === sc.logicalId).sort((a, b) => a.atMs - b.atMs)) segments.push({ fromMs: c.atMs, expression: c.expression });
+      segments.forEach((segment, i) => {
+        const from = Math.max(fromMs, segment.fromMs);
+        const to = Math.min(endMs, segments[i + 1]?.fromMs ?? endMs);
+        if (to > from) replanned.push(...firings([{ ...sc, expression: segment.expression }], from, to));
+      });
+    }
+    due = [...due.filter((f) => f.atMs < fromMs || !changed.has(f.schedule.logicalId)), ...replanned].sort(
+      (a, b) => a.atMs - b.atMs || a.schedule.logicalId.localeCompare(b.schedule.logicalId),
+    );
   };
 
   // The health sweep, its Lambda target run in-process every time its schedule fires.

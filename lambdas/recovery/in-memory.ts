@@ -51,9 +51,13 @@ export class InMemoryRecoveryStore implements RecoveryStore {
 
 export class InMemoryScheduleAdapter implements ScheduleAdapter {
   readonly schedules = new Map<string, ScheduleDetails>();
-  readonly updates: { name: string; expression: string; description: string }[] = [];
+  /** Every update, with the time (`clock`) at which it was made. */
+  readonly updates: { name: string; expression: string; description: string; atMs: number }[] = [];
 
-  constructor(schedules: readonly ScheduleDetails[] = []) {
+  constructor(
+    schedules: readonly ScheduleDetails[] = [],
+    private readonly clock: () => number = Date.now,
+  ) {
     for (const s of schedules) this.schedules.set(s.name, s);
   }
 
@@ -70,7 +74,7 @@ export class InMemoryScheduleAdapter implements ScheduleAdapter {
   async update(name: string, change: { readonly expression: string; readonly description: string }): Promise<void> {
     const current = await this.get(name);
     this.schedules.set(name, { ...current, expression: change.expression, description: change.description });
-    this.updates.push({ name, ...change });
+    this.updates.push({ name, ...change, atMs: this.clock() });
   }
 }
 
