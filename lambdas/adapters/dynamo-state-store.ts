@@ -115,6 +115,17 @@ export function updateParts(write: StateWrite): UpdateParts {
 /** A conditional write that lost: an answer, not an error. */
 export const isConditionFailure = (error: unknown): boolean => error instanceof Error && error.name === 'ConditionalCheckFailedException';
 
+/** Puts `item` unless an item with its key exists: true when written, false when it was there. */
+export async function putIfAbsent(client: DynamoDBDocumentClient, tableName: string, item: Record<string, unknown>): Promise<boolean> {
+  try {
+    await client.send(new PutCommand({ TableName: tableName, Item: item, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } }));
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
 function parseBucket(raw: RawItem | undefined): WindowBucket {
   if (raw === undefined) return EMPTY_BUCKET;
   const bucket = { ...EMPTY_BUCKET } as Record<WindowCounter, number>;
@@ -198,20 +209,7 @@ export class DynamoStateStore implements StateStore {
 
   async putReportOnce(stored: StoredReport): Promise<boolean> {
     const { report, reportSk, expiresAt } = stored;
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: workerPk(report.workerName), sk: reportSk, entity: 'REPORT', ...report, expiresAt },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': 'pk' },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return putIfAbsent(this.client, this.tableName, { pk: workerPk(report.workerName), sk: reportSk, entity: 'REPORT', ...report, expiresAt });
   }
 
   async readWindowBuckets(workerId: string, bucketKeys: readonly string[]): Promise<WindowBucket[]> {

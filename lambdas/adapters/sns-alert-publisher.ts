@@ -18,6 +18,22 @@ export function snsMessageAttributes(attributes: AlertMessageAttributes): Record
   );
 }
 
+/** A message rendered for people and machines (an alert, a page), as the topics' subscriptions expect it. */
+export type PublishableMessage = Pick<RenderedMessage, 'subject' | 'text' | 'body'> & { readonly attributes: AlertMessageAttributes };
+
+/** One Publish: `MessageStructure: 'json'` (email gets the text, other protocols the JSON) and the filterable attributes. */
+export async function publishRendered(client: SNSClient, topicArn: string, message: PublishableMessage): Promise<void> {
+  await client.send(
+    new PublishCommand({
+      TopicArn: topicArn,
+      Subject: message.subject,
+      MessageStructure: 'json',
+      Message: snsMessageStructure(message),
+      MessageAttributes: snsMessageAttributes(message.attributes),
+    }),
+  );
+}
+
 export class SnsAlertPublisher implements AlertPublisher {
   constructor(
     private readonly client: SNSClient,
@@ -25,14 +41,6 @@ export class SnsAlertPublisher implements AlertPublisher {
   ) {}
 
   async publish(message: RenderedMessage<AlertEnvelope>): Promise<void> {
-    await this.client.send(
-      new PublishCommand({
-        TopicArn: this.topicArn,
-        Subject: message.subject,
-        MessageStructure: 'json',
-        Message: snsMessageStructure(message),
-        MessageAttributes: snsMessageAttributes(message.attributes),
-      }),
-    );
+    await publishRendered(this.client, this.topicArn, message);
   }
 }

@@ -4,7 +4,7 @@
  * a race matters (config version, TRIGGER claim). Alerts are read and acknowledged through
  * DynamoAlertStore. A failed condition is an answer, not an error.
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { configAttr, type WorkerConfig } from '../../lib/domain/worker-config.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import {
@@ -20,7 +20,7 @@ import {
   type WorkerStateItem,
 } from '../../lib/domain/worker-state.js';
 import { DynamoAlertStore } from '../adapters/dynamo-alert-store.js';
-import { DynamoStateStore, isConditionFailure } from '../adapters/dynamo-state-store.js';
+import { DynamoStateStore, isConditionFailure, putIfAbsent } from '../adapters/dynamo-state-store.js';
 import type { AcknowledgeBy, AcknowledgeOutcome, AlertListing, Page, PageKey, PageRequest, StatusStore, TriggerClaimResult, TriggerRecord } from './ports.js';
 
 const REPORT_PREFIX = 'REPORT#';
@@ -177,14 +177,7 @@ export class DynamoStatusStore implements StatusStore {
   }
 
   async claimTrigger(record: TriggerRecord): Promise<TriggerClaimResult> {
-    try {
-      await this.client.send(
-        new PutCommand({ TableName: this.tableName, Item: triggerItem(record), ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } }),
-      );
-      return { claimed: true };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    if (await putIfAbsent(this.client, this.tableName, triggerItem(record))) return { claimed: true };
     const existing = await this.readTrigger(record.workerId, record.requestKey);
     if (existing === null) throw new Error(`TRIGGER claim of ${record.workerId}/${record.requestKey} lost its race, but the item is unreadable or gone`);
     return { claimed: false, existing };

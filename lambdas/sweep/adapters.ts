@@ -6,19 +6,18 @@
  * (lambdas/adapters/dynamo-alert-store.ts).
  */
 import { DescribeExecutionCommand, ExecutionDoesNotExist, ListExecutionsCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { snsMessageStructure } from '../../lib/domain/alerting.js';
+import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ANOMALY_CODES, type AnomalyCode } from '../../lib/domain/anomaly-rules.js';
 import type { EscalationMessage, OnCallPager } from '../../lib/domain/escalation.js';
 import { healthSk, type EndedWindow } from '../../lib/domain/health-sweep.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import { workerPk } from '../../lib/domain/worker-state.js';
-import { snsMessageAttributes } from '../adapters/sns-alert-publisher.js';
+import { publishRendered } from '../adapters/sns-alert-publisher.js';
 import { ReportItemSchema } from '../anomaly/stream-record.js';
 import type { EndedExecution, EndedStatus, ExecutionLister, HealthFindingStore, ListedExecution, QueueDepthReader, ReportReader, StoredFinding } from './ports.js';
-import { isConditionFailure } from '../adapters/dynamo-state-store.js';
+import { putIfAbsent } from '../adapters/dynamo-state-store.js';
 
 /** ListExecutions' page size limit. */
 export const LIST_EXECUTIONS_PAGE = 1000;
@@ -134,20 +133,7 @@ export class DynamoHealthFindingStore implements HealthFindingStore {
 
   async putOnce(stored: StoredFinding): Promise<boolean> {
     const { finding, raisedAt, expiresAt } = stored;
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: workerPk(finding.worker), sk: healthSk(finding), entity: 'HEALTH', ...finding, raisedAt, expiresAt },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': 'pk' },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return putIfAbsent(this.client, this.tableName, { pk: workerPk(finding.worker), sk: healthSk(finding), entity: 'HEALTH', ...finding, raisedAt, expiresAt });
   }
 }
 
@@ -163,14 +149,6 @@ export class SnsOnCallPager implements OnCallPager {
   ) {}
 
   async page(message: EscalationMessage): Promise<void> {
-    await this.client.send(
-      new PublishCommand({
-        TopicArn: this.topicArn,
-        Subject: message.subject,
-        MessageStructure: 'json',
-        Message: snsMessageStructure(message),
-        MessageAttributes: snsMessageAttributes(message.attributes),
-      }),
-    );
+    await publishRendered(this.client, this.topicArn, message);
   }
 }
