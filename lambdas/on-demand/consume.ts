@@ -5,7 +5,6 @@
  */
 import { isRetriedErrorName } from '../../lib/domain/retry-policy.js';
 import { normalizeIso } from '../../lib/domain/worker-state.js';
-import { NO_RUN_METRICS, type RunMetrics } from '../protocol/run-metrics.js';
 import { gateStep, recordStep, resolveWorkerJob, type ProtocolDeps } from '../protocol/steps.js';
 import { OnDemandJob, PipelineState, type WorkerInvocation } from '../shared/contracts.js';
 
@@ -28,8 +27,6 @@ export interface ConsumerDeps {
   /** Deliveries before SQS moves a message to the DLQ. */
   readonly maxReceiveCount: number;
   readonly log: (level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>) => void;
-  /** One sample per newly stored report, as the protocol Lambda emits. @default NO_RUN_METRICS */
-  readonly metrics?: RunMetrics;
 }
 
 export type MessageOutcome = 'done' | 'retry';
@@ -86,8 +83,7 @@ export async function consumeOne(deps: ConsumerDeps, message: QueueMessage): Pro
       ? checked.data
       : { ...base, gate, failure: { Error: 'InvalidPayloadError', Cause: `malformed worker result: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` } };
   }
-  const { result, reportStored, durationMs } = await recordStep(deps.protocol, ctx, state);
-  if (reportStored && durationMs !== null) (deps.metrics ?? NO_RUN_METRICS).record({ worker: deps.workerId, status: result.status, overallScore: result.overallScore, durationMs });
+  const { result } = await recordStep(deps.protocol, ctx, state);
   deps.log('info', 'on-demand job recorded', { requestId: job.requestId, status: result.status, overallScore: result.overallScore });
   return 'done';
 }

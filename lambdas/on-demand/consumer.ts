@@ -36,6 +36,7 @@ export const handler = makeHandler({
     store: new DynamoStateStore(documentClient(new DynamoDBClient({})), requiredEnv('TABLE_NAME')),
     clock: Date.now,
     reportRetentionDays: positiveNumberEnv('REPORT_RETENTION_DAYS', DEFAULT_REPORT_RETENTION_DAYS),
+    metrics: new PowertoolsRunMetrics(),
   },
   invokeWorker: lambdaWorkerInvoker(new LambdaClient({}), requiredEnv('WORKER_FUNCTION_NAME')),
   startPipeline: sfnExecutionStarter(new SFNClient({}), (jobId) => {
@@ -45,5 +46,4 @@ export const handler = makeHandler({
   }),
   maxReceiveCount: MAX_RECEIVE_COUNT,
   log: (level, message, fields) => logger[level](message, fields),
-  metrics: new PowertoolsRunMetrics(),
 });

@@ -19,7 +19,7 @@ import { documentClient, DynamoStateStore } from '../adapters/dynamo-state-store
 import { PipelineState, ProtocolCall, type FreshnessResult, type GateResult, type RecordResult } from '../shared/contracts.js';
 import { positiveNumberEnv, requiredEnv } from '../shared/env.js';
 import { PowertoolsRunMetrics } from './powertools-run-metrics.js';
-import { NO_RUN_METRICS, type RunMetrics } from './run-metrics.js';
+import type { RunMetrics } from './run-metrics.js';
 import { cycleRecordStep, freshnessStep, gateStep, recordStep } from './steps.js';
 
 /** The part of the Powertools Logger the handler uses (tests pass a fake). */
@@ -57,7 +57,7 @@ export const makeHandler = (deps: ProtocolHandlerDeps) => async (event: unknown)
   deps.logger.resetKeys();
   deps.logger.appendKeys({ worker: state.worker, job: state.job, executionId: call.executionId, scheduledTime: state.scheduledTime, action: call.action });
   const ctx = { executionId: call.executionId, startedAtMs: Date.parse(call.startedAt) };
-  const protocol = { store: deps.store, clock: deps.clock, reportRetentionDays: deps.reportRetentionDays ?? DEFAULT_REPORT_RETENTION_DAYS };
+  const protocol = { store: deps.store, clock: deps.clock, reportRetentionDays: deps.reportRetentionDays ?? DEFAULT_REPORT_RETENTION_DAYS, ...(deps.metrics ? { metrics: deps.metrics } : {}) };
   if (call.action === 'gate') {
     const gate = await gateStep(protocol, ctx, state);
     deps.logger.info('gate decided', { gate });
@@ -68,9 +68,8 @@ export const makeHandler = (deps: ProtocolHandlerDeps) => async (event: unknown)
     deps.logger.info('data freshness checked', { freshness });
     return freshness;
   }
-  const { result, reportStored, durationMs } = call.action === 'cycle-record' ? await cycleRecordStep(protocol, ctx, call.state, state) : await recordStep(protocol, ctx, state);
+  const { result, reportStored } = call.action === 'cycle-record' ? await cycleRecordStep(protocol, ctx, call.state, state) : await recordStep(protocol, ctx, state);
   if (!reportStored) deps.logger.warn('report not stored: the slot already has one', { record: result });
-  if (reportStored && durationMs !== null) (deps.metrics ?? NO_RUN_METRICS).record({ worker: state.worker, status: result.status, overallScore: result.overallScore, durationMs });
   if (!result.lockReleased) deps.logger.warn('lock lost before record: effects not applied', { record: result });
   deps.logger.info('run recorded', { record: result });
   return result;

@@ -23,6 +23,7 @@ import { dataFreshness } from '../../lib/domain/freshness.js';
 import { workerById } from '../../lib/registry/index.js';
 import type { JobSpec, WorkerSpec } from '../../lib/registry/types.js';
 import type { FreshnessResult, GateResult, PipelineState, RecordResult } from '../shared/contracts.js';
+import { NO_RUN_METRICS, type RunMetrics } from './run-metrics.js';
 
 export interface ProtocolDeps {
   readonly store: StateStore;
@@ -31,6 +32,11 @@ export interface ProtocolDeps {
   readonly reportRetentionDays: number;
   /** Resolves worker ids (default: the registry). */
   readonly lookup?: (workerId: string) => WorkerSpec;
+  /**
+   * Receives one sample per newly stored report (a retried Record counts nothing twice).
+   * @default NO_RUN_METRICS - nothing is emitted
+   */
+  readonly metrics?: RunMetrics;
 }
 
 export interface CallContext {
@@ -91,8 +97,6 @@ export interface RecordOutcome {
   readonly result: RecordResult;
   /** False when the slot already had a report (a retried Record, or a duplicate): nothing was counted. */
   readonly reportStored: boolean;
-  /** The report's `durationMs`; null when nothing was recorded (plan `nothing`). For the run metrics. */
-  readonly durationMs: number | null;
 }
 
 /**
@@ -109,7 +113,7 @@ export async function recordStep(deps: ProtocolDeps, ctx: CallContext, state: Pi
   const plan = planRecord({ ...base, current });
   const reportKey = `${workerPk(worker.id)}/${reportSk(normalizeIso(state.scheduledTime), job.id, state.runId)}`;
   if (plan.kind === 'nothing') {
-    return { result: { status: 'SKIPPED', overallScore: null, reportKey, lockReleased: true }, reportStored: false, durationMs: null };
+    return { result: { status: 'SKIPPED', overallScore: null, reportKey, lockReleased: true }, reportStored: false };
   }
 
   let report = plan.report;
@@ -140,12 +144,12 @@ export async function recordStep(deps: ProtocolDeps, ctx: CallContext, state: Pi
   }
 
   const reportStored = await deps.store.putReportOnce({ report, reportSk: plan.reportSk, expiresAt: reportExpiresAt(nowMs, deps.reportRetentionDays) });
-  if (reportStored) await deps.store.addWindowCounters(worker.id, plan.window.bucketKey, plan.window.delta, windowExpiresAt(nowMs));
-  return {
-    result: { status: report.status, overallScore: report.scores?.overallScore ?? null, reportKey, lockReleased },
-    reportStored,
-    durationMs: report.durationMs,
-  };
+  const overallScore = report.scores?.overallScore ?? null;
+  if (reportStored) {
+    await deps.store.addWindowCounters(worker.id, plan.window.bucketKey, plan.window.delta, windowExpiresAt(nowMs));
+    (deps.metrics ?? NO_RUN_METRICS).record({ worker: worker.id, status: report.status, overallScore, durationMs: report.durationMs });
+  }
+  return { result: { status: report.status, overallScore, reportKey, lockReleased }, reportStored };
 }
 
 /** The `freshness` step: how fresh the worker's data dependencies are now (one batch read, no write). */

@@ -325,7 +325,8 @@ describe('on-demand consumer: fan-out jobs', () => {
 describe('on-demand consumer: run metrics', () => {
   it('emits one sample per stored report, none for a redelivery of a recorded job or a job kept for retry', async () => {
     const samples: RunSample[] = [];
-    const withMetrics: ConsumerDeps = { ...deps(), metrics: { record: (s) => samples.push(s) } };
+    const base = deps();
+    const withMetrics: ConsumerDeps = { ...base, protocol: { ...base.protocol, metrics: { record: (s) => samples.push(s) } } };
     await consumeBatch(withMetrics, [message('m-1', body('req-1'))]);
     // The duration is the report's: the worker's own measurement (1 s in workerResult()).
     expect(samples).toEqual([{ worker: 'generation_worker', status: 'SUCCEEDED', overallScore: 100, durationMs: 1000 }]);
