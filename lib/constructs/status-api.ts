@@ -1,4 +1,4 @@
-import { Duration, Token, Validations, type CfnElement } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -8,6 +8,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ROUTES } from '../../lambdas/api/routes.js';
 import type { StreamTable } from './anomaly-detector.js';
+import { acknowledgeIndexGrant } from '../nag-acknowledgements.js';
 import { FUNCTION_LOG_RETENTION, OrchestratorFunction } from './orchestrator-function.js';
 
 /** The status API's sizing and protection defaults (units in the names). */
@@ -126,15 +127,8 @@ export class StatusApi extends Construct {
     const integration = new HttpLambdaIntegration('Handler', fn);
     for (const route of STATUS_API_ROUTES) this.api.addRoutes({ path: route.path, methods: [route.method], integration });
 
-    if (fn.role) {
-      const table = props.table.node.defaultChild as CfnElement | undefined;
-      if (table !== undefined) {
-        Validations.of(fn.role).acknowledge({
-          id: `AwsSolutions-IAM5[Resource::<${table.stack.getLogicalId(table)}.Arn>/index/*]`,
-          reason: 'GET /alerts queries the table\'s byTime index; ITable.grant names the table\'s indexes as index/* (this table\'s own indexes only).',
-        });
-      }
-    }
+    // GET /alerts queries the byTime index.
+    acknowledgeIndexGrant(fn, props.table);
   }
 
   /** The API's invoke URL. */

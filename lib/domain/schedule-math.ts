@@ -57,16 +57,21 @@ function guardCount(count: number, expression: string): void {
   if (count > MAX_OCCURRENCES) throw new ScheduleMathError(`schedule "${expression}" fires more than ${MAX_OCCURRENCES} times in the range`);
 }
 
+/** The parsed expression; ScheduleMathError for a malformed expression or an unknown timezone. */
+function parsedSchedule(expression: string, timezone: string) {
+  const parsed = parseScheduleExpression(expression);
+  if (!parsed.ok) throw new ScheduleMathError(`schedule "${expression}" is malformed: ${parsed.reason}`);
+  if (!isValidTimezone(timezone)) throw new ScheduleMathError(`schedule "${expression}" has an unknown timezone, got "${timezone}"`);
+  return parsed.schedule;
+}
+
 /**
  * The times (epoch ms, ascending) at which `expression` fires in `timezone` within
  * `[fromMs, toMs)`. Throws ScheduleMathError for a malformed expression or an unknown timezone.
  */
 export function occurrences(expression: string, timezone: string, fromMs: number, toMs: number): number[] {
-  const parsed = parseScheduleExpression(expression);
-  if (!parsed.ok) throw new ScheduleMathError(`schedule "${expression}" is malformed: ${parsed.reason}`);
-  if (!isValidTimezone(timezone)) throw new ScheduleMathError(`schedule "${expression}" has an unknown timezone, got "${timezone}"`);
+  const schedule = parsedSchedule(expression, timezone);
   if (!(toMs > fromMs)) return [];
-  const schedule = parsed.schedule;
   switch (schedule.kind) {
     case 'rate': {
       const periodMs = schedule.value * RATE_UNIT_MS[schedule.unit];
@@ -104,11 +109,8 @@ export function occurrences(expression: string, timezone: string, fromMs: number
  * searches backwards from `toMs`).
  */
 export function lastOccurrence(expression: string, timezone: string, fromMs: number, toMs: number): number | null {
-  const parsed = parseScheduleExpression(expression);
-  if (!parsed.ok) throw new ScheduleMathError(`schedule "${expression}" is malformed: ${parsed.reason}`);
-  if (!isValidTimezone(timezone)) throw new ScheduleMathError(`schedule "${expression}" has an unknown timezone, got "${timezone}"`);
+  const schedule = parsedSchedule(expression, timezone);
   if (!(toMs > fromMs)) return null;
-  const schedule = parsed.schedule;
   let last: number | null;
   switch (schedule.kind) {
     case 'rate': {
