@@ -159,6 +159,13 @@ interface CapturePlan {
   readonly body: Readonly<Record<string, unknown>>;
 }
 
+/** A write's image on its way back: set by the transport hook when dynalite answers. */
+interface Capture {
+  readonly plan: CapturePlan;
+  done: boolean;
+  attributes: WireItem | undefined;
+}
+
 /** The capture plan of a PutItem/DeleteItem/UpdateItem request, or undefined to read images instead. */
 function capturePlanOf(command: string, request: unknown): CapturePlan | undefined {
   if (typeof request !== 'object' || request === null) return undefined;
@@ -241,8 +248,8 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
     maxAttempts: options.maxAttempts ?? 2,
   };
   const rawClient = new DynamoDBClient({ ...clientConfig, requestHandler: inProcessRequestHandler(listener) });
-  let hook: (request: HttpRequest, response: HttpResponse) => HttpResponse = (_request, response) => response;
-  const client = new DynamoDBClient({ ...clientConfig, requestHandler: inProcessRequestHandler(listener, (request, response) => hook(request, response)) });
+  // `onResponse` (below) is only called for requests, once everything here is set up.
+  const client = new DynamoDBClient({ ...clientConfig, requestHandler: inProcessRequestHandler(listener, (request, response) => onResponse(request, response)) });
   const stream = new EmulatedDynamoStream(options.streamRetentionSeconds);
   const mutex = new KeyedMutex();
   const tables = new Map<string, LocalTableInfo>();
@@ -371,14 +378,15 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
     }
   };
 
+  /** In-flight captures by request id: the plan, and the image once the response came back. */
+  const captures = new Map<string, Capture>();
+  let captureSeq = 0;
   /**
    * A single-item write whose image the write itself can return: the request asks dynalite for it
    * (`ReturnValues`), the transport hook captures it from the raw response and, when the caller
    * did not ask for it, takes it out again, so the caller's output is what it would have been.
    * A put or delete then needs no read at all, an update one (its old image).
    */
-  const captures = new Map<string, { attributes: WireItem | undefined }>();
-  let captureSeq = 0;
   const observeCaptured = async <T>(w: PendingWrite, plan: CapturePlan, request: HttpRequest, write: () => Promise<T>): Promise<T> => {
     const id = String(++captureSeq);
     request.headers[CAPTURE_HEADER] = id;
@@ -386,7 +394,8 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
       request.body = JSON.stringify({ ...plan.body, ReturnValues: plan.set });
       for (const name of Object.keys(request.headers)) if (name.toLowerCase() === 'content-length') request.headers[name] = String(Buffer.byteLength(request.body as string));
     }
-    capturePlans.set(id, plan);
+    const capture: Capture = { plan, done: false, attributes: undefined };
+    captures.set(id, capture);
     const release = await mutex.acquire(w.table);
     try {
       let old: WireItem | undefined;
@@ -398,32 +407,31 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
         }
       }
       const result = await write(); // throws → no record, exactly like a failed DynamoDB write
-      const captured = captures.get(id);
-      if (captured === undefined) throw new Error(`the embedded DynamoDB lost the image of a ${w.table} write`);
+      if (!capture.done) throw new Error(`the embedded DynamoDB lost the image of a ${w.table} write`);
       let now: WireItem | undefined;
       if (plan.image === 'old') {
-        old = captured.attributes;
+        old = capture.attributes;
         now = w.after.known ? w.after.image : await readImage(w.table, w.key);
       } else {
-        now = captured.attributes;
+        now = capture.attributes;
       }
       emit(w.table, await keyNamesOf(w.table), old, now);
       return result;
     } finally {
       captures.delete(id);
-      capturePlans.delete(id);
       release();
     }
   };
-  const capturePlans = new Map<string, CapturePlan>();
   /** The transport hook: takes the captured image out of dynalite's raw response. */
   const onResponse = (request: HttpRequest, response: HttpResponse): HttpResponse => {
     const id = request.headers[CAPTURE_HEADER];
-    const plan = id === undefined ? undefined : capturePlans.get(id);
-    if (id === undefined || plan === undefined || response.statusCode !== 200) return response;
+    const capture = id === undefined ? undefined : captures.get(id);
+    if (capture === undefined || response.statusCode !== 200) return response;
+    const { plan } = capture;
     const json = JSON.parse(Buffer.from(response.body as Uint8Array).toString('utf8')) as Record<string, unknown>;
     const attributes = json['Attributes'];
-    captures.set(id, { attributes: isPlainObject(attributes) ? (attributes as WireItem) : undefined });
+    capture.done = true;
+    capture.attributes = isPlainObject(attributes) ? (attributes as WireItem) : undefined;
     if (plan.set === undefined) return response;
     delete json['Attributes'];
     const body = Buffer.from(JSON.stringify(json), 'utf8');
@@ -521,7 +529,6 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
     if (plan !== undefined && only !== undefined) return observeCaptured(only, plan, args.request as HttpRequest, () => next(args));
     return observe(writes, () => next(args), command === 'BatchWriteItemCommand' ? hasUnprocessedItems : () => false);
   };
-  hook = onResponse;
   client.middlewareStack.add(streamMiddleware, { step: 'build', name: 'localDynamoStreamEmulation', priority: 'high' });
 
   const createTableFromTemplate = async (properties: Readonly<Record<string, unknown>>, tableName: string): Promise<LocalTableInfo> => {

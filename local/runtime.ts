@@ -192,22 +192,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
     event.startedAt = start;
   };
-  // A Wait on `SecondsPath` (the dependency wait) advances the execution's time by what the gate asked.
-  const pendingWaitSeconds = new Map<string, number>();
-  const noteWait = (event: ProtocolEvent, result: unknown): void => {
-    const r = result as { decision?: unknown; waitSeconds?: unknown } | undefined;
-    if (r?.decision === 'WAIT' && typeof r.waitSeconds === 'number' && typeof event?.executionId === 'string') {
-      pendingWaitSeconds.set(event.executionId, r.waitSeconds);
-    }
-  };
-
-  // A Wait on `TimestampPath` (the recovery's wait for the quota reset) waits until the time the
-  // task before it returned as `resumeAt`: the library does not expose the resolved timestamp.
-  const pendingWaitUntil = new Map<string, number>();
-  const noteResumeAt = (executionArn: string, result: unknown): void => {
-    const at = typeof result === 'object' && result !== null ? (result as { resumeAt?: unknown }).resumeAt : undefined;
-    const ms = typeof at === 'string' ? Date.parse(at) : NaN;
-    if (Number.isFinite(ms)) pendingWaitUntil.set(executionArn, ms);
+  // A dynamic Wait's duration, which the library does not expose, comes from the task before it:
+  // `SecondsPath` (the dependency wait) from the gate's WAIT `waitSeconds`, `TimestampPath` (the
+  // recovery's wait for the quota reset) from the recovery step's `resumeAt`.
+  const pendingWaits = new Map<string, { seconds?: number; untilMs?: number }>();
+  const notePendingWait = (executionArn: string, result: unknown): void => {
+    const r = typeof result === 'object' && result !== null ? (result as { decision?: unknown; waitSeconds?: unknown; resumeAt?: unknown }) : undefined;
+    const untilMs = typeof r?.resumeAt === 'string' ? Date.parse(r.resumeAt) : NaN;
+    if (r?.decision === 'WAIT' && typeof r.waitSeconds === 'number') pendingWaits.set(executionArn, { ...pendingWaits.get(executionArn), seconds: r.waitSeconds });
+    else if (Number.isFinite(untilMs)) pendingWaits.set(executionArn, { ...pendingWaits.get(executionArn), untilMs });
   };
 
   const resolveTask: ResolveTask = async (resource, parameters, ctx) => {
@@ -226,8 +219,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     // The execution's context flows into its tasks from its start already; entering it again here
     // keeps the handler (and whatever it triggers) on the execution's time whatever the library does.
     const result = await clock.runIn(executionTimes.of(ctx.executionArn) ?? clock.current(), () => handler(event));
-    if (isProtocol) noteWait(event as ProtocolEvent, result);
-    else noteResumeAt(ctx.executionArn, result);
+    notePendingWait(ctx.executionArn, result);
     return result === undefined ? null : JSON.parse(JSON.stringify(result));
   };
 
@@ -240,8 +232,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       waitOverride: (info) => {
         const time = executionTimes.of(info.executionArn);
         const now = time ? time.now() : clock.now();
-        const until = info.timestamp !== undefined ? Date.parse(info.timestamp) : info.state['TimestampPath'] !== undefined ? pendingWaitUntil.get(info.executionArn) : undefined;
-        const seconds = typeof info.seconds === 'number' ? info.seconds : info.dynamic && until === undefined ? (pendingWaitSeconds.get(info.executionArn) ?? 0) : 0;
+        const pending = pendingWaits.get(info.executionArn);
+        const until = info.timestamp !== undefined ? Date.parse(info.timestamp) : info.state['TimestampPath'] !== undefined ? pending?.untilMs : undefined;
+        const seconds = info.seconds ?? (info.dynamic ? (pending?.seconds ?? 0) : 0);
         const ms = until !== undefined && Number.isFinite(until) ? Math.max(0, until - now) : seconds * 1000;
         if (time) time.advance(ms);
         else clock.advance(ms);
@@ -257,8 +250,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         run: scope.run,
         ended: () => {
           scope.ended();
-          pendingWaitSeconds.delete(execution.executionArn);
-          pendingWaitUntil.delete(execution.executionArn);
+          pendingWaits.delete(execution.executionArn);
           simulatedStart.delete(execution.executionArn);
         },
       };
