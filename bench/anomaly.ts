@@ -17,20 +17,18 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
-import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
 import { makeHandler, type AnomalyLogger } from '../lambdas/anomaly/detector.js';
 import { DynamoAlertStore } from '../lambdas/adapters/dynamo-alert-store.js';
 import { documentClient, DynamoStateStore } from '../lambdas/adapters/dynamo-state-store.js';
 import type { PipelineState, WorkerResult } from '../lambdas/shared/contracts.js';
 import { ANOMALY_DETECTOR_DEFAULTS } from '../lib/constructs/anomaly-detector.js';
-import { OrchestratorTable } from '../lib/constructs/orchestrator-table.js';
 import { planRecord, reportExpiresAt, windowExpiresAt } from '../lib/domain/record.js';
 import type { WorkerScoreReport } from '../lib/domain/score-report.js';
 import { addToBucket, bucketKey, EMPTY_BUCKET, windowDelta, type WindowBucket } from '../lib/domain/window-stats.js';
 import { workerPk } from '../lib/domain/worker-state.js';
 import { jobOf, workerById, type WorkerId } from '../lib/registry/index.js';
 import { startEmbeddedDynamo } from '../local/embedded-dynamodb.js';
+import { orchestratorTableProperties } from '../local/runtime.js';
 import { LOCAL_REGION } from '../local/template-asl.js';
 import { median } from './stats.js';
 
@@ -159,15 +157,6 @@ function streamRecord(item: Record<string, unknown>, i: number): DynamoDBRecord 
   };
 }
 
-function tableProperties(): Record<string, unknown> {
-  process.env['CDK_VALIDATION'] = 'false';
-  const stack = new Stack(new App(), 'TableOnly');
-  new OrchestratorTable(stack, 'State');
-  const [table] = Object.values(Template.fromStack(stack).findResources('AWS::DynamoDB::Table')) as { Properties: Record<string, unknown> }[];
-  if (!table) throw new Error('no table in the template');
-  return table.Properties;
-}
-
 export async function benchAnomaly(options: { records?: number; runs?: number; batchSize?: number } = {}): Promise<AnomalyBench> {
   const count = options.records ?? 1000;
   const runs = options.runs ?? 5;
@@ -180,7 +169,7 @@ export async function benchAnomaly(options: { records?: number; runs?: number; b
   const buckets = new Map<string, WindowBucket>();
   for (const { report } of generated) buckets.set(report.workerName, addToBucket(buckets.get(report.workerName) ?? EMPTY_BUCKET, windowDelta(report)));
 
-  const props = tableProperties();
+  const props = orchestratorTableProperties();
   const db = await startEmbeddedDynamo({ clock: () => HOUR_START });
   const client = new DynamoDBClient({ endpoint: db.endpoint, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
   let current = '';

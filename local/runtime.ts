@@ -13,7 +13,9 @@
  * waiting execution's time, so the runs in flight next to it still measure their own duration.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { App, Stack } from 'aws-cdk-lib';
 import { buildApp, STACK_NAME } from '../lib/app.js';
+import { OrchestratorTable } from '../lib/constructs/orchestrator-table.js';
 import { DynamoStateStore, documentClient } from '../lambdas/adapters/dynamo-state-store.js';
 import { startEmbeddedDynamo, type EmbeddedDynamo } from './embedded-dynamodb.js';
 import { ExecutionTimes, SimulatedClock } from './execution-clock.js';
@@ -35,6 +37,23 @@ export function synthesizeTemplate(): CfnTemplate {
   try {
     const { app } = buildApp({ nag: false, context: { 'aws:cdk:bundling-stacks': [] } });
     return app.synth().getStackByName(STACK_NAME).template as CfnTemplate;
+  } finally {
+    if (previous === undefined) delete process.env['CDK_VALIDATION'];
+    else process.env['CDK_VALIDATION'] = previous;
+  }
+}
+
+/** The `Properties` of the orchestrator table alone, as its construct synthesizes them (adapter tests, benchmarks). */
+export function orchestratorTableProperties(): Record<string, unknown> {
+  const previous = process.env['CDK_VALIDATION'];
+  process.env['CDK_VALIDATION'] = 'false';
+  try {
+    const app = new App();
+    new OrchestratorTable(new Stack(app, 'TableOnly'), 'State');
+    const resources = (app.synth().getStackByName('TableOnly').template as CfnTemplate).Resources as Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+    const table = Object.values(resources).find((r) => r.Type === 'AWS::DynamoDB::Table');
+    if (!table?.Properties) throw new Error('no table in the template');
+    return table.Properties;
   } finally {
     if (previous === undefined) delete process.env['CDK_VALIDATION'];
     else process.env['CDK_VALIDATION'] = previous;

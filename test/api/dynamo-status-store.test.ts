@@ -21,7 +21,8 @@ import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import { applyConfigPatch } from '../../lib/domain/worker-config.js';
 import { reportSk, STATE_SK, triggerPk, workerPk } from '../../lib/domain/worker-state.js';
 import { jobOf, workerById } from '../../lib/registry/index.js';
-import { orchestratorTableProperties, startTableFixture, type TableFixture } from '../support/table-fixture.js';
+import { orchestratorTableProperties } from '../../local/runtime.js';
+import { startTableFixture, type TableFixture } from '../support/table-fixture.js';
 import { apiEvent, PIPELINE_KEYS, RecordingLogger, RecordingStarter } from './fakes.js';
 
 const NOW = Date.parse('2026-03-02T06:10:00.000Z');

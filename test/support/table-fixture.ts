@@ -5,11 +5,9 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
 import { documentClient } from '../../lambdas/adapters/dynamo-state-store.js';
-import { OrchestratorTable } from '../../lib/constructs/orchestrator-table.js';
 import { startEmbeddedDynamo, type EmbeddedDynamo } from '../../local/embedded-dynamodb.js';
+import { orchestratorTableProperties } from '../../local/runtime.js';
 import { LOCAL_REGION } from '../../local/template-asl.js';
 
 export interface TableFixture {
@@ -22,16 +20,6 @@ export interface TableFixture {
   /** Creates a fresh table named `<prefix><n>`, clears `requests`, and returns the name. */
   newTable(prefix: string): Promise<string>;
   close(): Promise<void>;
-}
-
-/** The `Properties` of the table the OrchestratorTable construct synthesizes. */
-export function orchestratorTableProperties(): Record<string, unknown> {
-  process.env['CDK_VALIDATION'] = 'false';
-  const stack = new Stack(new App(), 'TableOnly');
-  new OrchestratorTable(stack, 'State');
-  const [table] = Object.values(Template.fromStack(stack).findResources('AWS::DynamoDB::Table')) as { Properties: Record<string, unknown> }[];
-  if (!table) throw new Error('no table in the template');
-  return table.Properties;
 }
 
 export async function startTableFixture(clock: () => number): Promise<TableFixture> {
