@@ -12,6 +12,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StreamTable } from './anomaly-detector.js';
+import type { ApiGatewayAccount } from './api-gateway-account.js';
 import { FUNCTION_LOG_RETENTION, OrchestratorFunction } from './orchestrator-function.js';
 
 /**
@@ -52,9 +53,34 @@ export const LIVE_UPDATES_ACCESS_LOG_FIELDS = {
   status: '$context.status',
   ip: '$context.identity.sourceIp',
   userArn: '$context.identity.userArn',
-  integrationError: '$context.integrationErrorMessage',
+  integrationError: '$context.integration.error',
   authorizerError: '$context.authorizer.error',
 } as const;
+
+/**
+ * The `$context` variables API Gateway documents for WebSocket access logs (the subset this
+ * project may use). `$context.integrationErrorMessage` is an HTTP API variable and not one of them.
+ */
+export const WEBSOCKET_ACCESS_LOG_VARIABLES: ReadonlySet<string> = new Set([
+  '$context.apiId',
+  '$context.authorize.error',
+  '$context.authorizer.error',
+  '$context.connectionId',
+  '$context.domainName',
+  '$context.error.message',
+  '$context.eventType',
+  '$context.identity.sourceIp',
+  '$context.identity.userArn',
+  '$context.integration.error',
+  '$context.integration.status',
+  '$context.integrationLatency',
+  '$context.messageId',
+  '$context.requestId',
+  '$context.requestTime',
+  '$context.routeKey',
+  '$context.stage',
+  '$context.status',
+]);
 
 export interface LiveUpdatesProps {
   /** The orchestrator table: connections (`WSCONN`), and its NEW_AND_OLD_IMAGES stream. */
@@ -67,6 +93,11 @@ export interface LiveUpdatesProps {
   readonly batchSize?: number;
   /** @default FUNCTION_LOG_RETENTION - one month */
   readonly accessLogRetention?: logs.RetentionDays;
+  /**
+   * The account's API Gateway CloudWatch Logs setting: the stage's access logs need it, so the
+   * stage depends on it.
+   */
+  readonly apiGatewayAccount: ApiGatewayAccount;
 }
 
 /**
@@ -92,6 +123,9 @@ export class LiveUpdates extends Construct {
     if (props.table.tableStreamArn === undefined) throw new Error(`table must have a stream with new and old images, got ${props.table.node.path} without one`);
     if (!Token.isUnresolved(batchSize) && (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1000)) throw new Error(`batchSize must be an integer in 1..1000, got ${batchSize}`);
     if (!/^[A-Za-z0-9_-]{1,128}$/.test(stageName)) throw new Error(`stageName must be 1-128 letters, digits, "-" or "_", got "${stageName}"`);
+    for (const variable of Object.values(LIVE_UPDATES_ACCESS_LOG_FIELDS)) {
+      if (!WEBSOCKET_ACCESS_LOG_VARIABLES.has(variable)) throw new Error(`the WebSocket access log format may use only documented WebSocket $context variables, got "${variable}"`);
+    }
 
     this.connectionsHandler = new OrchestratorFunction(this, 'Connections', {
       entry: 'lambdas/realtime/connections-handler.ts',
@@ -125,6 +159,8 @@ export class LiveUpdates extends Construct {
         format: apigw.AccessLogFormat.custom(JSON.stringify(LIVE_UPDATES_ACCESS_LOG_FIELDS)),
       },
     });
+    // A fresh account has no API Gateway CloudWatch role: the stage would fail to create without it.
+    props.apiGatewayAccount.logsThrough(this.stage);
 
     this.failureQueue = new sqs.Queue(this, 'FailureQueue', {
       encryption: sqs.QueueEncryption.KMS,

@@ -46,6 +46,29 @@ export const STATUS_API_ACCESS_LOG_FIELDS = {
   authorizerError: '$context.authorizer.error',
 } as const;
 
+/**
+ * The `$context` variables API Gateway documents for HTTP API access logs (the subset this project
+ * may use). HTTP API stages deliver access logs without the account's API Gateway CloudWatch role.
+ */
+export const HTTP_API_ACCESS_LOG_VARIABLES: ReadonlySet<string> = new Set([
+  '$context.requestId',
+  '$context.requestTime',
+  '$context.identity.sourceIp',
+  '$context.identity.caller',
+  '$context.identity.userArn',
+  '$context.httpMethod',
+  '$context.routeKey',
+  '$context.path',
+  '$context.status',
+  '$context.protocol',
+  '$context.responseLength',
+  '$context.responseLatency',
+  '$context.integrationErrorMessage',
+  '$context.integrationStatus',
+  '$context.authorizer.error',
+  '$context.error.message',
+]);
+
 export interface StatusApiThrottle {
   readonly rateLimitPerSecond: number;
   readonly burstLimit: number;
@@ -87,6 +110,9 @@ export class StatusApi extends Construct {
     super(scope, id);
     const throttle = props.throttle ?? { rateLimitPerSecond: STATUS_API_DEFAULTS.throttleRateLimitPerSecond, burstLimit: STATUS_API_DEFAULTS.throttleBurstLimit };
     checkThrottle(throttle);
+    for (const variable of Object.values(STATUS_API_ACCESS_LOG_FIELDS)) {
+      if (!HTTP_API_ACCESS_LOG_VARIABLES.has(variable)) throw new Error(`the HTTP API access log format may use only documented HTTP API $context variables, got "${variable}"`);
+    }
     for (const key of props.pipelines.keys()) {
       if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(key)) throw new Error(`pipelines keys must be "<workerId>.<jobId>", got "${key}"`);
     }

@@ -7,6 +7,7 @@ import type { Construct } from 'constructs';
 import type { OrchestratorConfig } from '../config.js';
 import { AlertTopics } from '../constructs/alert-topics.js';
 import { AnomalyDetector } from '../constructs/anomaly-detector.js';
+import { ApiGatewayAccount } from '../constructs/api-gateway-account.js';
 import { OnDemandQueue } from '../constructs/on-demand-queue.js';
 import { HealthSweep } from '../constructs/health-sweep.js';
 import { LiveUpdates } from '../constructs/live-updates.js';
@@ -81,6 +82,8 @@ export class OrchestratorStack extends Stack {
   readonly webhook: WebhookDelivery | undefined;
   /** Phase 5: the IAM-authorized HTTP status API. */
   readonly statusApi: StatusApi;
+  /** The account-level API Gateway CloudWatch Logs role the WebSocket stage's access logs need. */
+  readonly apiGatewayAccount: ApiGatewayAccount;
   /** Phase 5: the WebSocket API and the stream broadcaster. */
   readonly liveUpdates: LiveUpdates;
   /** Phase 5: the CloudWatch dashboard and alarms, derived from the registry. */
@@ -267,7 +270,8 @@ export class OrchestratorStack extends Stack {
       table: this.table.table,
       pipelines: new Map([...pipelines].filter(([key]) => manualKeys.has(key)).map(([key, p]) => [key, p.stateMachine])),
     });
-    this.liveUpdates = new LiveUpdates(this, 'LiveUpdates', { table: this.table.table, key: this.key });
+    this.apiGatewayAccount = new ApiGatewayAccount(this, 'ApiGatewayAccount');
+    this.liveUpdates = new LiveUpdates(this, 'LiveUpdates', { table: this.table.table, key: this.key, apiGatewayAccount: this.apiGatewayAccount });
     const workQueues = new Set<sqs.IQueue>([...queues.values()].map((q) => q.queue));
     this.dashboard = new OrchestratorDashboard(this, 'Dashboard', {
       workers,

@@ -6,7 +6,8 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BROADCAST_PATTERNS, LIVE_UPDATES_ACCESS_LOG_FIELDS, LIVE_UPDATES_DEFAULTS, LiveUpdates } from '../../lib/constructs/live-updates.js';
+import { ApiGatewayAccount } from '../../lib/constructs/api-gateway-account.js';
+import { BROADCAST_PATTERNS, LIVE_UPDATES_ACCESS_LOG_FIELDS, LIVE_UPDATES_DEFAULTS, LiveUpdates, WEBSOCKET_ACCESS_LOG_VARIABLES } from '../../lib/constructs/live-updates.js';
 import { OrchestratorTable } from '../../lib/constructs/orchestrator-table.js';
 import { broadcasterMappingOf } from '../../local/live-updates.js';
 import { compileFilters } from '../../local/stream-filter.js';
@@ -42,6 +43,44 @@ describe('WebSocket API', () => {
     });
     expect(JSON.parse(String((stage?.Properties['AccessLogSettings'] as { Format: string }).Format))).toEqual(LIVE_UPDATES_ACCESS_LOG_FIELDS);
     expect(s.template.findResources('AWS::Logs::LogGroup')[s.idOf(s.stack.liveUpdates.accessLogs)]).toMatchObject({ Properties: { RetentionInDays: 30 } });
+  });
+});
+
+describe('deploys on a fresh account (no API Gateway CloudWatch role yet)', () => {
+  it('creates the account-level CloudWatch role setting, and the logging WebSocket stage depends on it', () => {
+    const accounts = s.resourcesOf('AWS::ApiGateway::Account');
+    expect(accounts).toHaveLength(1);
+    const [accountId, account] = accounts[0] ?? ['', { Type: '', Properties: {} }];
+    expect(account.Properties['CloudWatchRoleArn']).toEqual({ 'Fn::GetAtt': [s.idOf(s.stack.apiGatewayAccount.role), 'Arn'] });
+    const role = s.template.findResources('AWS::IAM::Role')[s.idOf(s.stack.apiGatewayAccount.role)] as { Properties: { AssumeRolePolicyDocument: unknown; ManagedPolicyArns: unknown } };
+    expect(JSON.stringify(role.Properties.AssumeRolePolicyDocument)).toContain('apigateway.amazonaws.com');
+    expect(JSON.stringify(role.Properties.ManagedPolicyArns)).toContain('AmazonAPIGatewayPushToCloudWatchLogs');
+    const stageId = s.idOf(s.stack.liveUpdates.stage);
+    const stage = s.template.toJSON()['Resources'][stageId] as { DependsOn?: string[]; Properties: Record<string, unknown> };
+    expect(stage.Properties['AccessLogSettings']).toBeDefined();
+    expect(stage.DependsOn ?? []).toContain(accountId);
+  });
+
+  it('logs only documented WebSocket $context variables (integration.error, not the HTTP API integrationErrorMessage)', () => {
+    const used = Object.values(LIVE_UPDATES_ACCESS_LOG_FIELDS);
+    expect(used.filter((v) => !WEBSOCKET_ACCESS_LOG_VARIABLES.has(v))).toEqual([]);
+    expect(used).toContain('$context.integration.error');
+    expect(used).not.toContain('$context.integrationErrorMessage');
+  });
+
+  it('refuses a log format with an undocumented variable', () => {
+    const stack = new Stack(new App(), 'Fresh');
+    const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+    const table = new OrchestratorTable(stack, 'State').table;
+    const apiGatewayAccount = new ApiGatewayAccount(stack, 'Account');
+    const fields = LIVE_UPDATES_ACCESS_LOG_FIELDS as unknown as Record<string, string>;
+    const saved = fields['integrationError'];
+    fields['integrationError'] = '$context.integrationErrorMessage';
+    try {
+      expect(() => new LiveUpdates(stack, 'L', { table, key, apiGatewayAccount })).toThrow(/documented WebSocket \$context variables, got "\$context.integrationErrorMessage"/);
+    } finally {
+      fields['integrationError'] = saved ?? '';
+    }
   });
 });
 
@@ -137,8 +176,9 @@ describe('validation', () => {
     const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
     const noStream = new dynamodb.Table(stack, 'NoStream', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
     const table = new OrchestratorTable(stack, 'State').table;
-    expect(() => new LiveUpdates(stack, 'A', { table: noStream, key })).toThrow(/table must have a stream.*got .*NoStream/);
-    expect(() => new LiveUpdates(stack, 'B', { table, key, batchSize: 0 })).toThrow(/batchSize must be an integer in 1..1000, got 0/);
-    expect(() => new LiveUpdates(stack, 'C', { table, key, stageName: 'no spaces' })).toThrow(/stageName must be .*got "no spaces"/);
+    const apiGatewayAccount = new ApiGatewayAccount(stack, 'Account');
+    expect(() => new LiveUpdates(stack, 'A', { table: noStream, key, apiGatewayAccount })).toThrow(/table must have a stream.*got .*NoStream/);
+    expect(() => new LiveUpdates(stack, 'B', { table, key, apiGatewayAccount, batchSize: 0 })).toThrow(/batchSize must be an integer in 1..1000, got 0/);
+    expect(() => new LiveUpdates(stack, 'C', { table, key, apiGatewayAccount, stageName: 'no spaces' })).toThrow(/stageName must be .*got "no spaces"/);
   });
 });

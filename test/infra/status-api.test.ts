@@ -7,7 +7,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../lambdas/api/routes.js';
 import { OrchestratorTable } from '../../lib/constructs/orchestrator-table.js';
-import { STATUS_API_ACCESS_LOG_FIELDS, STATUS_API_DEFAULTS, STATUS_API_ROUTES, StatusApi } from '../../lib/constructs/status-api.js';
+import { HTTP_API_ACCESS_LOG_VARIABLES, STATUS_API_ACCESS_LOG_FIELDS, STATUS_API_DEFAULTS, STATUS_API_ROUTES, StatusApi } from '../../lib/constructs/status-api.js';
 import { ALL_WORKERS } from '../../lib/registry/index.js';
 import { actionsOf, joinedText, resourcesOfStatement, synthPhase5, type Phase5Synth } from './phase5-synth.js';
 
@@ -64,6 +64,11 @@ describe('status API stage', () => {
     const format = JSON.parse(String((stage?.Properties['AccessLogSettings'] as { Format: string }).Format)) as Record<string, string>;
     expect(format).toEqual(STATUS_API_ACCESS_LOG_FIELDS);
     expect(format['requestId']).toBe('$context.requestId');
+    expect(Object.values(format).filter((v) => !HTTP_API_ACCESS_LOG_VARIABLES.has(v))).toEqual([]);
+    // HTTP API access logs need no account-level API Gateway CloudWatch role: no dependency on it.
+    const stageId = stages[0]?.[0] ?? '';
+    const accountId = s.idOf(s.stack.apiGatewayAccount.account);
+    expect((s.template.toJSON()['Resources'][stageId] as { DependsOn?: string[] }).DependsOn ?? []).not.toContain(accountId);
     s.template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
     expect(s.template.findResources('AWS::Logs::LogGroup')[s.idOf(s.stack.statusApi.accessLogs)]).toMatchObject({ Properties: { RetentionInDays: 30 } });
   });
