@@ -12,7 +12,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import { pascalCase, workerById, type WorkerSpec } from '../lib/registry/index.js';
+import { Duration } from 'aws-cdk-lib';
+import { jobOf, pascalCase, syncTaskTimeoutSeconds, workerById, type WorkerSpec } from '../lib/registry/index.js';
 import { protocolStep, recordAndConclude } from './worker-pipeline.js';
 
 export interface IntelCycleDefinitionProps {
@@ -60,6 +61,8 @@ export function buildIntelCycle(scope: Construct, props: IntelCycleDefinitionPro
       }),
       resultSelector: { 'status.$': '$.Output.record.status' },
       resultPath,
+      // The child times out on its own budget; the slack bounds the wait for that to reach us.
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(syncTaskTimeoutSeconds(jobOf(workerId, jobId)))),
       comment: `Run ${workerId}.${jobId} as a nested execution.`,
     });
 

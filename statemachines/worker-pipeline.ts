@@ -2,7 +2,8 @@
  * The definition of one worker pipeline: the protocol every worker step follows.
  *
  *   Gate ──RUN──► Work ───────────────► Record ──► Outcome ──► Succeeded | Failed
- *     │           (or Plan ► FanOut)      ▲
+ *     │           (or Plan ► CountItems ► WithinBound ► FanOut; over maxItems ► TooManyItems ► Record)
+ *     │                                   ▲
  *     ├─WAIT──► WaitForDependency ► Gate  │
  *     ├─SKIP──────────────────────────────┘
  *     └─DUPLICATE──► Duplicate (no second run, no second report)
@@ -18,7 +19,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { LAMBDA_TRANSIENT_ERROR_NAMES, RETRYABLE_ERROR_NAMES } from '../lib/domain/errors.js';
 import { PROTOCOL_STEP_RETRY, PROTOCOL_STEP_TIMEOUT_SECONDS, WORKER_STEP_RETRY } from '../lib/domain/retry-policy.js';
-import { workStepTimeoutSeconds, type JobSpec, type WorkerSpec } from '../lib/registry/index.js';
+import { planStepTimeoutSeconds, workStepTimeoutSeconds, type JobSpec, type WorkerSpec } from '../lib/registry/index.js';
 
 export interface WorkerPipelineDefinitionProps {
   readonly worker: WorkerSpec;
@@ -140,7 +141,7 @@ export function buildWorkerPipeline(scope: Construct, props: WorkerPipelineDefin
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
       resultPath: '$.plan',
-      taskTimeout: stepTimeout,
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(planStepTimeoutSeconds(job))),
       comment: `List the ${job.fanOut.itemKind}s to work on.`,
     });
     addWorkerRetry(plan);
@@ -177,7 +178,21 @@ export function buildWorkerPipeline(scope: Construct, props: WorkerPipelineDefin
     });
     fanOut.itemProcessor(item);
     catchInto(fanOut);
-    plan.next(fanOut);
+    // The Map's bound: a plan over maxItems never reaches it (the registry's budget assumes maxItems).
+    const { maxItems } = job.fanOut;
+    const countItems = new sfn.Pass(scope, 'CountItems', {
+      parameters: { 'count.$': 'States.ArrayLength($.plan.items)' },
+      resultPath: '$.planSize',
+      comment: `The Map runs at most ${maxItems} ${job.fanOut.itemKind}s.`,
+    });
+    const tooManyItems = new sfn.Pass(scope, 'TooManyItems', {
+      parameters: { Error: 'InvalidPayloadError', 'Cause.$': `States.Format('the plan lists {} items, over the bound of ${maxItems}', $.planSize.count)` },
+      resultPath: '$.failure',
+      comment: 'Recorded as FAILED: a plan over the bound would not fit the job\'s budget.',
+    });
+    tooManyItems.next(record);
+    plan.next(countItems);
+    countItems.next(new sfn.Choice(scope, 'WithinBound').when(sfn.Condition.numberGreaterThan('$.planSize.count', maxItems), tooManyItems).otherwise(fanOut));
     fanOut.next(record);
     work = plan;
   } else {

@@ -36,3 +36,13 @@ export const LAMBDA_MAX_MEMORY_MB = 10_240;
  * a worker that uses its whole step timeout still leaves room to write its report and release its lock.
  */
 export const PROTOCOL_RESERVE_SECONDS = 30;
+
+/** The plan step of a fan-out job only lists its items: its default task timeout, in seconds. */
+export const FAN_OUT_PLAN_TIMEOUT_SECONDS = 120;
+/**
+ * What a nested `.sync:2` execution may take beyond its child's own timeout, in seconds: starting
+ * it, and its TIMED_OUT reaching the parent. The parent's task times out then, never hangs.
+ */
+export const SYNC_TASK_SLACK_SECONDS = 60;
+/** A sub-pipeline's timeout must exceed its worst case by this much, in percent. */
+export const CYCLE_HEADROOM_PERCENT = 10;

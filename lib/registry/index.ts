@@ -8,7 +8,8 @@ import { WORKERS, type WorkerId } from './workers.js';
 
 export * from './types.js';
 export { WORKERS, type WorkerId, type LambdaWorkerId } from './workers.js';
-export { CATEGORY_WEIGHTS, DEFAULT_CIRCUIT, LAMBDA_MAX_TIMEOUT_SECONDS, PROTOCOL_RESERVE_SECONDS } from './defaults.js';
+export { CATEGORY_WEIGHTS, CYCLE_HEADROOM_PERCENT, DEFAULT_CIRCUIT, FAN_OUT_PLAN_TIMEOUT_SECONDS, LAMBDA_MAX_TIMEOUT_SECONDS, PROTOCOL_RESERVE_SECONDS, SYNC_TASK_SLACK_SECONDS } from './defaults.js';
+export { cycleBudget, fanOutRounds, jobBudget, planStepTimeoutSeconds, stageRefreshes, syncTaskTimeoutSeconds, type CycleBudget, type JobBudget } from './budget.js';
 
 export const ALL_WORKERS: readonly WorkerSpec[] = WORKERS;
 

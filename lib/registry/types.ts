@@ -42,6 +42,13 @@ export interface FanOutSpec {
   readonly itemTimeoutSeconds: number;
   /** Map state MaxConcurrency. */
   readonly maxConcurrency: number;
+  /**
+   * The most items a plan may list. The pipeline refuses a larger plan before its Map (so the Map
+   * is bounded), and the validator checks ceil(maxItems / maxConcurrency) rounds fit the timeout.
+   */
+  readonly maxItems: number;
+  /** The plan step's timeout, in seconds. @default FAN_OUT_PLAN_TIMEOUT_SECONDS (120) */
+  readonly planTimeoutSeconds?: number;
 }
 
 export interface JobSpec {

@@ -3,7 +3,8 @@
  * Every issue names the worker, the field and the bad value.
  */
 import { findCycle } from '../domain/graph.js';
-import { CATEGORY_WEIGHTS, DEFAULT_CIRCUIT, LAMBDA_MAX_MEMORY_MB, LAMBDA_MAX_TIMEOUT_SECONDS, LAMBDA_MIN_MEMORY_MB, PROTOCOL_RESERVE_SECONDS } from './defaults.js';
+import { cycleBudget, jobBudget } from './budget.js';
+import { CATEGORY_WEIGHTS, CYCLE_HEADROOM_PERCENT, DEFAULT_CIRCUIT, LAMBDA_MAX_MEMORY_MB, LAMBDA_MAX_TIMEOUT_SECONDS, LAMBDA_MIN_MEMORY_MB, PROTOCOL_RESERVE_SECONDS } from './defaults.js';
 import { isValidTimezone, parseScheduleExpression } from './schedule-expression.js';
 import type { Category, CircuitSpec, JobSpec, ScoringWeights, WorkerSpec } from './types.js';
 
@@ -84,6 +85,15 @@ function checkJob(w: WorkerSpec, job: JobSpec, stageJobs: ReadonlySet<string>): 
       }
       if (!isPositiveInteger(maxConcurrency)) push('fanOut.maxConcurrency', maxConcurrency, 'must be a positive integer');
       if (itemKind.trim() === '') push('fanOut.itemKind', itemKind, 'must name the work item');
+      if (!isPositiveInteger(job.fanOut.maxItems)) push('fanOut.maxItems', job.fanOut.maxItems, 'a fan-out needs a bound on its items: a positive integer');
+      const plan = job.fanOut.planTimeoutSeconds;
+      if (plan !== undefined && (!isPositiveInteger(plan) || plan > LAMBDA_MAX_TIMEOUT_SECONDS)) push('fanOut.planTimeoutSeconds', plan, `the plan runs in one Lambda, so it must be 1-${LAMBDA_MAX_TIMEOUT_SECONDS} s`);
+      if (isPositiveInteger(itemTimeoutSeconds) && isPositiveInteger(maxConcurrency) && isPositiveInteger(job.fanOut.maxItems) && isPositiveInteger(job.timeoutSeconds)) {
+        const budget = jobBudget(w, job);
+        if (budget.worstCaseSeconds > job.timeoutSeconds) {
+          push('timeoutSeconds', job.timeoutSeconds, `job "${job.id}" does not fit its worst case of ${budget.worstCaseSeconds} s (${budget.breakdown}): raise the timeout or maxConcurrency, or lower maxItems or the item timeout`);
+        }
+      }
     } else if (job.timeoutSeconds > LAMBDA_MAX_TIMEOUT_SECONDS) {
       push('timeoutSeconds', job.timeoutSeconds, `a single Lambda step runs at most ${LAMBDA_MAX_TIMEOUT_SECONDS} s; declare fanOut to split the work`);
     } else {
@@ -185,8 +195,16 @@ export function validateRegistry(workers: readonly WorkerSpec[], categoryWeights
           if (depIndex > i) push(`stages[${i}]`, `${stage.worker}:${stage.job}`, `runs before its dependency "${dep.on}" (stage ${depIndex})`);
         }
       });
+      const budget = cycleBudget(w, workers);
       for (const job of w.jobs) {
         if (job.timeoutSeconds < stageBudgetSeconds) push(`jobs.${job.id}.timeoutSeconds`, job.timeoutSeconds, `must cover the stages' budgets (${stageBudgetSeconds} s)`);
+        else if (job.timeoutSeconds < budget.requiredTimeoutSeconds) {
+          push(
+            `jobs.${job.id}.timeoutSeconds`,
+            job.timeoutSeconds,
+            `cycle "${job.id}" does not fit its worst case of ${budget.worstCaseSeconds} s (${budget.breakdown}) with ${CYCLE_HEADROOM_PERCENT} % headroom: it needs at least ${budget.requiredTimeoutSeconds} s`,
+          );
+        }
       }
     } else if (w.stages !== undefined) {
       push('stages', w.stages.map((s) => `${s.worker}:${s.job}`), 'only a sub-pipeline has stages');

@@ -42,7 +42,8 @@ export const WORKERS = [
         timeoutSeconds: 1800,
         expectedDurationSeconds: 600,
         schedules: [],
-        fanOut: { itemKind: 'asset', itemTimeoutSeconds: 600, maxConcurrency: 5 },
+        // A pack holds at most 50 assets: 5 rounds of 10 at 300 s each fit the 1,800 s budget (1,650 s at worst).
+        fanOut: { itemKind: 'asset', itemTimeoutSeconds: 300, maxConcurrency: 10, maxItems: 50 },
       },
     ],
     dependencies: [],
@@ -111,7 +112,8 @@ export const WORKERS = [
         timeoutSeconds: 1800,
         expectedDurationSeconds: 900,
         schedules: [],
-        fanOut: { itemKind: 'game', itemTimeoutSeconds: 600, maxConcurrency: 4 },
+        // At most 20 games (CREATOR_INTEL_MAX_GAMES): 2 rounds of 10 at 600 s fit the 1,800 s budget (1,350 s at worst).
+        fanOut: { itemKind: 'game', itemTimeoutSeconds: 600, maxConcurrency: 10, maxItems: 20 },
       },
     ],
     dependencies: [{ on: 'youtube_worker', kind: 'hard', relation: 'data', freshnessSeconds: 3600 }],
@@ -134,7 +136,8 @@ export const WORKERS = [
         timeoutSeconds: 1800,
         expectedDurationSeconds: 900,
         schedules: [{ expression: 'cron(0 11 * * ? *)', timezone: UTC }],
-        fanOut: { itemKind: 'category', itemTimeoutSeconds: 600, maxConcurrency: 4 },
+        // Six trending categories by default, at most 8: 2 rounds of 4 at 600 s (1,350 s at worst).
+        fanOut: { itemKind: 'category', itemTimeoutSeconds: 600, maxConcurrency: 4, maxItems: 8 },
       },
     ],
     dependencies: [],
@@ -222,7 +225,8 @@ export const WORKERS = [
         timeoutSeconds: 3600,
         expectedDurationSeconds: 1200,
         schedules: [{ expression: 'cron(0 6 * * ? *)', timezone: UTC }],
-        fanOut: { itemKind: 'hour', itemTimeoutSeconds: 600, maxConcurrency: 6 },
+        // 24 hours of a day: 4 rounds of 6 at 600 s (2,550 s at worst).
+        fanOut: { itemKind: 'hour', itemTimeoutSeconds: 600, maxConcurrency: 6, maxItems: 24 },
       },
     ],
     dependencies: [{ on: 'clip_radar_worker', kind: 'hard', relation: 'coverage', minCoveragePercent: 80 }],
@@ -238,7 +242,7 @@ export const WORKERS = [
     priority: 'HIGH',
     description: 'Not a Lambda: the intel sub-orchestrator becomes the intel cycle, a nested state machine run every 4 hours at 00/04/08/12/16/20 UTC: YouTube games, then creator intel, then playbook. The head sees its health through its own score reports.',
     designSource: 'intel/orchestrator.py',
-    jobs: [{ id: 'cycle', mode: 'cycle', timeoutSeconds: 3000, expectedDurationSeconds: 1200, schedules: [{ expression: 'cron(0 0/4 * * ? *)', timezone: UTC }] }],
+    jobs: [{ id: 'cycle', mode: 'cycle', timeoutSeconds: 3900, expectedDurationSeconds: 1200, schedules: [{ expression: 'cron(0 0/4 * * ? *)', timezone: UTC }] }],
     stages: [
       { worker: 'youtube_worker', job: 'games' },
       { worker: 'creator_intel_worker', job: 'analyze' },

@@ -8,7 +8,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LAMBDA_TRANSIENT_ERROR_NAMES, RETRYABLE_ERROR_NAMES } from '../../lib/domain/errors.js';
-import { ALL_WORKERS, functionTimeoutSeconds, lambdaWorkers, scheduledTriggers, workStepTimeoutSeconds } from '../../lib/registry/index.js';
+import { ALL_WORKERS, functionTimeoutSeconds, jobOf, lambdaWorkers, planStepTimeoutSeconds, scheduledTriggers, SYNC_TASK_SLACK_SECONDS, syncTaskTimeoutSeconds, workerById, workStepTimeoutSeconds } from '../../lib/registry/index.js';
 import { synthesizeForTests, synthFindings, type SynthesizedForTests } from '../support/synth.js';
 
 let synth: SynthesizedForTests;
@@ -91,7 +91,7 @@ describe('pipelines', () => {
         expect(step.Retry[0]?.ErrorEquals.sort()).toEqual([...RETRYABLE_ERROR_NAMES, ...LAMBDA_TRANSIENT_ERROR_NAMES].sort());
         expect(step.Retry[0]).toMatchObject({ JitterStrategy: 'FULL', BackoffRate: 2, MaxAttempts: 3 });
         expect(step.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Record' })]);
-        expect(step.TimeoutSeconds, `${worker.id}.${job.id}`).toBe(workStepTimeoutSeconds(worker, job));
+        expect(step.TimeoutSeconds, `${worker.id}.${job.id}`).toBe(job.fanOut ? planStepTimeoutSeconds(job) : workStepTimeoutSeconds(worker, job));
       }
     }
   });
@@ -103,6 +103,29 @@ describe('pipelines', () => {
         expect(map).toMatchObject({ Type: 'Map', MaxConcurrency: job.fanOut?.maxConcurrency, ItemsPath: '$.plan.items' });
       }
     }
+  });
+
+  it('bounds every Map: a plan over maxItems is recorded as FAILED before the Map', () => {
+    for (const worker of lambdaWorkers()) {
+      for (const job of worker.jobs.filter((j) => j.fanOut)) {
+        const states = synth.definitionOf(worker.id, job.id).States as Record<string, Record<string, unknown>>;
+        expect(states['Plan']?.['Next']).toBe('CountItems');
+        expect(states['CountItems']?.['Next']).toBe('WithinBound');
+        expect(states['WithinBound']).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.planSize.count', NumericGreaterThan: job.fanOut?.maxItems, Next: 'TooManyItems' }], Default: 'FanOut' });
+        expect(states['TooManyItems']).toMatchObject({ ResultPath: '$.failure', Next: 'Record' });
+        // Only the guard leads into the Map.
+        expect(Object.entries(states).filter(([, st]) => JSON.stringify(st).includes('"FanOut"')).map(([name]) => name)).toEqual(['WithinBound']);
+      }
+    }
+  });
+
+  it('bounds every nested .sync:2 execution with a task timeout (child timeout plus slack)', () => {
+    const asl = synth.definitionOf('intel_orchestrator', 'cycle');
+    const syncTasks = Object.values(asl.States as Record<string, { Resource?: string; TimeoutSeconds?: number }>).filter((st) => String(st.Resource ?? '').includes('startExecution.sync'));
+    expect(syncTasks.length).toBeGreaterThanOrEqual((workerById('intel_orchestrator').stages ?? []).length);
+    for (const st of syncTasks) expect(st.TimeoutSeconds).toBeGreaterThan(SYNC_TASK_SLACK_SECONDS);
+    const stage2 = (asl.States as Record<string, { TimeoutSeconds?: number }>)['Stage2CreatorIntelWorker'];
+    expect(stage2?.TimeoutSeconds).toBe(syncTaskTimeoutSeconds(jobOf('creator_intel_worker', 'analyze')));
   });
 
   it('runs the intel cycle stages as nested .sync:2 executions in registry order', () => {
@@ -236,9 +259,15 @@ describe('IAM', () => {
     expect(offending).toEqual([]);
   });
 
-  it('uses no AWS managed policies', () => {
+  it('uses no AWS managed policies, but for the account-level API Gateway CloudWatch role', () => {
+    // That role is the account's one API Gateway logging setting: it serves every API of the
+    // account, so it carries the policy AWS documents for it rather than a list of our log groups.
+    const account = resourcesOf('AWS::ApiGateway::Account')[0]?.[1].Properties['CloudWatchRoleArn'] as { 'Fn::GetAtt': [string, string] } | undefined;
+    const accountRoleId = account?.['Fn::GetAtt'][0];
+    expect(accountRoleId).toBeDefined();
     for (const [id, role] of resourcesOf('AWS::IAM::Role')) {
-      expect(role.Properties['ManagedPolicyArns'], id).toBeUndefined();
+      if (id === accountRoleId) expect(JSON.stringify(role.Properties['ManagedPolicyArns'])).toContain(':iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs');
+      else expect(role.Properties['ManagedPolicyArns'], id).toBeUndefined();
     }
   });
 });

@@ -59,7 +59,7 @@ describe('the worker registry encodes the design', () => {
     ['analytics_flush_worker', 'flush', ['cron(0 * * * ? *)'], 600],
     ['coach_cleanup_worker', 'cleanup', ['cron(0 * * * ? *)'], 300],
     ['clip_radar_recap_worker', 'recap', ['cron(0 6 * * ? *)'], 3600],
-    ['intel_orchestrator', 'cycle', ['cron(0 0/4 * * ? *)'], 3000],
+    ['intel_orchestrator', 'cycle', ['cron(0 0/4 * * ? *)'], 3900],
     ['creator_intel_worker', 'analyze', [], 1800],
     ['playbook_worker', 'synthesize', [], 600],
     ['generation_worker', 'generate', [], 300],

@@ -51,11 +51,38 @@ const cases: [string, (r: Registry) => void, string, string, string][] = [
   ['stage that runs before its dependency', (r) => { const s = find(r, 'intel_orchestrator').stages ?? []; [s[0], s[1]] = [s[1] as (typeof s)[0], s[0] as (typeof s)[0]]; }, 'intel_orchestrator', 'stages[0]', '"creator_intel_worker:analyze"'],
   ['unknown stage', (r) => { (find(r, 'intel_orchestrator').stages ?? []).push({ worker: 'youtube_worker', job: 'shorts' }); }, 'intel_orchestrator', 'stages[3]', '"youtube_worker:shorts"'],
   ['sub-pipeline budget below its stages', (r) => { firstJob(r, 'intel_orchestrator').timeoutSeconds = 1000; firstJob(r, 'intel_orchestrator').expectedDurationSeconds = 500; }, 'intel_orchestrator', 'jobs.cycle.timeoutSeconds', '1000'],
+  ['fan-out whose rounds overrun the job (pack: 50 items / 5 at 600 s)', (r) => { const j = find(r, 'twitch_worker').jobs.find((x) => x.id === 'pack'); if (j?.fanOut) { j.fanOut.maxConcurrency = 5; j.fanOut.itemTimeoutSeconds = 600; } }, 'twitch_worker', 'jobs.pack.timeoutSeconds', '1800'],
+  ['fan-out without a bound on its items', (r) => { const j = firstJob(r, 'clip_radar_recap_worker'); if (j.fanOut) j.fanOut.maxItems = 0; }, 'clip_radar_recap_worker', 'jobs.recap.fanOut.maxItems', '0'],
+  ['plan step over 900 s', (r) => { const j = firstJob(r, 'clip_radar_recap_worker'); if (j.fanOut) j.fanOut.planTimeoutSeconds = 901; }, 'clip_radar_recap_worker', 'jobs.recap.fanOut.planTimeoutSeconds', '901'],
+  ['cycle whose timeout is exactly its stages (no headroom)', (r) => { firstJob(r, 'intel_orchestrator').timeoutSeconds = 3000; }, 'intel_orchestrator', 'jobs.cycle.timeoutSeconds', '3000'],
   ['circuit that cannot close', (r) => { find(r, 'coach_cleanup_worker').circuit = { failuresToOpen: 3, openTimeoutSeconds: 60, successesToClose: 2, halfOpenMaxProbes: 1 }; }, 'coach_cleanup_worker', 'circuit.halfOpenMaxProbes', '1'],
   ['bad worker id', (r) => { find(r, 'coach_cleanup_worker').id = 'Coach-Cleanup'; }, 'Coach-Cleanup', 'id', '"Coach-Cleanup"'],
 ];
 
 describe('registry validation', () => {
+  it('accepts the real registry', () => {
+    expect(validateRegistry(ALL_WORKERS).map(formatIssue)).toEqual([]);
+  });
+
+  it('names the worker, the job and the numbers of a fan-out that does not fit', () => {
+    const registry = copy();
+    const pack = find(registry, 'twitch_worker').jobs.find((j) => j.id === 'pack');
+    if (pack?.fanOut) Object.assign(pack.fanOut, { maxConcurrency: 5, itemTimeoutSeconds: 600 });
+    const messages = validateRegistry(registry).map(formatIssue);
+    expect(messages).toContain(
+      'worker "twitch_worker": jobs.pack.timeoutSeconds: job "pack" does not fit its worst case of 6150 s (plan 120 s + ceil(50 items / 5 concurrent) = 10 rounds x 600 s + protocol 30 s): raise the timeout or maxConcurrency, or lower maxItems or the item timeout, got 1800',
+    );
+  });
+
+  it('names the cycle, its stages and the headroom when the timeout has none', () => {
+    const registry = copy();
+    firstJob(registry, 'intel_orchestrator').timeoutSeconds = 3600;
+    const messages = validateRegistry(registry).map(formatIssue);
+    expect(messages).toContain(
+      'worker "intel_orchestrator": jobs.cycle.timeoutSeconds: cycle "cycle" does not fit its worst case of 3300 s (gate 20 s + youtube_worker.games 360 s + creator_intel_worker.analyze 1860 s + freshness 20 s + refresh twitch_streams_worker.poll 360 s + playbook_worker.synthesize 660 s + record 20 s) with 10 % headroom: it needs at least 3630 s, got 3600',
+    );
+  });
+
   it.each(cases)('rejects %s, naming the worker, the field and the value', (_name, mutate, worker, field, value) => {
     const registry = copy();
     mutate(registry);
