@@ -14,8 +14,6 @@ export function acknowledgeNagFindings(stack: OrchestratorStack): void {
     id: 'AwsSolutions-SMG4',
     reason: 'Third-party API credentials (YouTube, Twitch, the generation provider): they are rotated in those providers\' consoles, which no rotation Lambda can do.',
   });
-
-  for (const fn of [stack.protocolFunction, ...stack.workerFunctions.values(), ...stack.consumerFunctions.values()]) acknowledgeIndexGrant(fn.fn, stack.table.table);
 }
 
 /**

@@ -112,6 +112,9 @@ export class EventSourceMappingQueueAdapter implements QueueAdapter {
   }
 }
 
+/** Every page's subject starts with it, so a page never reads like an alert (`[AuraStream HIGH] ...`). */
+export const PAGE_SUBJECT_PREFIX = '[AuraStream PAGE]';
+
 export class SnsAlertPublisher implements AlertPublisher {
   constructor(
     private readonly client: SNSClient,
@@ -122,7 +125,7 @@ export class SnsAlertPublisher implements AlertPublisher {
     await this.client.send(
       new PublishCommand({
         TopicArn: this.topicArn,
-        Subject: snsSafeSubject(subject),
+        Subject: snsSafeSubject(`${PAGE_SUBJECT_PREFIX} ${subject}`),
         Message: JSON.stringify(message, null, 2),
         // `severity` too: the on-call subscriptions filter on it, and a page without it is dropped.
         MessageAttributes: {

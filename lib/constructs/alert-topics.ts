@@ -21,6 +21,12 @@ export interface AlertTopicsProps {
   /** Encrypts the topic and the subscription dead-letter queue. */
   readonly key: kms.IKey;
   /**
+   * The topic's display name: the sender of its emails and of the subscription confirmation, so
+   * each topic needs its own (alerts and on-call pages must not look alike in an inbox).
+   * @default 'AuraStream alerts'
+   */
+  readonly displayName?: string;
+  /**
    * An address subscribed to the topic by email (the lead passes the `alertEmail` context value).
    * The recipient must confirm the subscription once.
    * @default - no email subscription
@@ -96,7 +102,9 @@ export class AlertTopics extends Construct {
       throw new Error(`alertEmail must be an email address, got "${email}"`);
     }
 
-    this.topic = new sns.Topic(this, 'Topic', { displayName: 'AuraStream alerts', masterKey: props.key, enforceSSL: true });
+    const displayName = props.displayName ?? 'AuraStream alerts';
+    if (!Token.isUnresolved(displayName) && (displayName.trim() === '' || displayName.length > 100)) throw new Error(`displayName must be 1-100 characters, got "${displayName}"`);
+    this.topic = new sns.Topic(this, 'Topic', { displayName, masterKey: props.key, enforceSSL: true });
 
     this.subscriptionDeadLetterQueue = undefined;
     if (email !== undefined) {

@@ -8,7 +8,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { OrchestratorFunction } from './orchestrator-function.js';
-import { acknowledgeIndexGrant } from '../nag-acknowledgements.js';
+import { grantTableAccess } from './table-access.js';
 
 /**
  * The event source's filter: inserts of score reports (`sk` begins with `REPORT#`) and of the health
@@ -118,8 +118,7 @@ export class AnomalyDetector extends Construct {
     fn.addEventSource(this.eventSource);
 
     // Least privilege: the two WINDOW buckets (BatchGetItem), the ALERT claim (PutItem) and its mark (UpdateItem).
-    props.table.grant(fn, 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
-    acknowledgeIndexGrant(fn, props.table);
+    grantTableAccess(props.table, fn, 'anomaly');
     props.alertTopic.grantPublish(fn);
     props.recoveryStateMachine.grantStartExecution(fn);
     this.failureQueue.grantSendMessages(fn);

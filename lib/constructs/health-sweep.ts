@@ -11,7 +11,7 @@ import { Construct } from 'constructs';
 import { SWEEP_INTERVAL_MINUTES } from '../domain/health-sweep.js';
 import { ALL_WORKERS, type WorkerSpec } from '../registry/index.js';
 import { OrchestratorFunction } from './orchestrator-function.js';
-import { acknowledgeIndexGrant } from '../nag-acknowledgements.js';
+import { grantTableAccess } from './table-access.js';
 
 /** The health sweep's delivery and sizing defaults (units in the names). */
 export const HEALTH_SWEEP_DEFAULTS = {
@@ -32,7 +32,7 @@ export const HEALTH_SWEEP_DEFAULTS = {
  * A `dynamodb.ITable` as far as the sweep uses it (a `Table` is one under exactOptionalPropertyTypes,
  * which the full ITable is not: its `tableStreamArn`).
  */
-export type SweepTable = Pick<dynamodb.ITable, 'tableName' | 'grantReadWriteData' | 'node'>;
+export type SweepTable = Pick<dynamodb.ITable, 'tableName' | 'tableArn' | 'node'>;
 
 export interface HealthSweepProps {
   /** The orchestrator table: STATE and REPORT reads, HEALTH finding puts, CRASHED reports of stopped executions. */
@@ -138,8 +138,8 @@ export class HealthSweep extends Construct {
     fn.configureAsyncInvoke({ onFailure: { bind: () => ({ destination: dlq.queueArn }) }, retryAttempts: HEALTH_SWEEP_DEFAULTS.asyncRetryAttempts, maxEventAge });
     this.grantDeadLetter(fn, props.key);
 
-    props.table.grantReadWriteData(fn);
-    acknowledgeIndexGrant(fn, props.table);
+    // Alerts by time (escalation) read the byTime index.
+    grantTableAccess(props.table, fn, 'sweep', { indexes: true });
     if (props.oncallTopic) {
       props.oncallTopic.grantPublish(fn);
       Validations.of(fn.role ?? fn).acknowledge({

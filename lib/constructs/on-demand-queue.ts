@@ -1,4 +1,5 @@
 import { Duration, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as eventsources from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -31,9 +32,11 @@ export class OnDemandQueue extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   /** The event source mapping's id, which the QUEUE_OVERFLOW recovery scales. */
   readonly eventSourceMappingId: string;
+  private readonly key: kms.IKey;
 
   constructor(scope: Construct, id: string, props: OnDemandQueueProps) {
     super(scope, id);
+    this.key = props.key;
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: props.key,
@@ -59,5 +62,17 @@ export class OnDemandQueue extends Construct {
       id: 'Serverless-LambdaEventSourceMappingDestination',
       reason: 'SQS event sources take no on-failure destination: a job that keeps failing moves to the queue\'s dead-letter queue after ON_DEMAND_MAX_RECEIVE_COUNT receives.',
     });
+  }
+
+  /**
+   * Lets a producer (the AuraStream API, a script) send jobs: sqs:SendMessage and
+   * GetQueueAttributes/GetQueueUrl on this queue, and kms:GenerateDataKey/Decrypt on its key.
+   */
+  grantSend(grantee: iam.IGrantable): iam.Grant {
+    // Exact actions (IQueue.grantSendMessages adds kms:ReEncrypt* and kms:GenerateDataKey*): what an
+    // SSE-KMS sender needs is GenerateDataKey and Decrypt.
+    const send = iam.Grant.addToPrincipal({ grantee, actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], resourceArns: [this.queue.queueArn] });
+    this.key.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
+    return send;
   }
 }

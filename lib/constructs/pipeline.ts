@@ -5,6 +5,13 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { JobSpec, WorkerSpec } from '../registry/index.js';
 
+/**
+ * The log group of a state machine's execution logs. The `/aws/vendedlogs/states/` prefix lets
+ * Step Functions deliver logs without adding a statement per log group to the account's CloudWatch
+ * Logs resource policy (5,120 characters at most, which a few dozen state machines would exceed).
+ */
+export const stateMachineLogGroupName = (stateMachineName: string): string => `/aws/vendedlogs/states/${stateMachineName}`;
+
 /** Log retention of the pipelines' execution logs. */
 export const PIPELINE_LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
 
@@ -36,8 +43,8 @@ export class Pipeline extends Construct {
     super(scope, id);
     this.worker = props.worker;
     this.job = props.job;
-    const logGroup = new logs.LogGroup(this, 'ExecutionLogs', { retention: PIPELINE_LOG_RETENTION, removalPolicy: RemovalPolicy.DESTROY });
     const name = `${Stack.of(this).stackName}-${props.worker.id}-${props.job.id}`.slice(0, Pipeline.MAX_NAME_LENGTH);
+    const logGroup = new logs.LogGroup(this, 'ExecutionLogs', { logGroupName: stateMachineLogGroupName(name), retention: PIPELINE_LOG_RETENTION, removalPolicy: RemovalPolicy.DESTROY });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: name,
       stateMachineType: sfn.StateMachineType.STANDARD,

@@ -8,7 +8,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, type IConstruct } from 'constructs';
 import { buildRecovery, RECOVERY_STEP_TIMEOUT_SECONDS } from '../../statemachines/recovery.js';
 import { OrchestratorFunction } from './orchestrator-function.js';
-import { acknowledgeIndexGrant } from '../nag-acknowledgements.js';
+import { stateMachineLogGroupName } from './pipeline.js';
+import { grantTableAccess } from './table-access.js';
 
 /** Log retention of the recovery's execution logs. */
 export const RECOVERY_LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
@@ -24,7 +25,7 @@ export const SYNC_EVENTS_RULE = 'StepFunctionsGetEventsForStepFunctionsExecution
 
 export interface RecoveryPipelineProps {
   /** The orchestrator table (an ITable; only its name and grant are used). */
-  readonly table: Pick<dynamodb.ITable, 'tableName' | 'grantReadWriteData' | 'node'>;
+  readonly table: Pick<dynamodb.ITable, 'tableName' | 'tableArn' | 'node'>;
   /** Every pipeline the recovery may restart, probe or refresh, by `<worker>.<job>`. */
   readonly pipelines: ReadonlyMap<string, sfn.IStateMachine>;
   /** The on-call topic: WORKER_CRASH pages and escalations. */
@@ -89,8 +90,7 @@ export class RecoveryPipeline extends Construct {
       },
     });
     const fn = this.recoveryFunction.fn;
-    props.table.grantReadWriteData(fn);
-    acknowledgeIndexGrant(fn, props.table);
+    grantTableAccess(props.table, fn, 'recovery');
     props.oncallTopic.grantPublish(fn);
     for (const [, sm] of pipelines) sm.grantStartExecution(fn);
     const schedulesArn = stack.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${props.scheduleGroup.scheduleGroupName}/*` });
@@ -104,9 +104,10 @@ export class RecoveryPipeline extends Construct {
       });
     }
 
-    const logGroup = new logs.LogGroup(this, 'ExecutionLogs', { retention: RECOVERY_LOG_RETENTION, removalPolicy: RemovalPolicy.DESTROY });
+    const stateMachineName = `${stack.stackName}-recovery`;
+    const logGroup = new logs.LogGroup(this, 'ExecutionLogs', { logGroupName: stateMachineLogGroupName(stateMachineName), retention: RECOVERY_LOG_RETENTION, removalPolicy: RemovalPolicy.DESTROY });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName: `${stack.stackName}-recovery`,
+      stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromChainable(buildRecovery(this, { recoveryFunction: fn })),
       timeout: props.timeout ?? RECOVERY_TIMEOUT,

@@ -1,4 +1,4 @@
-import { Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, TimeZone, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -35,7 +35,8 @@ export class SymphonySchedules extends Construct {
 
   constructor(scope: Construct, id: string, props: SymphonySchedulesProps) {
     super(scope, id);
-    this.group = new scheduler.ScheduleGroup(this, 'Group');
+    // Not retained: `cdk destroy` removes the group (and its schedules), so a later deploy can create it again.
+    this.group = new scheduler.ScheduleGroup(this, 'Group', { removalPolicy: RemovalPolicy.DESTROY });
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: props.key,

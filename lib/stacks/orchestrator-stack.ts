@@ -1,4 +1,5 @@
 import { CfnOutput, Duration, Stack, Validations, type CfnElement, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -19,6 +20,7 @@ import { OrchestratorFunction } from '../constructs/orchestrator-function.js';
 import { OrchestratorTable } from '../constructs/orchestrator-table.js';
 import { Pipeline } from '../constructs/pipeline.js';
 import { SymphonySchedules } from '../constructs/symphony-schedules.js';
+import { grantTableAccess } from '../constructs/table-access.js';
 import { ALL_WORKERS, functionTimeoutSeconds, pascalCase, lambdaWorkers, scheduledTriggers, type WorkerSpec } from '../registry/index.js';
 import { buildIntelCycle, intelCycleChildren } from '../../statemachines/intel-cycle.js';
 import { buildWorkerPipeline } from '../../statemachines/worker-pipeline.js';
@@ -35,6 +37,9 @@ export interface OrchestratorStackProps extends StackProps {
 
 /** Memory of the protocol Lambda (gate and record steps), in MB. */
 export const PROTOCOL_MEMORY_MB = 256;
+/** The topics' display names: the sender people see on their emails and confirmation requests. */
+export const ALERTS_TOPIC_DISPLAY_NAME = 'AuraStream alerts';
+export const ONCALL_TOPIC_DISPLAY_NAME = 'AuraStream on-call pages';
 /** Extra time an on-demand consumer has beyond its worker's step, in seconds. */
 export const CONSUMER_OVERHEAD_SECONDS = 30;
 
@@ -72,6 +77,8 @@ export class OrchestratorStack extends Stack {
   readonly pipelines: ReadonlyMap<string, Pipeline>;
   readonly schedules: SymphonySchedules;
   readonly queues: ReadonlyMap<string, OnDemandQueue>;
+  /** Attach to a producer's role to send on-demand jobs (every queue, and their key). */
+  readonly producerPolicy: iam.ManagedPolicy;
   readonly workerSecrets: secretsmanager.Secret;
   readonly alerts: AlertTopics;
   readonly oncall: AlertTopics;
@@ -115,7 +122,7 @@ export class OrchestratorStack extends Stack {
       serviceName: 'protocol',
       description: 'Gate and Record steps of every pipeline: pause, circuit, dependencies, lock, score report.',
     });
-    this.table.table.grantReadWriteData(this.protocolFunction.fn);
+    grantTableAccess(this.table.table, this.protocolFunction.fn, 'protocol');
 
     const endpointEnv: Record<string, string> = {
       YOUTUBE_API_BASE_URL: config.endpoints.youtubeApiBaseUrl,
@@ -134,7 +141,7 @@ export class OrchestratorStack extends Stack {
         serviceName: worker.id,
         description: `${worker.id}: ${worker.description}`.slice(0, 256),
       });
-      this.table.table.grantReadWriteData(fn.fn);
+      grantTableAccess(this.table.table, fn.fn, 'worker');
       this.workerSecrets.grantRead(fn.fn);
       workerFunctions.set(worker.id, fn);
     }
@@ -210,7 +217,7 @@ export class OrchestratorStack extends Stack {
         serviceName: `${worker.id}-consumer`,
         description: `Consumes ${worker.id} jobs: runs each one and records its score report.`,
       });
-      this.table.table.grantReadWriteData(consumer.fn);
+      grantTableAccess(this.table.table, consumer.fn, 'consumer');
       consumerFunctions.set(worker.id, consumer);
       workerFunction.grantInvoke(consumer.fn);
       if (consumer.fn.role) {
@@ -224,10 +231,23 @@ export class OrchestratorStack extends Stack {
     }
     this.queues = queues;
     this.consumerFunctions = consumerFunctions;
+    // Producers of on-demand jobs (outside this stack): one managed policy to attach, and outputs.
+    this.producerPolicy = new iam.ManagedPolicy(this, 'OnDemandProducerPolicy', {
+      description: 'Send jobs to the AuraStream on-demand queues (sqs:SendMessage and the queues\' KMS key). Attach to the producers\' roles.',
+    });
+    for (const [workerId, q] of queues) {
+      q.grantSend(this.producerPolicy);
+      new CfnOutput(this, `${pascalCase(workerId)}QueueUrl`, { value: q.queue.queueUrl, description: `Send ${workerId} jobs here (SQS SendMessage).` });
+    }
+    if (queues.size > 0) {
+      new CfnOutput(this, 'OnDemandProducerPolicyArn', { value: this.producerPolicy.managedPolicyArn, description: 'Attach to a producer\'s role to send on-demand jobs.' });
+      new CfnOutput(this, 'QueueKeyArn', { value: this.key.keyArn, description: 'The KMS key that encrypts the on-demand queues (a producer needs kms:GenerateDataKey and kms:Decrypt on it).' });
+    }
 
     const oncallEmail = config.oncallEmail ?? config.alertEmail;
     this.oncall = new AlertTopics(this, 'OnCall', {
       key: this.key,
+      displayName: ONCALL_TOPIC_DISPLAY_NAME,
       ...(oncallEmail !== undefined ? { alertEmail: oncallEmail } : {}),
       emailSeverities: ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'],
     });
@@ -245,7 +265,7 @@ export class OrchestratorStack extends Stack {
     });
 
     // Phases 3 and 4: alerts on the stream, and self-healing.
-    this.alerts = new AlertTopics(this, 'Alerts', { key: this.key, ...(config.alertEmail !== undefined ? { alertEmail: config.alertEmail } : {}) });
+    this.alerts = new AlertTopics(this, 'Alerts', { key: this.key, displayName: ALERTS_TOPIC_DISPLAY_NAME, ...(config.alertEmail !== undefined ? { alertEmail: config.alertEmail } : {}) });
     this.webhook =
       config.alertWebhookUrl !== undefined ? new WebhookDelivery(this, 'AlertWebhook', { topic: this.alerts.topic, url: config.alertWebhookUrl, key: this.key }) : undefined;
     this.recovery = new RecoveryPipeline(this, 'Recovery', {
