@@ -2,13 +2,15 @@
  * `npm run bench`: every benchmark, printed as the markdown recorded in docs/benchmarks.md.
  * Options: --synth-runs N (default 3), --pipeline-runs N (default 50), --skip-synth,
  * --anomaly-runs N (default 5), --anomaly-records N (default 1000),
- * --symphony-hours H[,H...] (default 24,168; 0 skips), --symphony-runs N (default 1).
+ * --symphony-hours H[,H...] (default 24,168; 0 skips), --symphony-runs N (default 1),
+ * --scale N[,N...] (registry sizes to synthesize, default 14,60; '' skips).
  */
 import { parseArgs } from 'node:util';
 import { benchAnomaly } from './anomaly.js';
 import { benchDynamoFloor } from './dynamodb-floor.js';
 import { benchPipelineCost } from './pipeline-cost.js';
 import { benchSymphony } from './symphony.js';
+import { measureScale, LIMITS } from './scale.js';
 import { benchSynth, BUNDLE_BUDGET_BYTES } from './synth.js';
 
 const { values } = parseArgs({
@@ -20,9 +22,21 @@ const { values } = parseArgs({
     'anomaly-records': { type: 'string', default: '1000' },
     'symphony-hours': { type: 'string', default: '24,168' },
     'symphony-runs': { type: 'string', default: '1' },
+    scale: { type: 'string', default: '14,60' },
   },
 });
 const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`;
+
+if (values['scale'] !== '') {
+  console.log(`## Scale: in-process synth of generated registries (no bundling, no cdk-nag; limits ${LIMITS.resourcesPerStack} resources and ${kb(LIMITS.templateBytesPerStack)} per stack, ${kb(LIMITS.environmentBytes)} environment)\n`);
+  console.log('| workers | synth time | stacks (resources, template) | largest Lambda environment (template JSON) |\n|---|---|---|---|');
+  for (const size of String(values['scale']).split(',').map(Number)) {
+    const m = measureScale(size);
+    const stacks = m.failure ?? m.stacks.map((s) => `${s.name}: ${s.resources}, ${kb(s.templateBytes)}`).join('; ');
+    console.log(`| ${m.workers} | ${(m.synthMs / 1000).toFixed(1)} s | ${stacks} | ${m.failure ? 'n/a' : `${m.largestEnvironment.fn} ${kb(m.largestEnvironment.bytes)}`} |`);
+  }
+  console.log('');
+}
 
 console.log(`# Benchmark run ${new Date().toISOString()} (node ${process.version})\n`);
 

@@ -17,16 +17,19 @@ export interface BuildAppOptions extends AppProps {
   readonly workers?: readonly WorkerSpec[];
   /** @default true */
   readonly nag?: boolean;
+  /** @default - `lambdas/workers/<worker id>.ts` (OrchestratorStackProps.workerEntry) */
+  readonly workerEntry?: (worker: WorkerSpec) => string;
 }
 
 export function buildApp(options: BuildAppOptions = {}): { app: App; stack: OrchestratorStack } {
-  const { workers = ALL_WORKERS, nag = true, ...appProps } = options;
+  const { workers = ALL_WORKERS, nag = true, workerEntry, ...appProps } = options;
   assertValidRegistry(workers);
   const app = new App(appProps);
   const config = readConfig((key) => app.node.tryGetContext(key));
   const stack = new OrchestratorStack(app, STACK_NAME, {
     config,
     workers,
+    ...(workerEntry ? { workerEntry } : {}),
     description: 'AuraStream head orchestrator: 14 workers as one symphony (schedules, pipelines, scoring, anomalies, self-healing).',
   });
   acknowledgeNagFindings(stack);

@@ -33,6 +33,11 @@ export interface OrchestratorStackProps extends StackProps {
    * @default ALL_WORKERS - the registry in lib/registry/workers.ts
    */
   readonly workers?: readonly WorkerSpec[];
+  /**
+   * The handler module of a worker's function.
+   * @default - `lambdas/workers/<worker id>.ts`
+   */
+  readonly workerEntry?: (worker: WorkerSpec) => string;
 }
 
 /** Memory of the protocol Lambda (gate and record steps), in MB. */
@@ -134,7 +139,7 @@ export class OrchestratorStack extends Stack {
     const workerFunctions = new Map<string, OrchestratorFunction>();
     for (const worker of lambdaWorkers(workers)) {
       const fn = new OrchestratorFunction(this, `Worker${pascalCase(worker.id)}`, {
-        entry: `lambdas/workers/${worker.id}.ts`,
+        entry: props.workerEntry?.(worker) ?? `lambdas/workers/${worker.id}.ts`,
         memorySizeMb: worker.memoryMb,
         timeout: Duration.seconds(functionTimeoutSeconds(worker)),
         environment: { ...tableEnv, ...endpointEnv, WORKER_ID: worker.id, WORKER_SECRETS_ARN: this.workerSecrets.secretArn },
