@@ -19,7 +19,6 @@
  *    timeout would time out immediately. The runner therefore gives Tasks without a timeout, and
  *    clamps any timeout above, {@link MAX_TIMER_SECONDS}. This is the only change made to a definition.
  */
-import './promise-shim.js';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import type { RunOptions, StateMachineDefinition } from 'aws-local-stepfunctions';
 import { createHash, randomUUID } from 'node:crypto';

@@ -1,10 +1,9 @@
 /**
- * The dashboard page in headless Chromium (Debian's package at /usr/bin/chromium, installed by
- * .ci/run; playwright-core drives it, no browser download): the page renders every worker of the
+ * The dashboard page in headless Chromium (the system's, else the one the npm package
+ * @sparticuz/chromium ships: see chromium.ts; playwright-core drives it, no browser download): the page renders every worker of the
  * registry, and a click on "Trigger" starts one run whose report then appears on the page live,
  * pushed over the WebSocket by the broadcaster from the table stream, without a reload or a poll.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_WORKERS } from '../../lib/registry/index.js';
 import { synthesizeTemplate } from '../../local/runtime.js';
 import { startServedRuntime, type ServedRuntime } from './served-runtime.js';
+import { CHROMIUM_ARGS, chooseChromium } from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const WORKER = 'coach_cleanup_worker';
 const JOB = 'cleanup';
 /** How long the page may take to show a run (the run itself takes well under a second). */
@@ -25,14 +24,14 @@ let context: BrowserContext;
 let userDataDir: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium), as .ci/run does`);
+  const browser = await chooseChromium();
   served = await startServedRuntime(synthesizeTemplate());
   userDataDir = await mkdtemp(join(tmpdir(), 'aurastream-chromium-'));
   // A persistent context is how Playwright takes a --user-data-dir: a fresh temporary one per run.
   context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
+    executablePath: browser.executablePath,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [...CHROMIUM_ARGS],
   });
 });
 
