@@ -133,6 +133,7 @@ export interface TimelineEntry {
 
 export interface SymphonyOptions {
   readonly startMs: number;
+  /** Simulated hours to run; `Infinity` runs until the process stops (`--serve`), planning a day ahead at a time. */
   readonly hours: number;
   readonly seed: number;
   readonly onProgress?: (done: number, total: number, atMs: number) => void;
@@ -321,7 +322,10 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   // takes effect at the time the recovery made it, on the recovery's own simulated time: a
   // recovery that waits for the quota reset before restoring a schedule restores it at the reset,
   // so the slowed expression fires in between.
-  let due = firings(schedules, options.startMs, endMs);
+  // Firings are planned up to a horizon: the end, or for an open-ended run a day ahead, moved on
+  // a day at a time (extend()).
+  let horizonMs = Number.isFinite(endMs) ? endMs : options.startMs + PLAN_AHEAD_MS;
+  let due = firings(schedules, options.startMs, horizonMs);
   let seenScheduleChanges = 0;
   const replan = (fromMs: number): void => {
     const changes = healing?.schedules.updates ?? [];
@@ -335,7 +339,7 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
       for (const c of changes.filter((u) => u.name === sc.logicalId).sort((a, b) => a.atMs - b.atMs)) segments.push({ fromMs: c.atMs, expression: c.expression });
       segments.forEach((segment, i) => {
         const from = Math.max(fromMs, segment.fromMs);
-        const to = Math.min(endMs, segments[i + 1]?.fromMs ?? endMs);
+        const to = Math.min(horizonMs, segments[i + 1]?.fromMs ?? horizonMs);
         if (to > from) replanned.push(...firings([{ ...sc, expression: segment.expression }], from, to));
       });
     }
@@ -346,7 +350,16 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
 
   // The health sweep, its Lambda target run in-process every time its schedule fires.
   const sweepSchedule = lambdaSchedulesOf(template).find((sc) => sc.environment['POWERTOOLS_SERVICE_NAME'] === 'health-sweep');
-  const sweepTimes = sweepSchedule ? occurrences(sweepSchedule.expression, sweepSchedule.timezone, options.startMs, endMs) : [];
+  const sweepTimes = sweepSchedule ? occurrences(sweepSchedule.expression, sweepSchedule.timezone, options.startMs, horizonMs) : [];
+  /** Moves the horizon of an open-ended run a day on: each schedule with its latest expression, and the sweeps. */
+  const extend = (): void => {
+    const next = Math.min(endMs, horizonMs + PLAN_AHEAD_MS);
+    const latest = new Map((healing?.schedules.updates ?? []).map((u) => [u.name, u.expression]));
+    const more = firings(schedules.map((sc) => ({ ...sc, expression: latest.get(sc.logicalId) ?? sc.expression })), horizonMs, next);
+    due = [...due, ...more];
+    if (sweepSchedule) sweepTimes.push(...occurrences(sweepSchedule.expression, sweepSchedule.timezone, horizonMs, next));
+    horizonMs = next;
+  };
   const sweepDeps = sweepSchedule ? localSweepDeps(sweepSchedule, runtime, queues, sink, clock) : undefined;
   const sweeps: SweepLine[] = [];
   const polls: QueuePoll[] = [];
@@ -361,6 +374,7 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
     let sweepIndex = 0;
     let lastTick = Number.NEGATIVE_INFINITY;
     for (;;) {
+      while (horizonMs < endMs && (i >= due.length || (due[i] as Firing).atMs >= horizonMs - PLAN_AHEAD_MS / 2)) extend();
       // The next tick: a schedule firing, a sweep, a scenario action, or the next minute's poll.
       const candidates: number[] = [];
       if (i < due.length) candidates.push((due[i] as Firing).atMs);
@@ -472,6 +486,8 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
 }
 
 const MINUTE_MS = 60_000;
+/** How far ahead an open-ended run (`hours: Infinity`) plans its firings. */
+const PLAN_AHEAD_MS = 24 * 3_600_000;
 /** The template's ScalingConfig.MaximumConcurrency of the on-demand consumers (ON_DEMAND_MAX_CONCURRENCY). */
 const DEFAULT_CONSUMER_CONCURRENCY = 10;
 
