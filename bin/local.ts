@@ -106,6 +106,7 @@ async function run(options: LocalOptions): Promise<number> {
     await server?.close();
   }
   if (interactive) process.stderr.write('\n');
+  if (!options.json) console.error(`Done in ${(result.wallMs / 1000).toFixed(1)} s wall time.`);
   if (options.json) {
     console.log(JSON.stringify({ ...result, cards: reportCards(result.reports) }, null, 2));
   } else {

@@ -1,8 +1,13 @@
 /**
- * Renders a symphony run for a person: the timeline (one column per hour, one row per job), the
- * score report card per worker with the design's fields, the anomalies, and the circuit states.
+ * Renders a symphony run for a person, as a story: the timeline (one column per hour, one row per
+ * job), the score report card per worker with the design's fields, every anomaly (from the score
+ * reports and from the health sweep), the alerts, pages and recoveries, the circuit transitions and
+ * the schedule changes with their times, and the circuits at the end. Everything printed is a
+ * function of the run's seed and options except the "avg ms" column and the scores that weigh
+ * duration (workers take the real time they take). The wall time is the CLI's to print.
  */
 import type { WorkerScoreReport } from '../lib/domain/score-report.js';
+import { RULE_BY_CODE, type AnomalyCode } from '../lib/domain/anomaly-rules.js';
 import { HOUR_MS } from '../lib/domain/window-stats.js';
 import type { SymphonyResult } from './symphony.js';
 
@@ -89,36 +94,98 @@ export function renderTimeline(result: SymphonyResult): string {
   return lines.join('\n');
 }
 
-const fmt = (n: number | null): string => (n === null ? '   -' : n.toFixed(1).padStart(5));
+const fmt = (n: number | null): string => (n === null ? '-' : n.toFixed(1));
 
-export function renderCards(cards: readonly WorkerCard[]): string {
-  const lines = [`${'worker'.padEnd(26)} runs   ok  part  fail crash  skip  overall  reliab  perf  dataQ  resrc  avg ms`];
-  for (const c of cards) {
-    const s = (k: string): string => String(c.byStatus[k] ?? 0).padStart(5);
-    lines.push(
-      `${c.worker.padEnd(26)}${String(c.runs).padStart(5)}${s('SUCCEEDED')}${s('PARTIAL')}${s('FAILED')}${s('CRASHED')}${s('SKIPPED')}   ${fmt(c.avgOverall)}   ${fmt(c.avgReliability)} ${fmt(c.avgPerformance)}  ${fmt(c.avgDataQuality)}  ${fmt(c.avgResource)}  ${c.avgDurationMs === null ? '-' : Math.round(c.avgDurationMs)}`,
-    );
-  }
-  return lines.join('\n');
+/**
+ * Lays rows out in columns as wide as their widest cell: text columns padded on the right, the
+ * columns named in `right` (numbers) on the left. The last column is not padded.
+ */
+export function columns(rows: readonly (readonly string[])[], right: ReadonlySet<number> = new Set()): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) =>
+    row
+      .map((cell, i) => {
+        const w = widths[i] ?? 0;
+        if (right.has(i)) return cell.padStart(w);
+        return i === row.length - 1 ? cell : cell.padEnd(w);
+      })
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
-export function renderAnomalies(cards: readonly WorkerCard[]): string {
-  const lines: string[] = [];
-  for (const c of cards) {
-    const entries = Object.entries(c.anomalies);
-    if (entries.length === 0) continue;
-    lines.push(`${c.worker.padEnd(26)}${entries.map(([a, n]) => `${a} x${n}`).join(', ')}`);
-    if (c.lastRecommendations.length > 0) lines.push(`${''.padEnd(26)}-> ${c.lastRecommendations.join('; ')}`);
-  }
-  return lines.length === 0 ? '(none)' : lines.join('\n');
+/** A time in the run: HH:MM, with the UTC date in front when the run spans more than one day. */
+export function clockTime(result: Pick<SymphonyResult, 'startMs' | 'endMs'>, atMs: number): string {
+  const iso = new Date(atMs).toISOString();
+  return result.endMs - result.startMs > 24 * HOUR_MS ? `${iso.slice(5, 10)} ${iso.slice(11, 16)}` : iso.slice(11, 16);
+}
+
+export function renderCards(cards: readonly WorkerCard[]): string {
+  const header = ['worker', 'runs', 'ok', 'part', 'fail', 'crash', 'skip', 'overall', 'reliab', 'perf', 'dataQ', 'resrc', 'avg ms'];
+  const rows = cards.map((c) => {
+    const s = (k: string): string => String(c.byStatus[k] ?? 0);
+    return [c.worker, String(c.runs), s('SUCCEEDED'), s('PARTIAL'), s('FAILED'), s('CRASHED'), s('SKIPPED'), fmt(c.avgOverall), fmt(c.avgReliability), fmt(c.avgPerformance), fmt(c.avgDataQuality), fmt(c.avgResource), c.avgDurationMs === null ? '-' : String(Math.round(c.avgDurationMs))];
+  });
+  return columns([header, ...rows], new Set(header.map((_, i) => i).filter((i) => i > 0))).join('\n');
+}
+
+/** One line per worker and anomaly: from the score reports and from the health sweep, with counts and first and last time. */
+export function renderAnomalies(result: Pick<SymphonyResult, 'startMs' | 'endMs' | 'reports' | 'sweepAnomalies'>): string {
+  interface Seen { worker: string; anomaly: string; source: string; count: number; firstMs: number; lastMs: number }
+  const seen = new Map<string, Seen>();
+  const add = (worker: string, anomaly: string, source: string, atMs: number): void => {
+    const key = `${worker} ${anomaly} ${source}`;
+    const s = seen.get(key);
+    if (s) {
+      s.count++;
+      s.firstMs = Math.min(s.firstMs, atMs);
+      s.lastMs = Math.max(s.lastMs, atMs);
+    } else seen.set(key, { worker, anomaly, source, count: 1, firstMs: atMs, lastMs: atMs });
+  };
+  for (const r of result.reports) for (const a of r.anomalies) add(r.workerName, a, 'report', Date.parse(r.scheduledTime));
+  for (const f of result.sweepAnomalies) add(f.worker, f.anomaly, 'sweep', f.atMs);
+  if (seen.size === 0) return '(none)';
+  const lastRecommendation = new Map<string, string>();
+  for (const r of result.reports) if (r.recommendations.length > 0) lastRecommendation.set(r.workerName, r.recommendations.join('; '));
+  const entries = [...seen.values()].sort((a, b) => a.worker.localeCompare(b.worker) || a.firstMs - b.firstMs || a.anomaly.localeCompare(b.anomaly));
+  const rows = [['worker', 'anomaly', 'severity', 'from', 'count', 'first', 'last'], ...entries.map((e) => [e.worker, e.anomaly, RULE_BY_CODE[e.anomaly as AnomalyCode]?.severity ?? '?', e.source, String(e.count), clockTime(result, e.firstMs), clockTime(result, e.lastMs)])];
+  const lines = columns(rows, new Set([4]));
+  const out = [lines[0] ?? ''];
+  let previous = '';
+  entries.forEach((e, i) => {
+    if (previous !== '' && previous !== e.worker) pushRecommendation(out, previous, lastRecommendation);
+    out.push(lines[i + 1] ?? '');
+    previous = e.worker;
+  });
+  pushRecommendation(out, previous, lastRecommendation);
+  return out.join('\n');
+}
+
+function pushRecommendation(out: string[], worker: string, recommendations: ReadonlyMap<string, string>): void {
+  const r = recommendations.get(worker);
+  if (r !== undefined) out.push(`  -> ${worker}: ${r}`);
+}
+
+export function renderCircuitTransitions(result: Pick<SymphonyResult, 'startMs' | 'endMs' | 'circuitTransitions'>): string {
+  if (result.circuitTransitions.length === 0) return '(none: every circuit stayed CLOSED)';
+  const what = (t: SymphonyResult['circuitTransitions'][number]): string => {
+    if (t.to === 'OPEN') return t.from === 'HALF_OPEN' ? 'the probe failed: open again' : `opened after ${t.consecutiveFailures} consecutive failures`;
+    if (t.to === 'HALF_OPEN') return 'half-open: the next run is a probe';
+    if (t.to === 'CLOSED') return t.from === 'HALF_OPEN' ? 'the probe succeeded: closed' : 'closed';
+    return '';
+  };
+  return columns(result.circuitTransitions.map((t) => [clockTime(result, t.atMs), t.worker, `${t.from} -> ${t.to}`, what(t)])).join('\n');
 }
 
 export function renderSymphony(result: SymphonyResult): string {
   const cards = reportCards(result.reports);
   const span = `${new Date(result.startMs).toISOString()} .. ${new Date(result.endMs).toISOString()}`;
+  const at = (ms: number): string => clockTime(result, ms);
+  const sweepAlerted = result.sweepAnomalies.length;
   return [
     `== AuraStream symphony ${span}`,
-    `${result.firings} schedule firings, ${result.reports.length} score reports; executions: ${result.executions.succeeded} succeeded, ${result.executions.failed} failed, ${result.executions.other} other; ${(result.wallMs / 1000).toFixed(1)} s wall time`,
+    `${result.firings} schedule firings, ${result.reports.length} score reports, ${sweepAlerted} health-sweep findings; executions: ${result.executions.succeeded} succeeded, ${result.executions.failed} failed, ${result.executions.other} other`,
     '',
     '== Timeline (UTC hours)',
     renderTimeline(result),
@@ -126,25 +193,30 @@ export function renderSymphony(result: SymphonyResult): string {
     '== Score report card (averages over the run; SKIPPED runs are not scored)',
     renderCards(cards),
     '',
-    '== Anomalies raised (with the design\'s recommended recovery)',
-    renderAnomalies(cards),
+    "== Anomalies (from the score reports and the health sweep; -> the design's recommended recovery)",
+    renderAnomalies(result),
+    // Incidents (anomalies grouped by root cause) belong here, between the anomalies and the alerts, once they exist.
     '',
     `== Alerts sent (${result.alerts.length}; LOW anomalies are logged, not alerted)`,
-    result.alerts.length === 0
-      ? '(none)'
-      : result.alerts.map((a) => `${new Date(a.atMs).toISOString().slice(11, 16)}  ${a.severity.padEnd(8)} ${a.worker.padEnd(26)}${a.anomaly}`).join('\n'),
-    ...(result.pages.length > 0 ? ['', '== On-call pages', ...result.pages.map((p) => `${new Date(p.atMs).toISOString().slice(11, 16)}  ${p.subject}`)] : []),
+    result.alerts.length === 0 ? '(none)' : columns(result.alerts.map((a) => [at(a.atMs), a.severity, a.worker, a.anomaly])).join('\n'),
+    '',
+    `== On-call pages (${result.pages.length})`,
+    result.pages.length === 0 ? '(none)' : result.pages.map((p) => `${at(p.atMs)}  ${p.subject}`).join('\n'),
     '',
     `== Recoveries (${result.recoveries.length})`,
-    result.recoveries.length === 0
-      ? '(none)'
-      : result.recoveries.map((r) => `${new Date(r.atMs).toISOString().slice(11, 16)}  ${r.anomaly.padEnd(20)} ${r.worker.padEnd(26)}${r.status}`).join('\n'),
-    ...(result.scheduleChanges.length > 0 ? ['', '== Schedule changes by recoveries', ...result.scheduleChanges.map((c) => `${c.name}: ${c.expression}`)] : []),
+    result.recoveries.length === 0 ? '(none)' : columns(result.recoveries.map((r) => [at(r.atMs), r.anomaly, r.worker, r.status])).join('\n'),
     '',
-    '== Circuits',
-    Object.entries(result.circuits)
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([w, s]) => `${w.padEnd(26)}${s}`)
-      .join('\n'),
+    `== Circuit transitions (${result.circuitTransitions.length})`,
+    renderCircuitTransitions(result),
+    '',
+    `== Schedule changes by recoveries (${result.scheduleChanges.length})`,
+    result.scheduleChanges.length === 0 ? '(none)' : columns(result.scheduleChanges.map((c) => [at(c.atMs), c.job, c.expression])).join('\n'),
+    '',
+    '== Circuits at the end',
+    columns(
+      Object.entries(result.circuits)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([w, s]) => [w, s]),
+    ).join('\n'),
   ].join('\n');
 }

@@ -13,7 +13,7 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { slotAttr } from '../lib/domain/lock.js';
-import { normalizeIso } from '../lib/domain/worker-state.js';
+import { normalizeIso, STATE_SK } from '../lib/domain/worker-state.js';
 import type { AlertEnvelope, RenderedMessage } from '../lib/domain/alerting.js';
 import { occurrences } from '../lib/domain/schedule-math.js';
 import type { WorkerScoreReport } from '../lib/domain/score-report.js';
@@ -185,6 +185,35 @@ export interface AlertLine {
   readonly subject: string;
 }
 
+/** A circuit changing state, as the worker's STATE item records it. */
+export interface CircuitTransition {
+  readonly atMs: number;
+  readonly worker: string;
+  readonly from: string;
+  readonly to: string;
+  readonly consecutiveFailures: number;
+}
+
+/** An anomaly the health sweep found (a HEALTH# finding item): missed or stuck runs, queue depth, stale data. */
+export interface SweepAnomaly {
+  readonly atMs: number;
+  readonly worker: string;
+  readonly job: string | null;
+  readonly anomaly: string;
+  readonly severity: string;
+  readonly detail: string;
+}
+
+/** A schedule a recovery changed: when, which job (worker.job), and its new expression. */
+export interface ScheduleChange {
+  readonly atMs: number;
+  /** The schedule's logical id in the template. */
+  readonly name: string;
+  /** `worker.job` of the pipeline it starts. */
+  readonly job: string;
+  readonly expression: string;
+}
+
 export interface SweepLine {
   readonly atMs: number;
   readonly findings: number;
@@ -230,11 +259,15 @@ export interface SymphonyResult {
   readonly timeline: readonly TimelineEntry[];
   readonly reports: readonly WorkerScoreReport[];
   readonly circuits: Readonly<Record<string, string>>;
+  /** Every circuit state change in the run, in order (OPEN, HALF_OPEN for a probe, CLOSED). */
+  readonly circuitTransitions: readonly CircuitTransition[];
+  /** The anomalies the health sweep found (those from score reports are on the reports). */
+  readonly sweepAnomalies: readonly SweepAnomaly[];
   readonly alerts: readonly AlertLine[];
   readonly pages: readonly { readonly subject: string; readonly atMs: number }[];
   readonly recoveries: readonly RecoveryOutcome[];
   /** Schedules a recovery changed (slowed or restored). */
-  readonly scheduleChanges: readonly { readonly name: string; readonly expression: string }[];
+  readonly scheduleChanges: readonly ScheduleChange[];
   /** Health sweeps run (every 5 simulated minutes): when, findings and new finding items. */
   readonly sweeps: readonly SweepLine[];
   /** The on-demand queues: every poll, and what they hold at the end. */
@@ -294,11 +327,36 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   }
 
   const reports: WorkerScoreReport[] = [];
+  const circuitTransitions: CircuitTransition[] = [];
+  const sweepAnomalies: SweepAnomaly[] = [];
   const unsubscribe = runtime.dynamo.stream.subscribe((record) => {
     const image = record.dynamodb.NewImage;
-    if (record.eventName !== 'INSERT' || !image) return;
-    const item = unmarshall(image as Record<string, AttributeValue>) as Record<string, unknown>;
-    if (typeof item['sk'] === 'string' && item['sk'].startsWith('REPORT#')) reports.push(item as unknown as WorkerScoreReport);
+    if (!image) return;
+    const sk = image['sk']?.S;
+    if (sk === STATE_SK) {
+      // The circuit's state before and after this write: a transition when they differ.
+      const stateOf = (img: Record<string, AttributeValue> | undefined): string => img?.['circuit']?.M?.['state']?.S ?? 'CLOSED';
+      const before = stateOf(record.dynamodb.OldImage as Record<string, AttributeValue> | undefined);
+      const circuit = (image as Record<string, AttributeValue>)['circuit']?.M;
+      const after = circuit?.['state']?.S;
+      if (after !== undefined && after !== before) {
+        const changedAt = Number(circuit?.['changedAtMs']?.N);
+        circuitTransitions.push({
+          atMs: Number.isFinite(changedAt) ? changedAt : clock.now(),
+          worker: String(image['pk']?.S).replace(/^WORKER#/, ''),
+          from: before,
+          to: after,
+          consecutiveFailures: Number(circuit?.['consecutiveFailures']?.N ?? 0),
+        });
+      }
+      return;
+    }
+    if (record.eventName !== 'INSERT' || sk === undefined) return;
+    if (sk.startsWith('REPORT#')) reports.push(unmarshall(image as Record<string, AttributeValue>) as unknown as WorkerScoreReport);
+    else if (sk.startsWith('HEALTH#')) {
+      const f = unmarshall(image as Record<string, AttributeValue>) as Record<string, unknown>;
+      sweepAnomalies.push({ atMs: Date.parse(String(f['raisedAt'])) || clock.now(), worker: String(f['worker']), job: typeof f['job'] === 'string' ? f['job'] : null, anomaly: String(f['anomaly']), severity: String(f['severity']), detail: String(f['detail'] ?? '') });
+    }
   });
 
   const visibility = queueVisibilityOf(template);
@@ -318,6 +376,11 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   };
   const endMs = options.startMs + options.hours * 3_600_000;
   const schedules = schedulesOf(template);
+  /** Schedule logical id → `worker.job` of its target input, for the report. */
+  const jobOfSchedule = new Map(schedules.map((sc) => {
+    const input = JSON.parse(sc.inputTemplate) as Record<string, unknown>;
+    return [sc.logicalId, `${String(input['worker'])}.${String(input['job'])}`] as const;
+  }));
   // Firings are computed up front, and again from "now" for a schedule a recovery changes. A change
   // takes effect at the time the recovery made it, on the recovery's own simulated time: a
   // recovery that waits for the quota reset before restoring a schedule restores it at the reset,
@@ -478,7 +541,9 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
     })),
     pages: sink.pages.map((p) => ({ subject: p.subject, atMs: p.atMs })),
     recoveries: recoveryOutcomes,
-    scheduleChanges: healing ? healing.schedules.updates.map((u) => ({ name: u.name, expression: u.expression })) : [],
+    circuitTransitions,
+    sweepAnomalies,
+    scheduleChanges: healing ? healing.schedules.updates.map((u) => ({ atMs: u.atMs, name: u.name, job: jobOfSchedule.get(u.name) ?? u.name, expression: u.expression })) : [],
     sweeps,
     queues: queueSummary,
     wallMs: performance.now() - wallStart,

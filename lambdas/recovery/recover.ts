@@ -7,6 +7,7 @@
 import * as z from 'zod';
 import { ANOMALY_CODES, SEVERITIES } from '../../lib/domain/anomaly-rules.js';
 import { halfOpen, trip } from '../../lib/domain/circuit.js';
+import { pageSubject } from '../../lib/domain/alerting.js';
 import { ConfigurationError, InvalidPayloadError, NonRetryableError } from '../../lib/domain/errors.js';
 import type { StateStore } from '../../lib/domain/ports.js';
 import { escalationFor, RECOVERY_ACTIONS, RECOVERY_BOUNDS, RECOVERY_TABLE, type RecoveryAction } from '../../lib/domain/recovery.js';
@@ -212,7 +213,7 @@ async function restart(ctx: Ctx) {
 
 async function page(ctx: Ctx) {
   const { input } = ctx;
-  await ctx.deps.alerts.page(`[${input.severity}] ${input.anomaly} on ${input.worker}: recovery under way`, {
+  await ctx.deps.alerts.page(pageSubject(input.severity, input.anomaly, input.worker, 'recovery under way'), {
     type: 'aurastream.recovery',
     alertId: input.alertId,
     worker: input.worker,
@@ -409,7 +410,7 @@ async function fail(ctx: Ctx) {
   // Only the repeated-failure rule is this path's to apply; unacknowledged criticals are the alert path's.
   const reason = escalationFor({ severity: ctx.input.severity, raisedAtMs: ctx.nowMs, acknowledged: true, consecutiveRecoveryFailures: consecutiveFailures, nowMs: ctx.nowMs });
   if (reason !== null) {
-    await ctx.deps.alerts.page(`[ESCALATION] ${ctx.input.anomaly} on ${ctx.input.worker}: recovery failed ${consecutiveFailures} times in a row`, {
+    await ctx.deps.alerts.page(pageSubject('ESCALATION', ctx.input.anomaly, ctx.input.worker, `recovery failed ${consecutiveFailures} times in a row`), {
       type: 'aurastream.recovery-escalation',
       reason,
       alertId: ctx.input.alertId,

@@ -369,3 +369,14 @@ export function renderDigest(digest: AlertDigest): RenderedMessage<DigestEnvelop
 export function snsMessageStructure(rendered: Pick<RenderedMessage, 'text' | 'body'>): string {
   return JSON.stringify({ default: rendered.body, email: rendered.text });
 }
+
+/**
+ * The subject of every on-call page, in the alerts' own style: `[AuraStream <TAG>] <ANOMALY> on
+ * <worker>: <what>`, TAG being the severity (a page as a recovery starts) or ESCALATION.
+ */
+export function pageSubject(tag: string, anomaly: string, worker: string, what: string): string {
+  return snsSafeSubject(`[AuraStream ${tag}] ${anomaly} on ${worker}: ${what}`);
+}
+
+/** What every page subject looks like (pageSubject). */
+export const PAGE_SUBJECT_PATTERN = /^\[AuraStream [A-Z]+\] [A-Z_]+ on [a-z_]+: \S.*$/;

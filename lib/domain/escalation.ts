@@ -17,7 +17,7 @@
  * died between its claim and its page). The page goes out after the claim wins; the claim is then
  * marked ESCALATED, or released when the page failed (so the next sweep tries again).
  */
-import { ALERT_MESSAGE_VERSION, dedupWindowFor, snsSafeSubject, windowStartFor, alertId, scoreCardText, type Alert, type AlertMessageAttributes } from './alerting.js';
+import { ALERT_MESSAGE_VERSION, dedupWindowFor, pageSubject, windowStartFor, alertId, scoreCardText, type Alert, type AlertMessageAttributes } from './alerting.js';
 import { ANOMALY_RULES, RULE_BY_CODE, type AnomalyCode } from './anomaly-rules.js';
 import { InvalidPayloadError } from './errors.js';
 import { ESCALATION, escalationFor, type EscalationReason } from './recovery.js';
@@ -175,7 +175,7 @@ export function renderEscalation(alert: Alert, reason: EscalationReason, nowMs: 
     ['Alert id', alert.id],
   ];
   return {
-    subject: snsSafeSubject(`[AuraStream ESCALATION] ${alert.severity} ${alert.anomaly} on ${alert.worker} unacknowledged for ${minutes} min`),
+    subject: pageSubject('ESCALATION', alert.anomaly, alert.worker, `${alert.severity} alert unacknowledged for ${minutes} min`),
     text: [`AuraStream escalation: a ${alert.severity} alert has not been acknowledged for ${minutes} minutes`, '', ...rows.map(([l, v]) => `${`${l}:`.padEnd(16)}${v}`), ''].join('\n'),
     json,
     body: JSON.stringify(json),

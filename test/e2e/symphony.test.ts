@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { runSymphony } from '../../local/symphony.js';
 import { crashLoop } from '../../scenarios/crash-loop.js';
+import { expectReadmeSample } from './readme-sample.js';
 
 describe('the symphony with a crash loop', () => {
   it('runs every slot once, alerts WORKER_CRASH once per window, restarts, pages, and opens the circuit', async () => {
@@ -29,6 +30,11 @@ describe('the symphony with a crash loop', () => {
     // Healthy workers stay healthy.
     expect(result.circuits['clip_radar_worker']).toBe('CLOSED');
     expect(result.timeline.filter((t) => t.worker === 'clip_radar_worker').every((t) => t.status === 'SUCCEEDED')).toBe(true);
+    // The circuit's story: it opened during the crash loop, with its time.
+    expect(result.circuitTransitions.some((t) => t.worker === 'analytics_flush_worker' && t.from === 'CLOSED' && t.to === 'OPEN' && t.atMs >= startMs + 3_600_000)).toBe(true);
+
+    // The README's crash-loop sample is this run, as the CLI prints it.
+    expectReadmeSample('--scenario crash-loop --hours 2 --seed 3', { startMs, hours: 2, seed: 3, scenario: 'crash-loop' }, result);
   }, 300_000);
 });
 
@@ -44,5 +50,9 @@ describe('a healthy symphony', () => {
     expect(result.alerts).toEqual([]);
     expect(result.recoveries).toEqual([]);
     expect(Object.values(result.circuits).every((c) => c === 'CLOSED')).toBe(true);
+    expect(result.circuitTransitions).toEqual([]);
+
+    // The README's timeline sample is this run, as the CLI prints it.
+    expectReadmeSample('--hours 3 --seed 1', { startMs, hours: 3, seed: 1 }, result);
   }, 300_000);
 });

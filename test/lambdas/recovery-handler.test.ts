@@ -1,3 +1,4 @@
+import { PAGE_SUBJECT_PATTERN } from '../../lib/domain/alerting.js';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { InMemoryQueueAdapter, InMemoryRecoveryStore, InMemoryScheduleAdapter, RecordingAlertPublisher, RecordingPipelineStarter } from '../../lambdas/recovery/in-memory.js';
 import { makeHandler, RecoveryIncompleteError } from '../../lambdas/recovery/recover.js';
@@ -61,6 +62,8 @@ describe('WORKER_CRASH restart', () => {
   it('pages on-call', async () => {
     await call('page', crash('a1'));
     expect(alerts.pages[0]?.message).toMatchObject({ type: 'aurastream.recovery', worker: 'youtube_worker', anomaly: 'WORKER_CRASH' });
+    expect(alerts.pages[0]?.subject).toBe('[AuraStream HIGH] WORKER_CRASH on youtube_worker: recovery under way');
+    expect(alerts.pages[0]?.subject).toMatch(PAGE_SUBJECT_PATTERN);
   });
 });
 
