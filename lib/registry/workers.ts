@@ -1,5 +1,5 @@
 /**
- * The worker registry: every entry of the design's inventory (`ORCHESTRATOR_DESIGN.md`, "The 14 Workers").
+ * The worker registry: every entry of the design's inventory (docs/design.md, "The workers").
  *
  * This is the single source of truth. Adding a worker is one entry here plus one handler under
  * `lambdas/workers/`. Schedules are AWS EventBridge Scheduler expressions: six-field cron with the
