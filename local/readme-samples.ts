@@ -78,15 +78,31 @@ const counted = (names: readonly string[]): string => {
   return [...counts.entries()].map(([n, c]) => (c === 1 ? n : `${n} x${c}`)).join(', ');
 };
 
+/** Per worker, the circuit's story in a few words: when it first opened, how many probes, and whether and when it closed again. */
+function circuitStory(transitions: RunSummaryInput['circuitTransitions'], hhmm: (ms: number) => string): string {
+  const workers = [...new Set(transitions.map((t) => t.worker))];
+  return workers
+    .map((w) => {
+      const mine = transitions.filter((t) => t.worker === w);
+      const opened = mine.find((t) => t.to === 'OPEN');
+      const probes = mine.filter((t) => t.to === 'HALF_OPEN').length;
+      const last = mine.at(-1);
+      const end = last?.to === 'CLOSED' ? `closed ${hhmm(last.atMs)}` : `still ${last?.to ?? '?'}`;
+      return `${w} circuit opened ${opened ? hhmm(opened.atMs) : '-'}, ${probes} HALF_OPEN probe${probes === 1 ? '' : 's'}, ${end}`;
+    })
+    .join('; ');
+}
+
 export function runSummary(r: RunSummaryInput): string {
   const hhmm = (ms: number): string => new Date(ms).toISOString().slice(11, 16);
+  const changedJobs = counted(r.scheduleChanges.map((c) => c.job));
   const parts = [
     r.alerts.length === 0 ? 'no alert' : `${r.alerts.length} alert${r.alerts.length === 1 ? '' : 's'} (${counted(r.alerts.map((a) => a.anomaly))})`,
-    ...(r.sweepAnomalies.length > 0 ? [`sweep found ${counted(r.sweepAnomalies.map((a) => a.anomaly))}`] : []),
+    ...(r.sweepAnomalies.length > 0 ? [`the sweep found ${counted(r.sweepAnomalies.map((a) => a.anomaly))}`] : []),
     `${r.pages.length} page${r.pages.length === 1 ? '' : 's'}`,
     r.recoveries.length === 0 ? 'no recovery' : `${r.recoveries.length} recover${r.recoveries.length === 1 ? 'y' : 'ies'} (${counted(r.recoveries.map((x) => `${x.anomaly} ${x.status}`))})`,
-    r.circuitTransitions.length === 0 ? 'circuits stay CLOSED' : `circuit ${r.circuitTransitions.map((t) => `${t.worker} ${t.to} ${hhmm(t.atMs)}`).join(', ')}`,
-    ...(r.scheduleChanges.length > 0 ? [`schedules ${r.scheduleChanges.map((c) => `${c.job} ${c.expression} ${hhmm(c.atMs)}`).join(', ')}`] : []),
+    r.circuitTransitions.length === 0 ? 'circuits stay CLOSED' : circuitStory(r.circuitTransitions, hhmm),
+    ...(r.scheduleChanges.length > 0 ? [`schedule changes: ${changedJobs} (first ${hhmm(Math.min(...r.scheduleChanges.map((c) => c.atMs)))})`] : []),
   ];
   return parts.join('; ');
 }

@@ -130,27 +130,35 @@ export function renderCards(cards: readonly WorkerCard[]): string {
   return columns([header, ...rows], new Set(header.map((_, i) => i).filter((i) => i > 0))).join('\n');
 }
 
-/** One line per worker and anomaly: from the score reports and from the health sweep, with counts and first and last time. */
-export function renderAnomalies(result: Pick<SymphonyResult, 'startMs' | 'endMs' | 'reports' | 'sweepAnomalies'>): string {
-  interface Seen { worker: string; anomaly: string; source: string; count: number; firstMs: number; lastMs: number }
+/**
+ * One line per worker and anomaly, wherever it was seen: on the score reports (a run's own rules),
+ * in the health sweep's findings, and in the alerts the anomaly Lambda sent (which include the
+ * window rules, such as HIGH_FAILURE_RATE, that no single report carries). LOW anomalies are never
+ * alerted, so their alerts column is 0.
+ */
+export function renderAnomalies(result: Pick<SymphonyResult, 'startMs' | 'endMs' | 'reports' | 'sweepAnomalies' | 'alerts'>): string {
+  interface Seen { worker: string; anomaly: string; reports: number; sweep: number; alerts: number; firstMs: number; lastMs: number }
   const seen = new Map<string, Seen>();
-  const add = (worker: string, anomaly: string, source: string, atMs: number): void => {
-    const key = `${worker} ${anomaly} ${source}`;
-    const s = seen.get(key);
-    if (s) {
-      s.count++;
-      s.firstMs = Math.min(s.firstMs, atMs);
-      s.lastMs = Math.max(s.lastMs, atMs);
-    } else seen.set(key, { worker, anomaly, source, count: 1, firstMs: atMs, lastMs: atMs });
+  const add = (worker: string, anomaly: string, source: 'reports' | 'sweep' | 'alerts', atMs: number): void => {
+    const key = `${worker} ${anomaly}`;
+    const s = seen.get(key) ?? { worker, anomaly, reports: 0, sweep: 0, alerts: 0, firstMs: atMs, lastMs: atMs };
+    s[source]++;
+    s.firstMs = Math.min(s.firstMs, atMs);
+    s.lastMs = Math.max(s.lastMs, atMs);
+    seen.set(key, s);
   };
-  for (const r of result.reports) for (const a of r.anomalies) add(r.workerName, a, 'report', Date.parse(r.scheduledTime));
+  for (const r of result.reports) for (const a of r.anomalies) add(r.workerName, a, 'reports', Date.parse(r.scheduledTime));
   for (const f of result.sweepAnomalies) add(f.worker, f.anomaly, 'sweep', f.atMs);
+  for (const a of result.alerts) add(a.worker, a.anomaly, 'alerts', a.atMs);
   if (seen.size === 0) return '(none)';
   const lastRecommendation = new Map<string, string>();
   for (const r of result.reports) if (r.recommendations.length > 0) lastRecommendation.set(r.workerName, r.recommendations.join('; '));
   const entries = [...seen.values()].sort((a, b) => a.worker.localeCompare(b.worker) || a.firstMs - b.firstMs || a.anomaly.localeCompare(b.anomaly));
-  const rows = [['worker', 'anomaly', 'severity', 'from', 'count', 'first', 'last'], ...entries.map((e) => [e.worker, e.anomaly, RULE_BY_CODE[e.anomaly as AnomalyCode]?.severity ?? '?', e.source, String(e.count), clockTime(result, e.firstMs), clockTime(result, e.lastMs)])];
-  const lines = columns(rows, new Set([4]));
+  const rows = [
+    ['worker', 'anomaly', 'severity', 'reports', 'sweep', 'alerts', 'first', 'last'],
+    ...entries.map((e) => [e.worker, e.anomaly, RULE_BY_CODE[e.anomaly as AnomalyCode]?.severity ?? '?', String(e.reports), String(e.sweep), String(e.alerts), clockTime(result, e.firstMs), clockTime(result, e.lastMs)]),
+  ];
+  const lines = columns(rows, new Set([3, 4, 5]));
   const out = [lines[0] ?? ''];
   let previous = '';
   entries.forEach((e, i) => {
@@ -170,7 +178,7 @@ function pushRecommendation(out: string[], worker: string, recommendations: Read
 export function renderCircuitTransitions(result: Pick<SymphonyResult, 'startMs' | 'endMs' | 'circuitTransitions'>): string {
   if (result.circuitTransitions.length === 0) return '(none: every circuit stayed CLOSED)';
   const what = (t: SymphonyResult['circuitTransitions'][number]): string => {
-    if (t.to === 'OPEN') return t.from === 'HALF_OPEN' ? 'the probe failed: open again' : `opened after ${t.consecutiveFailures} consecutive failures`;
+    if (t.to === 'OPEN') return t.from === 'HALF_OPEN' ? 'the probe failed: open again' : `opened: runs are skipped${t.consecutiveFailures > 0 ? ` (${t.consecutiveFailures} consecutive failures)` : ''}`;
     if (t.to === 'HALF_OPEN') return 'half-open: the next run is a probe';
     if (t.to === 'CLOSED') return t.from === 'HALF_OPEN' ? 'the probe succeeded: closed' : 'closed';
     return '';

@@ -175,7 +175,7 @@ export function renderEscalation(alert: Alert, reason: EscalationReason, nowMs: 
     ['Alert id', alert.id],
   ];
   return {
-    subject: pageSubject('ESCALATION', alert.anomaly, alert.worker, `${alert.severity} alert unacknowledged for ${minutes} min`),
+    subject: pageSubject('ESCALATION', alert.anomaly, alert.worker, `unacknowledged for ${minutes} min`),
     text: [`AuraStream escalation: a ${alert.severity} alert has not been acknowledged for ${minutes} minutes`, '', ...rows.map(([l, v]) => `${`${l}:`.padEnd(16)}${v}`), ''].join('\n'),
     json,
     body: JSON.stringify(json),

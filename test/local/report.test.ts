@@ -26,19 +26,24 @@ function run(over: Partial<SymphonyResult> = {}): SymphonyResult {
 }
 
 describe('the report', () => {
-  it('lists every anomaly, from the score reports and from the health sweep, with counts and first and last time', () => {
+  it('lists every anomaly, from the score reports, the health sweep and the alerts, with counts and first and last time', () => {
     const result = run({
       reports: [
         report('analytics_flush_worker', '01:00', { status: 'CRASHED', anomalies: ['WORKER_CRASH'], recommendations: ['restart the worker'] }),
-        report('analytics_flush_worker', '02:00', { status: 'CRASHED', anomalies: ['WORKER_CRASH', 'HIGH_FAILURE_RATE'] }),
+        report('analytics_flush_worker', '02:00', { status: 'CRASHED', anomalies: ['WORKER_CRASH'] }),
       ],
-      sweepAnomalies: [{ atMs: at('02:05'), worker: 'clip_radar_worker', job: 'poll', anomaly: 'MISSED_RUN', severity: 'HIGH', detail: 'no run for the 02:00 slot' }],
+      sweepAnomalies: [{ atMs: at('02:05'), worker: 'clip_radar_worker', job: 'poll', anomaly: 'STALE_DATA', severity: 'HIGH', detail: 'clips older than 15 min' }],
+      alerts: [
+        { atMs: at('01:00'), severity: 'CRITICAL', worker: 'analytics_flush_worker', anomaly: 'WORKER_CRASH', subject: 's' },
+        { atMs: at('02:01'), severity: 'HIGH', worker: 'analytics_flush_worker', anomaly: 'HIGH_FAILURE_RATE', subject: 's' },
+      ],
     });
     const text = renderAnomalies(result).split('\n');
-    expect(text[0]).toMatch(/^worker\s+anomaly\s+severity\s+from\s+count\s+first\s+last$/);
-    expect(text.find((l) => l.includes('WORKER_CRASH'))).toMatch(/^analytics_flush_worker\s+WORKER_CRASH\s+CRITICAL\s+report\s+2\s+01:00\s+02:00$/);
-    expect(text.find((l) => l.includes('HIGH_FAILURE_RATE'))).toMatch(/report\s+1\s+02:00\s+02:00$/);
-    expect(text.find((l) => l.includes('MISSED_RUN'))).toMatch(/^clip_radar_worker\s+MISSED_RUN\s+\S+\s+sweep\s+1\s+02:05\s+02:05$/);
+    expect(text[0]).toMatch(/^worker\s+anomaly\s+severity\s+reports\s+sweep\s+alerts\s+first\s+last$/);
+    expect(text.find((l) => l.includes('WORKER_CRASH'))).toMatch(/^analytics_flush_worker\s+WORKER_CRASH\s+CRITICAL\s+2\s+0\s+1\s+01:00\s+02:00$/);
+    // A window rule no report carries still shows, from its alert.
+    expect(text.find((l) => l.includes('HIGH_FAILURE_RATE'))).toMatch(/HIGH\s+0\s+0\s+1\s+02:01\s+02:01$/);
+    expect(text.find((l) => l.includes('STALE_DATA'))).toMatch(/^clip_radar_worker\s+STALE_DATA\s+HIGH\s+0\s+1\s+0\s+02:05\s+02:05$/);
     expect(text).toContain('  -> analytics_flush_worker: restart the worker');
     expect(renderAnomalies(run())).toBe('(none)');
   });
@@ -52,7 +57,7 @@ describe('the report', () => {
       ],
     })).split('\n');
     expect(text).toEqual([
-      '01:00  analytics_flush_worker  CLOSED -> OPEN       opened after 2 consecutive failures',
+      '01:00  analytics_flush_worker  CLOSED -> OPEN       opened: runs are skipped (2 consecutive failures)',
       '01:30  analytics_flush_worker  OPEN -> HALF_OPEN    half-open: the next run is a probe',
       '01:31  analytics_flush_worker  HALF_OPEN -> CLOSED  the probe succeeded: closed',
     ]);
