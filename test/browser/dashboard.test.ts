@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_WORKERS } from '../../lib/registry/index.js';
 import { synthesizeTemplate } from '../../local/runtime.js';
 import { startServedRuntime, type ServedRuntime } from './served-runtime.js';
-import { CHROMIUM_ARGS, chooseChromium } from './chromium.js';
+import { existsSync } from 'node:fs';
+import { CHROMIUM_ARGS, chooseChromium, SYSTEM_CHROMIUM, type ChromiumChoice } from './chromium.js';
 
 const WORKER = 'coach_cleanup_worker';
 const JOB = 'cleanup';
@@ -20,11 +21,12 @@ const JOB = 'cleanup';
 const LIVE_TIMEOUT_MS = 20_000;
 
 let served: ServedRuntime;
+let browser: ChromiumChoice;
 let context: BrowserContext;
 let userDataDir: string;
 
 beforeAll(async () => {
-  const browser = await chooseChromium();
+  browser = await chooseChromium();
   served = await startServedRuntime(synthesizeTemplate());
   userDataDir = await mkdtemp(join(tmpdir(), 'aurastream-chromium-'));
   // A persistent context is how Playwright takes a --user-data-dir: a fresh temporary one per run.
@@ -147,5 +149,32 @@ describe('the dashboard page', () => {
     expect(events.some((e) => e.type === 'circuit' && e.worker === failing && e.data.state === 'OPEN')).toBe(true);
     expect(events.some((e) => e.type === 'alert' && e.worker === failing)).toBe(true);
     await page.close();
+  });
+});
+
+// In this file rather than its own: the packaged binary is unpacked to the temp folder on first
+// use, and two test processes unpacking it at once could race.
+describe('chooseChromium', () => {
+  it('drove the page above with the packaged Chromium when told there is no system one', () => {
+    if (process.env['AURASTREAM_NO_SYSTEM_CHROMIUM'] === '1') expect(browser.source).toBe('@sparticuz/chromium');
+    else expect(browser.source).toBe(existsSync(SYSTEM_CHROMIUM) ? 'system' : '@sparticuz/chromium');
+  });
+
+  it('takes the binary that @sparticuz/chromium ships when the system has none (AURASTREAM_NO_SYSTEM_CHROMIUM=1)', async () => {
+    const choice = await chooseChromium({ AURASTREAM_NO_SYSTEM_CHROMIUM: '1', CHROMIUM_PATH: SYSTEM_CHROMIUM });
+    expect(choice.source).toBe('@sparticuz/chromium');
+    expect(choice.executablePath).not.toBe(SYSTEM_CHROMIUM);
+    expect(existsSync(choice.executablePath)).toBe(true);
+  });
+
+  it('prefers the system Chromium when there is one, and CHROMIUM_PATH over both', async () => {
+    const choice = await chooseChromium({});
+    expect(choice.source).toBe(existsSync(SYSTEM_CHROMIUM) ? 'system' : '@sparticuz/chromium');
+    const packaged = await chooseChromium({ AURASTREAM_NO_SYSTEM_CHROMIUM: '1' });
+    expect(await chooseChromium({ CHROMIUM_PATH: packaged.executablePath })).toEqual({ executablePath: packaged.executablePath, source: 'CHROMIUM_PATH' });
+  });
+
+  it('names CHROMIUM_PATH when it points nowhere', async () => {
+    await expect(chooseChromium({ CHROMIUM_PATH: '/nonexistent/chromium' })).rejects.toThrow('CHROMIUM_PATH is /nonexistent/chromium, which does not exist');
   });
 });
