@@ -201,7 +201,7 @@ export function renderSymphony(result: SymphonyResult): string {
     '== Score report card (averages over the run; SKIPPED runs are not scored)',
     renderCards(cards),
     '',
-    "== Anomalies (from the score reports and the health sweep; -> the design's recommended recovery)",
+    "== Anomalies (counted in the score reports, the health sweep's findings and the alerts; -> the design's recommended recovery)",
     renderAnomalies(result),
     // Incidents (anomalies grouped by root cause) belong here, between the anomalies and the alerts, once they exist.
     '',
