@@ -8,7 +8,7 @@ import { GetEventSourceMappingCommand, UpdateEventSourceMappingCommand, type Lam
 import { ExecutionAlreadyExists, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { snsSafeSubject } from '../../lib/domain/alerting.js';
+import { PAGE_SUBJECT_PREFIX, snsSafeSubject } from '../../lib/domain/alerting.js';
 import { ConfigurationError } from '../../lib/domain/errors.js';
 import { RECOVERY_SUMMARY_SK, recoveryActionSk, recoveryPk, recoveryStreakSk, type RecoveryActionRecord } from '../../lib/domain/recovery-actions.js';
 import { STATE_SK, workerPk, type RawItem } from '../../lib/domain/worker-state.js';
@@ -112,8 +112,7 @@ export class EventSourceMappingQueueAdapter implements QueueAdapter {
   }
 }
 
-/** Every page's subject starts with it, so a page never reads like an alert (`[AuraStream HIGH] ...`). */
-export const PAGE_SUBJECT_PREFIX = '[AuraStream PAGE]';
+export { PAGE_SUBJECT_PREFIX };
 
 export class SnsAlertPublisher implements AlertPublisher {
   constructor(
@@ -125,7 +124,8 @@ export class SnsAlertPublisher implements AlertPublisher {
     await this.client.send(
       new PublishCommand({
         TopicArn: this.topicArn,
-        Subject: snsSafeSubject(`${PAGE_SUBJECT_PREFIX} ${subject}`),
+        // pageSubject() already starts with the prefix; anything else gets it here.
+        Subject: snsSafeSubject(subject.startsWith(PAGE_SUBJECT_PREFIX) ? subject : `${PAGE_SUBJECT_PREFIX} ${subject}`),
         Message: JSON.stringify(message, null, 2),
         // `severity` too: the on-call subscriptions filter on it, and a page without it is dropped.
         MessageAttributes: {

@@ -370,13 +370,16 @@ export function snsMessageStructure(rendered: Pick<RenderedMessage, 'text' | 'bo
   return JSON.stringify({ default: rendered.body, email: rendered.text });
 }
 
+/** Every page's subject starts with it, so a page never reads like an alert (`[AuraStream HIGH] ...`). */
+export const PAGE_SUBJECT_PREFIX = '[AuraStream PAGE]';
+
 /**
- * The subject of every on-call page, in the alerts' own style: `[AuraStream <TAG>] <ANOMALY> on
- * <worker>: <what>`, TAG being the severity (a page as a recovery starts) or ESCALATION.
+ * The subject of every on-call page, one style: `[AuraStream PAGE] <TAG> <ANOMALY> on <worker>:
+ * <what>`, TAG being the severity (a page as a recovery starts) or ESCALATION.
  */
 export function pageSubject(tag: string, anomaly: string, worker: string, what: string): string {
-  return snsSafeSubject(`[AuraStream ${tag}] ${anomaly} on ${worker}: ${what}`);
+  return snsSafeSubject(`${PAGE_SUBJECT_PREFIX} ${tag} ${anomaly} on ${worker}: ${what}`);
 }
 
 /** What every page subject looks like (pageSubject). */
-export const PAGE_SUBJECT_PATTERN = /^\[AuraStream [A-Z]+\] [A-Z_]+ on [a-z_]+: \S.*$/;
+export const PAGE_SUBJECT_PATTERN = /^\[AuraStream PAGE\] [A-Z]+ [A-Z_]+ on [a-z_]+: \S.*$/;

@@ -101,7 +101,7 @@ describe('renderEscalation', () => {
     const alert = alertOf();
     const page = renderEscalation(alert, 'UNACKNOWLEDGED_CRITICAL', RAISED + 17 * MIN + 5_000);
     expect(page.attributes).toEqual({ type: ESCALATION_MESSAGE_TYPE, severity: 'CRITICAL', worker: 'youtube_worker', anomaly: 'WORKER_CRASH' });
-    expect(page.subject).toBe('[AuraStream ESCALATION] WORKER_CRASH on youtube_worker: unacknowledged for 17 min');
+    expect(page.subject).toBe('[AuraStream PAGE] ESCALATION WORKER_CRASH on youtube_worker: unacknowledged for 17 min');
     expect(page.subject).toMatch(PAGE_SUBJECT_PATTERN);
     expect(page.subject.length).toBeLessThan(100);
     expect(page.json).toEqual({ version: 1, type: ESCALATION_MESSAGE_TYPE, reason: 'UNACKNOWLEDGED_CRITICAL', escalatedAt: '2026-03-02T04:24:35.000Z', unacknowledgedMinutes: 17, alert });

@@ -245,7 +245,7 @@ describe('SnsOnCallPager', () => {
     expect(sent).toHaveLength(1);
     const input = sent[0]?.input;
     expect(sent[0]).toBeInstanceOf(PublishCommand);
-    expect(input).toMatchObject({ TopicArn: 'arn:aws:sns:eu-west-1:123456789012:oncall', MessageStructure: 'json', Subject: `[AuraStream ESCALATION] WORKER_CRASH on ${WORKER}: unacknowledged for 15 min` });
+    expect(input).toMatchObject({ TopicArn: 'arn:aws:sns:eu-west-1:123456789012:oncall', MessageStructure: 'json', Subject: `[AuraStream PAGE] ESCALATION WORKER_CRASH on ${WORKER}: unacknowledged for 15 min` });
     expect(input?.MessageAttributes).toEqual({
       type: { DataType: 'String', StringValue: ESCALATION_MESSAGE_TYPE },
       severity: { DataType: 'String', StringValue: 'CRITICAL' },

@@ -62,7 +62,7 @@ describe('WORKER_CRASH restart', () => {
   it('pages on-call', async () => {
     await call('page', crash('a1'));
     expect(alerts.pages[0]?.message).toMatchObject({ type: 'aurastream.recovery', worker: 'youtube_worker', anomaly: 'WORKER_CRASH' });
-    expect(alerts.pages[0]?.subject).toBe('[AuraStream HIGH] WORKER_CRASH on youtube_worker: recovery under way');
+    expect(alerts.pages[0]?.subject).toBe('[AuraStream PAGE] HIGH WORKER_CRASH on youtube_worker: recovery under way');
     expect(alerts.pages[0]?.subject).toMatch(PAGE_SUBJECT_PATTERN);
   });
 });
