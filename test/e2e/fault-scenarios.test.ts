@@ -98,7 +98,7 @@ describe('scenario corrupt-output', () => {
     expectOncePerWindow(result);
     // The design has no automatic recovery for corrupt data: a person must look, so it escalates.
     expect(result.recoveries.filter((r) => r.anomaly === 'DATA_CORRUPTION')).toEqual([]);
-    expect(result.pages.some((p) => /ESCALATION.*DATA_CORRUPTION on youtube_worker unacknowledged/.test(p.subject))).toBe(true);
+    expect(result.pages.some((p) => /ESCALATION DATA_CORRUPTION on youtube_worker: unacknowledged/.test(p.subject))).toBe(true);
     expect(Object.values(result.circuits).every((c) => c === 'CLOSED')).toBe(true);
   }, 300_000);
 });
