@@ -18,6 +18,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
 import { makeHandler, type AnomalyLogger } from '../lambdas/anomaly/detector.js';
+import { DynamoIncidentStore } from '../lambdas/adapters/dynamo-incident-store.js';
 import { DynamoAlertStore } from '../lambdas/adapters/dynamo-alert-store.js';
 import { documentClient, DynamoStateStore } from '../lambdas/adapters/dynamo-state-store.js';
 import type { PipelineState, WorkerResult } from '../lambdas/shared/contracts.js';
@@ -212,6 +213,7 @@ export async function benchAnomaly(options: { records?: number; runs?: number; b
       let rec = 0;
       const handle = makeHandler({
         windows: new DynamoStateStore(doc, tableName),
+        incidents: new DynamoIncidentStore(doc, tableName),
         alerts: new DynamoAlertStore(doc, tableName),
         publisher: { publish: async () => void pub++ },
         recovery: { start: async () => void rec++ },

@@ -9,6 +9,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AlertEnvelope, RenderedMessage } from '../lib/domain/alerting.js';
 import type { StateStore } from '../lib/domain/ports.js';
 import { DynamoAlertStore } from '../lambdas/adapters/dynamo-alert-store.js';
+import { DynamoIncidentStore } from '../lambdas/adapters/dynamo-incident-store.js';
 import { makeHandler as makeAnomalyHandler } from '../lambdas/anomaly/detector.js';
 import { scheduleNamesOf } from '../lambdas/recovery/config.js';
 import { DynamoRecoveryStore } from '../lambdas/recovery/adapters.js';
@@ -130,6 +131,7 @@ export function startSelfHealing(options: SelfHealingOptions): SelfHealing {
 
   const anomaly = makeAnomalyHandler({
     windows: options.store,
+    incidents: new DynamoIncidentStore(options.doc, options.tableName),
     alerts: new DynamoAlertStore(options.doc, options.tableName),
     publisher: options.sink,
     recovery: {

@@ -15,6 +15,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { slotAttr } from '../lib/domain/lock.js';
 import { normalizeIso, STATE_SK } from '../lib/domain/worker-state.js';
 import type { AlertEnvelope, RenderedMessage } from '../lib/domain/alerting.js';
+import type { Incident } from '../lib/domain/incident.js';
 import { occurrences } from '../lib/domain/schedule-math.js';
 import type { WorkerScoreReport } from '../lib/domain/score-report.js';
 import { documentClient } from '../lambdas/adapters/dynamo-state-store.js';
@@ -23,7 +24,7 @@ import type { KitLogger } from '../lambdas/kit/define-worker.js';
 import { InMemorySecretSource } from '../lambdas/kit/secrets.js';
 import { clearTwitchTokenCache } from '../lambdas/workers/logic/common.js';
 import { WORKER_HANDLERS } from '../lambdas/workers/index.js';
-import { DynamoAlertStore } from '../lambdas/adapters/dynamo-alert-store.js';
+import { DynamoIncidentStore } from '../lambdas/adapters/dynamo-incident-store.js';
 import { DynamoHealthFindingStore, DynamoReportReader } from '../lambdas/sweep/adapters.js';
 import { ENDED_STATUSES, type EndedExecution, type ExecutionLister, type ListedExecution, type QueueDepthReader } from '../lambdas/sweep/ports.js';
 import { runSweep, type SweepDeps, type SweepSummary } from '../lambdas/sweep/sweep.js';
@@ -150,6 +151,8 @@ export interface SymphonyOptions {
 
 /** A worker that fails with `errorName` during a window of simulated time (a crash loop, say). */
 export interface WorkerFault {
+  /** Only this job of the worker fails (the invocation's `job`); @default every job of the worker */
+  readonly job?: string;
   readonly fromMs: number;
   readonly untilMs: number;
   readonly errorName: string;
@@ -167,6 +170,15 @@ export interface SymphonyContext {
   readonly startMs: number;
   /** Worker id → an injected fault (scenarios). */
   readonly workerFaults: Map<string, WorkerFault>;
+  /** Worker id → memory pressure: its runs in the window peak at `percent` of their memory limit (scenarios). */
+  readonly workerMemory: Map<string, MemoryPressure>;
+}
+
+/** A worker whose runs peak at `percent` of their memory limit during a window of simulated time. */
+export interface MemoryPressure {
+  readonly fromMs: number;
+  readonly untilMs: number;
+  readonly percent: number;
 }
 
 export interface RecoveryOutcome {
@@ -183,6 +195,9 @@ export interface AlertLine {
   readonly worker: string;
   readonly anomaly: string;
   readonly subject: string;
+  /** The incident transition the message announces (OPENED, RESOLVED); null for a plain alert. */
+  readonly transition: string | null;
+  readonly incidentId: string | null;
 }
 
 /** A circuit changing state, as the worker's STATE item records it. */
@@ -265,6 +280,8 @@ export interface SymphonyResult {
   readonly sweepAnomalies: readonly SweepAnomaly[];
   readonly alerts: readonly AlertLine[];
   readonly pages: readonly { readonly subject: string; readonly atMs: number }[];
+  /** Every incident key's latest incident at the end (lib/domain/incident.ts). */
+  readonly incidents: readonly Incident[];
   readonly recoveries: readonly RecoveryOutcome[];
   /** Schedules a recovery changed (slowed or restored). */
   readonly scheduleChanges: readonly ScheduleChange[];
@@ -293,6 +310,7 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   const recoveryOutcomes: RecoveryOutcome[] = [];
   let awaitedRecoveries = 0;
   const workerFaults = new Map<string, WorkerFault>();
+  const workerMemory = new Map<string, MemoryPressure>();
   /** Delivers the stream to the anomaly Lambda and waits for the recoveries it starts, which report too. */
   const settle = async (): Promise<void> => {
     for (let round = 0; round < 5 && healing; round++) {
@@ -310,7 +328,8 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   for (const [id, factory] of Object.entries(WORKER_HANDLERS)) {
     handlers[id] = async (event) => {
       const fault = workerFaults.get(id);
-      if (fault && clock.now() >= fault.fromMs && clock.now() < fault.untilMs) {
+      const job = typeof event === 'object' && event !== null ? (event as { job?: unknown }).job : undefined;
+      if (fault && clock.now() >= fault.fromMs && clock.now() < fault.untilMs && (fault.job === undefined || fault.job === job)) {
         const error = new Error(fault.message);
         error.name = fault.errorName;
         throw error;
@@ -318,8 +337,12 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
       // In-process workers share one heap: a worker's memory is its share of the process's growth
       // while it ran (local/memory-meter.ts), an approximation of what a Lambda of its own would use.
       const metered = memory.begin();
+      const pressure = workerMemory.get(id);
+      const limitBytes = (isWorkerId(id) ? workerById(id).memoryMb : 0) * 1024 * 1024;
+      const pressed = pressure !== undefined && clock.now() >= pressure.fromMs && clock.now() < pressure.untilMs;
+      const rss = pressed ? (): number => Math.max(metered.read(), Math.round((limitBytes * pressure.percent) / 100)) : (): number => metered.read();
       try {
-        return await factory({ store, secrets, env: sandbox.env, clock: () => clock.now(), logger: silentLogger, memorySampleMs: 0, memoryRss: () => metered.read() })(event);
+        return await factory({ store, secrets, env: sandbox.env, clock: () => clock.now(), logger: silentLogger, memorySampleMs: 0, memoryRss: rss })(event);
       } finally {
         metered.end();
       }
@@ -373,6 +396,7 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
     clock,
     startMs: options.startMs,
     workerFaults,
+    workerMemory,
   };
   const endMs = options.startMs + options.hours * 3_600_000;
   const schedules = schedulesOf(template);
@@ -430,6 +454,7 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
 
   const executions = { succeeded: 0, failed: 0, other: 0 };
   const circuits: Record<string, string> = {};
+  const incidents: Incident[] = [];
   try {
     await seedPastSlots(runtime, options.startMs);
     await options.prepare?.(ctx);
@@ -492,6 +517,8 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
       const state = await runtime.store.readWorkerState(id);
       if (state) circuits[id] = state.circuit.state;
     }
+    const incidentStore = new DynamoIncidentStore(documentClient(runtime.dynamo.client), runtime.tableName);
+    for (const worker of ALL_WORKERS) incidents.push(...(await incidentStore.readWorker(worker.id)));
   } finally {
     unsubscribe();
     await runtime.close();
@@ -538,8 +565,11 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
       worker: m.json.alert.worker,
       anomaly: m.json.alert.anomaly,
       subject: m.subject,
+      transition: m.json.alert.incident?.transition ?? null,
+      incidentId: m.json.alert.incident?.id ?? null,
     })),
     pages: sink.pages.map((p) => ({ subject: p.subject, atMs: p.atMs })),
+    incidents: incidents.sort((a, b) => a.firstSeen.localeCompare(b.firstSeen) || a.id.localeCompare(b.id)),
     recoveries: recoveryOutcomes,
     circuitTransitions,
     sweepAnomalies,
@@ -633,10 +663,10 @@ function localSweepDeps(schedule: LambdaSchedule, runtime: LocalRuntime, queues:
     pipelineArns,
     queueUrls,
     reportRetentionDays: Number(env['REPORT_RETENTION_DAYS'] ?? 30) || 30,
+    incidents: new DynamoIncidentStore(doc, runtime.tableName),
     ...(oncall !== undefined && oncall !== ''
       ? {
           escalation: {
-            alerts: new DynamoAlertStore(doc, runtime.tableName),
             pager: {
               page: async (message) => {
                 sink.pages.push({ subject: message.subject, message: message.json as unknown as Record<string, unknown>, atMs: clock.now() });

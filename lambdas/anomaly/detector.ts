@@ -36,7 +36,7 @@
  * crash or a failed recovery start/mark: subscribers dedupe on the alert id (the webhook-id).
  */
 import type { DynamoDBBatchResponse } from 'aws-lambda';
-import { buildAlert, deliveryPlan, renderAlert, type Alert } from '../../lib/domain/alerting.js';
+import { deliveryPlan, renderAlert, type Alert } from '../../lib/domain/alerting.js';
 import {
   evaluateReport,
   observedAtMs,
@@ -44,13 +44,28 @@ import {
   windowBucketKeys,
   type AlertPublisher,
   type AlertStore,
-  type FindingRouting,
   type RecoveryStarter,
 } from '../../lib/domain/anomaly-evaluation.js';
+import {
+  buildIncidentAlert,
+  incidentKeyString,
+  recordDetection,
+  recordNotified,
+  recordRecovery,
+  recordResolution,
+  reportClears,
+  rootCauseOf,
+  type ClearEvidence,
+  type Detection,
+  type GraphLookup,
+  type IncidentKey,
+  type IncidentStore,
+} from '../../lib/domain/incident.js';
 import type { AnomalyCode, AnomalyFinding } from '../../lib/domain/anomaly-rules.js';
 import { InvalidPayloadError, NonRetryableError } from '../../lib/domain/errors.js';
 import type { StateStore } from '../../lib/domain/ports.js';
-import { recoveryFor, routingFor, type RecoveryPlan } from '../../lib/domain/recovery.js';
+import { recoveryFor, routingFor } from '../../lib/domain/recovery.js';
+import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import { isWorkerId, jobOf, workerById, type JobSpec } from '../../lib/registry/index.js';
 import { invalidStreamRecord, type InvalidRecordSink } from './invalid-records.js';
 import { parseStreamRecord, readStreamRecord, StreamEventSchema, type HealthReading, type ParsedStreamRecord } from './stream-record.js';
@@ -68,6 +83,8 @@ export interface AnomalyLogger {
 export interface AnomalyHandlerDeps {
   /** WINDOW bucket reads (DynamoStateStore: one consistent BatchGetItem for both buckets). */
   readonly windows: Pick<StateStore, 'readWindowBuckets'>;
+  /** The incidents (DynamoIncidentStore): one per root-cause job and anomaly. */
+  readonly incidents: IncidentStore;
   readonly alerts: AlertStore;
   readonly publisher: AlertPublisher;
   readonly recovery: RecoveryStarter;
@@ -87,18 +104,27 @@ export interface AnomalyHandlerDeps {
    * @default the worker's first job in the registry
    */
   readonly defaultJobOf?: (workerId: string) => string | undefined;
+  /**
+   * The dependency graph root causes are found in.
+   * @default the registry in lib/registry/workers.ts
+   */
+  readonly graph?: GraphLookup;
 }
 
 export interface BatchSummary {
   records: number;
   reports: number;
-  /** HEALTH items (health sweep findings). */
+  /** HEALTH items (health sweep findings, and the sweep's CLEARED items). */
   health: number;
   ignored: number;
   findings: number;
   logOnly: number;
+  /** Notifications published: incidents opened and resolved. */
   alerts: number;
+  /** Detections counted on an open incident (or already counted): nobody notified. */
   duplicates: number;
+  opened: number;
+  resolved: number;
   recoveries: number;
   invalid: number;
   failed: number;
@@ -109,15 +135,20 @@ const registryJob = (workerId: string, jobId: string): JobSpec | undefined =>
 
 const registryDefaultJob = (workerId: string): string | undefined => (isWorkerId(workerId) ? workerById(workerId).jobs[0]?.id : undefined);
 
-/** What one alert needs besides the record: the finding, its routing and recovery, and how it was found. */
-interface AlertTarget {
+/** The registry as a dependency graph. */
+export const REGISTRY_GRAPH: GraphLookup = {
+  hasWorker: (worker) => isWorkerId(worker),
+  hasJob: (worker, job) => isWorkerId(worker) && workerById(worker).jobs.some((j) => j.id === job),
+};
+
+/** One alertable finding, where it was seen and how. */
+interface Sighted {
   readonly finding: AnomalyFinding;
-  readonly routing: FindingRouting;
-  readonly recovery: RecoveryPlan | null;
   /** `report`, `metrics`, `window` (a report's evaluation) or `health` (a sweep finding). */
   readonly source: string;
-  readonly alert: Alert;
-  /** The job a recovery runs on; null: none. */
+  readonly detection: Detection;
+  readonly report?: WorkerScoreReport;
+  /** The job a recovery of a new incident runs on; null: none. */
   readonly recoveryJob: string | null;
 }
 
@@ -126,45 +157,89 @@ const errorText = (error: unknown): string => (error instanceof Error ? `${error
 /** Non-retryable domain errors (malformed records among them) are poison; anything else may pass. */
 export const isPoison = (error: unknown): error is NonRetryableError => error instanceof NonRetryableError;
 
+/** The prefix of the health sweep's CLEARED items' kind: `CLEARED_<anomaly>` (lib/domain/health-sweep.ts). */
+const CLEARED_KIND = /^CLEARED_/;
+
 export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promise<DynamoDBBatchResponse> {
   const { logger } = deps;
   const jobSpecOf = deps.jobSpecOf ?? registryJob;
   const defaultJobOf = deps.defaultJobOf ?? registryDefaultJob;
+  const graph = deps.graph ?? REGISTRY_GRAPH;
 
-  async function actOn(target: AlertTarget, record: ParsedStreamRecord, summary: BatchSummary): Promise<void> {
-    const { finding, routing, recovery, alert } = target;
-    const attributes = { anomaly: finding.code, severity: routing.severity, source: target.source, alertId: alert.id, detail: finding.detail };
-    const claimed = await deps.alerts.claim(alert, { token: record.eventID, nowMs: deps.clock() });
-    if (!claimed) {
-      summary.duplicates++;
-      logger.info('anomaly already alerted in its dedup window: nothing published', { ...attributes, dedupKey: alert.dedupKey });
-      return;
+  /** Claims the transition's alert, publishes it when the claim wins, marks it delivered. True when published. */
+  async function notify(alert: Alert, record: ParsedStreamRecord, attributes: Record<string, unknown>): Promise<boolean> {
+    const claim = { token: record.eventID, nowMs: deps.clock() };
+    if (!(await deps.alerts.claim(alert, claim))) {
+      logger.info('incident transition already notified: nothing published', attributes);
+      return false;
     }
-    // MEDIUM alerts go out at once too: no digest flusher is deployed yet (see docs/alerting.md), and
-    // publishing early never misses a deadline. `plan` is logged so the choice is visible.
+    // MEDIUM incidents go out at once too: no digest flusher is deployed yet (see docs/alerting.md).
     const plan = deliveryPlan(alert, deps.clock());
     await deps.publisher.publish(renderAlert(alert));
-    summary.alerts++;
-    logger.warn('anomaly alert published', { ...attributes, plannedChannel: plan.channel, dueBy: plan.dueByMs === null ? null : new Date(plan.dueByMs).toISOString() });
-    if (recovery !== null && target.recoveryJob === null) {
-      logger.warn('no job to run the recovery on: none started', attributes);
-    } else if (recovery !== null && target.recoveryJob !== null) {
-      const request = recoveryRequest(alert, recovery, target.recoveryJob);
-      await deps.recovery.start(request);
-      summary.recoveries++;
-      logger.info('recovery started', { ...attributes, recoveryExecution: request.name, actions: recovery.actions });
+    logger.warn('incident notification published', { ...attributes, plannedChannel: plan.channel });
+    if (!(await deps.alerts.markDelivered(alert, claim))) logger.warn('alert claim was taken over before it was marked delivered', attributes);
+    return true;
+  }
+
+  /** Counts the sighting on its incident; a new incident is notified and its recovery started. */
+  async function actOn(target: Sighted, record: ParsedStreamRecord, summary: BatchSummary): Promise<void> {
+    const { finding, detection } = target;
+    const outcome = await recordDetection(deps.incidents, detection);
+    const { incident } = outcome;
+    const attributes = { anomaly: finding.code, severity: finding.severity, source: target.source, incidentId: incident.id, detail: finding.detail, transition: outcome.kind };
+    if (outcome.kind !== 'OPENED') {
+      summary.duplicates++;
+      logger.info(outcome.kind === 'UPDATED' ? 'seen again on its open incident: nobody notified' : 'detection already counted: nothing to do', { ...attributes, count: incident.count });
+      // Opening not finished (a record that failed between the write and the publish): finish it, once.
+      if (incident.state === 'RESOLVED' || (incident.notified.includes('OPENED') && incident.recoveries.length > 0) || outcome.kind === 'STALE') return;
     }
-    if (!(await deps.alerts.markDelivered(alert, { token: record.eventID, nowMs: deps.clock() }))) {
-      logger.warn('alert claim was taken over before it was marked delivered', attributes);
+    const alert = buildIncidentAlert({ incident, transition: 'OPENED', region: deps.region, observed: finding.observed, threshold: finding.threshold, ...(target.report ? { report: target.report } : {}) });
+    if (!incident.notified.includes('OPENED') && (await notify(alert, record, { ...attributes, alertId: alert.id }))) {
+      summary.alerts++;
+      summary.opened++;
+      await recordNotified(deps.incidents, incident.id, 'OPENED');
+    }
+    const plan = recoveryFor(incident.key.anomaly);
+    if (plan === null || incident.recoveries.length > 0) return;
+    if (target.recoveryJob === null) {
+      logger.warn('no job to run the recovery on: none started', attributes);
+      return;
+    }
+    const request = recoveryRequest(alert, plan, incident.openedOn.job === '-' ? target.recoveryJob : incident.openedOn.job);
+    // The recovery acts where the condition was first seen: a dependency failure's recovery retries the upstream of that dependent.
+    const started = { ...request, input: { ...request.input, worker: incident.openedOn.worker, scheduledTime: incident.openedOn.scheduledTime } };
+    await deps.recovery.start(started);
+    await recordRecovery(deps.incidents, incident.id, { name: started.name, worker: started.input.worker, job: started.input.job, actions: plan.actions, startedAt: new Date(detection.observedAtMs).toISOString() });
+    summary.recoveries++;
+    logger.info('recovery started', { ...attributes, recoveryExecution: started.name, actions: plan.actions });
+  }
+
+  /** Resolves the incident of `key` on the evidence and notifies it (a later check finishes a notification that failed). */
+  async function resolve(key: IncidentKey, evidence: ClearEvidence, record: ParsedStreamRecord, summary: BatchSummary): Promise<void> {
+    const outcome = await recordResolution(deps.incidents, key, evidence);
+    if (outcome === null) return;
+    const { incident } = outcome;
+    if (incident.state !== 'RESOLVED' || incident.notified.includes('RESOLVED')) return;
+    const alert = buildIncidentAlert({ incident, transition: 'RESOLVED', region: deps.region });
+    const attributes = { anomaly: key.anomaly, severity: incident.severity, incidentId: incident.id, alertId: alert.id, resolution: incident.resolution };
+    if (await notify(alert, record, attributes)) {
+      summary.alerts++;
+      summary.resolved++;
+      await recordNotified(deps.incidents, incident.id, 'RESOLVED');
     }
   }
 
-  /** A health sweep finding: the alert of its anomaly, raised when the sweep found it. */
+  /** A health sweep finding: a detection raised when the sweep found it; a CLEARED item resolves its incident. */
   async function processHealth(health: HealthReading, anomaly: AnomalyCode | null, record: ParsedStreamRecord, summary: BatchSummary): Promise<void> {
     summary.health++;
     logger.appendKeys({ worker: health.worker, job: health.job ?? '-', healthKind: health.kind, ...(health.executionArn !== undefined ? { executionId: health.executionArn } : {}) });
     if (anomaly === null) {
       logger.warn('health finding names an anomaly code this version does not know: ignored', { anomaly: health.anomaly, window: health.window });
+      return;
+    }
+    const observationId = `health:${health.kind}#${health.job ?? '-'}#${health.window}`;
+    if (CLEARED_KIND.test(health.kind)) {
+      await resolve({ worker: health.worker, job: health.job, anomaly }, { atMs: Date.parse(health.raisedAt), observationId, what: health.detail }, record, summary);
       return;
     }
     const routing = routingFor(anomaly);
@@ -175,8 +250,19 @@ export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promi
       logger.info('anomaly (log only)', { anomaly, severity: routing.severity, source: 'health', detail: finding.detail });
       return;
     }
-    const alert = buildAlert({ finding, ...(health.executionArn !== undefined ? { executionId: health.executionArn } : {}), region: deps.region, raisedAtMs: Date.parse(health.raisedAt) });
-    await actOn({ finding, routing, recovery: recoveryFor(anomaly), source: 'health', alert, recoveryJob: health.job ?? defaultJobOf(health.worker) ?? null }, record, summary);
+    const root = rootCauseOf({ worker: health.worker, job: health.job, anomaly, texts: [health.detail] }, graph);
+    const seenJob = health.job ?? defaultJobOf(health.worker) ?? null;
+    const detection: Detection = {
+      key: root.key,
+      severity: routing.severity,
+      detail: health.detail,
+      observedAtMs: Date.parse(health.raisedAt),
+      observationId,
+      source: 'health',
+      impactedJob: root.impactedJob,
+      seenOn: { worker: health.worker, job: seenJob ?? '-', scheduledTime: health.scheduledTime ?? null, executionId: health.executionArn ?? null },
+    };
+    await actOn({ finding, source: 'health', detection, recoveryJob: seenJob }, record, summary);
   }
 
   async function processRecord(record: ParsedStreamRecord, summary: BatchSummary): Promise<void> {
@@ -205,23 +291,48 @@ export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promi
 
     const evaluation = evaluateReport({ report, job, current, previous, nowMs });
     summary.findings += evaluation.findings.length;
+    const slot = `${report.workerName}.${report.jobId}@${report.scheduledTime}`;
+    const texts = [...report.recommendations, ...(report.error === null ? [] : [report.error.cause])];
+    const found: string[] = [];
     for (const item of evaluation.findings) {
+      const root = rootCauseOf({ worker: report.workerName, job: report.jobId, anomaly: item.finding.code, skipReason: report.skipReason, texts: [item.finding.detail, ...texts] }, graph);
+      found.push(incidentKeyString(root.key));
       if (item.routing.logOnly) {
         summary.logOnly++;
         logger.info('anomaly (log only)', { anomaly: item.finding.code, severity: item.routing.severity, source: item.source, detail: item.finding.detail });
         continue;
       }
-      const alert = buildAlert({ finding: item.finding, report, region: deps.region, raisedAtMs: nowMs });
-      await actOn({ ...item, alert, recoveryJob: report.jobId }, record, summary);
+      const detection: Detection = {
+        key: root.key,
+        severity: item.routing.severity,
+        detail: item.finding.detail,
+        observedAtMs: nowMs,
+        observationId: `${slot}#${report.executionId}#${item.finding.code}`,
+        source: 'report',
+        impactedJob: root.impactedJob,
+        seenOn: { worker: report.workerName, job: report.jobId, scheduledTime: report.scheduledTime, executionId: report.executionId },
+      };
+      await actOn({ finding: item.finding, source: item.source, detection, report, recoveryJob: report.jobId }, record, summary);
     }
     if (evaluation.findings.length === 0) logger.debug('no anomaly', { status: report.status, runsInWindow: evaluation.window.runs });
+
+    // The condition is gone when a later run of the job succeeds without it: resolve its incidents.
+    if (report.status !== 'SUCCEEDED' && report.status !== 'PARTIAL') return;
+    const open = await deps.incidents.readWorker(report.workerName);
+    const ran = { worker: report.workerName, job: report.jobId, status: report.status };
+    const observationId = `${slot}#${report.executionId}#CLEARED`;
+    for (const incident of open) {
+      const unsent = incident.state === 'RESOLVED' && !incident.notified.includes('RESOLVED');
+      if (!unsent && !reportClears(incident, ran, found)) continue;
+      await resolve(incident.key, { atMs: nowMs, observationId, what: `the ${report.workerName}.${report.jobId} run of ${report.scheduledTime} ${report.status}` }, record, summary);
+    }
   }
 
   return async (event) => {
     const parsedEvent = StreamEventSchema.safeParse(event);
     // Not a stream event at all: nothing to acknowledge record by record, so fail the invocation.
     if (!parsedEvent.success) throw new InvalidPayloadError('anomaly handler expects a DynamoDB stream event with Records');
-    const summary: BatchSummary = { records: 0, reports: 0, health: 0, ignored: 0, findings: 0, logOnly: 0, alerts: 0, duplicates: 0, recoveries: 0, invalid: 0, failed: 0 };
+    const summary: BatchSummary = { records: 0, reports: 0, health: 0, ignored: 0, findings: 0, logOnly: 0, alerts: 0, duplicates: 0, opened: 0, resolved: 0, recoveries: 0, invalid: 0, failed: 0 };
     const batchItemFailures: { itemIdentifier: string }[] = [];
 
     // Sequentially, in stream order: records of one shard stay ordered and a batch's work is bounded.

@@ -4,7 +4,7 @@
  * at module scope. See detector.ts for what it does per record.
  *
  * Environment:
- * - TABLE_NAME (required): the orchestrator table (WINDOW reads, ALERT claims);
+ * - TABLE_NAME (required): the orchestrator table (WINDOW reads, INCIDENT items, ALERT claims);
  * - ALERT_TOPIC_ARN (required): the alert topic (one topic; subscribers filter on `severity`);
  * - RECOVERY_STATE_MACHINE_ARN (required): the generic recovery state machine, started with
  *   `{ alertId, worker, job, anomaly, severity, actions, scheduledTime }` and the alert id as its name;
@@ -20,6 +20,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { RecoveryStarter } from '../../lib/domain/anomaly-evaluation.js';
 import { ConfigurationError } from '../../lib/domain/errors.js';
 import { DynamoAlertStore } from '../adapters/dynamo-alert-store.js';
+import { DynamoIncidentStore } from '../adapters/dynamo-incident-store.js';
 import { documentClient, DynamoStateStore } from '../adapters/dynamo-state-store.js';
 import { sfnExecutionStarter } from '../adapters/sfn-execution-starter.js';
 import { SnsAlertPublisher } from '../adapters/sns-alert-publisher.js';
@@ -49,6 +50,7 @@ const doc = documentClient(new DynamoDBClient({}));
 
 export const handler = makeHandler({
   windows: new DynamoStateStore(doc, env.tableName),
+  incidents: new DynamoIncidentStore(doc, env.tableName),
   alerts: new DynamoAlertStore(doc, env.tableName),
   publisher: new SnsAlertPublisher(new SNSClient({}), env.alertTopicArn),
   recovery,

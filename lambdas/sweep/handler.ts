@@ -10,9 +10,9 @@
  * - WORKER_IDS (optional, default every registry worker): comma-separated ids of the deployed workers.
  * - REPORT_RETENTION_DAYS (optional, default 30): TTL of the CRASHED reports of stopped executions.
  * - HEALTH_RETENTION_DAYS (optional, default 7): TTL of the HEALTH finding items.
- * - ONCALL_TOPIC_ARN (optional): the on-call SNS topic. When set, each sweep escalates CRITICAL alerts
- *   unacknowledged for ESCALATION.unacknowledgedCriticalMinutes (one page each); unset, escalation is
- *   off (logged at cold start).
+ * - ONCALL_TOPIC_ARN (optional): the on-call SNS topic. When set, each sweep escalates CRITICAL incidents
+ *   unacknowledged for ESCALATION.unacknowledgedCriticalMinutes (one page per incident); unset,
+ *   escalation is off (logged at cold start).
  * - POWERTOOLS_SERVICE_NAME (optional): the logger's service name.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -23,7 +23,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { ConfigurationError } from '../../lib/domain/errors.js';
 import { DEFAULT_REPORT_RETENTION_DAYS } from '../../lib/domain/worker-state.js';
 import { ALL_WORKERS, isWorkerId, workerById, type WorkerSpec } from '../../lib/registry/index.js';
-import { DynamoAlertStore } from '../adapters/dynamo-alert-store.js';
+import { DynamoIncidentStore } from '../adapters/dynamo-incident-store.js';
 import { documentClient, DynamoStateStore } from '../adapters/dynamo-state-store.js';
 import { jsonMapEnv } from '../recovery/config.js';
 import { positiveNumberEnv, requiredEnv } from '../shared/env.js';
@@ -56,7 +56,7 @@ const env = {
 };
 const doc = documentClient(new DynamoDBClient({}));
 const logger = new Logger(); // service name from POWERTOOLS_SERVICE_NAME
-if (env.oncallTopicArn === undefined) logger.warn('ONCALL_TOPIC_ARN is not set: unacknowledged critical alerts are not escalated', {});
+if (env.oncallTopicArn === undefined) logger.warn('ONCALL_TOPIC_ARN is not set: unacknowledged critical incidents are not escalated', {});
 
 export const handler = makeHandler({
   store: new DynamoStateStore(doc, env.tableName),
@@ -71,12 +71,8 @@ export const handler = makeHandler({
   queueUrls: env.queueUrls,
   reportRetentionDays: env.reportRetentionDays,
   findingRetentionDays: env.findingRetentionDays,
+  incidents: new DynamoIncidentStore(doc, env.tableName, (pk, sk) => logger.warn('incident item unreadable: not cleared or escalated', { pk, sk })),
   ...(env.oncallTopicArn !== undefined
-    ? {
-        escalation: {
-          alerts: new DynamoAlertStore(doc, env.tableName, (alertId) => logger.warn('alert item unreadable: not escalated', { alertId })),
-          pager: new SnsOnCallPager(new SNSClient({}), env.oncallTopicArn),
-        },
-      }
+    ? { escalation: { pager: new SnsOnCallPager(new SNSClient({}), env.oncallTopicArn), ...(process.env['AWS_REGION'] ? { region: process.env['AWS_REGION'] } : {}) } }
     : {}),
 });

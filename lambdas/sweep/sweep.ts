@@ -22,12 +22,26 @@
  * pages the on-call topic, marks it ESCALATED; a failed page releases the claim for the next sweep.
  */
 import { randomUUID } from 'node:crypto';
-import { decideEscalation, escalationCandidates, renderEscalation, type EscalationSkip, type EscalationStore, type OnCallPager } from '../../lib/domain/escalation.js';
-import { endedWindow, healthSk, sweep, type HealthFinding, type RunningExecution, type SweepFacts } from '../../lib/domain/health-sweep.js';
+import { renderEscalation, type OnCallPager } from '../../lib/domain/escalation.js';
+import {
+  buildIncidentAlert,
+  claimPage,
+  decideIncidentEscalation,
+  incidentKeyString,
+  markPaged,
+  releasePage,
+  rootCauseOf,
+  updateIncident,
+  type GraphLookup,
+  type Incident,
+  type IncidentEscalationDecision,
+  type IncidentStore,
+} from '../../lib/domain/incident.js';
+import { clearedFinding, endedWindow, healthSk, sweep, type HealthFinding, type RunningExecution, type SweepFacts } from '../../lib/domain/health-sweep.js';
 import type { StateStore } from '../../lib/domain/ports.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import { lockOf, normalizeIso, type WorkerStateItem } from '../../lib/domain/worker-state.js';
-import { workerById, type WorkerSpec } from '../../lib/registry/index.js';
+import { isWorkerId, workerById, type WorkerSpec } from '../../lib/registry/index.js';
 import { recordStep } from '../protocol/steps.js';
 import { PipelineInput, type GateResult, type PipelineState, type StepFailure } from '../shared/contracts.js';
 import { ENDED_STATUSES, type EndedExecution, type EndedStatus, type ExecutionLister, type HealthFindingStore, type QueueDepthReader, type ReportReader, type SweepLogger } from './ports.js';
@@ -68,31 +82,34 @@ export interface SweepDeps {
   readonly findingRetentionDays?: number;
   /** How far back ended (TIMED_OUT, ABORTED) executions are looked for. @default ENDED_LOOKBACK_MINUTES */
   readonly endedLookbackMinutes?: number;
-  /** Escalation of unacknowledged critical alerts; undefined: off (no on-call topic configured). */
+  /**
+   * The incidents (DynamoIncidentStore): the sweep clears those it raised and no longer finds, and
+   * escalates them. Undefined: neither (the findings are still written).
+   */
+  readonly incidents?: IncidentStore;
+  /** Escalation of unacknowledged critical incidents; undefined: off (no on-call topic configured). */
   readonly escalation?: EscalationDeps;
 }
 
 export interface EscalationDeps {
-  /** The ALERT items (DynamoAlertStore). */
-  readonly alerts: EscalationStore;
   /** The on-call topic. */
   readonly pager: OnCallPager;
   /** A fresh claim token per sweep run. @default crypto.randomUUID */
   readonly newToken?: () => string;
-  /** @default ESCALATION_LOOKBACK_MINUTES */
-  readonly lookbackMinutes?: number;
+  /** The AWS region, for console links in pages. @default none (no link) */
+  readonly region?: string;
 }
 
+export type IncidentEscalationSkip = Extract<IncidentEscalationDecision, { kind: 'skip' }>['why'];
+
 export interface EscalationSummary {
-  /** ALERT keys looked up (deployed workers x CRITICAL codes x candidate windows). */
-  readonly candidates: number;
-  /** Of those, the ALERT items that exist. */
-  readonly found: number;
-  /** Alert ids on-call was paged about in this run. */
+  /** Unresolved incidents looked at. */
+  readonly incidents: number;
+  /** Incident ids on-call was paged about in this run. */
   readonly paged: readonly string[];
-  /** Due alerts whose claim another sweep won (or that were acknowledged meanwhile). */
+  /** Due incidents whose claim another sweep won (or that were acknowledged meanwhile). */
   readonly lost: number;
-  readonly skipped: Readonly<Record<EscalationSkip, number>>;
+  readonly skipped: Readonly<Record<IncidentEscalationSkip, number>>;
 }
 
 export interface StuckOutcome {
@@ -131,6 +148,8 @@ export interface SweepSummary {
   readonly stuck: readonly StuckOutcome[];
   /** Ended executions seen in the look-back window, each recorded (a no-op when already recorded). */
   readonly ended: readonly EndedOutcome[];
+  /** Incidents the sweep raised and no longer finds: a CLEARED item written for each (it resolves them). */
+  readonly cleared: readonly string[];
   /** Null when escalation is off. */
   readonly escalation: EscalationSummary | null;
   /** What failed (the facts it concerns were left out). */
@@ -302,67 +321,97 @@ export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
     }
   }
 
-  // 6. Escalate unacknowledged critical alerts.
-  const escalation = deps.escalation === undefined ? null : await escalate(deps, deps.escalation, nowMs, errors);
-  return { at: raisedAt, findings: found.length, written, duplicates, stuck, ended, escalation, errors };
+  // 6. Incidents: clear those only the sweep saw and no longer finds; escalate unacknowledged critical ones.
+  let unresolved: Incident[] | null = null;
+  if (deps.incidents !== undefined) {
+    try {
+      unresolved = await deps.incidents.listUnresolved();
+    } catch (error) {
+      errors.push(`unresolved incidents: ${errorText(error)}`);
+    }
+  }
+  const cleared: string[] = [];
+  if (unresolved !== null) {
+    const still = new Set(found.map((f) => incidentKeyString(rootCauseOf({ worker: f.worker, job: f.job, anomaly: f.anomaly, texts: [f.detail] }, SWEEP_GRAPH).key)));
+    for (const incident of unresolved) {
+      if (incident.sources.some((src) => src !== 'health') || still.has(incidentKeyString(incident.key))) continue;
+      const finding = clearedFinding(incident.key, nowMs);
+      try {
+        if (await deps.findings.putOnce({ finding, raisedAt, expiresAt })) cleared.push(incident.id);
+        logger.info('incident no longer found: cleared', { incidentId: incident.id, sk: healthSk(finding) });
+      } catch (error) {
+        errors.push(`clearing ${incident.id}: ${errorText(error)}`);
+      }
+    }
+  }
+  const escalation = deps.escalation === undefined || deps.incidents === undefined ? null : await escalate(deps, deps.incidents, deps.escalation, unresolved ?? [], nowMs, errors);
+  return { at: raisedAt, findings: found.length, written, duplicates, stuck, ended, cleared, escalation, errors };
 }
 
-/** Pages on-call once about each CRITICAL alert unacknowledged for too long (see the module comment). */
-export async function escalate(deps: Pick<SweepDeps, 'workers' | 'logger'>, esc: EscalationDeps, nowMs: number, errors: string[]): Promise<EscalationSummary> {
-  const candidates = escalationCandidates(
-    deps.workers.map((w) => w.id),
-    nowMs,
-    esc.lookbackMinutes,
-  );
-  const skipped: Record<EscalationSkip, number> = { 'not-critical': 0, acknowledged: 0, escalated: 0, paging: 0, 'not-due': 0 };
+/** The registry as the sweep's root-cause graph. */
+const SWEEP_GRAPH: GraphLookup = {
+  hasWorker: (worker) => isWorkerId(worker),
+  hasJob: (worker, job) => isWorkerId(worker) && workerById(worker).jobs.some((j) => j.id === job),
+};
+
+/**
+ * Pages on-call once per policy step per incident (decideIncidentEscalation): claims the step on the
+ * incident (conditional write), pages, marks it PAGED (the incident is ESCALATED); a failed page
+ * gives the claim back for the next sweep.
+ */
+export async function escalate(
+  deps: Pick<SweepDeps, 'logger'>,
+  incidents: IncidentStore,
+  esc: EscalationDeps,
+  unresolved: readonly Incident[],
+  nowMs: number,
+  errors: string[],
+): Promise<EscalationSummary> {
+  const skipped: Record<IncidentEscalationSkip, number> = { resolved: 0, 'not-critical': 0, acknowledged: 0, paged: 0, paging: 0, 'not-due': 0 };
   const paged: string[] = [];
   let lost = 0;
-  let views;
-  try {
-    views = await esc.alerts.readAlerts(candidates.map((c) => c.alertId));
-  } catch (error) {
-    errors.push(`escalation: reading ${candidates.length} alert key(s): ${errorText(error)}`);
-    return { candidates: candidates.length, found: 0, paged, lost, skipped };
-  }
   const token = (esc.newToken ?? randomUUID)();
-  for (const view of views) {
-    const { alert } = view;
+  for (const seen of unresolved) {
     try {
-      const decision = decideEscalation(view, nowMs);
+      const decision = decideIncidentEscalation(seen, nowMs);
       if (decision.kind === 'skip') {
         skipped[decision.why]++;
         continue;
       }
-      const claim = { token, nowMs };
-      if (!(await esc.alerts.claimEscalation(alert.id, claim))) {
+      const { step } = decision;
+      const claimed = await updateIncident(incidents, seen.key, (current) => {
+        const next = current === undefined || current.id !== seen.id ? null : claimPage(current, step, token, nowMs);
+        return { result: next, write: next };
+      });
+      if (claimed === null) {
         lost++;
-        deps.logger.info('escalation claimed by another sweep or acknowledged meanwhile: not paged', { alertId: alert.id });
+        deps.logger.info('escalation claimed by another sweep, or acknowledged or resolved meanwhile: not paged', { incidentId: seen.id });
         continue;
       }
       try {
-        await esc.pager.page(renderEscalation(alert, decision.reason, nowMs));
+        const alert = buildIncidentAlert({ incident: claimed, transition: 'OPENED', region: esc.region ?? '' });
+        await esc.pager.page(renderEscalation(alert, step, nowMs));
       } catch (error) {
-        await esc.alerts.releaseEscalation(alert.id, token).catch((releaseError: unknown) => {
-          deps.logger.warn('escalation claim not released: a later sweep takes it over when stale', { alertId: alert.id, error: errorText(releaseError) });
+        await updateIncident(incidents, seen.key, (current) => {
+          const next = current === undefined ? null : releasePage(current, step, token);
+          return { result: next, write: next };
+        }).catch((releaseError: unknown) => {
+          deps.logger.warn('escalation claim not released: a later sweep takes it over when stale', { incidentId: seen.id, error: errorText(releaseError) });
         });
         throw error;
       }
-      paged.push(alert.id);
-      deps.logger.warn('unacknowledged critical alert escalated to on-call', {
-        alertId: alert.id,
-        worker: alert.worker,
-        anomaly: alert.anomaly,
-        raisedAt: alert.raisedAt,
-        unacknowledgedMinutes: Math.floor(decision.unacknowledgedMs / 60_000),
+      paged.push(seen.id);
+      deps.logger.warn('unacknowledged critical incident escalated to on-call', { incidentId: seen.id, step, openMinutes: Math.floor(decision.openMs / 60_000) });
+      const marked = await updateIncident(incidents, seen.key, (current) => {
+        const next = current === undefined ? null : markPaged(current, step, token, nowMs);
+        return { result: next, write: next };
       });
-      if (!(await esc.alerts.markEscalated(alert.id, claim))) {
-        deps.logger.warn('escalation claim was taken over before it was marked escalated', { alertId: alert.id });
-      }
+      if (marked === null) deps.logger.warn('escalation claim was taken over before it was marked paged', { incidentId: seen.id });
     } catch (error) {
-      errors.push(`escalation of alert ${alert.id}: ${errorText(error)}`);
+      errors.push(`escalation of incident ${seen.id}: ${errorText(error)}`);
     }
   }
-  return { candidates: candidates.length, found: views.length, paged, lost, skipped };
+  return { incidents: unresolved.length, paged, lost, skipped };
 }
 
 interface Recorded {

@@ -117,7 +117,8 @@ export class AnomalyDetector extends Construct {
     });
     fn.addEventSource(this.eventSource);
 
-    // Least privilege: the two WINDOW buckets (BatchGetItem), the ALERT claim (PutItem) and its mark (UpdateItem).
+    // Least privilege: the two WINDOW buckets (BatchGetItem), the INCIDENT items (GetItem, Query of the
+    // worker's partition, conditional PutItem), the ALERT claim (PutItem) and its mark (UpdateItem).
     grantTableAccess(props.table, fn, 'anomaly');
     props.alertTopic.grantPublish(fn);
     props.recoveryStateMachine.grantStartExecution(fn);

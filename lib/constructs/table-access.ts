@@ -13,6 +13,7 @@ import { acknowledgeIndexGrant } from '../nag-acknowledgements.js';
  * | DynamoAlertStore (alerts; byTime index) | GetItem, BatchGetItem, PutItem, UpdateItem, Query |
  * | DynamoDataStore (the worker kit's own data) | GetItem, BatchGetItem, PutItem, DeleteItem, BatchWriteItem, Query |
  * | DynamoRecoveryStore | GetItem, PutItem, UpdateItem |
+ * | DynamoIncidentStore (incidents; byTime index for the unresolved) | GetItem, PutItem, Query |
  * | sweep readers (reports, executions) | Query |
  */
 export const TABLE_ACTIONS = {
@@ -24,8 +25,11 @@ export const TABLE_ACTIONS = {
   worker: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query'],
   /** The recovery Lambda: the state store and the recovery store. */
   recovery: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-  /** The anomaly Lambda: the two WINDOW buckets (BatchGetItem), the ALERT claim (PutItem) and its mark (UpdateItem). */
-  anomaly: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  /**
+   * The anomaly Lambda: the two WINDOW buckets (BatchGetItem), the INCIDENT items (GetItem, a Query of
+   * the worker's partition, conditional PutItem), the ALERT claim (PutItem) and its mark (UpdateItem).
+   */
+  anomaly: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
   /** The health sweep: the state and alert stores (alerts by time on the index) and report queries. */
   sweep: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
 } as const satisfies Record<string, readonly `dynamodb:${string}`[]>;

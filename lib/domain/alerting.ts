@@ -90,6 +90,29 @@ export interface Alert {
   readonly windowStart: string;
   /** The execution in the Step Functions console; null without an execution ARN. */
   readonly consoleUrl: string | null;
+  /** Set when the alert is an incident's transition (lib/domain/incident.ts): then `id` is the transition's, not a dedup window's. */
+  readonly incident?: AlertIncident;
+}
+
+/** The incident an alert announces a transition of (OPENED, RESOLVED). */
+export interface AlertIncident {
+  /** `<worker>~<job|->~<anomaly>~<generation>`: what POST /incidents/{id}/ack takes. */
+  readonly id: string;
+  readonly transition: 'OPENED' | 'RESOLVED';
+  readonly state: string;
+  /** The root-cause job, `<worker>.<job|->`. */
+  readonly rootJob: string;
+  /** The jobs it blocked (dependents, the intel cycle), `<worker>.<job>`. */
+  readonly impactedJobs: readonly string[];
+  /** ISO-8601. */
+  readonly firstSeen: string;
+  readonly lastSeen: string;
+  /** Detections counted. */
+  readonly count: number;
+  /** RESOLVED: from first seen to resolved, in ms; else null. */
+  readonly durationMs: number | null;
+  /** RESOLVED: what healed it; else null. */
+  readonly resolution: string | null;
 }
 
 export interface AlertInput {
@@ -319,8 +342,21 @@ export function scoreCardText(card: AlertScoreCard | null): string {
   return `${run}; overall ${fmt(s.overallScore)} (reliability ${fmt(s.reliabilityScore)}, performance ${fmt(s.performanceScore)}, data quality ${fmt(s.dataQualityScore)}, resource ${fmt(s.resourceScore)})`;
 }
 
+const minutesText = (ms: number): string => `${Math.round(ms / 60_000)} min`;
+
+function incidentRows(incident: AlertIncident): [string, string][] {
+  return [
+    ['Incident', `${incident.id} (${incident.transition}, now ${incident.state})`],
+    ['Root cause', incident.rootJob],
+    ['Impacted', incident.impactedJobs.length === 0 ? '-' : incident.impactedJobs.join(', ')],
+    ['Seen', `${incident.count} time(s), ${incident.firstSeen} to ${incident.lastSeen}`],
+    ...(incident.transition === 'RESOLVED' ? ([['Duration', incident.durationMs === null ? '-' : minutesText(incident.durationMs)], ['Healed by', incident.resolution ?? '-']] as [string, string][]) : []),
+  ];
+}
+
 function alertLines(alert: Alert): string[] {
   const rows: [string, string][] = [
+    ...(alert.incident === undefined ? [] : incidentRows(alert.incident)),
     ['Worker', alert.worker],
     ['Anomaly', `${alert.anomaly} (${RULE_BY_CODE[alert.anomaly].description})`],
     ['Severity', `${alert.severity} (${DUE_TEXT[alert.severity]})`],
@@ -339,9 +375,17 @@ function alertLines(alert: Alert): string[] {
 
 export function renderAlert(alert: Alert): RenderedMessage<AlertEnvelope> {
   const json: AlertEnvelope = { version: ALERT_MESSAGE_VERSION, type: ALERT_MESSAGE_TYPE, alert };
+  const { incident } = alert;
+  const resolved = incident?.transition === 'RESOLVED';
+  const on = incident === undefined ? alert.worker : incident.rootJob;
+  const impacts = incident === undefined || incident.impactedJobs.length === 0 ? '' : ` (impacts ${incident.impactedJobs.length} job(s))`;
+  const subject = resolved
+    ? `[AuraStream RESOLVED] ${alert.anomaly} on ${on} after ${minutesText(incident.durationMs ?? 0)}: ${incident.resolution ?? ''}`
+    : `[AuraStream ${alert.severity}] ${alert.anomaly} on ${on}${impacts}: ${alert.detail}`;
+  const heading = resolved ? `AuraStream incident resolved: ${alert.anomaly} on ${on}` : `AuraStream ${alert.severity} alert: ${alert.anomaly} on ${on}`;
   return {
-    subject: snsSafeSubject(`[AuraStream ${alert.severity}] ${alert.anomaly} on ${alert.worker}: ${alert.detail}`),
-    text: [`AuraStream ${alert.severity} alert: ${alert.anomaly} on ${alert.worker}`, '', ...alertLines(alert), ''].join('\n'),
+    subject: snsSafeSubject(subject),
+    text: [heading, '', ...alertLines(alert), ''].join('\n'),
     json,
     body: JSON.stringify(json),
     attributes: { type: ALERT_MESSAGE_TYPE, severity: alert.severity, worker: alert.worker, anomaly: alert.anomaly },

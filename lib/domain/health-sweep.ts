@@ -70,8 +70,11 @@ export const HEALTH_ANOMALY: Readonly<Record<HealthKind, AnomalyCode>> = {
   INTEL_CYCLE_FAILED: 'DEPENDENCY_FAILURE',
 };
 
+/** The kind of the item by which the sweep says an incident's condition is gone: `CLEARED_<anomaly>`. */
+export type ClearedKind = `CLEARED_${AnomalyCode}`;
+
 export interface HealthFinding {
-  readonly kind: HealthKind;
+  readonly kind: HealthKind | ClearedKind;
   readonly anomaly: AnomalyCode;
   readonly severity: Severity;
   readonly worker: string;
@@ -215,11 +218,43 @@ export function levelFindings(facts: SweepFacts): HealthFinding[] {
     if (memory !== null && memory > THRESHOLDS.memoryPercentMax) {
       out.push(finding('RESOURCE_EXHAUSTION', worker.id, report?.jobId ?? null, nowMs, { detail: `${worker.id} peaked at ${memory}% of its memory`, observed: memory, threshold: THRESHOLDS.memoryPercentMax }));
     }
-    if (worker.executionModel === 'sub-pipeline' && (report?.status === 'FAILED' || report?.status === 'CRASHED')) {
-      out.push(finding('INTEL_CYCLE_FAILED', worker.id, report.jobId, nowMs, { detail: `${worker.id}: the last cycle ${report.status}`, observed: report.status, threshold: 'SUCCEEDED' }));
+    if (worker.executionModel === 'sub-pipeline' && (report?.status === 'FAILED' || report?.status === 'CRASHED') && !cycleHealedSince(report, facts)) {
+      // The cause names the failed stage (lib/domain/cycle.ts), so the incident lands on that job.
+      const cause = report.error?.cause ?? '';
+      out.push(finding('INTEL_CYCLE_FAILED', worker.id, report.jobId, nowMs, { detail: `${worker.id}: the last cycle ${report.status}${cause === '' ? '' : `: ${cause}`}`, observed: report.status, threshold: 'SUCCEEDED' }));
     }
   }
   return out;
+}
+
+/**
+ * Whether the stage a failed cycle names has succeeded since (a recovery retried it): its worker's
+ * data is fresher than the failed cycle. Then the failed cycle is no longer a current condition,
+ * and the sweep stops raising it until the next cycle tells otherwise.
+ */
+export function cycleHealedSince(report: WorkerScoreReport, facts: Pick<SweepFacts, 'states'>): boolean {
+  const stage = STAGE_NAMED.exec(report.error?.cause ?? '');
+  if (stage?.[1] === undefined) return false;
+  const freshAtMs = facts.states[stage[1]]?.freshAtMs ?? null;
+  return freshAtMs !== null && freshAtMs > Date.parse(report.completedAt);
+}
+
+const STAGE_NAMED = /\bstage ([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*) failed\b/;
+
+/** The item that tells the anomaly Lambda an incident's condition is gone (the sweep no longer finds it). */
+export function clearedFinding(key: { readonly worker: string; readonly job: string | null; readonly anomaly: AnomalyCode }, nowMs: number): HealthFinding {
+  const severity = RULE_BY_CODE[key.anomaly].severity;
+  return {
+    kind: `CLEARED_${key.anomaly}`,
+    anomaly: key.anomaly,
+    severity,
+    worker: key.worker,
+    job: key.job,
+    detail: `the health sweep no longer finds ${key.anomaly} on ${key.worker}${key.job === null ? '' : `.${key.job}`}`,
+    observed: 'cleared',
+    threshold: key.anomaly,
+    window: iso(nowMs),
+  };
 }
 
 function numericMetric(report: WorkerScoreReport | undefined, name: string): number | null {

@@ -37,7 +37,8 @@ import { addToBucket, EMPTY_BUCKET, windowDelta, type WindowBucket } from '../..
 import { reportSk, workerPk } from '../../lib/domain/worker-state.js';
 import { RecoveryInput } from '../../lambdas/recovery/recover.js';
 import { DynamoHealthFindingStore } from '../../lambdas/sweep/adapters.js';
-import type { HealthFinding } from '../../lib/domain/health-sweep.js';
+import { clearedFinding, type HealthFinding } from '../../lib/domain/health-sweep.js';
+import { InMemoryIncidentStore } from '../support/in-memory-incident-store.js';
 
 const REGION = 'eu-west-1';
 const WORKER = 'youtube_worker';
@@ -202,10 +203,11 @@ class FakeLogger implements AnomalyLogger {
 }
 
 function setup(clockMs = NOW) {
-  const fakes = { windows: new FakeWindows(), alerts: new FakeAlertStore(), publisher: new FakePublisher(), recovery: new FakeRecovery(), sink: new FakeSink(), logger: new FakeLogger() };
+  const fakes = { windows: new FakeWindows(), incidents: new InMemoryIncidentStore(), alerts: new FakeAlertStore(), publisher: new FakePublisher(), recovery: new FakeRecovery(), sink: new FakeSink(), logger: new FakeLogger() };
   let now = clockMs;
   const deps: AnomalyHandlerDeps = {
     windows: fakes.windows,
+    incidents: fakes.incidents,
     alerts: fakes.alerts,
     publisher: fakes.publisher,
     recovery: fakes.recovery,
@@ -234,7 +236,7 @@ describe('a CRASHED report', () => {
     expect(t.windows.requested).toEqual([[WORKER, '2026-01-02T06', '2026-01-02T05']]);
     expect(t.publisher.published).toHaveLength(1);
     const message = t.publisher.published[0];
-    expect(message?.subject).toBe('[AuraStream CRITICAL] WORKER_CRASH on youtube_worker: run crashed: States.Timeout');
+    expect(message?.subject).toBe('[AuraStream CRITICAL] WORKER_CRASH on youtube_worker.trending: run crashed: States.Timeout');
     expect(message?.json.type).toBe(ALERT_MESSAGE_TYPE);
     const alert = message?.json.alert;
     expect(alert).toMatchObject({ worker: WORKER, anomaly: 'WORKER_CRASH', severity: 'CRITICAL', executionId: EXECUTION, scheduledTime: '2026-01-02T06:29:00.000Z', raisedAt: COMPLETED });
@@ -248,8 +250,13 @@ describe('a CRASHED report', () => {
     expect(t.alerts.items.get(alert?.id ?? '')?.state).toBe('DELIVERED');
     // 1 read + claim + mark.
     expect(t.windows.reads + t.alerts.writes).toBe(3);
+    // One incident on the job, its opening notified and its recovery recorded.
+    expect(t.incidents.all()).toEqual([
+      expect.objectContaining({ id: 'youtube_worker~trending~WORKER_CRASH~1', state: 'RECOVERING', count: 1, notified: ['OPENED'], recoveries: [expect.objectContaining({ name: alert?.id, actions: ['RESTART_WORKER', 'PAGE_ONCALL'] })] }),
+    ]);
+    expect(alert?.incident).toMatchObject({ id: 'youtube_worker~trending~WORKER_CRASH~1', transition: 'OPENED', rootJob: 'youtube_worker.trending' });
     // Structured logs name the run.
-    const published = t.logger.lines.find((l) => l.message === 'anomaly alert published');
+    const published = t.logger.lines.find((l) => l.message === 'incident notification published');
     expect(published?.keys).toMatchObject({ worker: WORKER, job: 'trending', executionId: EXECUTION, scheduledTime: '2026-01-02T06:29:00.000Z', eventID: record.eventID });
     expect(published?.attributes).toMatchObject({ anomaly: 'WORKER_CRASH', severity: 'CRITICAL', alertId: alert?.id, plannedChannel: 'immediate' });
   });
@@ -263,20 +270,34 @@ describe('a CRASHED report', () => {
     expect(again).toEqual({ batchItemFailures: [] });
     expect(t.publisher.published).toHaveLength(1);
     expect(t.recovery.started).toHaveLength(1);
-    // A redelivery costs the read and the losing claim.
+    // A redelivery costs the read and nothing else: the incident already counted it.
     expect(t.windows.reads).toBe(3);
-    expect(t.alerts.writes).toBe(2 + 2);
-    expect(t.logger.lines.filter((l) => l.message.startsWith('anomaly already alerted'))).toHaveLength(2);
+    expect(t.alerts.writes).toBe(2);
+    expect(t.logger.lines.filter((l) => l.message === 'detection already counted: nothing to do')).toHaveLength(2);
+    expect(t.incidents.all()).toEqual([expect.objectContaining({ count: 1 })]);
   });
 
-  it('another crash of the same worker in the same 15-min window is the same alert; the next window alerts again', async () => {
+  it('crashes while the incident is open are counted on it across dedup windows; a success resolves it with one message; a later crash reopens', async () => {
     const t = setup();
     await t.handle(event(streamRecord(reportItem(crashed()))));
     await t.handle(event(streamRecord(reportItem(crashed({ scheduledTime: '2026-01-02T06:40:00.000Z', completedAt: '2026-01-02T06:44:59.999Z' })))));
+    await t.handle(event(streamRecord(reportItem(crashed({ scheduledTime: '2026-01-02T07:45:00.000Z', completedAt: '2026-01-02T07:50:00.000Z' })))));
     expect(t.publisher.published).toHaveLength(1);
-    await t.handle(event(streamRecord(reportItem(crashed({ scheduledTime: '2026-01-02T06:45:00.000Z', completedAt: '2026-01-02T06:50:00.000Z' })))));
+    expect(t.recovery.started).toHaveLength(1);
+    expect(t.incidents.all()).toEqual([expect.objectContaining({ count: 3, lastSeen: '2026-01-02T07:50:00.000Z' })]);
+
+    const ok = report({ scheduledTime: '2026-01-02T08:00:00.000Z', completedAt: '2026-01-02T08:01:00.000Z' });
+    await t.handle(event(streamRecord(reportItem(ok))));
+    await t.handle(event(streamRecord(reportItem(ok))));
     expect(t.publisher.published).toHaveLength(2);
-    expect(new Set(t.recovery.started.map((r) => r.name)).size).toBe(2);
+    const resolved = t.publisher.published[1];
+    expect(resolved?.subject).toMatch(/^\[AuraStream RESOLVED\] WORKER_CRASH on youtube_worker\.trending after 91 min: /);
+    expect(resolved?.text).toMatch(/Healed by: +the youtube_worker\.trending run of 2026-01-02T08:00:00\.000Z SUCCEEDED; recovery tried: RESTART_WORKER\+PAGE_ONCALL on youtube_worker\.trending/);
+    expect(resolved?.json.alert.incident).toMatchObject({ transition: 'RESOLVED', durationMs: Date.parse('2026-01-02T08:01:00.000Z') - Date.parse(COMPLETED) });
+
+    await t.handle(event(streamRecord(reportItem(crashed({ scheduledTime: '2026-01-02T08:30:00.000Z', completedAt: '2026-01-02T08:31:00.000Z' })))));
+    expect(t.publisher.published.map((m) => m.json.alert.incident?.id)).toEqual(['youtube_worker~trending~WORKER_CRASH~1', 'youtube_worker~trending~WORKER_CRASH~1', 'youtube_worker~trending~WORKER_CRASH~2']);
+    expect(t.recovery.started).toHaveLength(2);
   });
 
   it('a failed publish fails only that record; its retry publishes once and starts once', async () => {
@@ -297,11 +318,11 @@ describe('a CRASHED report', () => {
     expect(t.recovery.started).toHaveLength(1);
   });
 
-  it('a claim left behind by a record that failed for good is taken over once stale, not before', async () => {
+  it('an opening left behind by a record that failed for good is finished by a later detection once its claim is stale, not before', async () => {
     const t = setup();
     const first = streamRecord(reportItem(crashed()));
     t.publisher.failNext = 1;
-    await t.handle(event(first)); // claimed, never delivered
+    await t.handle(event(first)); // incident opened and claimed, never delivered
     const later = streamRecord(reportItem(crashed({ scheduledTime: '2026-01-02T06:31:00.000Z', completedAt: '2026-01-02T06:32:00.000Z' })));
     await t.handle(event(later));
     expect(t.publisher.published).toHaveLength(0); // live claim: leave it to its owner
@@ -309,6 +330,7 @@ describe('a CRASHED report', () => {
     await t.handle(event(structuredClone(later)));
     expect(t.publisher.published).toHaveLength(1);
     expect(t.recovery.started).toHaveLength(1);
+    expect(t.incidents.all()).toEqual([expect.objectContaining({ count: 2, notified: ['OPENED'] })]);
   });
 });
 
@@ -415,15 +437,16 @@ describe('steady state and the request budget', () => {
     expect(t.logger.lines.find((l) => l.message === 'anomaly (log only)')?.attributes).toMatchObject({ anomaly: 'SKIP_DUE_TO_LOCK', severity: 'LOW' });
   });
 
-  it('a window finding (HIGH_FAILURE_RATE) alerts once per 30-min window and opens the circuit', async () => {
+  it('a window finding (HIGH_FAILURE_RATE) opens one incident on the worker and opens the circuit', async () => {
     const t = setup();
     t.windows.buckets.set(`${WORKER}#2026-01-02T06`, bucketOf([...times(8, {}), ...times(2, { status: 'FAILED' as const })]));
     const failed = report({ status: 'FAILED', success: false, error: { name: 'UpstreamRejectedError', cause: '403' }, scores: null });
     await t.handle(event(streamRecord(reportItem(failed)), streamRecord(reportItem(failed))));
     expect(t.publisher.published.map((m) => m.json.alert.anomaly)).toEqual(['HIGH_FAILURE_RATE']);
+    expect(t.publisher.published[0]?.json.alert.incident?.id).toBe('youtube_worker~-~HIGH_FAILURE_RATE~1');
     expect(t.recovery.started.map((r) => r.input.actions)).toEqual([['OPEN_CIRCUIT', 'REDUCE_RATE']]);
-    // First report: read + claim + mark; second: read + losing claim.
-    expect(t.windows.reads + t.alerts.writes).toBe(5);
+    // First report: read + claim + mark; second (the same report again): the read only.
+    expect(t.windows.reads + t.alerts.writes).toBe(4);
   });
 
   it('ignores records the filter should have kept away, without reading anything', async () => {
@@ -477,14 +500,16 @@ describe('health sweep findings (HEALTH items)', () => {
     expect(t.windows.reads).toBe(0);
     expect(t.publisher.published).toHaveLength(1);
     const alert = t.publisher.published[0]?.json.alert;
-    expect(alert).toMatchObject({ worker: WORKER, anomaly: 'WORKER_CRASH', severity: 'CRITICAL', detail: missedRun.detail, observed: missedRun.observed, threshold: missedRun.threshold, scoreCard: null, executionId: null, consoleUrl: null, raisedAt: RAISED, windowStart: '2026-01-02T06:30:00.000Z' });
+    expect(alert).toMatchObject({ worker: WORKER, anomaly: 'WORKER_CRASH', severity: 'CRITICAL', detail: missedRun.detail, observed: missedRun.observed, threshold: missedRun.threshold, scoreCard: null, executionId: null, consoleUrl: null, raisedAt: RAISED });
+    expect(alert?.incident).toMatchObject({ id: 'youtube_worker~trending~WORKER_CRASH~1', transition: 'OPENED' });
+    expect(t.incidents.all()).toEqual([expect.objectContaining({ sources: ['health'] })]);
     expect(t.recovery.started).toEqual([
-      { name: alert?.id, input: { alertId: alert?.id, worker: WORKER, job: 'trending', anomaly: 'WORKER_CRASH', severity: 'CRITICAL', actions: ['RESTART_WORKER', 'PAGE_ONCALL'], scheduledTime: null } },
+      { name: alert?.id, input: { alertId: alert?.id, worker: WORKER, job: 'trending', anomaly: 'WORKER_CRASH', severity: 'CRITICAL', actions: ['RESTART_WORKER', 'PAGE_ONCALL'], scheduledTime: '2026-01-02T06:30:00.000Z' } },
     ]);
     expect(RecoveryInput.safeParse(t.recovery.started[0]?.input).success).toBe(true);
     expect(t.alerts.items.get(alert?.id ?? '')?.state).toBe('DELIVERED');
     expect(t.alerts.writes).toBe(2);
-    expect(t.logger.lines.find((l) => l.message === 'anomaly alert published')).toMatchObject({ keys: { worker: WORKER, job: 'trending', healthKind: 'MISSED_RUN' }, attributes: { source: 'health' } });
+    expect(t.logger.lines.find((l) => l.message === 'incident notification published')).toMatchObject({ keys: { worker: WORKER, job: 'trending', healthKind: 'MISSED_RUN' }, attributes: { source: 'health' } });
     expect(t.logger.lines.at(-1)).toMatchObject({ message: 'anomaly batch done', attributes: { records: 1, reports: 0, health: 1, findings: 1, alerts: 1, recoveries: 1 } });
   });
 
@@ -505,7 +530,19 @@ describe('health sweep findings (HEALTH items)', () => {
     expect(await t.handle(event(structuredClone(record), structuredClone(record)))).toEqual({ batchItemFailures: [] });
     expect(t.publisher.published).toHaveLength(1);
     expect(t.recovery.started).toHaveLength(1);
-    expect(t.logger.lines.filter((l) => l.message.startsWith('anomaly already alerted'))).toHaveLength(2);
+    expect(t.logger.lines.filter((l) => l.message === 'detection already counted: nothing to do')).toHaveLength(2);
+  });
+
+  it('a CLEARED item (the sweep no longer finds the condition) resolves its incident, once', async () => {
+    const t = setup();
+    await t.handle(event(streamRecord(await sweepItem(queueOverflow))));
+    const cleared = clearedFinding({ worker: 'generation_worker', job: null, anomaly: 'QUEUE_OVERFLOW' }, Date.parse('2026-01-02T07:00:00.000Z'));
+    const record = streamRecord(await sweepItem(cleared, '2026-01-02T07:00:00.000Z'));
+    await t.handle(event(record, structuredClone(record)));
+    expect(t.publisher.published.map((m) => m.json.alert.incident?.transition)).toEqual(['OPENED', 'RESOLVED']);
+    expect(t.publisher.published[1]?.subject).toMatch(/RESOLVED\] QUEUE_OVERFLOW on generation_worker\.- after 20 min: /);
+    expect(t.publisher.published[1]?.text).toMatch(/Healed by: +the health sweep no longer finds QUEUE_OVERFLOW on generation_worker; recovery tried: SCALE_CONSUMERS\+PAUSE_NEW_JOBS/);
+    expect(t.incidents.all()).toEqual([expect.objectContaining({ state: 'RESOLVED', notified: ['OPENED', 'RESOLVED'] })]);
   });
 
   it('a STUCK_EXECUTION finding links its execution; with the CRASHED report of the same run it is one alert', async () => {

@@ -32,6 +32,7 @@ import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import { addToBucket, bucketKey, EMPTY_BUCKET, windowDelta, type WindowBucket, type WindowDeltaInput } from '../../lib/domain/window-stats.js';
 import { parseWorkerState, STATE_ATTRS, workerPk } from '../../lib/domain/worker-state.js';
 import { jobOf, workerById, type WorkerId } from '../../lib/registry/index.js';
+import { InMemoryIncidentStore } from '../support/in-memory-incident-store.js';
 
 const REGION = 'eu-west-1';
 const NOW = Date.parse('2026-01-02T06:40:00.000Z');
@@ -238,7 +239,7 @@ const sink: InvalidRecordSink = {
 
 async function drive(c: Case) {
   const { item, worker, buckets } = await c.record();
-  const fakes = { windows: new Windows(buckets), alerts: new Alerts(), publisher: new Publisher(), recovery: new Recovery(), logger: new Logger() };
+  const fakes = { windows: new Windows(buckets), incidents: new InMemoryIncidentStore(), alerts: new Alerts(), publisher: new Publisher(), recovery: new Recovery(), logger: new Logger() };
   const handle = makeHandler({ ...fakes, invalidRecords: sink, clock: () => NOW + 1_500, region: REGION });
   const result = await handle({ Records: [streamRecord(item)] });
   const logOnly = fakes.logger.lines.filter((l) => l.message === 'anomaly (log only)');

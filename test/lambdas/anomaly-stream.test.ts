@@ -20,6 +20,7 @@ import { reportSk, workerPk } from '../../lib/domain/worker-state.js';
 import type { EmbeddedDynamo } from '../../local/embedded-dynamodb.js';
 import { startTableFixture, type TableFixture } from '../support/table-fixture.js';
 import type { DeliveryFailure } from '../../local/stream-delivery.js';
+import { DynamoIncidentStore } from '../../lambdas/adapters/dynamo-incident-store.js';
 
 const T0 = Date.parse('2026-01-02T06:20:00.000Z');
 const WORKERS = ['youtube_worker', 'twitch_streams_worker', 'clip_radar_worker', 'intel_aggregation_worker', 'analytics_flush_worker'] as const;
@@ -84,6 +85,7 @@ beforeEach(async () => {
   requests.length = 0;
   handle = makeHandler({
     windows: new DynamoStateStore(handlerDoc, tableName),
+    incidents: new DynamoIncidentStore(handlerDoc, tableName),
     alerts: new DynamoAlertStore(handlerDoc, tableName),
     publisher,
     recovery,
@@ -169,7 +171,7 @@ describe('stream -> anomaly handler, on the embedded DynamoDB', () => {
     expect(recovery.started).toHaveLength(1);
   });
 
-  it('100 reports in steady state: 1 DynamoDB request each (one BatchGetItem), no writes, nothing published', async () => {
+  it('100 reports in steady state: 2 DynamoDB requests each (the window BatchGetItem, the Query for open incidents), no writes, nothing published', async () => {
     const consumer = consume(100);
     for (let i = 0; i < 100; i++) await record(report(WORKERS[i % WORKERS.length] as (typeof WORKERS)[number]));
     // The window counters and the reports are both on the stream; only the reports pass the filter.
@@ -178,30 +180,33 @@ describe('stream -> anomaly handler, on the embedded DynamoDB', () => {
 
     expect(consumer.stats).toMatchObject({ invocations: 1, checkpointed: 100, failedRecords: 0 });
     expect(publisher.published).toEqual([]);
-    expect(requests.length / 100).toBe(1);
-    expect(new Set(requests)).toEqual(new Set(['BatchGetItem']));
+    expect(requests.length / 100).toBe(2);
+    expect(new Set(requests)).toEqual(new Set(['BatchGetItem', 'Query']));
   });
 
-  it('50 reports with a persisting crash: each anomaly alerted once; repeats cost the read and a losing claim', async () => {
+  it('50 reports with a persisting crash: one incident per condition, notified once; repeats cost the incident read and write', async () => {
     const consumer = consume(100);
-    // 45 healthy runs across five workers, and 5 crashes of one worker inside one 15-min window.
+    // 45 healthy runs across five workers, then 5 crashes of one worker in a row.
     for (let i = 0; i < 50; i++) {
       const worker = WORKERS[i % WORKERS.length] as (typeof WORKERS)[number];
-      await record(i % 10 === 9 ? report('clip_radar_worker', crash('clip_radar_worker')) : report(worker));
+      await record(i >= 45 ? report('clip_radar_worker', crash('clip_radar_worker')) : report(worker));
     }
     await consumer.flush();
 
-    // clip_radar_worker fails 5 of its 15 runs: HIGH_FAILURE_RATE too, on every one of its reports.
-    expect(publisher.published.map((m) => m.json.alert.anomaly).sort()).toEqual(['HIGH_FAILURE_RATE', 'WORKER_CRASH']);
+    // clip_radar_worker crashes 5 of its 14 runs: HIGH_FAILURE_RATE too, on every crash.
+    expect(publisher.published.map((m) => m.json.alert.incident?.id).sort()).toEqual(['clip_radar_worker~-~HIGH_FAILURE_RATE~1', 'clip_radar_worker~poll~WORKER_CRASH~1']);
     expect(recovery.started.map((r) => r.input.anomaly).sort()).toEqual(['HIGH_FAILURE_RATE', 'WORKER_CRASH']);
     const count = (name: string): number => requests.filter((r) => r === name).length;
     expect(count('BatchGetItem')).toBe(50);
-    // Claims: 15 clip_radar reports x HIGH_FAILURE_RATE + 5 crashes x WORKER_CRASH; 2 won, 18 lost.
-    expect(count('PutItem')).toBe(20);
-    expect(count('UpdateItem')).toBe(2); // one DELIVERED mark per alert
-    expect(requests).toHaveLength(72);
-    // 72 / 50 = 1.44 per report: a read each, a claim per alertable finding, a mark per new alert.
-    expect(requests.length / 50).toBeLessThanOrEqual(2);
+    // The 45 successful reports look for open incidents to resolve; the crashes do not.
+    expect(count('Query')).toBe(45);
+    // Per detection: the incident read and its conditional write; per opening: the claim, its
+    // DELIVERED mark, and the notified mark and the recovery on the incident (a read and a write each).
+    expect(count('UpdateItem')).toBe(2);
+    expect(count('GetItem')).toBe(count('PutItem') - 2);
+    expect(requests.length / 50).toBeLessThanOrEqual(3);
+    const stored = await writerDoc.send(new GetCommand({ TableName: tableName, Key: { pk: 'WORKER#clip_radar_worker', sk: 'INCIDENT#poll#WORKER_CRASH' }, ConsistentRead: true }));
+    expect(stored.Item).toMatchObject({ entity: 'INCIDENT', incidentId: 'clip_radar_worker~poll~WORKER_CRASH~1', state: 'RECOVERING', gsi1pk: 'INCIDENTS_OPEN', incident: { count: 5 } });
   });
 
   it('a poison REPORT item goes to the sink alone; its neighbours are processed and nothing is retried', async () => {

@@ -7,15 +7,17 @@ import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/li
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ALERT_ATTRS, DynamoAlertStore } from '../../lambdas/adapters/dynamo-alert-store.js';
 import { escalate } from '../../lambdas/sweep/sweep.js';
+import { DynamoIncidentStore } from '../../lambdas/adapters/dynamo-incident-store.js';
+import { applyAcknowledgement, applyDetection, applyResolution, type Detection, type Incident } from '../../lib/domain/incident.js';
 import { buildAlert, type Alert } from '../../lib/domain/alerting.js';
 import { ALERT_SK, alertPk } from '../../lib/domain/anomaly-evaluation.js';
 import { RULE_BY_CODE, type AnomalyCode } from '../../lib/domain/anomaly-rules.js';
 import { ESCALATION_CLAIM_STALE_MS, type EscalationMessage } from '../../lib/domain/escalation.js';
 import { ESCALATION } from '../../lib/domain/recovery.js';
-import { workerById } from '../../lib/registry/index.js';
 import { startTableFixture, type TableFixture } from '../support/table-fixture.js';
 
 const MIN = 60_000;
+const HOUR = 60 * MIN;
 const RAISED = Date.parse('2026-03-02T04:02:10.000Z');
 const DUE = RAISED + ESCALATION.unacknowledgedCriticalMinutes * MIN;
 const WORKER = 'youtube_worker';
@@ -135,34 +137,47 @@ describe('escalation claims on the ALERT item', () => {
   });
 });
 
-describe('the sweep escalation on DynamoDB', () => {
-  it('pages once across sweeps, running two at once too; acknowledged alerts are never paged', async () => {
-    const crash = await delivered(alertOf('WORKER_CRASH'));
-    const acked = await delivered(alertOf('RESOURCE_EXHAUSTION'));
-    await store.acknowledgeAlert(acked.id, RAISED + 2 * MIN);
+describe('the sweep escalation of incidents on DynamoDB', () => {
+  it('pages once across sweeps, running two at once too; acknowledged incidents are never paged; resolved ones leave the index', async () => {
+    const incidents = new DynamoIncidentStore(doc, tableName);
+    const detection = (anomaly: AnomalyCode): Detection => ({
+      key: { worker: WORKER, job: 'trending', anomaly },
+      severity: RULE_BY_CODE[anomaly].severity,
+      detail: `${anomaly} detail`,
+      observedAtMs: RAISED,
+      observationId: `${anomaly}@${RAISED}`,
+      source: 'report',
+      impactedJob: null,
+      seenOn: { worker: WORKER, job: 'trending', scheduledTime: null, executionId: null },
+    });
+    const crash = applyDetection(undefined, detection('WORKER_CRASH')).incident;
+    expect(await incidents.write(crash)).toBe(true);
+    expect(await incidents.write(crash)).toBe(false); // version 1 exists already
+    const acked = applyAcknowledgement(applyDetection(undefined, detection('RESOURCE_EXHAUSTION')).incident, 'alice', RAISED + MIN).incident;
+    expect(await incidents.write({ ...acked, version: 1 })).toBe(true);
     const pages: EscalationMessage[] = [];
     const pager = { page: async (m: EscalationMessage) => void pages.push(m) };
     const logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
     let n = 0;
     const sweep = async (nowMs: number) => {
       const errors: string[] = [];
-      const summary = await escalate({ workers: [workerById(WORKER), workerById('twitch_worker')], logger }, { alerts: store, pager, newToken: () => `sweep-${++n}` }, nowMs, errors);
+      const summary = await escalate({ logger }, incidents, { pager, newToken: () => `sweep-${++n}` }, await incidents.listUnresolved(), nowMs, errors);
       expect(errors).toEqual([]);
       return summary;
     };
 
-    requests.length = 0;
     const [first, second] = await Promise.all([sweep(DUE + MIN), sweep(DUE + MIN)]);
-    expect(pages.map((p) => p.json.alert.id)).toEqual([crash.id]);
     expect([...(first?.paged ?? []), ...(second?.paged ?? [])]).toEqual([crash.id]);
+    expect(pages.map((p) => p.json.alert.incident?.id)).toEqual([crash.id]);
     expect(pages[0]?.attributes.severity).toBe('CRITICAL');
-    // Per sweep: one BatchGetItem (2 workers x 5 codes x 5 windows = 50 keys); the claims (one wins, one
-    // loses) and the winner's mark.
-    expect(requests.filter((r) => r === 'BatchGetItem')).toHaveLength(2);
-    expect(requests.filter((r) => r === 'UpdateItem')).toHaveLength(3);
-
     for (let k = 1; k <= 3; k++) expect((await sweep(DUE + MIN + k * 5 * MIN)).paged).toEqual([]);
     expect(pages).toHaveLength(1);
-    expect(await itemOf(acked.id)).not.toHaveProperty(ALERT_ATTRS.escalationState);
+
+    const escalated = await incidents.read(crash.key);
+    expect(escalated).toMatchObject({ state: 'ESCALATED' });
+    const resolved = applyResolution(escalated as Incident, { atMs: DUE + HOUR, observationId: 'ok', what: 'ok' });
+    expect(await incidents.write(resolved.incident)).toBe(true);
+    expect((await incidents.listUnresolved()).map((i) => i.id)).toEqual([acked.id]);
+    expect((await incidents.readWorker(WORKER)).map((i) => i.state).sort()).toEqual(['OPEN', 'RESOLVED']);
   });
 });

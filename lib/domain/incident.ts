@@ -1,0 +1,586 @@
+/**
+ * Incidents: one condition, one lifecycle, notifications on transitions only (Alertmanager's
+ * grouping, inhibition and send_resolved, done with the dependency graph). Pure (node:crypto only,
+ * through alerting's ids).
+ *
+ * ```
+ *            detection (new key, or key RESOLVED)            recovery started
+ *   (none) ───────────────────────────────────────► OPEN ─────────────────────► RECOVERING
+ *                                                    │  ╲ escalation step paged      │
+ *                                                    │   ╲──────────────────► ESCALATED ◄┘
+ *                                                    │ condition gone (run succeeded /  │
+ *                                                    ▼ sweep no longer finds it)        ▼
+ *                                                 RESOLVED ◄────────────────────────────┘
+ * ```
+ *
+ * - **Key** = root-cause job + anomaly (`incidentKeyOf`, `rootCauseOf`). A dependent blocked with
+ *   DEPENDENCY_FAILED, or the intel cycle failing because of a stage, is keyed on the upstream job
+ *   with DEPENDENCY_FAILURE and listed in `impactedJobs` (inhibition: one incident, one page). A
+ *   condition of the worker as a whole (its rolling window, quota, memory, queue, freshness) is keyed
+ *   on the worker (`job: null`).
+ * - **Detections** (`applyDetection`): a new key, or a key whose incident is RESOLVED, opens an
+ *   incident (OPENED: notify). A key whose incident is not resolved is updated (last seen, count,
+ *   impacted jobs): nobody is notified, however many dedup windows pass. A detection already counted
+ *   (a redelivered stream record: same `observationId`) changes nothing; one observed before the
+ *   incident resolved does not reopen it.
+ * - **Resolution** (`applyResolution`): the condition is gone: a later run of the job succeeded
+ *   without the anomaly, or the health sweep no longer finds it. RESOLVED: notify, with the duration
+ *   and what healed it.
+ * - **Escalation** (`decideIncidentEscalation`): each policy step pages once per incident.
+ *
+ * Concurrency: the store writes an incident only if its `version` is still the one read
+ * (`IncidentStore.write`); a writer that lost re-reads and re-applies (`recordDetection`,
+ * `recordResolution`), so concurrent detections of one condition open one incident.
+ */
+import { createHash } from 'node:crypto';
+import { buildAlert, type Alert } from './alerting.js';
+import { RULE_BY_CODE, type AnomalyCode, type Severity } from './anomaly-rules.js';
+import { InvalidPayloadError, RetryableError } from './errors.js';
+import { ESCALATION, type EscalationReason } from './recovery.js';
+import type { WorkerScoreReport } from './score-report.js';
+
+const MINUTE_MS = 60_000;
+
+export const INCIDENT_STATES = ['OPEN', 'RECOVERING', 'ESCALATED', 'RESOLVED'] as const;
+export type IncidentState = (typeof INCIDENT_STATES)[number];
+
+/** The transitions people are told about. */
+export const INCIDENT_TRANSITIONS = ['OPENED', 'ESCALATED', 'RESOLVED'] as const;
+export type IncidentTransition = (typeof INCIDENT_TRANSITIONS)[number];
+
+/** Anomalies of the worker as a whole (its rolling hour, its API quota, its memory, its queue, its inputs' freshness). */
+export const WORKER_LEVEL_CODES: readonly AnomalyCode[] = ['HIGH_FAILURE_RATE', 'LOCK_CONTENTION', 'ELEVATED_RETRIES', 'API_QUOTA_LOW', 'RESOURCE_EXHAUSTION', 'QUEUE_OVERFLOW', 'STALE_DATA'];
+
+/** The anomalies a failed upstream job shows on its dependents and on the cycle it is a stage of. */
+const DEPENDENCY_SYMPTOMS: readonly AnomalyCode[] = ['DEPENDENCY_FAILURE', 'WORKER_CRASH', 'HIGH_FAILURE_RATE'];
+
+/** Distinct observations an incident remembers to recognise a redelivery. */
+export const INCIDENT_OBSERVATIONS_KEPT = 50;
+/**
+ * Conditional-write rounds before `recordDetection` / `recordResolution` give up (the stream record
+ * is then retried). Each round one of the racing writers wins, so this many concurrent writers of
+ * one incident always get through.
+ */
+export const INCIDENT_WRITE_ATTEMPTS = 10;
+/** After this long a PAGING escalation step that was never marked PAGED may be taken over, in ms (a sweep that died). */
+export const INCIDENT_PAGE_CLAIM_STALE_MS = 5 * MINUTE_MS;
+
+export interface IncidentKey {
+  readonly worker: string;
+  /** Null: the worker as a whole. */
+  readonly job: string | null;
+  readonly anomaly: AnomalyCode;
+}
+
+/** The job part of a key, `-` for the worker as a whole. */
+export const keyJob = (job: string | null): string => job ?? '-';
+
+/** `<worker>.<job|->#<anomaly>`: readable, unique per key. */
+export const incidentKeyString = (key: IncidentKey): string => `${key.worker}.${keyJob(key.job)}#${key.anomaly}`;
+
+const ID_PART = /^[a-z0-9_]+$/;
+const ID_JOB = /^([a-z0-9_]+|-)$/;
+
+/**
+ * The incident id: `<worker>~<job|->~<anomaly>~<generation>`, e.g. `youtube_worker~games~DEPENDENCY_FAILURE~1`.
+ * URL-safe (RFC 3986 unreserved), and it names the item it is stored in.
+ */
+export function incidentId(key: IncidentKey, generation: number): string {
+  return `${key.worker}~${keyJob(key.job)}~${key.anomaly}~${generation}`;
+}
+
+/** The key and generation an incident id names; throws InvalidPayloadError when it is not one. */
+export function parseIncidentId(id: string): { readonly key: IncidentKey; readonly generation: number } {
+  const parts = id.split('~');
+  const [worker, job, anomaly, generation] = parts;
+  const code = anomaly as AnomalyCode;
+  if (parts.length !== 4 || worker === undefined || job === undefined || generation === undefined || !ID_PART.test(worker) || !ID_JOB.test(job) || RULE_BY_CODE[code] === undefined || !/^[1-9]\d{0,8}$/.test(generation)) {
+    throw new InvalidPayloadError(`incident id must look like <worker>~<job|->~<ANOMALY>~<generation>, got "${id}"`);
+  }
+  return { key: { worker, job: job === '-' ? null : job, anomaly: code }, generation: Number(generation) };
+}
+
+export interface IncidentRecovery {
+  /** The recovery execution's name. */
+  readonly name: string;
+  /** The worker and job the recovery ran on (a dependent, for a dependency failure). */
+  readonly worker: string;
+  readonly job: string;
+  readonly actions: readonly string[];
+  /** ISO-8601. */
+  readonly startedAt: string;
+}
+
+export const PAGE_STATES = ['PAGING', 'PAGED'] as const;
+export type PageState = (typeof PAGE_STATES)[number];
+
+/** One escalation policy step of an incident. */
+export interface IncidentPage {
+  readonly step: EscalationReason;
+  readonly state: PageState;
+  /** The sweep run that claimed it. */
+  readonly token: string;
+  /** Epoch ms. */
+  readonly atMs: number;
+}
+
+export interface Incident {
+  readonly id: string;
+  readonly key: IncidentKey;
+  /** 1 for the key's first incident; a reopened condition is the next generation. */
+  readonly generation: number;
+  readonly state: IncidentState;
+  readonly severity: Severity;
+  /** The opening detection's detail, then the latest one's. */
+  readonly detail: string;
+  readonly lastDetail: string;
+  /** ISO-8601. */
+  readonly firstSeen: string;
+  readonly lastSeen: string;
+  /** Distinct detections counted. */
+  readonly count: number;
+  /** `<worker>.<job>` of the jobs the root cause blocked (not the root job), sorted. */
+  readonly impactedJobs: readonly string[];
+  /** Where it was seen: `report` (a run's report) and/or `health` (the health sweep). */
+  readonly sources: readonly DetectionSource[];
+  /** The latest distinct observation ids, newest last (redelivery dedup). */
+  readonly observations: readonly string[];
+  /** The observation that opened it, and the one that resolved it: a redelivery of either re-sends its notification (the alert claim keeps that once). */
+  readonly openedBy: string;
+  readonly resolvedBy: string | null;
+  readonly recoveries: readonly IncidentRecovery[];
+  readonly pages: readonly IncidentPage[];
+  /**
+   * The transitions whose notification was published. Until OPENED (RESOLVED) is in it, every later
+   * detection (resolution check) tries to deliver it again through the alert claim, which lets a
+   * stale claim be taken over: a notification whose stream record failed for good is not lost.
+   */
+  readonly notified: readonly IncidentTransition[];
+  /** ISO-8601; null until someone acknowledges it. */
+  readonly acknowledgedAt: string | null;
+  readonly acknowledgedBy: string | null;
+  /** ISO-8601; null while unresolved. */
+  readonly resolvedAt: string | null;
+  /** What healed it, for people. */
+  readonly resolution: string | null;
+  /** The worker, job and slot of the opening detection (the recovery runs on it), and its execution. */
+  readonly openedOn: { readonly worker: string; readonly job: string; readonly scheduledTime: string | null; readonly executionId: string | null };
+  /** Optimistic-concurrency version: 1 when created, +1 on every write. */
+  readonly version: number;
+}
+
+export const DETECTION_SOURCES = ['report', 'health'] as const;
+export type DetectionSource = (typeof DETECTION_SOURCES)[number];
+
+/** One sighting of a condition. */
+export interface Detection {
+  readonly key: IncidentKey;
+  readonly severity: Severity;
+  readonly detail: string;
+  /** When it was observed, epoch ms (a report's completion, a health finding's time). */
+  readonly observedAtMs: number;
+  /**
+   * Deterministic per sighting: `<worker>.<job>@<slot>#<anomaly>` for a report, the finding item's
+   * key for a health finding. A redelivered stream record gives the same id.
+   */
+  readonly observationId: string;
+  readonly source: DetectionSource;
+  /** The job the anomaly was seen on, when it is not the root job (a dependent): `<worker>.<job>`. */
+  readonly impactedJob: string | null;
+  /** Where it was seen (the recovery of a new incident runs there). */
+  readonly seenOn: { readonly worker: string; readonly job: string; readonly scheduledTime: string | null; readonly executionId: string | null };
+}
+
+export type DetectionOutcome =
+  /** A new incident (or the key's next generation): notify, start its recovery. */
+  | { readonly kind: 'OPENED'; readonly incident: Incident }
+  /** Counted on the open incident: notify nobody. */
+  | { readonly kind: 'UPDATED'; readonly incident: Incident }
+  /** Already counted (redelivery), or observed before the key's incident resolved: nothing to write. */
+  | { readonly kind: 'DUPLICATE' | 'STALE'; readonly incident: Incident };
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const sortedUnique = (xs: readonly string[]): string[] => [...new Set(xs)].sort();
+
+function checkDetection(d: Detection): void {
+  if (!Number.isFinite(d.observedAtMs) || d.observedAtMs < 0) throw new InvalidPayloadError(`detection observedAtMs must be epoch ms, got ${d.observedAtMs}`);
+  if (d.observationId === '') throw new InvalidPayloadError('detection observationId must not be empty');
+  if (d.key.worker === '') throw new InvalidPayloadError('detection worker must not be empty');
+}
+
+/** What one detection does to the key's incident (`current`: the latest incident of the key, if any). */
+export function applyDetection(current: Incident | undefined, d: Detection): DetectionOutcome {
+  checkDetection(d);
+  if (current !== undefined && current.observations.includes(d.observationId)) return { kind: 'DUPLICATE', incident: current };
+  if (current !== undefined && current.state === 'RESOLVED') {
+    const resolvedAtMs = Date.parse(current.resolvedAt ?? current.lastSeen);
+    if (d.observedAtMs <= resolvedAtMs) return { kind: 'STALE', incident: current };
+  }
+  if (current === undefined || current.state === 'RESOLVED') {
+    const generation = (current?.generation ?? 0) + 1;
+    return {
+      kind: 'OPENED',
+      incident: {
+        id: incidentId(d.key, generation),
+        key: d.key,
+        generation,
+        state: 'OPEN',
+        severity: d.severity,
+        detail: d.detail,
+        lastDetail: d.detail,
+        firstSeen: iso(d.observedAtMs),
+        lastSeen: iso(d.observedAtMs),
+        count: 1,
+        impactedJobs: d.impactedJob === null ? [] : [d.impactedJob],
+        sources: [d.source],
+        observations: [d.observationId],
+        openedBy: d.observationId,
+        resolvedBy: null,
+        recoveries: [],
+        pages: [],
+        notified: [],
+        acknowledgedAt: null,
+        acknowledgedBy: null,
+        resolvedAt: null,
+        resolution: null,
+        openedOn: d.seenOn,
+        version: (current?.version ?? 0) + 1,
+      },
+    };
+  }
+  const later = d.observedAtMs >= Date.parse(current.lastSeen);
+  return {
+    kind: 'UPDATED',
+    incident: {
+      ...current,
+      lastSeen: later ? iso(d.observedAtMs) : current.lastSeen,
+      lastDetail: later ? d.detail : current.lastDetail,
+      count: current.count + 1,
+      impactedJobs: d.impactedJob === null ? current.impactedJobs : sortedUnique([...current.impactedJobs, d.impactedJob]),
+      sources: sortedUnique([...current.sources, d.source]) as DetectionSource[],
+      observations: [...current.observations, d.observationId].slice(-INCIDENT_OBSERVATIONS_KEPT),
+      version: current.version + 1,
+    },
+  };
+}
+
+/** Evidence that a condition is gone. */
+export interface ClearEvidence {
+  /** When it was seen gone, epoch ms. */
+  readonly atMs: number;
+  /** Deterministic per piece of evidence (as Detection.observationId). */
+  readonly observationId: string;
+  /** What it was, for people: `youtube_worker.games run at 00:30 SUCCEEDED`. */
+  readonly what: string;
+  /**
+   * What the recoveries of the incident achieved, when known: `recovery rcv-... SUCCEEDED (verified)`.
+   * @default the recoveries tried are listed without an outcome
+   */
+  readonly recoveryOutcome?: string;
+}
+
+export type ResolutionOutcome =
+  | { readonly kind: 'RESOLVED'; readonly incident: Incident; readonly durationMs: number }
+  /** Resolved already, or the evidence predates the latest sighting. */
+  | { readonly kind: 'UNCHANGED'; readonly incident: Incident };
+
+/** The text of what healed an incident. */
+export function healedByText(incident: Pick<Incident, 'recoveries'>, evidence: ClearEvidence): string {
+  if (incident.recoveries.length === 0) return `${evidence.what}; no recovery was run`;
+  const tried = incident.recoveries.map((r) => `${r.actions.join('+')} on ${r.worker}.${r.job}`).join(', ');
+  return `${evidence.what}; recovery tried: ${tried}${evidence.recoveryOutcome === undefined ? '' : ` (${evidence.recoveryOutcome})`}`;
+}
+
+/** Resolves the incident on evidence that its condition is gone, if that evidence is newer than the latest sighting. */
+export function applyResolution(incident: Incident, evidence: ClearEvidence): ResolutionOutcome {
+  if (incident.state === 'RESOLVED') return { kind: 'UNCHANGED', incident };
+  if (evidence.atMs <= Date.parse(incident.lastSeen)) return { kind: 'UNCHANGED', incident };
+  const durationMs = evidence.atMs - Date.parse(incident.firstSeen);
+  return {
+    kind: 'RESOLVED',
+    durationMs,
+    incident: { ...incident, state: 'RESOLVED', resolvedAt: iso(evidence.atMs), resolvedBy: evidence.observationId, resolution: healedByText(incident, evidence), version: incident.version + 1 },
+  };
+}
+
+/** Records the recovery started for the incident: OPEN -> RECOVERING (an escalated or resolved one keeps its state). */
+export function applyRecovery(incident: Incident, recovery: IncidentRecovery): Incident {
+  if (incident.recoveries.some((r) => r.name === recovery.name)) return incident;
+  return { ...incident, state: incident.state === 'OPEN' ? 'RECOVERING' : incident.state, recoveries: [...incident.recoveries, recovery], version: incident.version + 1 };
+}
+
+/** Records that a transition's notification was published; unchanged when it was recorded already. */
+export function applyNotified(incident: Incident, transition: IncidentTransition): Incident {
+  if (incident.notified.includes(transition)) return incident;
+  return { ...incident, notified: [...incident.notified, transition], version: incident.version + 1 };
+}
+
+/** Acknowledges an incident once; the first acknowledgement is kept. */
+export function applyAcknowledgement(incident: Incident, by: string, atMs: number): { readonly changed: boolean; readonly incident: Incident } {
+  if (incident.acknowledgedAt !== null) return { changed: false, incident };
+  return { changed: true, incident: { ...incident, acknowledgedAt: iso(atMs), acknowledgedBy: by, version: incident.version + 1 } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Escalation: each policy step pages once per incident
+
+export type IncidentEscalationDecision =
+  | { readonly kind: 'page'; readonly step: EscalationReason; readonly openMs: number }
+  | { readonly kind: 'skip'; readonly why: 'resolved' | 'not-critical' | 'acknowledged' | 'paged' | 'paging' | 'not-due' };
+
+/**
+ * Whether the sweep should page about the incident now. The policy's only time step is
+ * UNACKNOWLEDGED_CRITICAL: a CRITICAL incident nobody acknowledged for
+ * ESCALATION.unacknowledgedCriticalMinutes since it opened pages once, however long it lasts.
+ */
+export function decideIncidentEscalation(incident: Incident, nowMs: number): IncidentEscalationDecision {
+  if (incident.state === 'RESOLVED') return { kind: 'skip', why: 'resolved' };
+  if (incident.severity !== 'CRITICAL') return { kind: 'skip', why: 'not-critical' };
+  if (incident.acknowledgedAt !== null) return { kind: 'skip', why: 'acknowledged' };
+  const step: EscalationReason = 'UNACKNOWLEDGED_CRITICAL';
+  const page = incident.pages.find((p) => p.step === step);
+  if (page?.state === 'PAGED') return { kind: 'skip', why: 'paged' };
+  if (page !== undefined && page.atMs >= nowMs - INCIDENT_PAGE_CLAIM_STALE_MS) return { kind: 'skip', why: 'paging' };
+  const openMs = nowMs - Date.parse(incident.firstSeen);
+  if (openMs < ESCALATION.unacknowledgedCriticalMinutes * MINUTE_MS) return { kind: 'skip', why: 'not-due' };
+  return { kind: 'page', step, openMs };
+}
+
+/** Claims a policy step for paging (PAGING under `token`); null when the decision is not to page. */
+export function claimPage(incident: Incident, step: EscalationReason, token: string, nowMs: number): Incident | null {
+  const decision = decideIncidentEscalation(incident, nowMs);
+  if (decision.kind !== 'page' || decision.step !== step) return null;
+  const pages = [...incident.pages.filter((p) => p.step !== step), { step, state: 'PAGING' as const, token, atMs: nowMs }];
+  return { ...incident, pages, version: incident.version + 1 };
+}
+
+/** PAGING -> PAGED for the claim's token (ESCALATED); null when the claim is no longer this token's. */
+export function markPaged(incident: Incident, step: EscalationReason, token: string, nowMs: number): Incident | null {
+  const page = incident.pages.find((p) => p.step === step);
+  if (page === undefined || page.state !== 'PAGING' || page.token !== token) return null;
+  const pages = incident.pages.map((p) => (p.step === step ? { ...p, state: 'PAGED' as const, atMs: nowMs } : p));
+  return { ...incident, pages, state: incident.state === 'RESOLVED' ? 'RESOLVED' : 'ESCALATED', version: incident.version + 1 };
+}
+
+/** Gives a failed page's claim back, so the next sweep pages; null when it is not this token's. */
+export function releasePage(incident: Incident, step: EscalationReason, token: string): Incident | null {
+  const page = incident.pages.find((p) => p.step === step);
+  if (page === undefined || page.state !== 'PAGING' || page.token !== token) return null;
+  return { ...incident, pages: incident.pages.filter((p) => p.step !== step), version: incident.version + 1 };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Root cause through the dependency graph
+
+/** What is known of where an anomaly was seen. */
+export interface Sighting {
+  readonly worker: string;
+  /** Null for a health finding about the worker as a whole. */
+  readonly job: string | null;
+  readonly anomaly: AnomalyCode;
+  /** The report's skip reason, if it was a skipped run. */
+  readonly skipReason?: string | null;
+  /** Texts that may name the failed upstream: the finding's detail, the report's recommendations and error cause. */
+  readonly texts: readonly string[];
+}
+
+/** The registry as root-cause analysis needs it. */
+export interface GraphLookup {
+  /** Whether `worker` has a job `job`. */
+  hasJob(worker: string, job: string): boolean;
+  /** Whether `worker` is in the registry. */
+  hasWorker(worker: string): boolean;
+}
+
+/** `<worker>.<job> failed` as the intel cycle words a failed stage (`stage youtube_worker.games failed (...)`, `youtube_worker.games failed in this intel cycle`). */
+const STAGE_FAILED = /\b([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*) failed\b/;
+/** `dependency <worker> ...` as the gate words a dependency that blocked a run. */
+const DEPENDENCY_NAMED = /\bdependency ([a-z][a-z0-9_]*)\b/;
+
+/** The failed upstream job a text names, if the registry knows it. */
+export function failedUpstreamIn(texts: readonly string[], graph: GraphLookup): { readonly worker: string; readonly job: string | null } | null {
+  for (const text of texts) {
+    const stage = STAGE_FAILED.exec(text);
+    if (stage?.[1] !== undefined && stage[2] !== undefined && graph.hasJob(stage[1], stage[2])) return { worker: stage[1], job: stage[2] };
+  }
+  for (const text of texts) {
+    const dep = DEPENDENCY_NAMED.exec(text);
+    if (dep?.[1] !== undefined && graph.hasWorker(dep[1])) return { worker: dep[1], job: null };
+  }
+  return null;
+}
+
+export interface RootCause {
+  readonly key: IncidentKey;
+  /** `<worker>.<job>` of the job it was seen on, when that is not the root (a dependent, the cycle). */
+  readonly impactedJob: string | null;
+}
+
+/**
+ * The incident key of a sighting. A dependent skipped with DEPENDENCY_FAILED, or a run that failed
+ * because a named upstream job failed (the intel cycle's `StageFailed`), is keyed on that upstream
+ * job with DEPENDENCY_FAILURE, the sighting's job impacted. Worker-level anomalies
+ * (WORKER_LEVEL_CODES) are keyed on the worker. Anything else on the job it was seen on: a
+ * dependent's own, independent failure is its own incident.
+ */
+export function rootCauseOf(s: Sighting, graph: GraphLookup): RootCause {
+  const seenJob = s.job === null ? `${s.worker}.-` : `${s.worker}.${s.job}`;
+  const blocked = s.skipReason === 'DEPENDENCY_FAILED' || s.anomaly === 'DEPENDENCY_FAILURE';
+  const stageFailed = DEPENDENCY_SYMPTOMS.includes(s.anomaly) && s.texts.some((t) => /\bstage [a-z0-9_]+\.[a-z0-9_]+ failed\b/.test(t));
+  if (blocked || stageFailed) {
+    const upstream = failedUpstreamIn(s.texts, graph);
+    if (upstream !== null && upstream.worker !== s.worker) {
+      return { key: { worker: upstream.worker, job: upstream.job, anomaly: 'DEPENDENCY_FAILURE' }, impactedJob: seenJob };
+    }
+  }
+  if (WORKER_LEVEL_CODES.includes(s.anomaly)) return { key: { worker: s.worker, job: null, anomaly: s.anomaly }, impactedJob: null };
+  return { key: { worker: s.worker, job: s.job, anomaly: s.anomaly }, impactedJob: null };
+}
+
+/**
+ * Whether a run's report clears an incident: the run was of the incident's job (or, for a
+ * worker-level incident, of the worker), it ran and succeeded (a skip proves nothing), and its
+ * evaluation did not find the anomaly again.
+ */
+export function reportClears(incident: Pick<Incident, 'key' | 'state'>, report: { readonly worker: string; readonly job: string; readonly status: string }, foundKeys: readonly string[]): boolean {
+  if (incident.state === 'RESOLVED') return false;
+  if (incident.key.worker !== report.worker) return false;
+  if (incident.key.job !== null && incident.key.job !== report.job) return false;
+  if (report.status !== 'SUCCEEDED' && report.status !== 'PARTIAL') return false;
+  return !foundKeys.includes(incidentKeyString(incident.key));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ports (lambdas/adapters/dynamo-incident-store.ts; fakes in the tests)
+
+export interface IncidentStore {
+  /** The latest incident of a key (consistent read), or undefined. */
+  read(key: IncidentKey): Promise<Incident | undefined>;
+  /** Every key's latest incident of a worker (consistent), resolved ones included. */
+  readWorker(worker: string): Promise<Incident[]>;
+  /** The incidents not RESOLVED (eventually consistent: an index), for the sweep. */
+  listUnresolved(): Promise<Incident[]>;
+  /**
+   * Writes `next` if the stored incident of its key is still at `next.version - 1` (absent for
+   * version 1). False when another writer got there first.
+   */
+  write(next: Incident): Promise<boolean>;
+}
+
+/** Read, apply, conditional write of `write` (nothing when null); on a lost race read again (at most INCIDENT_WRITE_ATTEMPTS rounds). */
+export async function updateIncident<R>(
+  store: Pick<IncidentStore, 'read' | 'write'>,
+  key: IncidentKey,
+  apply: (current: Incident | undefined) => { readonly result: R; readonly write: Incident | null },
+): Promise<R> {
+  for (let attempt = 0; attempt < INCIDENT_WRITE_ATTEMPTS; attempt++) {
+    const out = apply(await store.read(key));
+    if (out.write === null || (await store.write(out.write))) return out.result;
+  }
+  throw new IncidentContentionError(`incident ${incidentKeyString(key)}: lost ${INCIDENT_WRITE_ATTEMPTS} conditional writes in a row`);
+}
+
+/** Too many concurrent writers on one incident: retryable (the stream record is retried). */
+export class IncidentContentionError extends RetryableError {
+  override readonly name = 'IncidentContentionError';
+}
+
+/** Counts a detection on its key's incident (concurrency-safe). */
+export async function recordDetection(store: Pick<IncidentStore, 'read' | 'write'>, detection: Detection): Promise<DetectionOutcome> {
+  return updateIncident(store, detection.key, (current) => {
+    const out = applyDetection(current, detection);
+    return { result: out, write: out.kind === 'OPENED' || out.kind === 'UPDATED' ? out.incident : null };
+  });
+}
+
+/** Resolves the key's incident on the evidence, if it still applies (concurrency-safe); null when the key has none. */
+export async function recordResolution(store: Pick<IncidentStore, 'read' | 'write'>, key: IncidentKey, evidence: ClearEvidence): Promise<ResolutionOutcome | null> {
+  return updateIncident(store, key, (current) => {
+    if (current === undefined) return { result: null, write: null };
+    const out = applyResolution(current, evidence);
+    return { result: out, write: out.kind === 'RESOLVED' ? out.incident : null };
+  });
+}
+
+/** Records a started recovery on the incident `id` (concurrency-safe); null when the key's latest incident is another one. */
+export async function recordRecovery(store: Pick<IncidentStore, 'read' | 'write'>, id: string, recovery: IncidentRecovery): Promise<Incident | null> {
+  return updateIncident(store, parseIncidentId(id).key, (current) => {
+    if (current === undefined || current.id !== id) return { result: null, write: null };
+    const next = applyRecovery(current, recovery);
+    return { result: next, write: next === current ? null : next };
+  });
+}
+
+/** Records a published notification on the incident `id` (concurrency-safe); null when the key's latest incident is another one. */
+export async function recordNotified(store: Pick<IncidentStore, 'read' | 'write'>, id: string, transition: IncidentTransition): Promise<Incident | null> {
+  return updateIncident(store, parseIncidentId(id).key, (current) => {
+    if (current === undefined || current.id !== id) return { result: null, write: null };
+    const next = applyNotified(current, transition);
+    return { result: next, write: next === current ? null : next };
+  });
+}
+
+/** A 32-hex digest of an incident transition (notification ids). */
+export function transitionDigest(id: string, transition: IncidentTransition): string {
+  return createHash('sha256').update(JSON.stringify([id, transition])).digest('hex').slice(0, 32);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notifications: an incident's OPENED and RESOLVED transitions as alerts
+
+export interface IncidentAlertInput {
+  readonly incident: Incident;
+  readonly transition: 'OPENED' | 'RESOLVED';
+  /** The AWS region of the state machines (console links). */
+  readonly region: string;
+  /** OPENED: the opening finding's observed value and threshold. */
+  readonly observed?: number | string | boolean;
+  readonly threshold?: number | string | boolean;
+  /** OPENED: the report it was seen in (score card, slot, execution). */
+  readonly report?: WorkerScoreReport;
+}
+
+/**
+ * The alert of an incident transition. Its id is the transition's (`alert_` + transitionDigest), so
+ * the ALERT claim delivers each transition once, whatever the dedup windows; it is raised when the
+ * incident opened (OPENED) or resolved (RESOLVED).
+ */
+export function buildIncidentAlert(input: IncidentAlertInput): Alert {
+  const { incident, transition } = input;
+  const resolved = transition === 'RESOLVED';
+  if (resolved && incident.resolvedAt === null) throw new InvalidPayloadError(`incident ${incident.id} is not resolved`);
+  const raisedAtMs = Date.parse(resolved ? (incident.resolvedAt as string) : incident.firstSeen);
+  const base = buildAlert({
+    finding: {
+      code: incident.key.anomaly,
+      severity: incident.severity,
+      worker: incident.key.worker,
+      detail: resolved ? `resolved: ${incident.resolution ?? 'the condition is gone'}` : incident.detail,
+      observed: resolved ? 'resolved' : (input.observed ?? incident.detail),
+      threshold: resolved ? '-' : (input.threshold ?? '-'),
+    },
+    ...(input.report !== undefined && !resolved ? { report: input.report } : {}),
+    ...(input.report === undefined && !resolved && incident.openedOn.executionId !== null ? { executionId: incident.openedOn.executionId } : {}),
+    region: input.region,
+    raisedAtMs,
+  });
+  const id = `alert_${transitionDigest(incident.id, transition)}`;
+  return {
+    ...base,
+    id,
+    dedupKey: `${incident.id}#${transition}`,
+    windowStart: new Date(raisedAtMs).toISOString(),
+    incident: {
+      id: incident.id,
+      transition,
+      state: incident.state,
+      rootJob: `${incident.key.worker}.${keyJob(incident.key.job)}`,
+      impactedJobs: incident.impactedJobs,
+      firstSeen: incident.firstSeen,
+      lastSeen: incident.lastSeen,
+      count: incident.count,
+      durationMs: resolved ? raisedAtMs - Date.parse(incident.firstSeen) : null,
+      resolution: resolved ? incident.resolution : null,
+    },
+  };
+}
