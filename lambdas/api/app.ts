@@ -37,6 +37,8 @@ export const CONFIG_WRITE_ATTEMPTS = 3;
 
 const ReasonBody = z.strictObject({ reason: z.string().min(1).max(500).optional() });
 const AckBody = z.strictObject({ by: z.string().trim().min(1).max(128), note: z.string().max(1000).optional() });
+/** `<worker>~<job|->~<ANOMALY>~<generation>` (lib/domain/incident.ts incidentId). */
+const IncidentIdParam = z.string().regex(/^[a-z0-9_]+~([a-z0-9_]+|-)~[A-Z_]+~[1-9][0-9]{0,8}$/, { message: 'must look like <worker>~<job or ->~<ANOMALY>~<generation>' });
 const AlertIdParam = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, { message: 'must be 1 to 128 characters of A-Z a-z 0-9 _ -' });
 
 const MODE_OF: Readonly<Record<'pause' | 'resume' | 'drain', OrchestratorMode>> = { pause: 'PAUSED', resume: 'RUNNING', drain: 'DRAINING' };
@@ -241,6 +243,17 @@ export function makeHandler(deps: ApiDeps): (event: ApiEvent | unknown) => Promi
     return json(200, { alertId, status: out.status, acknowledgedAt: out.acknowledgedAt, by: body.by });
   }
 
+  async function ackIncident(req: Request): Promise<JsonResponse> {
+    const incidentId = parseWith(IncidentIdParam, req.params['id'], 'path.id', 'INVALID_INCIDENT_ID');
+    const raw = parseJsonBody(req.body, req.isBase64Encoded);
+    if (raw === undefined) throw badRequest('MISSING_BODY', 'body: required, e.g. {"by":"alice"}');
+    const body = parseWith(AckBody, raw, 'body');
+    const out = await deps.store.acknowledgeIncident(incidentId, deps.clock(), { by: body.by, note: body.note ?? null });
+    if (out.status === 'NOT_FOUND') throw notFound('UNKNOWN_INCIDENT', `no incident ${quote(incidentId)} (or it was reopened since: acknowledge the current one)`);
+    deps.logger.info('incident acknowledged', { incidentId, status: out.status, by: body.by });
+    return json(200, { incidentId, status: out.status, acknowledgedAt: out.acknowledgedAt, by: body.by });
+  }
+
   const dispatch: Record<RouteName, (req: Request) => Promise<JsonResponse>> = {
     listWorkers: () => listWorkers(),
     listReports,
@@ -248,6 +261,7 @@ export function makeHandler(deps: ApiDeps): (event: ApiEvent | unknown) => Promi
     triggerWorker,
     putWorkerConfig,
     ackAlert,
+    ackIncident,
     pause: (req) => setMode(req, 'pause'),
     resume: (req) => setMode(req, 'resume'),
     drain: (req) => setMode(req, 'drain'),

@@ -20,6 +20,9 @@ import {
   type WorkerStateItem,
 } from '../../lib/domain/worker-state.js';
 import { DynamoAlertStore } from '../adapters/dynamo-alert-store.js';
+import { DynamoIncidentStore } from '../adapters/dynamo-incident-store.js';
+import { ALERT_SK, alertPk } from '../../lib/domain/anomaly-evaluation.js';
+import { recordAcknowledgement } from '../../lib/domain/incident.js';
 import { DynamoStateStore, isConditionFailure, putIfAbsent } from '../adapters/dynamo-state-store.js';
 import type { AcknowledgeBy, AcknowledgeOutcome, AlertListing, Page, PageKey, PageRequest, StatusStore, TriggerClaimResult, TriggerRecord } from './ports.js';
 
@@ -82,6 +85,7 @@ export function triggerRecordOf(item: Record<string, unknown>): TriggerRecord | 
 export class DynamoStatusStore implements StatusStore {
   private readonly states: DynamoStateStore;
   private readonly alerts: DynamoAlertStore;
+  private readonly incidents: DynamoIncidentStore;
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -89,6 +93,7 @@ export class DynamoStatusStore implements StatusStore {
   ) {
     this.states = new DynamoStateStore(client, tableName);
     this.alerts = new DynamoAlertStore(client, tableName);
+    this.incidents = new DynamoIncidentStore(client, tableName);
   }
 
   async readOrchestrator(): Promise<OrchestratorState> {
@@ -146,8 +151,20 @@ export class DynamoStatusStore implements StatusStore {
     return this.alerts.listAlerts(page);
   }
 
+  /** The alert's acknowledgement, then (one GetItem) the incident it announced, if any, acknowledged too. */
   async acknowledgeAlert(alertId: string, nowMs: number, ack: AcknowledgeBy): Promise<AcknowledgeOutcome> {
-    return this.alerts.acknowledgeAlert(alertId, nowMs, ack);
+    const out = await this.alerts.acknowledgeAlert(alertId, nowMs, ack);
+    if (out.status === 'NOT_FOUND') return out;
+    const item = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: alertPk(alertId), sk: ALERT_SK }, ConsistentRead: true, ProjectionExpression: '#alert.#incident.#id', ExpressionAttributeNames: { '#alert': 'alert', '#incident': 'incident', '#id': 'id' } }),
+    );
+    const incidentId = (item.Item?.['alert'] as { incident?: { id?: unknown } } | undefined)?.incident?.id;
+    if (typeof incidentId === 'string') await recordAcknowledgement(this.incidents, incidentId, ack.by, nowMs);
+    return out;
+  }
+
+  async acknowledgeIncident(incidentId: string, nowMs: number, ack: AcknowledgeBy): Promise<AcknowledgeOutcome> {
+    return recordAcknowledgement(this.incidents, incidentId, ack.by, nowMs);
   }
 
   async writeWorkerConfig(workerId: string, config: WorkerConfig, expectedVersion: number): Promise<boolean> {

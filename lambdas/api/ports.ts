@@ -85,8 +85,10 @@ export interface StatusStore {
   listReports(workerId: string, page: PageRequest): Promise<Page<WorkerScoreReport>>;
   /** Alerts through the `byTime` GSI, newest first. */
   listAlerts(page: PageRequest): Promise<Page<AlertListing>>;
-  /** Sets `acknowledgedAt` (and who, and why) once. */
+  /** Sets `acknowledgedAt` (and who, and why) once; when the alert announced an incident, acknowledges the incident too. */
   acknowledgeAlert(alertId: string, nowMs: number, ack: AcknowledgeBy): Promise<AcknowledgeOutcome>;
+  /** Acknowledges an incident once (lib/domain/incident.ts): its escalation stops. */
+  acknowledgeIncident(incidentId: string, nowMs: number, ack: AcknowledgeBy): Promise<AcknowledgeOutcome>;
   /**
    * Writes STATE.config (UpdateItem SET config; never touches protocol attributes) when the stored
    * config's version is still `expectedVersion` (0 = no config yet). False when it changed meanwhile.

@@ -9,6 +9,7 @@ export const ROUTES = [
   { name: 'putWorkerConfig', method: 'PUT', pattern: ['workers', ':id', 'config'] },
   { name: 'listAlerts', method: 'GET', pattern: ['alerts'] },
   { name: 'ackAlert', method: 'POST', pattern: ['alerts', ':id', 'ack'] },
+  { name: 'ackIncident', method: 'POST', pattern: ['incidents', ':id', 'ack'] },
   { name: 'pause', method: 'POST', pattern: ['orchestrator', 'pause'] },
   { name: 'resume', method: 'POST', pattern: ['orchestrator', 'resume'] },
   { name: 'drain', method: 'POST', pattern: ['orchestrator', 'drain'] },

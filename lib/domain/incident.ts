@@ -520,6 +520,29 @@ export async function recordNotified(store: Pick<IncidentStore, 'read' | 'write'
   });
 }
 
+export type IncidentAckOutcome =
+  | { readonly status: 'ACKNOWLEDGED' | 'ALREADY_ACKNOWLEDGED'; readonly acknowledgedAt: string }
+  | { readonly status: 'NOT_FOUND' };
+
+/**
+ * Acknowledges the incident `id` once (concurrency-safe): its escalation stops. NOT_FOUND when the
+ * id is not an incident id, or its key's latest incident is another generation.
+ */
+export async function recordAcknowledgement(store: Pick<IncidentStore, 'read' | 'write'>, id: string, by: string, nowMs: number): Promise<IncidentAckOutcome> {
+  let key: IncidentKey;
+  try {
+    key = parseIncidentId(id).key;
+  } catch {
+    return { status: 'NOT_FOUND' };
+  }
+  return updateIncident(store, key, (current): { result: IncidentAckOutcome; write: Incident | null } => {
+    if (current === undefined || current.id !== id) return { result: { status: 'NOT_FOUND' }, write: null };
+    const out = applyAcknowledgement(current, by, nowMs);
+    const acknowledgedAt = out.incident.acknowledgedAt ?? '';
+    return { result: { status: out.changed ? 'ACKNOWLEDGED' : 'ALREADY_ACKNOWLEDGED', acknowledgedAt }, write: out.changed ? out.incident : null };
+  });
+}
+
 /** A 32-hex digest of an incident transition (notification ids). */
 export function transitionDigest(id: string, transition: IncidentTransition): string {
   return createHash('sha256').update(JSON.stringify([id, transition])).digest('hex').slice(0, 32);

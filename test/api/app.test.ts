@@ -445,6 +445,30 @@ describe('POST /alerts/{id}/ack', () => {
   });
 });
 
+describe('POST /incidents/{id}/ack', () => {
+  const id = 'youtube_worker~games~DEPENDENCY_FAILURE~1';
+  it('acknowledges once (the escalation stops); again -> ALREADY_ACKNOWLEDGED; unknown or superseded -> 404', async () => {
+    store.incidentIds.add(id);
+    expect(await call('POST', `/incidents/${encodeURIComponent(id)}/ack`, { body: { by: 'alice' } })).toMatchObject({
+      status: 200,
+      body: { incidentId: id, status: 'ACKNOWLEDGED', acknowledgedAt: new Date(NOW).toISOString(), by: 'alice' },
+    });
+    expect((await call('POST', `/incidents/${id}/ack`, { body: { by: 'bob' } })).body).toMatchObject({ status: 'ALREADY_ACKNOWLEDGED', acknowledgedAt: new Date(NOW).toISOString() });
+    expect(await call('POST', '/incidents/youtube_worker~games~DEPENDENCY_FAILURE~2/ack', { body: { by: 'alice' } })).toMatchObject({ status: 404, body: { error: { code: 'UNKNOWN_INCIDENT' } } });
+  });
+
+  it.each<[string, string]>([
+    ['an alert id', 'alert_1'],
+    ['no generation', 'youtube_worker~games~DEPENDENCY_FAILURE'],
+    ['odd characters', 'youtube_worker~games~X%3Cy~1'],
+  ])('%s -> 400, nothing written', async (_name, badId) => {
+    const { status, body } = await call('POST', `/incidents/${badId}/ack`, { body: { by: 'a' } });
+    expect(status).toBe(400);
+    expect(body.error?.code).toBe('INVALID_INCIDENT_ID');
+    expect(store.calls).not.toContain('acknowledgeIncident');
+  });
+});
+
 describe('routing and failures', () => {
   it('unknown route -> 404; wrong method -> 405 with Allow', async () => {
     expect(await call('GET', '/nothing/here')).toMatchObject({ status: 404, body: { error: { code: 'NO_SUCH_ROUTE' } } });

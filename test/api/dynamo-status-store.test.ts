@@ -12,6 +12,8 @@ import { DynamoStatusStore } from '../../lambdas/api/dynamo-status-store.js';
 import { newTriggerRecord } from '../../lambdas/api/trigger.js';
 import { ALERT_ATTRS, DynamoAlertStore } from '../../lambdas/adapters/dynamo-alert-store.js';
 import { DynamoStateStore } from '../../lambdas/adapters/dynamo-state-store.js';
+import { DynamoIncidentStore } from '../../lambdas/adapters/dynamo-incident-store.js';
+import { applyDetection, buildIncidentAlert, decideIncidentEscalation, type Detection, type Incident } from '../../lib/domain/incident.js';
 import { buildAlert, type Alert } from '../../lib/domain/alerting.js';
 import { ALERT_SK, alertPk } from '../../lib/domain/anomaly-evaluation.js';
 import { RULE_BY_CODE, type AnomalyCode } from '../../lib/domain/anomaly-rules.js';
@@ -128,6 +130,36 @@ describe('alerts through the GSI', () => {
     const item = (await doc.send(new GetCommand({ TableName: tableName, Key: { pk: alertPk(id), sk: ALERT_SK } }))).Item;
     expect(item).toMatchObject({ [ALERT_ATTRS.acknowledgedAt]: new Date(NOW).toISOString(), [ALERT_ATTRS.acknowledgedBy]: 'alice', [ALERT_ATTRS.ackNote]: 'on it' });
     expect((await handle(apiEvent('POST', '/alerts/alert_missing/ack', { body: { by: 'alice' } }))).statusCode).toBe(404);
+  });
+
+  it('acking the alert that announced an incident acknowledges the incident (its escalation stops); POST /incidents/{id}/ack does too', async () => {
+    const incidents = new DynamoIncidentStore(doc, tableName);
+    const detection = (anomaly: AnomalyCode): Detection => ({
+      key: { worker: 'youtube_worker', job: 'games', anomaly },
+      severity: 'CRITICAL',
+      detail: 'games failed',
+      observedAtMs: NOW - 20 * MIN,
+      observationId: `obs-${anomaly}`,
+      source: 'report',
+      impactedJob: 'creator_intel_worker.analyze',
+      seenOn: { worker: 'creator_intel_worker', job: 'analyze', scheduledTime: null, executionId: null },
+    });
+    const incident = applyDetection(undefined, detection('DEPENDENCY_FAILURE')).incident;
+    await incidents.write(incident);
+    const opened = buildIncidentAlert({ incident, transition: 'OPENED', region: 'eu-west-1' });
+    await new DynamoAlertStore(doc, tableName).claim(opened, { token: 't', nowMs: NOW });
+    const { handle } = handler();
+    expect((await handle(apiEvent('POST', `/alerts/${opened.id}/ack`, { body: { by: 'alice' } }))).statusCode).toBe(200);
+    expect(await incidents.read(incident.key)).toMatchObject({ acknowledgedAt: new Date(NOW).toISOString(), acknowledgedBy: 'alice' });
+    expect(decideIncidentEscalation((await incidents.read(incident.key)) as Incident, NOW + 60 * MIN)).toEqual({ kind: 'skip', why: 'acknowledged' });
+
+    const other = applyDetection(undefined, detection('WORKER_CRASH')).incident;
+    await incidents.write(other);
+    const ack = await handle(apiEvent('POST', `/incidents/${other.id}/ack`, { body: { by: 'bob' } }));
+    expect(bodyOf(ack)).toMatchObject({ incidentId: other.id, status: 'ACKNOWLEDGED', by: 'bob' });
+    expect((await handle(apiEvent('POST', `/incidents/${other.id}/ack`, { body: { by: 'carol' } }))).statusCode).toBe(200);
+    expect(await incidents.read(other.key)).toMatchObject({ acknowledgedBy: 'bob' });
+    expect((await handle(apiEvent('POST', '/incidents/youtube_worker~games~WORKER_CRASH~2/ack', { body: { by: 'bob' } }))).statusCode).toBe(404);
   });
 });
 

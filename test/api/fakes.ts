@@ -120,6 +120,19 @@ export class InMemoryStatusStore implements StatusStore {
     return { status: 'ACKNOWLEDGED', acknowledgedAt };
   }
 
+  readonly incidentAcks = new Map<string, AcknowledgeBy & { readonly at: string }>();
+  /** Incident ids that exist (acknowledgeIncident answers NOT_FOUND for others). */
+  readonly incidentIds = new Set<string>();
+  async acknowledgeIncident(incidentId: string, nowMs: number, ack: AcknowledgeBy): Promise<AcknowledgeOutcome> {
+    await this.enter('acknowledgeIncident');
+    if (!this.incidentIds.has(incidentId)) return { status: 'NOT_FOUND' };
+    const earlier = this.incidentAcks.get(incidentId);
+    if (earlier) return { status: 'ALREADY_ACKNOWLEDGED', acknowledgedAt: earlier.at };
+    const at = new Date(nowMs).toISOString();
+    this.incidentAcks.set(incidentId, { ...ack, at });
+    return { status: 'ACKNOWLEDGED', acknowledgedAt: at };
+  }
+
   async writeWorkerConfig(workerId: string, config: WorkerConfig, expectedVersion: number): Promise<boolean> {
     await this.enter('writeWorkerConfig');
     if (this.configConflicts > 0) {

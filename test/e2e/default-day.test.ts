@@ -38,6 +38,7 @@ describe('the default day', () => {
 
     // A healthy day raises nothing and heals nothing; the sweep ran every 5 minutes.
     expect(result.alerts).toEqual([]);
+    expect(result.incidents).toEqual([]);
     expect(result.recoveries).toEqual([]);
     expect(result.pages).toEqual([]);
     expect(result.sweeps).toHaveLength((HOURS * 60) / 5);

@@ -6,8 +6,6 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { documentClient } from '../../lambdas/adapters/dynamo-state-store.js';
-import { windowStartFor } from '../../lib/domain/alerting.js';
-import type { Severity } from '../../lib/domain/anomaly-rules.js';
 import { STATE_SK, workerPk } from '../../lib/domain/worker-state.js';
 import { WORKERS } from '../../lib/registry/index.js';
 import { runSymphony, type SymphonyResult } from '../../local/symphony.js';
@@ -27,11 +25,17 @@ function expectNothingLost(result: SymphonyResult): void {
   }
 }
 
-/** At most one alert per worker, anomaly and dedup window. */
-function expectOncePerWindow(result: SymphonyResult): void {
-  const keys = result.alerts.map((a) => `${a.worker}#${a.anomaly}#${new Date(windowStartFor(a.severity as Severity, a.atMs)).toISOString()}`);
-  expect(keys.length).toBeGreaterThan(0);
-  expect(new Set(keys).size).toBe(keys.length);
+/**
+ * Alerts per incident: every message is an incident transition, each incident is opened once and
+ * resolved at most once, and a resolution follows its opening.
+ */
+function expectPerIncident(result: SymphonyResult): void {
+  expect(result.alerts.length).toBeGreaterThan(0);
+  for (const incident of result.incidents) {
+    const messages = result.alerts.filter((a) => a.incidentId === incident.id).map((a) => a.transition);
+    expect(messages, incident.id).toEqual(incident.state === 'RESOLVED' ? ['OPENED', 'RESOLVED'] : ['OPENED']);
+  }
+  expect(result.alerts.every((a) => a.incidentId !== null && result.incidents.some((i) => i.id === a.incidentId))).toBe(true);
 }
 
 describe('scenario stuck-lock', () => {
@@ -58,18 +62,22 @@ describe('scenario stuck-lock', () => {
     expect(freed.length).toBeGreaterThan(0);
     expect(freed.every((r) => r.status === 'SUCCEEDED')).toBe(true);
 
-    // Detected: more than 3 failed acquisitions in an hour; once per window; only this worker.
+    // Detected: more than 3 failed acquisitions in an hour; one incident for the two hours; only this worker.
     const contention = result.alerts.filter((a) => a.anomaly === 'LOCK_CONTENTION');
-    expect(contention.length).toBeGreaterThan(0);
-    expect(contention.every((a) => a.worker === 'clip_radar_worker' && a.severity === 'HIGH')).toBe(true);
-    expect(Math.min(...contention.map((a) => a.atMs))).toBeLessThan(at(1));
+    expect(contention.map((a) => [a.transition, a.incidentId, a.severity])).toEqual([
+      ['OPENED', 'clip_radar_worker~-~LOCK_CONTENTION~1', 'HIGH'],
+      ['RESOLVED', 'clip_radar_worker~-~LOCK_CONTENTION~1', 'HIGH'],
+    ]);
+    expect(contention[0]?.atMs).toBeLessThan(at(1));
+    // Resolved by the first poll that acquired the lock again.
+    expect(contention[1]?.atMs).toBeGreaterThanOrEqual(at(2));
+    expect(result.incidents.find((i) => i.id === 'clip_radar_worker~-~LOCK_CONTENTION~1')?.resolution).toMatch(/clip_radar_worker\.poll run of .* SUCCEEDED; recovery tried: EXTEND_LEASE/);
     expect(result.alerts.filter((a) => a.anomaly !== 'LOCK_CONTENTION')).toEqual([]);
-    expectOncePerWindow(result);
+    expectPerIncident(result);
 
-    // Healed: each LOCK_CONTENTION recovery succeeded and lengthened the lease beyond the registry's.
+    // Healed: one recovery for the incident (not one per dedup window), which lengthened the lease beyond the registry's.
     const recoveries = result.recoveries.filter((r) => r.anomaly === 'LOCK_CONTENTION');
-    expect(recoveries.length).toBe(contention.length);
-    expect(recoveries.every((r) => r.worker === 'clip_radar_worker' && r.status === 'SUCCEEDED')).toBe(true);
+    expect(recoveries.map((r) => [r.worker, r.status])).toEqual([['clip_radar_worker', 'SUCCEEDED']]);
     const registryLease = WORKERS.find((w) => w.id === 'clip_radar_worker')?.lockLeaseSeconds ?? Infinity;
     expect(Number(state?.['leaseSecondsOverride'])).toBeGreaterThan(registryLease);
     expect(result.circuits['clip_radar_worker']).toBe('CLOSED');
@@ -77,7 +85,7 @@ describe('scenario stuck-lock', () => {
 });
 
 describe('scenario corrupt-output', () => {
-  it('flags garbled YouTube output DATA_CORRUPTION with low data quality, alerts CRITICAL once per window and escalates it unacknowledged', async () => {
+  it('flags garbled YouTube output DATA_CORRUPTION with low data quality, opens one CRITICAL incident, pages once, and resolves on the first clean run', async () => {
     const result = await runSymphony({ startMs: START_MS, hours: corruptOutput.hours, seed: 4, prepare: (ctx) => corruptOutput.prepare(ctx) });
     expectNothingLost(result);
 
@@ -93,18 +101,22 @@ describe('scenario corrupt-output', () => {
     for (const r of clean) expect(r.anomalies, r.scheduledTime).not.toContain('DATA_CORRUPTION');
 
     const corruption = result.alerts.filter((a) => a.anomaly === 'DATA_CORRUPTION');
-    expect(corruption.length).toBeGreaterThan(0);
+    expect(corruption.map((a) => [a.transition, a.incidentId])).toEqual([
+      ['OPENED', 'youtube_worker~trending~DATA_CORRUPTION~1'],
+      ['RESOLVED', 'youtube_worker~trending~DATA_CORRUPTION~1'],
+    ]);
     expect(corruption.every((a) => a.worker === 'youtube_worker' && a.severity === 'CRITICAL' && a.atMs >= at(1) && a.atMs < at(3) + HOUR_MS / 2)).toBe(true);
-    expectOncePerWindow(result);
-    // The design has no automatic recovery for corrupt data: a person must look, so it escalates.
+    expect(result.incidents).toEqual([expect.objectContaining({ id: 'youtube_worker~trending~DATA_CORRUPTION~1', count: 4, state: 'RESOLVED' })]);
+    expectPerIncident(result);
+    // The design has no automatic recovery for corrupt data: a person must look, so it escalates, once.
     expect(result.recoveries.filter((r) => r.anomaly === 'DATA_CORRUPTION')).toEqual([]);
-    expect(result.pages.some((p) => /ESCALATION DATA_CORRUPTION on youtube_worker: unacknowledged/.test(p.subject))).toBe(true);
+    expect(result.pages.map((p) => p.subject)).toEqual([expect.stringMatching(/ESCALATION.*DATA_CORRUPTION on youtube_worker:? unacknowledged/)]);
     expect(Object.values(result.circuits).every((c) => c === 'CLOSED')).toBe(true);
   }, 300_000);
 });
 
 describe('scenario twitch-outage', () => {
-  it('fails and retries Twitch polls, opens the circuit on HIGH_FAILURE_RATE, slows the schedule, refreshes stale data, and heals after the outage', async () => {
+  it('fails and retries Twitch polls, opens the circuit on HIGH_FAILURE_RATE, slows the schedule, refreshes stale data, and heals after the outage: one message per incident transition', async () => {
     const result = await runSymphony({ startMs: START_MS, hours: twitchOutage.hours, seed: 6, prepare: (ctx) => twitchOutage.prepare(ctx) });
     expectNothingLost(result);
 
@@ -117,17 +129,23 @@ describe('scenario twitch-outage', () => {
     expect(during.some((r) => r.skipReason === 'CIRCUIT_OPEN')).toBe(true);
 
     const failureRate = result.alerts.filter((a) => a.anomaly === 'HIGH_FAILURE_RATE' && a.worker === 'twitch_streams_worker');
-    expect(failureRate.length).toBeGreaterThan(0);
-    expect(failureRate.every((a) => a.severity === 'HIGH' && a.atMs >= at(1))).toBe(true);
-    expectOncePerWindow(result);
+    expect(failureRate.map((a) => [a.transition, a.incidentId, a.severity])).toEqual([
+      ['OPENED', 'twitch_streams_worker~-~HIGH_FAILURE_RATE~1', 'HIGH'],
+      ['RESOLVED', 'twitch_streams_worker~-~HIGH_FAILURE_RATE~1', 'HIGH'],
+    ]);
+    expect(failureRate[0]?.atMs).toBeGreaterThanOrEqual(at(1));
+    // The RESOLVED message comes once the polls succeed again, at the end of the outage.
+    expect(failureRate[1]?.atMs).toBeGreaterThanOrEqual(at(3));
+    expect(result.incidents.find((i) => i.id === 'twitch_streams_worker~-~HIGH_FAILURE_RATE~1')?.resolution).toMatch(/twitch_streams_worker\.poll run of .* SUCCEEDED; recovery tried: OPEN_CIRCUIT\+REDUCE_RATE/);
+    // Every incident of the outage is resolved at the end, each announced once and resolved once.
+    expect(result.incidents.every((i) => i.state === 'RESOLVED')).toBe(true);
+    expectPerIncident(result);
     // Twitch being down is not YouTube's problem.
     expect(result.alerts.filter((a) => a.worker === 'youtube_worker')).toEqual([]);
 
-    // Healing: recoveries fail while the probe cannot succeed (and escalate), then succeed after 03:00.
+    // Healing: one recovery per incident (not one per dedup window); it fails while the probe cannot succeed.
     const recoveries = result.recoveries.filter((r) => r.anomaly === 'HIGH_FAILURE_RATE' && r.worker === 'twitch_streams_worker');
-    expect(recoveries.some((r) => r.status === 'FAILED' && r.atMs < at(3))).toBe(true);
-    expect(recoveries.some((r) => r.status === 'SUCCEEDED' && r.atMs >= at(3))).toBe(true);
-    expect(result.pages.some((p) => /ESCALATION.*HIGH_FAILURE_RATE on twitch_streams_worker/.test(p.subject))).toBe(true);
+    expect(recoveries.map((r) => r.status)).toEqual(['FAILED']);
     // "Reduce rate": the poll schedule was slowed, and is back to its registry expression at the end.
     const pollSchedule = result.scheduleChanges.filter((c) => /twitchstreamsworkerpoll/i.test(c.name)).map((c) => c.expression);
     expect(pollSchedule.some((e) => e !== 'cron(0/15 * * * ? *)')).toBe(true);

@@ -9,7 +9,7 @@ import { crashLoop } from '../../scenarios/crash-loop.js';
 import { expectReadmeSample } from './readme-sample.js';
 
 describe('the symphony with a crash loop', () => {
-  it('runs every slot once, alerts WORKER_CRASH once per window, restarts, pages, and opens the circuit', async () => {
+  it('runs every slot once, opens one WORKER_CRASH incident, restarts, pages per incident (not per crash), and opens the circuit', async () => {
     const startMs = Date.parse('2026-03-02T00:00:00Z');
     const result = await runSymphony({ startMs, hours: 2, seed: 3, prepare: (ctx) => crashLoop.prepare(ctx) });
 
@@ -22,10 +22,15 @@ describe('the symphony with a crash loop', () => {
     }
 
     const crashes = result.alerts.filter((a) => a.anomaly === 'WORKER_CRASH' && a.worker === 'analytics_flush_worker');
-    expect(crashes).toHaveLength(1);
-    expect(crashes[0]?.severity).toBe('CRITICAL');
+    expect(crashes.map((a) => [a.transition, a.incidentId, a.severity])).toEqual([['OPENED', 'analytics_flush_worker~flush~WORKER_CRASH~1', 'CRITICAL']]);
+    // The crash at 02:00 is counted on the open incident: nobody is told again.
+    const incident = result.incidents.find((i) => i.id === 'analytics_flush_worker~flush~WORKER_CRASH~1');
+    expect(incident).toMatchObject({ count: 2, state: 'ESCALATED' });
     expect(result.recoveries.filter((r) => r.anomaly === 'WORKER_CRASH' && r.worker === 'analytics_flush_worker').map((r) => r.status)).toEqual(['SUCCEEDED']);
-    expect(result.pages.some((p) => /WORKER_CRASH on analytics_flush_worker/.test(p.subject))).toBe(true);
+    // Pages per incident: the recovery's PAGE_ONCALL step, and the escalation of the unacknowledged incident once.
+    const crashPages = result.pages.filter((p) => /WORKER_CRASH on analytics_flush_worker/.test(p.subject));
+    expect(crashPages.map((p) => p.subject)).toEqual([expect.stringMatching(/recovery under way/), expect.stringMatching(/ESCALATION.*unacknowledged for 15 min/)]);
+    expect(result.pages).toHaveLength(crashPages.length);
     expect(result.circuits['analytics_flush_worker']).toBe('OPEN');
     // Healthy workers stay healthy.
     expect(result.circuits['clip_radar_worker']).toBe('CLOSED');
@@ -48,6 +53,7 @@ describe('a healthy symphony', () => {
     }
     expect(result.reports.filter((r) => r.status !== 'SUCCEEDED').map((r) => `${r.workerName}.${r.jobId} ${r.status}`)).toEqual([]);
     expect(result.alerts).toEqual([]);
+    expect(result.incidents).toEqual([]);
     expect(result.recoveries).toEqual([]);
     expect(Object.values(result.circuits).every((c) => c === 'CLOSED')).toBe(true);
     expect(result.circuitTransitions).toEqual([]);
