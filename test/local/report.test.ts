@@ -20,7 +20,7 @@ function report(worker: string, hhmm: string, over: Partial<WorkerScoreReport> =
 function run(over: Partial<SymphonyResult> = {}): SymphonyResult {
   return {
     startMs: START, endMs: START + 3 * 3_600_000, firings: 0, firedSlots: [], executions: { succeeded: 0, failed: 0, other: 0 },
-    timeline: [], reports: [], circuits: {}, circuitTransitions: [], sweepAnomalies: [], alerts: [], pages: [], recoveries: [], scheduleChanges: [], sweeps: [],
+    timeline: [], reports: [], circuits: {}, circuitTransitions: [], sweepAnomalies: [], alerts: [], pages: [], incidents: [], recoveries: [], scheduleChanges: [], sweeps: [],
     queues: { polls: [], depths: {}, waiting: {}, deadLettered: {}, concurrency: {} }, wallMs: 1234, ...over,
   };
 }
@@ -34,8 +34,8 @@ describe('the report', () => {
       ],
       sweepAnomalies: [{ atMs: at('02:05'), worker: 'clip_radar_worker', job: 'poll', anomaly: 'STALE_DATA', severity: 'HIGH', detail: 'clips older than 15 min' }],
       alerts: [
-        { atMs: at('01:00'), severity: 'CRITICAL', worker: 'analytics_flush_worker', anomaly: 'WORKER_CRASH', subject: 's' },
-        { atMs: at('02:01'), severity: 'HIGH', worker: 'analytics_flush_worker', anomaly: 'HIGH_FAILURE_RATE', subject: 's' },
+        { atMs: at('01:00'), severity: 'CRITICAL', worker: 'analytics_flush_worker', anomaly: 'WORKER_CRASH', subject: 's', transition: 'OPENED', incidentId: 'analytics_flush_worker~flush~WORKER_CRASH~1' },
+        { atMs: at('02:01'), severity: 'HIGH', worker: 'analytics_flush_worker', anomaly: 'HIGH_FAILURE_RATE', subject: 's', transition: 'OPENED', incidentId: 'analytics_flush_worker~-~HIGH_FAILURE_RATE~1' },
       ],
     });
     const text = renderAnomalies(result).split('\n');
