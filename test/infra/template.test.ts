@@ -7,7 +7,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LAMBDA_TRANSIENT_ERROR_NAMES, RETRYABLE_ERROR_NAMES } from '../../lib/domain/errors.js';
+import { LAMBDA_TRANSIENT_ERROR_NAMES, NON_RETRYABLE_ERROR_NAMES, RETRYABLE_ERROR_NAMES } from '../../lib/domain/errors.js';
+import { RECORD_STEP_RETRY } from '../../lib/domain/retry-policy.js';
 import { ALL_WORKERS, functionTimeoutSeconds, jobOf, lambdaWorkers, planStepTimeoutSeconds, scheduledTriggers, SYNC_TASK_SLACK_SECONDS, syncTaskTimeoutSeconds, workerById, workStepTimeoutSeconds } from '../../lib/registry/index.js';
 import { synthesizeForTests, synthFindings, type SynthesizedForTests } from '../support/synth.js';
 
@@ -94,6 +95,19 @@ describe('pipelines', () => {
         expect(step.TimeoutSeconds, `${worker.id}.${job.id}`).toBe(job.fanOut ? planStepTimeoutSeconds(job) : workStepTimeoutSeconds(worker, job));
       }
     }
+  });
+
+  it('retries the Record step on every error but the non-retryable ones, with backoff and a bound, in every pipeline', () => {
+    for (const [name, asl] of synth.definitions) {
+      const record = asl.States['Record'] as { Retry?: { ErrorEquals: string[]; MaxAttempts: number; BackoffRate?: number; MaxDelaySeconds?: number; JitterStrategy?: string }[]; Catch?: { ErrorEquals: string[]; Next: string }[] } | undefined;
+      if (record === undefined) continue;
+      const retry = record.Retry ?? [];
+      expect(retry.map((r) => r.ErrorEquals), name).toEqual([[...LAMBDA_TRANSIENT_ERROR_NAMES], [...NON_RETRYABLE_ERROR_NAMES], ['States.ALL']]);
+      expect(retry[1]?.MaxAttempts, name).toBe(0);
+      expect(retry[2], name).toMatchObject({ MaxAttempts: RECORD_STEP_RETRY.maxRetries, BackoffRate: RECORD_STEP_RETRY.backoffRate, MaxDelaySeconds: RECORD_STEP_RETRY.maxDelaySeconds, JitterStrategy: 'FULL' });
+      expect(record.Catch, name).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'RecordFailed' })]);
+    }
+    expect([...synth.definitions.values()].filter((asl) => asl.States['Record'] !== undefined).length).toBeGreaterThan(lambdaWorkers().length);
   });
 
   it('fans out long jobs with a Map whose concurrency comes from the registry', () => {
