@@ -15,6 +15,11 @@
  * finding is written once per key, StopExecution of a stopped execution is a no-op, and Record puts
  * one report per slot and applies its state effects once per execution.
  *
+ * Outbox (when `deps.outbox` is given, i.e. ALERT_TOPIC_ARN is set): each run publishes the
+ * notifications still PENDING in the outbox a minute after they were enqueued (or whose SENDING
+ * claim went stale), once each (lib/domain/outbox.ts): an alert whose publish failed past the stream's
+ * retries goes out at the first sweep after SNS recovers.
+ *
  * Escalation (when `deps.escalation` is given, i.e. ONCALL_TOPIC_ARN is set): each run also reads the
  * CRITICAL alerts that may have been unacknowledged for ESCALATION.unacknowledgedCriticalMinutes
  * (lib/domain/escalation.ts: their ids are computed, so no scan), and for each one
@@ -26,6 +31,7 @@ import { decideEscalation, escalationCandidates, renderEscalation, type Escalati
 import { endedWindow, healthSk, sweep, unrecordedCandidates, unrecordedRunFinding, type HealthFinding, type RunningExecution, type SweepFacts, type UnrecordedCandidate } from '../../lib/domain/health-sweep.js';
 import { isCrashError } from '../../lib/domain/errors.js';
 import { lockAttrsFor, releaseSpec } from '../../lib/domain/lock.js';
+import { deliverEntry, OUTBOX_SWEEP_LIMIT, sweepShouldDeliver, type Outbox, type OutboxPublisher } from '../../lib/domain/outbox.js';
 import type { StateStore } from '../../lib/domain/ports.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import { lockOf, normalizeIso, reportSk, withVersionBump, type WorkerStateItem } from '../../lib/domain/worker-state.js';
@@ -77,6 +83,27 @@ export interface SweepDeps {
   readonly endedLookbackMinutes?: number;
   /** Escalation of unacknowledged critical alerts; undefined: off (no on-call topic configured). */
   readonly escalation?: EscalationDeps;
+  /** Delivery of notifications left in the outbox (SNS down past the stream's retries); undefined: off. */
+  readonly outbox?: OutboxDeps;
+}
+
+export interface OutboxDeps {
+  readonly store: Outbox;
+  /** The alert topic. */
+  readonly publisher: OutboxPublisher;
+  /** A fresh claim token per sweep run. @default crypto.randomUUID */
+  readonly newToken?: () => string;
+  /** @default OUTBOX_SWEEP_LIMIT */
+  readonly limit?: number;
+}
+
+export interface OutboxSummary {
+  /** Entries not yet SENT that the sweep read. */
+  readonly pending: number;
+  /** Ids published by this sweep. */
+  readonly sent: readonly string[];
+  /** Entries left alone: young (their enqueuer is on it), or claimed by a live delivery. */
+  readonly left: number;
 }
 
 export interface EscalationDeps {
@@ -156,6 +183,8 @@ export interface SweepSummary {
   readonly unrecorded: readonly UnrecordedOutcome[];
   /** Null when escalation is off. */
   readonly escalation: EscalationSummary | null;
+  /** Null when outbox delivery is off. */
+  readonly outbox: OutboxSummary | null;
   /** What failed (the facts it concerns were left out). */
   readonly errors: readonly string[];
 }
@@ -349,7 +378,43 @@ export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
 
   // 6. Escalate unacknowledged critical alerts.
   const escalation = deps.escalation === undefined ? null : await escalate(deps, deps.escalation, nowMs, errors);
-  return { at: raisedAt, findings: found.length + unrecorded.filter((u) => u.reportStored).length, written, duplicates, stuck, ended, unrecorded, escalation, errors };
+
+  // 7. Deliver what the outbox still holds (alerts whose publish failed past the stream's retries).
+  const outbox = deps.outbox === undefined ? null : await deliverOutbox(deps.outbox, deps.logger, nowMs, errors);
+  return { at: raisedAt, findings: found.length + unrecorded.filter((u) => u.reportStored).length, written, duplicates, stuck, ended, unrecorded, escalation, outbox, errors };
+}
+
+/** Publishes the outbox entries due for the sweep (lib/domain/outbox.ts `sweepShouldDeliver`), oldest deadline first. */
+export async function deliverOutbox(outbox: OutboxDeps, logger: SweepLogger, nowMs: number, errors: string[]): Promise<OutboxSummary> {
+  let entries;
+  try {
+    entries = await outbox.store.pending(outbox.limit ?? OUTBOX_SWEEP_LIMIT);
+  } catch (error) {
+    errors.push(`outbox: reading pending entries: ${errorText(error)}`);
+    return { pending: 0, sent: [], left: 0 };
+  }
+  const token = (outbox.newToken ?? randomUUID)();
+  const sent: string[] = [];
+  let left = 0;
+  for (const entry of entries) {
+    if (!sweepShouldDeliver(entry, nowMs)) {
+      left++;
+      continue;
+    }
+    try {
+      const outcome = await deliverEntry(outbox.store, outbox.publisher, entry, token, nowMs);
+      if (outcome === 'NOT_CLAIMED') {
+        left++;
+        continue;
+      }
+      sent.push(entry.id);
+      const lateBySeconds = entry.deliverByMs === null ? null : Math.round((nowMs - entry.deliverByMs) / 1000);
+      logger.warn('outbox entry delivered by the health sweep', { id: entry.id, kind: entry.kind, attempts: entry.attempts + 1, lateBySeconds, outcome });
+    } catch (error) {
+      errors.push(`outbox entry ${entry.id}: ${errorText(error)}`);
+    }
+  }
+  return { pending: entries.length, sent, left };
 }
 
 /** Pages on-call once about each CRITICAL alert unacknowledged for too long (see the module comment). */

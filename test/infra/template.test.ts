@@ -110,6 +110,19 @@ describe('pipelines', () => {
     expect([...synth.definitions.values()].filter((asl) => asl.States['Record'] !== undefined).length).toBeGreaterThan(lambdaWorkers().length);
   });
 
+  it('lets the health sweep deliver the outbox: ALERT_TOPIC_ARN is the alert topic the anomaly Lambda publishes to, and the sweep may publish to it', () => {
+    const fns = Object.entries(template.findResources('AWS::Lambda::Function')) as [string, { Properties: { Environment?: { Variables?: Record<string, unknown> }; Role?: unknown } }][];
+    const envOf = (service: string) => fns.find(([, f]) => f.Properties.Environment?.Variables?.['POWERTOOLS_SERVICE_NAME'] === service)?.[1].Properties.Environment?.Variables ?? {};
+    const sweepTopic = envOf('health-sweep')['ALERT_TOPIC_ARN'];
+    expect(sweepTopic).toEqual({ Ref: expect.any(String) });
+    expect(sweepTopic).toEqual(envOf('anomaly')['ALERT_TOPIC_ARN']);
+    const topicId = (sweepTopic as { Ref: string }).Ref;
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'sns:Publish', Resource: { Ref: topicId } })]) },
+      Roles: Match.arrayWith([{ Ref: Match.stringLikeRegexp('HealthSweep') }]),
+    });
+  });
+
   it('fans out long jobs with a Map whose concurrency comes from the registry', () => {
     for (const worker of lambdaWorkers()) {
       for (const job of worker.jobs.filter((j) => j.fanOut)) {
