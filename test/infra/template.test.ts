@@ -123,6 +123,20 @@ describe('pipelines', () => {
     });
   });
 
+  it('lets each on-demand consumer send held jobs back to its own queue (sqs:SendMessage on that queue only)', () => {
+    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')) as { Properties: { FunctionName: { Ref: string }; EventSourceArn: { 'Fn::GetAtt': [string, string] } } }[];
+    const sqsMappings = mappings.filter((m) => m.Properties.EventSourceArn?.['Fn::GetAtt']?.[1] === 'Arn' && template.toJSON().Resources[m.Properties.EventSourceArn['Fn::GetAtt'][0]]?.Type === 'AWS::SQS::Queue');
+    expect(sqsMappings.length).toBe(ALL_WORKERS.filter((w) => w.executionModel === 'on-demand').length);
+    for (const m of sqsMappings) {
+      const queueId = m.Properties.EventSourceArn['Fn::GetAtt'][0];
+      const fn = template.toJSON().Resources[m.Properties.FunctionName.Ref] as { Properties: { Role: { 'Fn::GetAtt': [string, string] } } };
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: Match.arrayWith(['sqs:SendMessage']), Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } })]) },
+        Roles: [{ Ref: fn.Properties.Role['Fn::GetAtt'][0] }],
+      });
+    }
+  });
+
   it('fans out long jobs with a Map whose concurrency comes from the registry', () => {
     for (const worker of lambdaWorkers()) {
       for (const job of worker.jobs.filter((j) => j.fanOut)) {
