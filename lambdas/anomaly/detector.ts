@@ -19,8 +19,9 @@
  * worker's first job.
  *
  * DynamoDB requests per report: 1 without alertable findings; 2 for an anomaly already alerted in
- * its dedup window (the read and the losing put); 3 for a new alert (read, put, mark). Per health
- * finding: 1 when already alerted, 2 for a new alert.
+ * its dedup window (the read and the losing put); 3 for a new alert (read, put, mark), plus 3 with the
+ * outbox (enqueue, claim, SENT). Per health finding: 1 when already alerted, 2 (5 with the outbox)
+ * for a new alert.
  *
  * Failures:
  *
