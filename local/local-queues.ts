@@ -35,8 +35,10 @@ export interface LocalQueueMessage extends QueueMessage {
 export interface PollOutcome {
   readonly received: number;
   readonly done: number;
-  /** Returned for redelivery (held back by the gate, or a transient failure). */
+  /** Returned for redelivery (a transient failure, a refusal that is not a hold). */
   readonly retried: number;
+  /** Held by the gate (pause, open circuit): sent again as new, delayed messages; no receive counted. */
+  readonly held: number;
   readonly deadLettered: number;
 }
 
@@ -174,7 +176,8 @@ export class LocalQueues {
     const q = this.queue(workerId);
     this.release(q);
     const received = q.messages.splice(0, Math.max(0, batchSize * maxBatches)).map((m) => ({ ...m, receiveCount: m.receiveCount + 1 }));
-    if (received.length === 0) return { received: 0, done: 0, retried: 0, deadLettered: 0 };
+    if (received.length === 0) return { received: 0, done: 0, retried: 0, held: 0, deadLettered: 0 };
+    const heldBefore = this.sentAgain;
     const batches: LocalQueueMessage[][] = [];
     for (let i = 0; i < received.length; i += batchSize) batches.push(received.slice(i, i + batchSize));
     const deps = this.deps(workerId);
@@ -206,6 +209,7 @@ export class LocalQueues {
         retried++;
       }
     }
-    return { received: received.length, done: received.length - failed.size, retried, deadLettered };
+    const held = this.sentAgain - heldBefore;
+    return { received: received.length, done: received.length - failed.size - held, retried, held, deadLettered };
   }
 }
