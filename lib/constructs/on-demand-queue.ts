@@ -58,13 +58,7 @@ export class OnDemandQueue extends Construct {
     props.consumer.addEventSource(source);
     // A job held by the gate (pause, open circuit) is sent again, delayed, on this queue: a new message, so a
     // long pause never counts towards maxReceiveCount (lambdas/on-demand/consume.ts).
-    this.queue.grantSendMessages(props.consumer);
-    for (const action of ['kms:GenerateDataKey*', 'kms:ReEncrypt*']) {
-      Validations.of(props.consumer.role ?? props.consumer).acknowledge({
-        id: `AwsSolutions-IAM5[Action::${action}]`,
-        reason: `Sending held jobs back to the KMS-encrypted queue: grantSendMessages gives ${action} on that one key, which SQS needs to encrypt the message.`,
-      });
-    }
+    this.grantSend(props.consumer);
     this.eventSourceMappingId = source.eventSourceMappingId;
     Validations.of(this.deadLetterQueue).acknowledge({ id: 'Serverless-SQSRedrivePolicy', reason: 'This queue is the dead-letter queue; it has no redrive of its own.' });
     Validations.of(props.consumer).acknowledge({
