@@ -9,6 +9,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AlertEnvelope, RenderedMessage } from '../lib/domain/alerting.js';
 import type { StateStore } from '../lib/domain/ports.js';
 import { DynamoAlertStore } from '../lambdas/adapters/dynamo-alert-store.js';
+import { DynamoOutbox } from '../lambdas/adapters/dynamo-outbox.js';
 import { makeHandler as makeAnomalyHandler } from '../lambdas/anomaly/detector.js';
 import { scheduleNamesOf } from '../lambdas/recovery/config.js';
 import { DynamoRecoveryStore } from '../lambdas/recovery/adapters.js';
@@ -131,6 +132,8 @@ export function startSelfHealing(options: SelfHealingOptions): SelfHealing {
   const anomaly = makeAnomalyHandler({
     windows: options.store,
     alerts: new DynamoAlertStore(options.doc, options.tableName),
+    // As deployed: alerts go through the notification outbox.
+    outbox: new DynamoOutbox(options.doc, options.tableName),
     publisher: options.sink,
     recovery: {
       start: async ({ name, input }) => {

@@ -234,6 +234,8 @@ export interface QueuePoll {
   readonly received: number;
   readonly done: number;
   readonly retried: number;
+  /** Held by the gate: sent again, delayed (no receive counted). */
+  readonly held: number;
   readonly deadLettered: number;
 }
 

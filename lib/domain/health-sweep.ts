@@ -7,6 +7,10 @@
  *   `slot_<job>` claim is older than the slot (every run, even a skipped one, claims its slot).
  * - STUCK_EXECUTION: a pipeline RUNNING past its timeout (plus grace): the caller stops it and
  *   records a CRASHED report, so the slot has a report and the lock is released.
+ * - UNRECORDED_RUN: a job's slot claim or lock belongs to an execution that no longer runs, and the
+ *   slot has no report (its Record step gave up). `unrecordedCandidates` names the executions; the
+ *   caller checks the report, records the slot FAILED through the protocol's Record step (which
+ *   releases the lock with its fence) and writes the finding (`unrecordedRunFinding`).
  * - QUEUE_OVERFLOW, STALE_DATA, API_QUOTA_LOW, RESOURCE_EXHAUSTION from the design's thresholds.
  * - the intel cycle (intel_orchestrator): a missed cycle is a MISSED_RUN; a failed last cycle a finding.
  *
@@ -56,13 +60,14 @@ export function endedWindow(job: Pick<JobSpec, 'timeoutSeconds'> | undefined, no
   return { stoppedSinceMs, startedSinceMs: stoppedSinceMs - maxRunSeconds * 1000 };
 }
 
-export const HEALTH_KINDS = ['MISSED_RUN', 'STUCK_EXECUTION', 'QUEUE_OVERFLOW', 'STALE_DATA', 'API_QUOTA_LOW', 'RESOURCE_EXHAUSTION', 'INTEL_CYCLE_FAILED'] as const;
+export const HEALTH_KINDS = ['MISSED_RUN', 'STUCK_EXECUTION', 'UNRECORDED_RUN', 'QUEUE_OVERFLOW', 'STALE_DATA', 'API_QUOTA_LOW', 'RESOURCE_EXHAUSTION', 'INTEL_CYCLE_FAILED'] as const;
 export type HealthKind = (typeof HEALTH_KINDS)[number];
 
 /** Which anomaly each kind is raised as (the alert path's codes). */
 export const HEALTH_ANOMALY: Readonly<Record<HealthKind, AnomalyCode>> = {
   MISSED_RUN: 'WORKER_CRASH',
   STUCK_EXECUTION: 'WORKER_CRASH',
+  UNRECORDED_RUN: 'WORKER_CRASH',
   QUEUE_OVERFLOW: 'QUEUE_OVERFLOW',
   STALE_DATA: 'STALE_DATA',
   API_QUOTA_LOW: 'API_QUOTA_LOW',
@@ -182,6 +187,56 @@ export function stuckExecutions(facts: SweepFacts): HealthFinding[] {
     );
   }
   return out;
+}
+
+/** An execution that claimed a job's slot or holds its lock but no longer runs: its slot may be unreported. */
+export interface UnrecordedCandidate {
+  readonly worker: string;
+  readonly job: string;
+  readonly executionArn: string;
+  /** The slot it claimed; null when it only holds the lock (its input names the slot). */
+  readonly claimedSlot: string | null;
+  /** Whether it still holds the job's lock. */
+  readonly holdsLock: boolean;
+}
+
+/**
+ * Slot owners and lock holders that are not among the RUNNING executions of their job's pipeline.
+ * Only pipelines whose RUNNING listing succeeded (`listed`, keys `<worker>.<job>`) are judged: an
+ * execution missing from a failed listing is not known to have ended. The STATE items must have
+ * been read before the listings, so an execution seen in them and absent from a listing has ended.
+ */
+export function unrecordedCandidates(facts: SweepFacts, listed: ReadonlySet<string>): UnrecordedCandidate[] {
+  const running = new Set(facts.running.map((r) => r.executionArn));
+  const out: UnrecordedCandidate[] = [];
+  for (const worker of facts.workers) {
+    const state = facts.states[worker.id];
+    if (state === undefined) continue;
+    for (const job of worker.jobs) {
+      if (!listed.has(`${worker.id}.${job.id}`)) continue;
+      const owner = state.slotOwners[job.id];
+      const holder = state.locks[job.id]?.holder ?? null;
+      const seen = new Set<string>();
+      for (const arn of [owner, holder]) {
+        if (arn === undefined || arn === null || seen.has(arn) || running.has(arn)) continue;
+        seen.add(arn);
+        out.push({ worker: worker.id, job: job.id, executionArn: arn, claimedSlot: arn === owner ? (state.slots[job.id] ?? null) : null, holdsLock: arn === holder });
+      }
+    }
+  }
+  return out;
+}
+
+/** The finding for a slot the sweep recorded because its execution ended without a report. */
+export function unrecordedRunFinding(c: Pick<UnrecordedCandidate, 'worker' | 'job' | 'executionArn'>, scheduledTime: string, nowMs: number): HealthFinding {
+  return finding('UNRECORDED_RUN', c.worker, c.job, nowMs, {
+    detail: `${c.worker}.${c.job}: ${c.executionArn} ended without a report for the ${scheduledTime} slot (its Record step failed); recorded FAILED by the health sweep`,
+    observed: 'no report',
+    threshold: 'one report per slot',
+    window: scheduledTime,
+    executionArn: c.executionArn,
+    scheduledTime,
+  });
 }
 
 /** Queue depth, stale data, quota and memory from the design's thresholds; the intel cycle's last status. */

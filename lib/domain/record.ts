@@ -6,13 +6,14 @@
  * single-step result -> its status; a fan-out -> all items ok (and SUCCEEDED) => SUCCEEDED, some ok
  * => PARTIAL, none ok => FAILED.
  *
- * Writes (each a single-item write):
- *  (a) the worker's STATE item: circuit outcome, freshness mark, last run, and the lock release, in
+ * Writes (each a single-item write), applied in this order by lambdas/protocol/steps.ts:
+ *  (a) the WINDOW bucket: one ADD of windowDelta(report) (the anomaly counters, plus succeeded, the
+ *      score sums and the duration histogram that report aggregation reads), once per report key;
+ *  (b) the worker's STATE item: circuit outcome, freshness mark, last run, and the lock release, in
  *      ONE conditional write (recordSpec: current holder and fence) for a locked run, or under an
  *      optimistic `version` condition for an unlocked one. Skips write nothing here.
- *  (b) the WINDOW bucket: one ADD of windowDelta(report) (the anomaly counters, plus succeeded, the
- *      score sums and the duration histogram that report aggregation reads).
- *  (c) the report, put once per (scheduled time, job).
+ *  (c) the report, put once per (scheduled time, job): last, so a partial failure leaves no report
+ *      (the slot stays claimed but unreported, which a retry or the health sweep completes).
  * Pure.
  */
 import type { ItemOutcome, PipelineState, WorkerResult } from '../../lambdas/shared/contracts.js';

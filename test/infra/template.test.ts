@@ -7,7 +7,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LAMBDA_TRANSIENT_ERROR_NAMES, RETRYABLE_ERROR_NAMES } from '../../lib/domain/errors.js';
+import { LAMBDA_TRANSIENT_ERROR_NAMES, NON_RETRYABLE_ERROR_NAMES, RETRYABLE_ERROR_NAMES } from '../../lib/domain/errors.js';
+import { RECORD_STEP_RETRY } from '../../lib/domain/retry-policy.js';
 import { ALL_WORKERS, functionTimeoutSeconds, jobOf, lambdaWorkers, planStepTimeoutSeconds, scheduledTriggers, SYNC_TASK_SLACK_SECONDS, syncTaskTimeoutSeconds, workerById, workStepTimeoutSeconds } from '../../lib/registry/index.js';
 import { synthesizeForTests, synthFindings, type SynthesizedForTests } from '../support/synth.js';
 
@@ -93,6 +94,46 @@ describe('pipelines', () => {
         expect(step.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Record' })]);
         expect(step.TimeoutSeconds, `${worker.id}.${job.id}`).toBe(job.fanOut ? planStepTimeoutSeconds(job) : workStepTimeoutSeconds(worker, job));
       }
+    }
+  });
+
+  it('retries the Record step on every error but the non-retryable ones, with backoff and a bound, in every pipeline', () => {
+    for (const [name, asl] of synth.definitions) {
+      const record = asl.States['Record'] as { Retry?: { ErrorEquals: string[]; MaxAttempts: number; BackoffRate?: number; MaxDelaySeconds?: number; JitterStrategy?: string }[]; Catch?: { ErrorEquals: string[]; Next: string }[] } | undefined;
+      if (record === undefined) continue;
+      const retry = record.Retry ?? [];
+      expect(retry.map((r) => r.ErrorEquals), name).toEqual([[...LAMBDA_TRANSIENT_ERROR_NAMES], [...NON_RETRYABLE_ERROR_NAMES], ['States.ALL']]);
+      expect(retry[1]?.MaxAttempts, name).toBe(0);
+      expect(retry[2], name).toMatchObject({ MaxAttempts: RECORD_STEP_RETRY.maxRetries, BackoffRate: RECORD_STEP_RETRY.backoffRate, MaxDelaySeconds: RECORD_STEP_RETRY.maxDelaySeconds, JitterStrategy: 'FULL' });
+      expect(record.Catch, name).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'RecordFailed' })]);
+    }
+    expect([...synth.definitions.values()].filter((asl) => asl.States['Record'] !== undefined).length).toBeGreaterThan(lambdaWorkers().length);
+  });
+
+  it('lets the health sweep deliver the outbox: ALERT_TOPIC_ARN is the alert topic the anomaly Lambda publishes to, and the sweep may publish to it', () => {
+    const fns = Object.entries(template.findResources('AWS::Lambda::Function')) as [string, { Properties: { Environment?: { Variables?: Record<string, unknown> }; Role?: unknown } }][];
+    const envOf = (service: string) => fns.find(([, f]) => f.Properties.Environment?.Variables?.['POWERTOOLS_SERVICE_NAME'] === service)?.[1].Properties.Environment?.Variables ?? {};
+    const sweepTopic = envOf('health-sweep')['ALERT_TOPIC_ARN'];
+    expect(sweepTopic).toEqual({ Ref: expect.any(String) });
+    expect(sweepTopic).toEqual(envOf('anomaly')['ALERT_TOPIC_ARN']);
+    const topicId = (sweepTopic as { Ref: string }).Ref;
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'sns:Publish', Resource: { Ref: topicId } })]) },
+      Roles: Match.arrayWith([{ Ref: Match.stringLikeRegexp('HealthSweep') }]),
+    });
+  });
+
+  it('lets each on-demand consumer send held jobs back to its own queue (sqs:SendMessage on that queue only)', () => {
+    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')) as { Properties: { FunctionName: { Ref: string }; EventSourceArn: { 'Fn::GetAtt': [string, string] } } }[];
+    const sqsMappings = mappings.filter((m) => m.Properties.EventSourceArn?.['Fn::GetAtt']?.[1] === 'Arn' && template.toJSON().Resources[m.Properties.EventSourceArn['Fn::GetAtt'][0]]?.Type === 'AWS::SQS::Queue');
+    expect(sqsMappings.length).toBe(ALL_WORKERS.filter((w) => w.executionModel === 'on-demand').length);
+    for (const m of sqsMappings) {
+      const queueId = m.Properties.EventSourceArn['Fn::GetAtt'][0];
+      const fn = template.toJSON().Resources[m.Properties.FunctionName.Ref] as { Properties: { Role: { 'Fn::GetAtt': [string, string] } } };
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: Match.arrayWith(['sqs:SendMessage']), Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } })]) },
+        Roles: [{ Ref: fn.Properties.Role['Fn::GetAtt'][0] }],
+      });
     }
   });
 

@@ -98,7 +98,7 @@ describe('protocol handler: success path', () => {
     expect(r.overallScore).toBeGreaterThan(90);
     expect(store.writes).toBe(4);
     expect(store.reads).toBe(2);
-    expect(store.log).toEqual(['readGateView', 'updateWorkerState', 'readWorkerState', 'updateWorkerState', 'putReportOnce', 'addWindowCounters']);
+    expect(store.log).toEqual(['readGateView', 'updateWorkerState', 'readWorkerState', 'addWindowCounters', 'updateWorkerState', 'putReportOnce']);
     expect(workerState()).toMatchObject({ locks: { trending: { holder: null, fence: 10 } }, circuit: CLOSED_CIRCUIT, freshAtMs: STARTED + 25_000, lastStatus: 'SUCCEEDED', slots: { trending: SLOT_MS } });
     expect(store.reports('youtube_worker')).toHaveLength(1);
     expect(store.reports('youtube_worker')[0]).toMatchObject({ entity: 'REPORT', status: 'SUCCEEDED', lockFence: 10, executionId: 'exec-1' });
