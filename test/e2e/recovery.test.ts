@@ -101,10 +101,7 @@ beforeEach(() => {
   }) as LambdaHandler;
 
   const byId = roles();
-  // Dynamic waits (SecondsPath/TimestampPath) move the clock to the time the recovery Lambda asked
-  // for (an absolute target, so the library evaluating the override twice changes nothing).
-  const waitUntilMs = new Map<string, number>();
-  const resolveTask: ResolveTask = async (resource, parameters, ctx) => {
+  const resolveTask: ResolveTask = async (resource, parameters) => {
     const isInvoke = resource.endsWith(':states:::lambda:invoke');
     const target = isInvoke ? String((parameters as { FunctionName?: unknown }).FunctionName ?? '') : resource;
     const id = logicalIdFromArn(target) ?? '';
@@ -113,8 +110,6 @@ beforeEach(() => {
     if (role === 'protocol') return protocol(event);
     if (role === 'recovery') {
       const result = (await recovery(event)) as Record<string, unknown>;
-      if (typeof result['waitSeconds'] === 'number') waitUntilMs.set(ctx.executionName, clock.now() + result['waitSeconds'] * 1000);
-      if (typeof result['resumeAt'] === 'string') waitUntilMs.set(ctx.executionName, Date.parse(result['resumeAt']));
       return JSON.parse(JSON.stringify(result)) as unknown;
     }
     if (role?.startsWith('worker:')) {
@@ -127,9 +122,11 @@ beforeEach(() => {
     definitions: [...machines.values()],
     resolveTask,
     timing: {
+      // Every wait moves the simulated clock by what the state asks: `SecondsPath` and `TimestampPath`
+      // arrive resolved against the wait's input (the runner reads them from the state's input).
       waitOverride: (info) => {
-        if (typeof info.seconds === 'number') clock.advance(info.seconds * 1000);
-        else if (info.dynamic) clock.set(Math.max(clock.now(), waitUntilMs.get(info.executionName) ?? 0));
+        if (info.timestamp !== undefined) clock.set(Math.max(clock.now(), Date.parse(info.timestamp)));
+        else clock.advance((info.seconds ?? 0) * 1000);
         return 0;
       },
       retryIntervalMs: 0,
@@ -189,7 +186,11 @@ describe('HIGH_FAILURE_RATE', () => {
     expect(probes).toHaveLength(1);
     expect(probes[0]?.status).toBe('SUCCEEDED');
     expect(JSON.parse(probes[0]?.input ?? '{}')).toMatchObject({ worker: 'coach_cleanup_worker', job: 'cleanup', trigger: 'recovery' });
-    expect(world.clock.now()).toBeGreaterThanOrEqual(T0 + 900_000);
+    // The open timeout's SecondsPath wait took the circuit's 900 s: HALF_OPEN came 900 s after OPEN.
+    const openedAt = Date.parse(String(actions['open-circuit']?.['at']));
+    const halfOpenAt = Date.parse(String(actions['half-open']?.['at']));
+    expect(halfOpenAt - openedAt).toBeGreaterThanOrEqual(900_000);
+    expect(halfOpenAt - openedAt).toBeLessThan(905_000);
 
     // The pipeline's Record closed the circuit; the schedule was slowed meanwhile and is restored.
     const state = world.store.workerItem('coach_cleanup_worker');
