@@ -17,7 +17,11 @@
  *  - The library defaults a Task's timeout to 60 s (AWS: none) and feeds `TimeoutSeconds * 1000`
  *    to `setTimeout`, which fires after 1 ms above 2^31-1 ms (~24.8 days) — so a 30-day machine
  *    timeout would time out immediately. The runner therefore gives Tasks without a timeout, and
- *    clamps any timeout above, {@link MAX_TIMER_SECONDS}. This is the only change made to a definition.
+ *    clamps any timeout above, {@link MAX_TIMER_SECONDS}.
+ *  - The library evaluates a Task's `TimeoutSecondsPath` against the task's parameters, AWS against
+ *    the state's input: the runner adds the value to the parameters under its own key (removed
+ *    before the task is dispatched) and points the path at it. These are the only changes made to
+ *    a definition.
  */
 import './promise-shim.js';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
@@ -277,10 +281,27 @@ function withSafeTimeouts(definition: JsonObject): JsonObject {
     if (type !== 'Task') return;
     const s = state as JsonObject;
     const t = s['TimeoutSeconds'];
-    if (t === undefined && s['TimeoutSecondsPath'] === undefined) s['TimeoutSeconds'] = MAX_TIMER_SECONDS;
+    const path = s['TimeoutSecondsPath'];
+    if (t === undefined && path === undefined) s['TimeoutSeconds'] = MAX_TIMER_SECONDS;
     else if (typeof t === 'number' && t > MAX_TIMER_SECONDS) s['TimeoutSeconds'] = MAX_TIMER_SECONDS;
+    // AWS reads TimeoutSecondsPath from the state's input; the library reads it from the task's
+    // parameters. Carry the value in the parameters under a key the runner strips before dispatch.
+    if (typeof path === 'string' && isPlainObject(s['Parameters'])) {
+      s['Parameters'] = { ...s['Parameters'], [`${TIMEOUT_CARRIER}.$`]: path };
+      s['TimeoutSecondsPath'] = `$.${TIMEOUT_CARRIER}`;
+    }
   });
   return copy;
+}
+
+/** The parameter that carries a Task's TimeoutSecondsPath value to the library (see withSafeTimeouts). */
+const TIMEOUT_CARRIER = 'localRunnerTimeoutSeconds';
+
+/** The task's parameters as AWS would pass them: without the runner's timeout carrier. */
+function withoutTimeoutCarrier(input: JsonValue): JsonValue {
+  if (!isPlainObject(input) || !(TIMEOUT_CARRIER in input)) return input;
+  const { [TIMEOUT_CARRIER]: _carried, ...rest } = input;
+  return rest;
 }
 
 /**
@@ -563,6 +584,7 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
       };
       taskResourceLocalHandlers[stateName] = async (input) => {
         await settleDynamicWaits(record, timing);
+        input = withoutTimeoutCarrier(input);
         if (START_EXECUTION.test(resource)) return startExecutionTask(resource, input, record, timing);
         let result: unknown;
         try {

@@ -18,7 +18,7 @@ import { windowStartFor } from './alerting.js';
 import { RULE_BY_CODE, THRESHOLDS, type AnomalyCode, type Severity } from './anomaly-rules.js';
 import { lastOccurrence } from './schedule-math.js';
 import type { WorkerScoreReport } from './score-report.js';
-import type { WorkerStateItem } from './worker-state.js';
+import { freshAtOf, type WorkerStateItem } from './worker-state.js';
 
 /** How often the sweep runs. */
 export const SWEEP_INTERVAL_MINUTES = 5;
@@ -195,12 +195,13 @@ export function levelFindings(facts: SweepFacts): HealthFinding[] {
     }
     for (const dep of worker.dependencies) {
       if (dep.relation !== 'data' || dep.freshnessSeconds === undefined) continue;
-      const freshAtMs = facts.states[dep.on]?.freshAtMs ?? null;
+      // The freshness of the job consumed: youtube's trending succeeding says nothing of its games.
+      const freshAtMs = dep.job === undefined ? (facts.states[dep.on]?.freshAtMs ?? null) : freshAtOf(facts.states[dep.on], dep.job);
       const ageSeconds = freshAtMs === null ? null : Math.round((nowMs - freshAtMs) / 1000);
       if (ageSeconds !== null && ageSeconds <= dep.freshnessSeconds) continue;
       out.push(
         finding('STALE_DATA', worker.id, null, nowMs, {
-          detail: `${worker.id} needs ${dep.on} data no older than ${dep.freshnessSeconds} s; it is ${ageSeconds === null ? 'missing' : `${ageSeconds} s old`}`,
+          detail: `${worker.id} needs ${dep.job === undefined ? dep.on : `${dep.on}.${dep.job}`} data no older than ${dep.freshnessSeconds} s; it is ${ageSeconds === null ? 'missing' : `${ageSeconds} s old`}`,
           observed: ageSeconds ?? 'never',
           threshold: dep.freshnessSeconds,
         }),

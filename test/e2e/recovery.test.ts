@@ -162,13 +162,13 @@ describe('API_QUOTA_LOW', () => {
     expect(actions['slow-schedule']).toMatchObject({ result: 'APPLIED', action: 'SLOW_SCHEDULE', anomaly: 'API_QUOTA_LOW' });
     expect((actions['slow-schedule']?.['changes'] as { schedules: unknown[] }).schedules).toContainEqual({ name: 'sched-youtube-trending', original: 'cron(0/30 * * * ? *)', slowed: 'cron(0 0/2 * * ? *)', slowedHere: true });
     expect(actions['restore-schedule']).toMatchObject({ result: 'APPLIED' });
-    expect(world.recoveries.get('RECOVERY#alert-quota-1', 'SUMMARY')).toMatchObject({ outcome: 'SUCCEEDED' });
+    expect(world.recoveries.get('RECOVERY#alert-quota-1', 'SUMMARY')).toMatchObject({ outcome: 'SUCCEEDED', verified: true, action: 'SLOW_SCHEDULE' });
   });
 });
 
 describe('HIGH_FAILURE_RATE', () => {
   it('opens the circuit, waits the open timeout, probes HALF_OPEN through the pipeline, and the probe closes the circuit', async () => {
-    world.store.put(workerPk('coach_cleanup_worker'), STATE_SK, { circuit: circuitAttr(CLOSED_CIRCUIT), version: 1 });
+    world.store.put(workerPk('coach_cleanup_worker'), STATE_SK, { circuit_cleanup: circuitAttr(CLOSED_CIRCUIT), version: 1 });
     const exec = start({ alertId: 'alert-hfr-1', worker: 'coach_cleanup_worker', job: 'cleanup', anomaly: 'HIGH_FAILURE_RATE', actions: ['OPEN_CIRCUIT', 'REDUCE_RATE'], scheduledTime: '2026-03-02T04:00:00Z', severity: 'HIGH' }, 'alert-hfr-1');
     const outcome = await exec.result;
     expect(outcome.status, outcome.cause).toBe('SUCCEEDED');
@@ -194,9 +194,10 @@ describe('HIGH_FAILURE_RATE', () => {
 
     // The pipeline's Record closed the circuit; the schedule was slowed meanwhile and is restored.
     const state = world.store.workerItem('coach_cleanup_worker');
-    expect((state?.['circuit'] as { state: string }).state).toBe('CLOSED');
+    expect((state?.['circuit_cleanup'] as { state: string }).state).toBe('CLOSED');
     expect(world.schedules.updates.map((u) => u.expression)).toEqual(['cron(0 0/4 * * ? *)', 'cron(0 * * * ? *)']);
-    expect(world.recoveries.get('RECOVERY#alert-hfr-1', 'SUMMARY')).toMatchObject({ outcome: 'SUCCEEDED' });
+    // Verified: the probe run recorded SUCCEEDED and the circuit closed.
+    expect(world.recoveries.get('RECOVERY#alert-hfr-1', 'SUMMARY')).toMatchObject({ outcome: 'SUCCEEDED', verified: true, action: 'OPEN_CIRCUIT', target: 'coach_cleanup_worker.cleanup', reason: 'the probe of coach_cleanup_worker.cleanup SUCCEEDED and closed the circuit' });
   });
 
   it('a failing probe leaves the circuit OPEN, fails the recovery, and the second failure in a row escalates to on-call', async () => {
@@ -214,7 +215,7 @@ describe('HIGH_FAILURE_RATE', () => {
     const first = await failing('alert-hfr-a');
     expect(first.status).toBe('FAILED');
     expect(first.error).toBe('RecoveryFailed');
-    expect((world.store.workerItem('coach_cleanup_worker')?.['circuit'] as { state: string }).state).toBe('OPEN');
+    expect((world.store.workerItem('coach_cleanup_worker')?.['circuit_cleanup'] as { state: string }).state).toBe('OPEN');
     expect(world.recoveries.actions('alert-hfr-a')['record-circuit']).toMatchObject({ result: 'FAILED' });
     expect(world.alerts.pages).toHaveLength(0);
 
