@@ -80,7 +80,7 @@ describe('protocol action `cycle-record`', () => {
 
   it('the gate RUNs the cycle for its slot (unlocked, fence 0, slot claimed)', async () => {
     const gate = await gateRun();
-    expect(gate).toEqual({ decision: 'RUN', fence: 0, owner: 'cycle-exec-1', probe: false, scheduledTime: SLOT_MS });
+    expect(gate).toEqual({ decision: 'RUN', fence: 0, owner: 'cycle-exec-1', probe: false, scheduledTime: SLOT_MS, stepTimeoutSeconds: 2970 });
     expect(parseWorkerState(store.workerItem('intel_orchestrator') ?? {}).slots).toEqual({ cycle: SLOT_MS });
   });
 

@@ -93,7 +93,7 @@ describe('protocol handler: success path', () => {
     const r = await record({ ...trending, gate: g, work: result() });
 
     // Assess
-    expect(g).toEqual({ decision: 'RUN', fence: 10, owner: 'exec-1', probe: false, scheduledTime: SLOT_MS });
+    expect(g).toEqual({ decision: 'RUN', fence: 10, owner: 'exec-1', probe: false, scheduledTime: SLOT_MS, stepTimeoutSeconds: 270 });
     expect(r).toMatchObject({ status: 'SUCCEEDED', reportKey: `WORKER#youtube_worker/REPORT#${SLOT_MS}#trending`, lockReleased: true });
     expect(r.overallScore).toBeGreaterThan(90);
     expect(store.writes).toBe(4);
@@ -277,7 +277,7 @@ describe('protocol handler: unlocked (on-demand) workers', () => {
   const generate: Input = { worker: 'generation_worker', job: 'generate', scheduledTime: SLOT, trigger: 'manual' };
 
   it('gate RUN with fence 0 and no write', async () => {
-    expect(await gate(generate)).toEqual({ decision: 'RUN', fence: 0, owner: 'exec-1', probe: false, scheduledTime: SLOT_MS });
+    expect(await gate(generate)).toEqual({ decision: 'RUN', fence: 0, owner: 'exec-1', probe: false, scheduledTime: SLOT_MS, stepTimeoutSeconds: 270 });
     expect(store.writes).toBe(0);
   });
 
