@@ -146,8 +146,8 @@ const CASES: Readonly<Record<AnomalyCode, Case>> = {
   STALE_DATA: {
     source: 'health',
     record: async () => ({
-      // creator_intel_worker needs youtube_worker games data no older than an hour; it is two hours old.
-      item: await healthItem('STALE_DATA', { workers: [workerById('creator_intel_worker')], states: { youtube_worker: parseWorkerState({ [freshAtAttrOf('games')]: NOW - 120 * MIN }) } }),
+      // creator_intel_worker needs youtube_worker games data; games refreshes every 4 h: five hours old is overdue.
+      item: await healthItem('STALE_DATA', { workers: [workerById('creator_intel_worker')], states: { youtube_worker: parseWorkerState({ [freshAtAttrOf('games')]: NOW - 300 * MIN }) } }),
       worker: 'creator_intel_worker',
     }),
   },
