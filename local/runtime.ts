@@ -211,17 +211,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
     event.startedAt = start;
   };
-  // A dynamic Wait's duration, which the library does not expose, comes from the task before it:
-  // `SecondsPath` (the dependency wait) from the gate's WAIT `waitSeconds`, `TimestampPath` (the
-  // recovery's wait for the quota reset) from the recovery step's `resumeAt`.
-  const pendingWaits = new Map<string, { seconds?: number; untilMs?: number }>();
-  const notePendingWait = (executionArn: string, result: unknown): void => {
-    const r = typeof result === 'object' && result !== null ? (result as { decision?: unknown; waitSeconds?: unknown; resumeAt?: unknown }) : undefined;
-    const untilMs = typeof r?.resumeAt === 'string' ? Date.parse(r.resumeAt) : NaN;
-    if (r?.decision === 'WAIT' && typeof r.waitSeconds === 'number') pendingWaits.set(executionArn, { ...pendingWaits.get(executionArn), seconds: r.waitSeconds });
-    else if (Number.isFinite(untilMs)) pendingWaits.set(executionArn, { ...pendingWaits.get(executionArn), untilMs });
-  };
-
   const resolveTask: ResolveTask = async (resource, parameters, ctx) => {
     // Lambda tasks use the function ARN as Resource (payloadResponseOnly) or lambda:invoke.
     const isInvoke = resource.endsWith(':states:::lambda:invoke');
@@ -238,7 +227,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     // The execution's context flows into its tasks from its start already; entering it again here
     // keeps the handler (and whatever it triggers) on the execution's time whatever the library does.
     const result = await clock.runIn(executionTimes.of(ctx.executionArn) ?? clock.current(), () => handler(event));
-    notePendingWait(ctx.executionArn, result);
     return result === undefined ? null : JSON.parse(JSON.stringify(result));
   };
 
@@ -248,13 +236,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     resolveTask,
     timing: {
       // Waits skip ahead on the waiting execution's time only; retries back off instantly (their count still shows).
+      // A `SecondsPath`/`TimestampPath` wait arrives resolved against its input (step-functions-runner.ts).
       waitOverride: (info) => {
         const time = executionTimes.of(info.executionArn);
         const now = time ? time.now() : clock.now();
-        const pending = pendingWaits.get(info.executionArn);
-        const until = info.timestamp !== undefined ? Date.parse(info.timestamp) : info.state['TimestampPath'] !== undefined ? pending?.untilMs : undefined;
-        const seconds = info.seconds ?? (info.dynamic ? (pending?.seconds ?? 0) : 0);
-        const ms = until !== undefined && Number.isFinite(until) ? Math.max(0, until - now) : seconds * 1000;
+        const until = info.timestamp !== undefined ? Date.parse(info.timestamp) : undefined;
+        const ms = until !== undefined && Number.isFinite(until) ? Math.max(0, until - now) : (info.seconds ?? 0) * 1000;
         if (time) time.advance(ms);
         else clock.advance(ms);
         return 0;
@@ -269,7 +256,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         run: scope.run,
         ended: () => {
           scope.ended();
-          pendingWaits.delete(execution.executionArn);
           simulatedStart.delete(execution.executionArn);
         },
       };

@@ -223,7 +223,8 @@ export function buildWorkerPipeline(scope: Construct, props: WorkerPipelineDefin
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
       resultPath: '$.work',
-      taskTimeout: stepTimeout,
+      // The gate hands the timeout: the registry's, or the one a SLOW_EXECUTION recovery raised (bounded).
+      taskTimeout: sfn.Timeout.at('$.gate.stepTimeoutSeconds'),
       comment: `Run ${worker.id} (${job.mode}).`,
     });
     addWorkerRetry(run);

@@ -4,7 +4,7 @@
  */
 import { DEFAULT_WORKER_CONFIG, effectiveCircuit, type WorkerConfig } from '../../lib/domain/worker-config.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
-import { lockViewIsLive, type OrchestratorState, type WorkerStateItem } from '../../lib/domain/worker-state.js';
+import { circuitOf, freshAtOf, lockViewIsLive, type OrchestratorState, type WorkerStateItem } from '../../lib/domain/worker-state.js';
 import type { WorkerSpec } from '../../lib/registry/types.js';
 import { nextRun } from './next-run.js';
 import { pipelineKeyOf } from './trigger.js';
@@ -16,6 +16,7 @@ export function configView(config: WorkerConfig | undefined) {
   return { enabled: c.enabled, thresholds: c.thresholds, updatedAt: c.updatedAt || null, version: c.version, ...(c.unreadable ? { unreadable: c.unreadable } : {}) };
 }
 
+/** The worker's circuit: its least healthy job's (each job's own is under `jobs[].circuit`). */
 export function circuitView(worker: WorkerSpec, state: WorkerStateItem | undefined) {
   const c = state?.circuit;
   return {
@@ -25,6 +26,12 @@ export function circuitView(worker: WorkerSpec, state: WorkerStateItem | undefin
     halfOpenSuccesses: c?.halfOpenSuccesses ?? 0,
     settings: effectiveCircuit(worker, state?.config),
   };
+}
+
+/** A job's own circuit (circuits are per job). */
+export function jobCircuitView(state: WorkerStateItem | undefined, jobId: string) {
+  const c = circuitOf(state, jobId);
+  return { state: c.state, consecutiveFailures: c.consecutiveFailures, changedAt: iso(c.changedAtMs) };
 }
 
 /** A job's lock: `held` = held and not expired; the holder and expiry only while held. */
@@ -69,6 +76,8 @@ export function workerView(worker: WorkerSpec, state: WorkerStateItem | undefine
       runsIn: cycle ? `${cycle.worker.id}.${cycle.job.id}` : null,
       nextRunAt: iso(nextRun(cycle ? cycle.job.schedules : job.schedules, nowMs)),
       lock: lockView(state, job.id, nowMs),
+      circuit: jobCircuitView(state, job.id),
+      freshAt: iso(freshAtOf(state, job.id)),
       lastSlot: state?.slots[job.id] ?? null,
       triggerable: pipelineKeys.has(pipelineKeyOf(worker.id, job.id)),
     };

@@ -64,7 +64,7 @@ function toGateResult(verdict: GateVerdict, written: WorkerStateItem | null, own
     case 'RUN': {
       const fence = verdict.fence ?? (written ? lockOf(written, jobId).fence : undefined);
       if (fence === undefined) throw new Error('gate: a RUN without a fence (no acquire write result)');
-      return { decision: 'RUN', fence, owner, probe: verdict.probe, scheduledTime };
+      return { decision: 'RUN', fence, owner, probe: verdict.probe, scheduledTime, stepTimeoutSeconds: verdict.stepTimeoutSeconds };
     }
     case 'WAIT':
       return { decision: 'WAIT', waitSeconds: verdict.waitSeconds, scheduledTime };

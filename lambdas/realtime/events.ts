@@ -15,7 +15,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
 import type { CircuitState } from '../../lib/domain/circuit.js';
-import { parseWorkerState, workerPk } from '../../lib/domain/worker-state.js';
+import { circuitOf, parseWorkerState, workerPk } from '../../lib/domain/worker-state.js';
 import type { RealtimeEvent } from './ports.js';
 
 const WireItem = z.record(z.string(), z.unknown());
@@ -138,25 +138,31 @@ const sameCircuit = (a: CircuitState, b: CircuitState): boolean =>
 function circuitEvents(record: ParsedRecord, pk: string): RealtimeEvent[] {
   const worker = pk.slice('WORKER#'.length);
   if (worker === '') throw new Error('STATE item with an empty worker id');
-  // parseWorkerState reads an absent or unreadable circuit as CLOSED, as the gate does.
-  const before = parseWorkerState(image(record.dynamodb.OldImage, 'OldImage')).circuit;
-  const after = parseWorkerState(image(record.dynamodb.NewImage, 'NewImage')).circuit;
-  if (sameCircuit(before, after)) return [];
-  const atMs = after.changedAtMs ?? (record.dynamodb.ApproximateCreationDateTime !== undefined ? record.dynamodb.ApproximateCreationDateTime * 1000 : null);
-  if (atMs === null || !Number.isFinite(atMs)) throw new Error('circuit change without a time (no changedAtMs, no ApproximateCreationDateTime)');
-  return [
-    {
-      type: 'circuit',
-      worker,
-      at: new Date(atMs).toISOString(),
-      data: {
-        state: after.state,
-        previousState: before.state,
-        consecutiveFailures: after.consecutiveFailures,
-        changedAt: after.changedAtMs === null ? null : new Date(after.changedAtMs).toISOString(),
+  // Circuits are per job; circuitOf reads an absent or unreadable circuit as CLOSED, as the gate does.
+  const oldState = parseWorkerState(image(record.dynamodb.OldImage, 'OldImage'));
+  const newState = parseWorkerState(image(record.dynamodb.NewImage, 'NewImage'));
+  const jobs = [...new Set([...Object.keys(oldState.circuits), ...Object.keys(newState.circuits)])].sort();
+  return jobs.flatMap((job): RealtimeEvent[] => {
+    const before = circuitOf(oldState, job);
+    const after = circuitOf(newState, job);
+    if (sameCircuit(before, after)) return [];
+    const atMs = after.changedAtMs ?? (record.dynamodb.ApproximateCreationDateTime !== undefined ? record.dynamodb.ApproximateCreationDateTime * 1000 : null);
+    if (atMs === null || !Number.isFinite(atMs)) throw new Error('circuit change without a time (no changedAtMs, no ApproximateCreationDateTime)');
+    return [
+      {
+        type: 'circuit',
+        worker,
+        at: new Date(atMs).toISOString(),
+        data: {
+          job,
+          state: after.state,
+          previousState: before.state,
+          consecutiveFailures: after.consecutiveFailures,
+          changedAt: after.changedAtMs === null ? null : new Date(after.changedAtMs).toISOString(),
+        },
       },
-    },
-  ];
+    ];
+  });
 }
 
 function eventsOf(record: ParsedRecord): RealtimeEvent[] | null {

@@ -57,7 +57,8 @@ export const SKIP_REASON_VALUES = SKIP_REASONS;
  * - DUPLICATE: this slot already ran (a repeated Scheduler delivery): end without a report.
  */
 export const GateResult = z.discriminatedUnion('decision', [
-  z.object({ decision: z.literal('RUN'), fence: z.number().int().nonnegative(), owner: z.string(), probe: z.boolean(), scheduledTime: IsoTime }),
+  // stepTimeoutSeconds: the Work task's TimeoutSecondsPath (raised by a SLOW_EXECUTION recovery within its bound).
+  z.object({ decision: z.literal('RUN'), fence: z.number().int().nonnegative(), owner: z.string(), probe: z.boolean(), scheduledTime: IsoTime, stepTimeoutSeconds: z.number().int().positive().optional() }),
   z.object({ decision: z.literal('WAIT'), waitSeconds: z.number().int().positive(), scheduledTime: IsoTime }),
   z.object({ decision: z.literal('SKIP'), skipReason: z.enum(SKIP_REASON_VALUES), detail: z.string(), scheduledTime: IsoTime }),
   z.object({ decision: z.literal('DUPLICATE'), scheduledTime: IsoTime }),

@@ -17,12 +17,12 @@
  * Each finding has a `window`: the slot for a missed run or a stuck execution, else the alert dedup
  * window of its severity, so the finding item `HEALTH#<kind>#<window>` is written once per window.
  */
-import { maxDependencyWaitSeconds, type JobSpec, type WorkerSpec } from '../registry/index.js';
+import { ALL_WORKERS, maxDependencyWaitSeconds, type DependencySpec, type JobSpec, type WorkerSpec } from '../registry/index.js';
 import { windowStartFor } from './alerting.js';
 import { RULE_BY_CODE, THRESHOLDS, type AnomalyCode, type Severity } from './anomaly-rules.js';
-import { lastOccurrence } from './schedule-math.js';
+import { lastOccurrence, occurrences } from './schedule-math.js';
 import type { WorkerScoreReport } from './score-report.js';
-import type { WorkerStateItem } from './worker-state.js';
+import { freshAtOf, type WorkerStateItem } from './worker-state.js';
 
 /** How often the sweep runs. */
 export const SWEEP_INTERVAL_MINUTES = 5;
@@ -239,6 +239,28 @@ export function unrecordedRunFinding(c: Pick<UnrecordedCandidate, 'worker' | 'jo
   });
 }
 
+const TWO_DAYS_MS = 2 * 24 * 3600 * 1000;
+
+/**
+ * How old a dependency's data may get before the sweep calls it stale: the dependency's
+ * threshold, or, when the consumed job refreshes less often, its longest interval between runs
+ * (its own schedules and those of a sub-pipeline it is a stage of) plus its timeout. The threshold
+ * holds when the consumer runs (its gate checks it, and the intel cycle refreshes the job first);
+ * between runs, data older than the threshold is only stale once a refresh is overdue (youtube
+ * games runs every 4 h, creator intel needs it no older than an hour at its run).
+ */
+export function staleAfterSeconds(dep: DependencySpec, nowMs: number, registry: readonly WorkerSpec[] = ALL_WORKERS): number {
+  const threshold = dep.freshnessSeconds ?? 0;
+  const job = dep.job === undefined ? undefined : registry.find((w) => w.id === dep.on)?.jobs.find((j) => j.id === dep.job);
+  if (job === undefined) return threshold;
+  const cycles = registry.filter((w) => (w.stages ?? []).some((s) => s.worker === dep.on && s.job === dep.job));
+  const schedules = [...job.schedules, ...cycles.flatMap((c) => c.jobs.flatMap((j) => j.schedules))];
+  const times = [...new Set(schedules.flatMap((sch) => occurrences(sch.expression, sch.timezone, nowMs - TWO_DAYS_MS, nowMs)))].sort((a, b) => a - b);
+  let gapMs = 0;
+  for (let i = 1; i < times.length; i++) gapMs = Math.max(gapMs, (times[i] as number) - (times[i - 1] as number));
+  return Math.max(threshold, Math.ceil(gapMs / 1000) + job.timeoutSeconds);
+}
+
 /** Queue depth, stale data, quota and memory from the design's thresholds; the intel cycle's last status. */
 export function levelFindings(facts: SweepFacts): HealthFinding[] {
   const out: HealthFinding[] = [];
@@ -250,14 +272,16 @@ export function levelFindings(facts: SweepFacts): HealthFinding[] {
     }
     for (const dep of worker.dependencies) {
       if (dep.relation !== 'data' || dep.freshnessSeconds === undefined) continue;
-      const freshAtMs = facts.states[dep.on]?.freshAtMs ?? null;
+      // The freshness of the job consumed: youtube's trending succeeding says nothing of its games.
+      const freshAtMs = dep.job === undefined ? (facts.states[dep.on]?.freshAtMs ?? null) : freshAtOf(facts.states[dep.on], dep.job);
       const ageSeconds = freshAtMs === null ? null : Math.round((nowMs - freshAtMs) / 1000);
-      if (ageSeconds !== null && ageSeconds <= dep.freshnessSeconds) continue;
+      const limitSeconds = staleAfterSeconds(dep, nowMs);
+      if (ageSeconds !== null && ageSeconds <= limitSeconds) continue;
       out.push(
         finding('STALE_DATA', worker.id, null, nowMs, {
-          detail: `${worker.id} needs ${dep.on} data no older than ${dep.freshnessSeconds} s; it is ${ageSeconds === null ? 'missing' : `${ageSeconds} s old`}`,
+          detail: `${worker.id} needs ${dep.job === undefined ? dep.on : `${dep.on}.${dep.job}`} data no older than ${dep.freshnessSeconds} s at its run, refreshed at least every ${limitSeconds} s; it is ${ageSeconds === null ? 'missing' : `${ageSeconds} s old`}`,
           observed: ageSeconds ?? 'never',
-          threshold: dep.freshnessSeconds,
+          threshold: limitSeconds,
         }),
       );
     }

@@ -3,7 +3,7 @@
  * span: what it injects is detected once per dedup window, alerted, and healed as the design says,
  * and nothing is lost (every slot that fired ends in exactly one report).
  */
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { documentClient } from '../../lambdas/adapters/dynamo-state-store.js';
 import { windowStartFor } from '../../lib/domain/alerting.js';
@@ -35,8 +35,9 @@ function expectOncePerWindow(result: SymphonyResult): void {
 }
 
 describe('scenario stuck-lock', () => {
-  it('skips every clip radar poll while the stuck run holds the lock, raises LOCK_CONTENTION, lengthens the lease, and polls again after', async () => {
+  it('skips every clip radar poll while the stuck run holds the lock, raises LOCK_CONTENTION, lengthens the lease, does not call that healed while the lock stays held, and polls again after', async () => {
     let state: Record<string, unknown> | undefined;
+    let summaries: Record<string, unknown>[] = [];
     const result = await runSymphony({
       startMs: START_MS,
       hours: stuckLock.hours,
@@ -44,8 +45,12 @@ describe('scenario stuck-lock', () => {
       prepare: (ctx) => stuckLock.prepare(ctx),
       beforeSlot: async ({ runtime }, atMs) => {
         if (atMs < at(stuckLock.hours) - 5 * 60_000) return;
-        const out = await documentClient(runtime.dynamo.client).send(new GetCommand({ TableName: runtime.tableName, Key: { pk: workerPk('clip_radar_worker'), sk: STATE_SK } }));
+        const doc = documentClient(runtime.dynamo.client);
+        const out = await doc.send(new GetCommand({ TableName: runtime.tableName, Key: { pk: workerPk('clip_radar_worker'), sk: STATE_SK } }));
         state = out.Item;
+        // The recoveries' summary records (RECOVERY#<alertId> / SUMMARY): their verified outcome.
+        const scan = await doc.send(new ScanCommand({ TableName: runtime.tableName, FilterExpression: 'sk = :s AND begins_with(pk, :p)', ExpressionAttributeValues: { ':s': 'SUMMARY', ':p': 'RECOVERY#' } }));
+        summaries = scan.Items ?? [];
       },
     });
     expectNothingLost(result);
@@ -66,10 +71,23 @@ describe('scenario stuck-lock', () => {
     expect(result.alerts.filter((a) => a.anomaly !== 'LOCK_CONTENTION')).toEqual([]);
     expectOncePerWindow(result);
 
-    // Healed: each LOCK_CONTENTION recovery succeeded and lengthened the lease beyond the registry's.
+    // Each LOCK_CONTENTION recovery lengthened the lease beyond the registry's, but none is called a
+    // success: the stuck run still held the lock at the next poll, so the goal (the next run acquires
+    // the lock) was not met. Each one is FAILED, verified false, and its reason names the holder.
     const recoveries = result.recoveries.filter((r) => r.anomaly === 'LOCK_CONTENTION');
     expect(recoveries.length).toBe(contention.length);
-    expect(recoveries.every((r) => r.worker === 'clip_radar_worker' && r.status === 'SUCCEEDED')).toBe(true);
+    expect(recoveries.every((r) => r.worker === 'clip_radar_worker')).toBe(true);
+    const verdicts = summaries.filter((s) => s['anomaly'] === 'LOCK_CONTENTION');
+    expect(verdicts).toHaveLength(recoveries.length);
+    for (const v of verdicts) {
+      // Lengthened, but the next poll still found the stuck run's lock: FAILED. Once the lease is at
+      // its bound there is nothing to lengthen: NOT_APPLICABLE, with the recommendation.
+      expect(v).toMatchObject({ verified: false, action: 'EXTEND_LEASE', target: 'clip_radar_worker.poll' });
+      if (v['outcome'] === 'FAILED') expect(String(v['reason'])).toMatch(/held by stuck-execution/);
+      else expect(v).toMatchObject({ outcome: 'NOT_APPLICABLE', reason: expect.stringMatching(/at its bound/) });
+    }
+    expect(verdicts.filter((v) => v['outcome'] === 'FAILED').length).toBeGreaterThan(0);
+    expect(recoveries.filter((r) => r.status === 'FAILED')).toHaveLength(verdicts.filter((v) => v['outcome'] === 'FAILED').length);
     const registryLease = WORKERS.find((w) => w.id === 'clip_radar_worker')?.lockLeaseSeconds ?? Infinity;
     expect(Number(state?.['leaseSecondsOverride'])).toBeGreaterThan(registryLease);
     expect(result.circuits['clip_radar_worker']).toBe('CLOSED');

@@ -9,7 +9,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LAMBDA_TRANSIENT_ERROR_NAMES, NON_RETRYABLE_ERROR_NAMES, RETRYABLE_ERROR_NAMES } from '../../lib/domain/errors.js';
 import { RECORD_STEP_RETRY } from '../../lib/domain/retry-policy.js';
-import { ALL_WORKERS, functionTimeoutSeconds, jobOf, lambdaWorkers, planStepTimeoutSeconds, scheduledTriggers, SYNC_TASK_SLACK_SECONDS, syncTaskTimeoutSeconds, workerById, workStepTimeoutSeconds } from '../../lib/registry/index.js';
+import { ALL_WORKERS, functionTimeoutSeconds, jobOf, lambdaWorkers, maxWorkStepTimeoutSeconds, planStepTimeoutSeconds, scheduledTriggers, SYNC_TASK_SLACK_SECONDS, syncTaskTimeoutSeconds, workerById, workStepTimeoutSeconds } from '../../lib/registry/index.js';
 import { synthesizeForTests, synthFindings, type SynthesizedForTests } from '../support/synth.js';
 
 let synth: SynthesizedForTests;
@@ -60,13 +60,15 @@ describe('schedules', () => {
 });
 
 describe('pipelines', () => {
-  it('has one Standard state machine per scheduled or fan-out job plus the intel cycle, each with the design budget as its timeout', () => {
+  it('has one Standard state machine per scheduled or fan-out job plus the intel cycle, each with the design budget (plus the room for a raised work step) as its timeout', () => {
     const expected = ALL_WORKERS.flatMap((w) => w.jobs.filter((j) => w.executionModel !== 'on-demand' || j.fanOut).map((j) => ({ w, j })));
     const pipelineNames = [...synth.definitions.keys()].filter((name) => !name.endsWith('-recovery'));
     expect(pipelineNames).toHaveLength(expected.length);
     for (const { w, j } of expected) {
       const asl = synth.definitionOf(w.id, j.id);
-      expect(asl.TimeoutSeconds, `${w.id}.${j.id}`).toBe(j.timeoutSeconds);
+      // The design budget, plus what a SLOW_EXECUTION recovery may add to the work step (0 for fan-out jobs and the cycle).
+      expect(asl.TimeoutSeconds, `${w.id}.${j.id}`).toBe(j.timeoutSeconds + maxWorkStepTimeoutSeconds(w, j) - workStepTimeoutSeconds(w, j));
+      expect(maxWorkStepTimeoutSeconds(w, j)).toBeLessThanOrEqual(Math.max(900, workStepTimeoutSeconds(w, j)));
     }
     template.allResourcesProperties('AWS::StepFunctions::StateMachine', {
       StateMachineType: 'STANDARD',
@@ -87,12 +89,14 @@ describe('pipelines', () => {
       for (const job of worker.jobs) {
         if (worker.executionModel === 'on-demand' && !job.fanOut) continue;
         const asl = synth.definitionOf(worker.id, job.id);
-        const step = (job.fanOut ? asl.States['Plan'] : asl.States['Work']) as { Retry: { ErrorEquals: string[]; JitterStrategy: string; BackoffRate: number; MaxAttempts: number }[]; Catch: { ErrorEquals: string[]; Next: string }[]; TimeoutSeconds: number };
+        const step = (job.fanOut ? asl.States['Plan'] : asl.States['Work']) as { Retry: { ErrorEquals: string[]; JitterStrategy: string; BackoffRate: number; MaxAttempts: number }[]; Catch: { ErrorEquals: string[]; Next: string }[]; TimeoutSeconds?: number; TimeoutSecondsPath?: string };
         expect(step.Retry).toHaveLength(1);
         expect(step.Retry[0]?.ErrorEquals.sort()).toEqual([...RETRYABLE_ERROR_NAMES, ...LAMBDA_TRANSIENT_ERROR_NAMES].sort());
         expect(step.Retry[0]).toMatchObject({ JitterStrategy: 'FULL', BackoffRate: 2, MaxAttempts: 3 });
         expect(step.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Record' })]);
-        expect(step.TimeoutSeconds, `${worker.id}.${job.id}`).toBe(job.fanOut ? planStepTimeoutSeconds(job) : workStepTimeoutSeconds(worker, job));
+        // A single Work step takes the timeout the gate hands it (the registry's, or one a SLOW_EXECUTION recovery raised); a Plan step keeps its own.
+        if (job.fanOut) expect(step.TimeoutSeconds, `${worker.id}.${job.id}`).toBe(planStepTimeoutSeconds(job));
+        else expect(step.TimeoutSecondsPath, `${worker.id}.${job.id}`).toBe('$.gate.stepTimeoutSeconds');
       }
     }
   });

@@ -106,7 +106,7 @@ describe('on-demand consumer: a valid job', () => {
       error: null,
       metrics: { jobs_completed: 1 },
     });
-    expect(workerState()).toMatchObject({ lastStatus: 'SUCCEEDED', freshAtMs: NOW + WORK_MS });
+    expect(workerState()).toMatchObject({ lastStatus: 'SUCCEEDED', freshAt: { generate: NOW + WORK_MS } });
     // Unlocked: no lock held (none was ever taken).
     expect(lockOf(workerState(), 'generate').holder).toBeNull();
     expect(workerState().locks).toEqual({});
@@ -195,7 +195,7 @@ describe('on-demand consumer: worker outcomes', () => {
     expect(reports).toHaveLength(1);
     expect(reports[0]).toMatchObject({ sk: reportSkOf('req-1'), status: 'FAILED', error: { name: 'InvalidPayloadError' } });
     expect((reports[0]?.['error'] as { cause: string }).cause).toMatch(/malformed worker result: .*work\.status/);
-    expect(workerState()).toMatchObject({ lastStatus: 'FAILED', circuit: { consecutiveFailures: 1 } });
+    expect(workerState()).toMatchObject({ lastStatus: 'FAILED', circuits: { generate: { consecutiveFailures: 1 } } });
   });
 
   it('a retryable error before the last delivery -> a batch item failure, no report, no write', async () => {
@@ -225,7 +225,7 @@ describe('on-demand consumer: worker outcomes', () => {
     expect(invocations.map((i) => i.retryCount)).toEqual([MAX_RECEIVE_COUNT - 1]);
     expect(store.reports('generation_worker')).toHaveLength(1);
     expect(store.reports('generation_worker')[0]).toMatchObject({ status: 'FAILED', error: { name: 'TransientUpstreamError', cause: '{"errorMessage":"502 from provider"}' } });
-    expect(workerState()).toMatchObject({ lastStatus: 'FAILED', circuit: { consecutiveFailures: 1 } });
+    expect(workerState()).toMatchObject({ lastStatus: 'FAILED', circuits: { generate: { consecutiveFailures: 1 } } });
   });
 
   it('a non-retryable error on the first delivery -> a FAILED report, and the message is done', async () => {
@@ -273,7 +273,7 @@ describe('on-demand consumer: the gate holds jobs back', () => {
 
   it('circuit OPEN -> held, the worker is not invoked', async () => {
     // Prepare
-    const open: RawItem = { circuit: circuitAttr({ ...CLOSED_CIRCUIT, state: 'OPEN', changedAtMs: NOW - 60_000 }) };
+    const open: RawItem = { circuit_generate: circuitAttr({ ...CLOSED_CIRCUIT, state: 'OPEN', changedAtMs: NOW - 60_000 }) };
     store.put(workerPk('generation_worker'), STATE_SK, open);
 
     // Act

@@ -38,8 +38,10 @@ describe('eventsFromRecords', () => {
   it('turns a STATE modification into a circuit event only when the circuit changed (absent reads as CLOSED)', () => {
     const opened = eventsFromRecords([stateModify('twitch_worker', undefined, OPEN)]);
     expect(opened).toEqual([
-      { type: 'circuit', worker: 'twitch_worker', at: '2026-01-02T06:05:00.000Z', data: { state: 'OPEN', previousState: 'CLOSED', consecutiveFailures: 3, changedAt: '2026-01-02T06:05:00.000Z' } },
+      { type: 'circuit', worker: 'twitch_worker', at: '2026-01-02T06:05:00.000Z', data: { job: 'asset', state: 'OPEN', previousState: 'CLOSED', consecutiveFailures: 3, changedAt: '2026-01-02T06:05:00.000Z' } },
     ]);
+    // Each job's circuit is its own: the pack circuit opening names pack.
+    expect(eventsFromRecords([stateModify('twitch_worker', undefined, OPEN, {}, 'pack')])).toEqual([expect.objectContaining({ data: expect.objectContaining({ job: 'pack', state: 'OPEN' }) })]);
     // A lock or config write leaves the circuit as it was: no event.
     expect(eventsFromRecords([stateModify('twitch_worker', OPEN, OPEN, { lockHolder_poll: 'exec-9' })])).toEqual([]);
     expect(eventsFromRecords([stateModify('twitch_worker', undefined, CLOSED_CIRCUIT)])).toEqual([]);
