@@ -331,7 +331,8 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   const reports: WorkerScoreReport[] = [];
   const circuitTransitions: CircuitTransition[] = [];
   const sweepAnomalies: SweepAnomaly[] = [];
-  const unsubscribe = runtime.dynamo.stream.subscribe((record) => {
+  const unsubscribe = runtime.dynamo.stream.subscribe(
+    (record) => {
     const image = record.dynamodb.NewImage;
     if (!image) return;
     const sk = image['sk']?.S;
@@ -359,7 +360,10 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
       const f = unmarshall(image as Record<string, AttributeValue>) as Record<string, unknown>;
       sweepAnomalies.push({ atMs: Date.parse(String(f['raisedAt'])) || clock.now(), worker: String(f['worker']), job: typeof f['job'] === 'string' ? f['job'] : null, anomaly: String(f['anomaly']), severity: String(f['severity']), detail: String(f['detail'] ?? '') });
     }
-  });
+    },
+    // A filter, so the stream emulation skips the items nobody listens to (stream.wantsKey).
+    { tableName: runtime.tableName, filters: [{ dynamodb: { Keys: { sk: { S: [STATE_SK, { prefix: 'REPORT#' }, { prefix: 'HEALTH#' }] } } } }] },
+  );
 
   const visibility = queueVisibilityOf(template);
   const queues = new LocalQueues({ runtime, clock: () => clock.now(), workerHandlers: handlers, visibilityTimeoutMs: (workerId) => visibility.get(workerId) ?? 0 });
