@@ -321,7 +321,8 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
       // while it ran (local/memory-meter.ts), an approximation of what a Lambda of its own would use.
       const metered = memory.begin();
       try {
-        return await factory({ store, secrets, env: sandbox.env, clock: () => clock.now(), logger: silentLogger, memorySampleMs: 0, memoryRss: () => metered.read() })(event);
+        // `fetch: sandbox.fetch`: the workers' HTTP client reaches the sandbox in-process (no loopback socket).
+        return await factory({ store, secrets, env: sandbox.env, fetch: sandbox.fetch, clock: () => clock.now(), logger: silentLogger, memorySampleMs: 0, memoryRss: () => metered.read() })(event);
       } finally {
         metered.end();
       }
