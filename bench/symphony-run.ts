@@ -26,6 +26,8 @@ const onProgress = (_done: number, _total: number, atMs: number): void => {
   gc();
   const heapMb = process.memoryUsage().heapUsed / 1024 / 1024;
   while (heapAfterGcMb.length < hour) heapAfterGcMb.push(heapMb);
+  // Progress on stderr (stdout is the one result line): a long run can be watched, or cut short.
+  process.stderr.write(`hour ${hour}: heap after GC ${heapMb.toFixed(1)} MB, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB, CPU ${((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(1)} s\n`);
 };
 const result = await runSymphony({ startMs, hours, seed, template, onProgress, prepare: ({ runtime }) => void (counts = runtime.counts) });
 const dynamodbRequests = Object.values(counts?.dynamodb ?? {}).reduce((a, b) => a + b, 0);
