@@ -14,6 +14,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { App, Stack } from 'aws-cdk-lib';
+import { fileURLToPath } from 'node:url';
 import { buildApp, STACK_NAME } from '../lib/app.js';
 import { OrchestratorTable } from '../lib/constructs/orchestrator-table.js';
 import { DynamoStateStore, documentClient } from '../lambdas/adapters/dynamo-state-store.js';
@@ -22,6 +23,7 @@ import { ExecutionTimes, SimulatedClock } from './execution-clock.js';
 import { startSelfHealing, type LocalAlertSink, type SelfHealing } from './self-healing.js';
 import { createLocalStateMachineRunner, type LocalExecution, type LocalStateMachineRunner, type ResolveTask } from './step-functions-runner.js';
 import { extractStateMachines, logicalIdFromArn, type CfnTemplate } from './template-asl.js';
+import { cachedBySources, type SourceCacheOptions } from './template-cache.js';
 
 export { SimulatedClock };
 
@@ -30,8 +32,26 @@ process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
 export type LambdaHandler = (event: unknown) => Promise<unknown>;
 
-/** Synthesizes the app in-process, as `cdk synth` would but without bundling or cdk-nag. */
+/**
+ * What the template is synthesized from: the app, its constructs, registry and handlers, this
+ * file's synth options and the library versions (template-cache.ts).
+ */
+export const TEMPLATE_SOURCES: SourceCacheOptions = {
+  root: fileURLToPath(new URL('..', import.meta.url)),
+  sources: ['lib', 'lambdas', 'statemachines', 'local/runtime.ts', 'package-lock.json', 'cdk.json'],
+  dir: fileURLToPath(new URL('../node_modules/.cache/aurastream-template/', import.meta.url)),
+};
+
+/**
+ * The app synthesized in-process, as `cdk synth` would but without bundling or cdk-nag; read from
+ * the cache when the sources have not changed since the last synth (template-cache.ts).
+ */
 export function synthesizeTemplate(): CfnTemplate {
+  return cachedBySources('template', synthesizeFresh, TEMPLATE_SOURCES);
+}
+
+/** The app synthesized in-process now, whatever the cache holds. */
+export function synthesizeFresh(): CfnTemplate {
   const previous = process.env['CDK_VALIDATION'];
   process.env['CDK_VALIDATION'] = 'false';
   try {
@@ -45,6 +65,10 @@ export function synthesizeTemplate(): CfnTemplate {
 
 /** The `Properties` of the orchestrator table alone, as its construct synthesizes them (adapter tests, benchmarks). */
 export function orchestratorTableProperties(): Record<string, unknown> {
+  return cachedBySources('table-properties', tablePropertiesFresh, TEMPLATE_SOURCES);
+}
+
+function tablePropertiesFresh(): Record<string, unknown> {
   const previous = process.env['CDK_VALIDATION'];
   process.env['CDK_VALIDATION'] = 'false';
   try {

@@ -218,10 +218,14 @@ function writerTimes(options: SelfHealingOptions): { onWriterTime(handler: Strea
   if (clock === undefined) return { onWriterTime: (handler) => handler, stop: () => undefined };
   // Sequence number → the time of the execution that wrote it; in stream order.
   const times = new Map<string, ExecutionTime>();
-  const unsubscribe = options.dynamo.stream.subscribe((record) => {
-    const time = clock.current();
-    if (time !== undefined) times.set(record.dynamodb.SequenceNumber, time);
-  });
+  // Only the records the anomaly Lambda's mapping delivers (its table and filter) need a time.
+  const unsubscribe = options.dynamo.stream.subscribe(
+    (record) => {
+      const time = clock.current();
+      if (time !== undefined) times.set(record.dynamodb.SequenceNumber, time);
+    },
+    { tableName: options.tableName, filters: [REPORT_INSERT_PATTERN] },
+  );
   return {
     onWriterTime: (handler) => (event: StreamEvent) => {
       let latest: ExecutionTime | undefined;

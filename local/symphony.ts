@@ -321,7 +321,8 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
       // while it ran (local/memory-meter.ts), an approximation of what a Lambda of its own would use.
       const metered = memory.begin();
       try {
-        return await factory({ store, secrets, env: sandbox.env, clock: () => clock.now(), logger: silentLogger, memorySampleMs: 0, memoryRss: () => metered.read() })(event);
+        // `fetch: sandbox.fetch`: the workers' HTTP client reaches the sandbox in-process (no loopback socket).
+        return await factory({ store, secrets, env: sandbox.env, fetch: sandbox.fetch, clock: () => clock.now(), logger: silentLogger, memorySampleMs: 0, memoryRss: () => metered.read() })(event);
       } finally {
         metered.end();
       }
@@ -331,7 +332,8 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   const reports: WorkerScoreReport[] = [];
   const circuitTransitions: CircuitTransition[] = [];
   const sweepAnomalies: SweepAnomaly[] = [];
-  const unsubscribe = runtime.dynamo.stream.subscribe((record) => {
+  const unsubscribe = runtime.dynamo.stream.subscribe(
+    (record) => {
     const image = record.dynamodb.NewImage;
     if (!image) return;
     const sk = image['sk']?.S;
@@ -359,7 +361,10 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
       const f = unmarshall(image as Record<string, AttributeValue>) as Record<string, unknown>;
       sweepAnomalies.push({ atMs: Date.parse(String(f['raisedAt'])) || clock.now(), worker: String(f['worker']), job: typeof f['job'] === 'string' ? f['job'] : null, anomaly: String(f['anomaly']), severity: String(f['severity']), detail: String(f['detail'] ?? '') });
     }
-  });
+    },
+    // A filter, so the stream emulation skips the items nobody listens to (stream.wantsKey).
+    { tableName: runtime.tableName, filters: [{ dynamodb: { Keys: { sk: { S: [STATE_SK, { prefix: 'REPORT#' }, { prefix: 'HEALTH#' }] } } } }] },
+  );
 
   const visibility = queueVisibilityOf(template);
   const queues = new LocalQueues({ runtime, clock: () => clock.now(), workerHandlers: handlers, visibilityTimeoutMs: (workerId) => visibility.get(workerId) ?? 0 });
