@@ -21,7 +21,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { documentClient } from '../lambdas/adapters/dynamo-state-store.js';
 import { makeHandler as makeApiHandler } from '../lambdas/api/app.js';
 import { DynamoStatusStore } from '../lambdas/api/dynamo-status-store.js';
-import type { PipelineStarter, StartExecutionRequest } from '../lambdas/api/ports.js';
+import type { BackfillStarter, PipelineStarter, StartExecutionRequest } from '../lambdas/api/ports.js';
 import { matchRoute, ROUTES } from '../lambdas/api/routes.js';
 import { startLiveUpdates, type LiveUpdates } from './live-updates.js';
 import type { LocalRuntime } from './runtime.js';
@@ -86,6 +86,41 @@ export function pipelinesOf(template: CfnTemplate): Record<string, string> {
     return undefined;
   };
   return fromFunction('api', 'PIPELINES') ?? fromFunction('recovery', 'PIPELINE_ARNS') ?? {};
+}
+
+/** The backfill state machine's ARN in the template (the API function's BACKFILL_STATE_MACHINE_ARN), or undefined. */
+export function backfillArnOf(template: CfnTemplate): string | undefined {
+  for (const r of Object.values(template.Resources as Record<string, TemplateResource>)) {
+    if (r.Type !== 'AWS::Lambda::Function') continue;
+    const vars = (r.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+    if (vars['POWERTOOLS_SERVICE_NAME'] === 'api' && vars['BACKFILL_STATE_MACHINE_ARN'] !== undefined) return String(resolveIntrinsics(vars['BACKFILL_STATE_MACHINE_ARN'], template));
+  }
+  return undefined;
+}
+
+/** The local runner behind the API's BackfillStarter port: the backfill state machine of the template. */
+export function localBackfillStarter(runtime: LocalRuntime, backfillArn: string, pipelines: Readonly<Record<string, string>>, started: LocalExecution[]): BackfillStarter {
+  return {
+    start: async ({ name, worker, job, runs }) => {
+      const input = {
+        worker,
+        job,
+        runs: runs.map((r) => {
+          const stateMachineArn = pipelines[r.pipelineKey];
+          if (stateMachineArn === undefined) throw new Error(`no pipeline ${r.pipelineKey}`);
+          return { stateMachineArn, name: r.name, input: r.input };
+        }),
+      };
+      try {
+        const execution = runtime.runner.startExecution(logicalIdFromArn(backfillArn) ?? backfillArn, input, { name });
+        started.push(execution);
+        return { executionArn: execution.executionArn, alreadyExisted: false };
+      } catch (e) {
+        if (e instanceof ExecutionAlreadyExists) return { executionArn: null, alreadyExisted: true };
+        throw e;
+      }
+    },
+  };
 }
 
 /** The local runner behind the API's PipelineStarter port, as self-healing.ts does for recoveries. */
@@ -200,9 +235,12 @@ function sendJson(response: ServerResponse, status: number, payload: unknown): v
 export async function startLocalApiServer(options: LocalApiServerOptions): Promise<LocalApiServer> {
   const { runtime, clock } = options;
   const started: LocalExecution[] = [];
+  const pipelines = pipelinesOf(runtime.template);
+  const backfillArn = backfillArnOf(runtime.template);
   const api = makeApiHandler({
     store: new DynamoStatusStore(documentClient(runtime.dynamo.client as DynamoDBClient), runtime.tableName),
-    pipelines: localPipelineStarter(runtime, pipelinesOf(runtime.template), started),
+    pipelines: localPipelineStarter(runtime, pipelines, started),
+    ...(backfillArn !== undefined ? { backfills: localBackfillStarter(runtime, backfillArn, pipelines, started) } : {}),
     clock,
     logger: silent,
   });
