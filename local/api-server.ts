@@ -35,6 +35,8 @@ export const LOCAL_API_HOST = '127.0.0.1';
 export const MAX_REQUEST_BYTES = 1024 * 1024;
 /** The WebSocket path of the live updates. */
 export const LIVE_PATH = '/live';
+/** What the page shows in its header: `{ environment, region }` (the console serves its stack's). */
+export const CONSOLE_INFO_PATH = '/console.json';
 
 const DASHBOARD_DIR = join(dirname(fileURLToPath(import.meta.url)), 'dashboard');
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -255,13 +257,14 @@ export async function startLocalApiServer(options: LocalApiServerOptions): Promi
   const index = files.get('/index.html');
   if (index) files.set('/', index);
 
-  const live: LiveUpdates = startLiveUpdates({ dynamo: runtime.dynamo, tableName: runtime.tableName, template: runtime.template });
+  const live: LiveUpdates = startLiveUpdates({ dynamo: runtime.dynamo, tableName: runtime.tableName, template: runtime.template, clock });
   let port = 0;
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     if (!trusted(request, port)) return sendJson(response, 403, { error: { code: 'FORBIDDEN', message: 'the local API answers loopback requests from its own page only' } });
     const method = (request.method ?? 'GET').toUpperCase();
     const path = new URL(request.url ?? '/', 'http://local').pathname;
+    if (path === CONSOLE_INFO_PATH && method === 'GET') return sendJson(response, 200, { environment: 'local', region: null });
     const file = files.get(path);
     if (file && (method === 'GET' || method === 'HEAD')) {
       return send(response, 200, { 'content-type': file.type, 'cache-control': 'no-store', 'content-security-policy': "default-src 'self'; connect-src 'self'" }, method === 'HEAD' ? '' : file.body);
