@@ -4,6 +4,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, type IConstruct } from 'constructs';
 import { BACKFILL_TIMEOUT, buildBackfill } from '../../statemachines/backfill.js';
+import { stateMachineLogGroupName } from './pipeline.js';
 import { SYNC_EVENTS_RULE } from './recovery-pipeline.js';
 
 /** Log retention of the backfill's execution logs. */
@@ -26,9 +27,10 @@ export class BackfillRunner extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const pipelines = [...props.pipelines.values()];
-    const logGroup = new logs.LogGroup(this, 'ExecutionLogs', { retention: BACKFILL_LOG_RETENTION, removalPolicy: RemovalPolicy.DESTROY });
+    const stateMachineName = `${stack.stackName}-backfill`;
+    const logGroup = new logs.LogGroup(this, 'ExecutionLogs', { logGroupName: stateMachineLogGroupName(stateMachineName), retention: BACKFILL_LOG_RETENTION, removalPolicy: RemovalPolicy.DESTROY });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName: `${stack.stackName}-backfill`,
+      stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromChainable(buildBackfill(this)),
       timeout: BACKFILL_TIMEOUT,
