@@ -6,7 +6,10 @@ import { DEFAULT_WORKER_CONFIG, effectiveCircuit, type WorkerConfig } from '../.
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import { circuitOf, freshAtOf, lockViewIsLive, type OrchestratorState, type WorkerStateItem } from '../../lib/domain/worker-state.js';
 import type { WorkerSpec } from '../../lib/registry/types.js';
-import { nextRun } from './next-run.js';
+import { upcomingRuns } from './next-run.js';
+
+/** How many upcoming firings GET /workers lists per job (the page moves on through them). */
+export const UPCOMING_RUNS = 5;
 import { pipelineKeyOf } from './trigger.js';
 
 export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -68,13 +71,16 @@ export function cycleRunning(workerId: string, jobId: string, workers: readonly 
  * when the cycle does: its `runsIn` names the cycle job and its next run is the cycle's.
  */
 export function workerView(worker: WorkerSpec, state: WorkerStateItem | undefined, lastReport: WorkerScoreReport | null, pipelineKeys: ReadonlySet<string>, nowMs: number, registry: readonly WorkerSpec[] = []) {
+  const slowedUntilMs = state?.scheduleSlowedUntilMs != null && state.scheduleSlowedUntilMs > nowMs ? state.scheduleSlowedUntilMs : null;
   const jobs = worker.jobs.map((job) => {
     const cycle = job.schedules.length === 0 ? cycleRunning(worker.id, job.id, registry) : undefined;
+    const upcoming = upcomingRuns(cycle ? cycle.job.schedules : job.schedules, nowMs, UPCOMING_RUNS, cycle ? null : slowedUntilMs);
     return {
       id: job.id,
       schedules: job.schedules.map((s) => ({ expression: s.expression, timezone: s.timezone })),
       runsIn: cycle ? `${cycle.worker.id}.${cycle.job.id}` : null,
-      nextRunAt: iso(nextRun(cycle ? cycle.job.schedules : job.schedules, nowMs)),
+      nextRunAt: iso(upcoming[0] ?? null),
+      upcoming: upcoming.map((t) => new Date(t).toISOString()),
       lock: lockView(state, job.id, nowMs),
       circuit: jobCircuitView(state, job.id),
       freshAt: iso(freshAtOf(state, job.id)),
@@ -97,6 +103,8 @@ export function workerView(worker: WorkerSpec, state: WorkerStateItem | undefine
     lastRunAt: iso(state?.lastRunAtMs ?? null),
     freshAt: iso(state?.freshAtMs ?? null),
     nextRunAt: nextTimes[0] ?? null,
+    /** Until when a recovery slowed this worker's schedules (the next runs above follow the slowed ones), or null. */
+    scheduleSlowedUntil: iso(slowedUntilMs),
     jobs,
   };
 }

@@ -80,7 +80,7 @@ export async function gateStep(deps: ProtocolDeps, ctx: CallContext, state: Pipe
   const lookup = deps.lookup ?? workerById;
   const { worker, job } = resolveWorkerJob(state, lookup);
   const scheduledTime = normalizeIso(state.scheduledTime);
-  const call = { executionId: ctx.executionId, startedAtMs: ctx.startedAtMs, trigger: state.trigger, scheduledTime };
+  const call = { executionId: ctx.executionId, startedAtMs: ctx.startedAtMs, trigger: state.trigger, scheduledTime, ...(state.seenSlotClaim !== undefined ? { seenSlotClaim: state.seenSlotClaim } : {}) };
   let plan: GatePlan = gaveUp();
   for (let attempt = 0; attempt < GATE_ATTEMPTS; attempt++) {
     const nowMs = deps.clock();

@@ -16,7 +16,7 @@
 import * as z from 'zod';
 import { SKIP_REASONS } from '../../lib/domain/score-report.js';
 
-export const TRIGGERS = ['schedule', 'intel_cycle', 'refresh', 'manual', 'recovery'] as const;
+export const TRIGGERS = ['schedule', 'intel_cycle', 'refresh', 'manual', 'recovery', 'backfill'] as const;
 export const Trigger = z.enum(TRIGGERS);
 export type Trigger = z.infer<typeof Trigger>;
 
@@ -33,6 +33,8 @@ export const PipelineInput = z.object({
   request: z.record(z.string(), z.unknown()).optional(),
   /** For on-demand jobs: the request id, which keeps two jobs enqueued in the same millisecond apart. */
   runId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+  /** For backfills: the job's slot claim the API saw when it found the slot missed (lib/domain/gate.ts). */
+  seenSlotClaim: IsoTime.nullable().optional(),
 });
 export type PipelineInput = z.infer<typeof PipelineInput>;
 

@@ -8,6 +8,9 @@
  *     worker disabled by its config (STATE.config.enabled = false) -> SKIP DISABLED
  *  2. (schedule trigger) the job's slot already claimed: the same slot -> DUPLICATE (no report),
  *     a later slot -> SKIP FRESH_DATA
+ *     (backfill trigger) a missed slot: it claims the slot like a schedule when no later slot is
+ *     claimed, so a late scheduled delivery of it is a DUPLICATE; a claim of exactly this slot made
+ *     after the API found it missed (`seenSlotClaim`) is a late delivery that ran it -> DUPLICATE
  *  3. circuit (circuit.admit, with the settings of worker-config.effectiveCircuit: the registry's,
  *     overridden by the config's thresholds): SKIP -> SKIP CIRCUIT_OPEN; PROBE -> run as a probe, persisting the
  *     admitted circuit state in the same write as the lock
@@ -59,6 +62,11 @@ export interface GateCall {
   /** `$$.Execution.StartTime`, epoch ms: bounds `not-running` waits. */
   readonly startedAtMs: number;
   readonly trigger: string;
+  /**
+   * Backfill triggers only: the job's slot claim the API saw when it found this slot missed (null:
+   * none). A claim of exactly this slot made since then is a late scheduled delivery: DUPLICATE.
+   */
+  readonly seenSlotClaim?: string | null;
   /** Normalized (`normalizeIso`). */
   readonly scheduledTime: string;
 }
@@ -227,9 +235,10 @@ export function decideGate(input: GateInput): GatePlan {
   const state = view.worker;
   const owner = call.executionId;
   const scheduled = call.trigger === 'schedule';
+  const backfill = call.trigger === 'backfill';
   const claimed = state?.slots[job.id];
-  const ownClaim = scheduled && claimed === call.scheduledTime && state?.slotOwners[job.id] === owner;
-  const claimable = scheduled && (claimed === undefined || claimed < call.scheduledTime);
+  const ownClaim = (scheduled || backfill) && claimed === call.scheduledTime && state?.slotOwners[job.id] === owner;
+  const claimable = (scheduled || backfill) && (claimed === undefined || claimed < call.scheduledTime);
 
   // A retried gate whose first answer was lost: this execution already holds the lock.
   const lock = lockOf(state, job.id);
@@ -261,6 +270,7 @@ export function decideGate(input: GateInput): GatePlan {
     if (claimed === call.scheduledTime) return { verdict: { decision: 'DUPLICATE' }, write: null };
     if (claimed > call.scheduledTime) return skip('FRESH_DATA', `a later slot already ran: ${job.id} claimed ${claimed}, this slot is ${call.scheduledTime}`);
   }
+  if (backfill && !ownClaim && claimed === call.scheduledTime && (call.seenSlotClaim ?? null) !== claimed) return { verdict: { decision: 'DUPLICATE' }, write: null };
 
   // 3. The job's circuit, with the configured threshold overrides.
   const settings = effectiveCircuit(worker, state?.config);

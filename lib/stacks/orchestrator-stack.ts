@@ -302,7 +302,7 @@ export class OrchestratorStack extends Stack {
     const workQueues = new Set<sqs.IQueue>([...queues.values()].map((q) => q.queue));
     this.dashboard = new OrchestratorDashboard(this, 'Dashboard', {
       workers,
-      stateMachines: new Map<string, sfn.IStateMachine>([...[...pipelines].map(([key, p]) => [key, p.stateMachine] as const), ['recovery', this.recovery.stateMachine]]),
+      stateMachines: new Map<string, sfn.IStateMachine>([...[...pipelines].map(([key, p]) => [key, p.stateMachine] as const), ['recovery', this.recovery.stateMachine], ['backfill', this.statusApi.backfill.stateMachine]]),
       queues: new Map([...queues].map(([worker, q]) => [worker, q.queue])),
       deadLetterQueues: deadLetterQueuesOf(this, workQueues),
       alarmTopic: this.alerts.topic,

@@ -192,6 +192,36 @@ describe('decideGate: the Work task\'s timeout', () => {
   });
 });
 
+describe('decideGate: 2b. backfill slots', () => {
+  const backfill = (seenSlotClaim: string | null) => ({ executionId: EXEC, startedAtMs: NOW, trigger: 'backfill', scheduledTime: SLOT, seenSlotClaim });
+
+  it('a missed slot older than the latest claim -> RUN without touching the claim', () => {
+    const raw = { slot_trending: '2026-01-02T07:00:00.000Z' };
+    const plan = decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }), call: backfill('2026-01-02T07:00:00.000Z') });
+    expect(plan.verdict.decision).toBe('RUN');
+    expect(apply(plan, raw)).toMatchObject({ slot_trending: '2026-01-02T07:00:00.000Z', lockHolder_trending: EXEC });
+  });
+
+  it('a missed slot newer than the latest claim -> RUN, claiming it, so a late scheduled delivery of it is a DUPLICATE', () => {
+    const raw = { slot_trending: '2026-01-02T05:00:00.000Z' };
+    const plan = decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }), call: backfill('2026-01-02T05:00:00.000Z') });
+    const after = apply(plan, raw);
+    expect(after).toMatchObject({ slot_trending: SLOT, slotOwner_trending: EXEC });
+    const late = decide('youtube_worker', 'trending', { view: view({ worker: state(after ?? {}) }), call: { executionId: 'scheduler-late', startedAtMs: NOW, trigger: 'schedule', scheduledTime: SLOT } });
+    expect(late).toEqual({ verdict: { decision: 'DUPLICATE' }, write: null });
+  });
+
+  it('a claim of this very slot made after the API found it missed (a late delivery that ran it) -> DUPLICATE', () => {
+    const raw = { slot_trending: SLOT, slotOwner_trending: 'scheduler-late' };
+    expect(decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }), call: backfill('2026-01-02T05:00:00.000Z') })).toEqual({ verdict: { decision: 'DUPLICATE' }, write: null });
+  });
+
+  it('a claim of this slot the API already saw (its scheduled run was skipped) -> RUN', () => {
+    const raw = { slot_trending: SLOT, slotOwner_trending: 'scheduler-paused' };
+    expect(decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }), call: backfill(SLOT) }).verdict.decision).toBe('RUN');
+  });
+});
+
 describe('decideGate: 3. circuit', () => {
   it('OPEN within its timeout -> SKIP CIRCUIT_OPEN with the next probe time, slot claimed', () => {
     const raw = circuit({ state: 'OPEN', changedAtMs: NOW - 60_000 });

@@ -62,7 +62,7 @@ describe('schedules', () => {
 describe('pipelines', () => {
   it('has one Standard state machine per scheduled or fan-out job plus the intel cycle, each with the design budget (plus the room for a raised work step) as its timeout', () => {
     const expected = ALL_WORKERS.flatMap((w) => w.jobs.filter((j) => w.executionModel !== 'on-demand' || j.fanOut).map((j) => ({ w, j })));
-    const pipelineNames = [...synth.definitions.keys()].filter((name) => !name.endsWith('-recovery'));
+    const pipelineNames = [...synth.definitions.keys()].filter((name) => !name.endsWith('-recovery') && !name.endsWith('-backfill'));
     expect(pipelineNames).toHaveLength(expected.length);
     for (const { w, j } of expected) {
       const asl = synth.definitionOf(w.id, j.id);
