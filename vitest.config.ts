@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -7,6 +8,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // One test file per core. Vitest's default keeps a core free for its main process (one worker
+    // on a 2-core machine), which only waits for the workers here: every test file is CPU-bound.
+    maxWorkers: Math.max(2, availableParallelism()),
     reporters: ['default'],
     // The AWS SDK warns that releases after January 2027 need Node 22; the deployed Lambdas run Node 24.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },

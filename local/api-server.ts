@@ -11,19 +11,17 @@
  * `Origin` is another site's (cross-site requests and WebSocket hijacking).
  */
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { documentClient } from '../lambdas/adapters/dynamo-state-store.js';
 import { makeHandler as makeApiHandler } from '../lambdas/api/app.js';
 import { DynamoStatusStore } from '../lambdas/api/dynamo-status-store.js';
-import type { PipelineStarter, StartExecutionRequest } from '../lambdas/api/ports.js';
+import type { BackfillStarter, PipelineStarter, StartExecutionRequest } from '../lambdas/api/ports.js';
 import { matchRoute, ROUTES } from '../lambdas/api/routes.js';
 import { startLiveUpdates, type LiveUpdates } from './live-updates.js';
+import { CONSOLE_INFO_PATH, readBody, readPageFiles, send, sendJson, servePageFile, trusted } from './page.js';
 import type { LocalRuntime } from './runtime.js';
 import { silent } from './self-healing.js';
 import { ExecutionAlreadyExists, type LocalExecution } from './step-functions-runner.js';
@@ -35,15 +33,8 @@ export const LOCAL_API_HOST = '127.0.0.1';
 export const MAX_REQUEST_BYTES = 1024 * 1024;
 /** The WebSocket path of the live updates. */
 export const LIVE_PATH = '/live';
+export { CONSOLE_INFO_PATH } from './page.js';
 
-const DASHBOARD_DIR = join(dirname(fileURLToPath(import.meta.url)), 'dashboard');
-const CONTENT_TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.ico': 'image/x-icon',
-};
 
 export interface LocalApiServerOptions {
   readonly runtime: LocalRuntime;
@@ -86,6 +77,41 @@ export function pipelinesOf(template: CfnTemplate): Record<string, string> {
     return undefined;
   };
   return fromFunction('api', 'PIPELINES') ?? fromFunction('recovery', 'PIPELINE_ARNS') ?? {};
+}
+
+/** The backfill state machine's ARN in the template (the API function's BACKFILL_STATE_MACHINE_ARN), or undefined. */
+export function backfillArnOf(template: CfnTemplate): string | undefined {
+  for (const r of Object.values(template.Resources as Record<string, TemplateResource>)) {
+    if (r.Type !== 'AWS::Lambda::Function') continue;
+    const vars = (r.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+    if (vars['POWERTOOLS_SERVICE_NAME'] === 'api' && vars['BACKFILL_STATE_MACHINE_ARN'] !== undefined) return String(resolveIntrinsics(vars['BACKFILL_STATE_MACHINE_ARN'], template));
+  }
+  return undefined;
+}
+
+/** The local runner behind the API's BackfillStarter port: the backfill state machine of the template. */
+export function localBackfillStarter(runtime: LocalRuntime, backfillArn: string, pipelines: Readonly<Record<string, string>>, started: LocalExecution[]): BackfillStarter {
+  return {
+    start: async ({ name, worker, job, runs }) => {
+      const input = {
+        worker,
+        job,
+        runs: runs.map((r) => {
+          const stateMachineArn = pipelines[r.pipelineKey];
+          if (stateMachineArn === undefined) throw new Error(`no pipeline ${r.pipelineKey}`);
+          return { stateMachineArn, name: r.name, input: r.input };
+        }),
+      };
+      try {
+        const execution = runtime.runner.startExecution(logicalIdFromArn(backfillArn) ?? backfillArn, input, { name });
+        started.push(execution);
+        return { executionArn: execution.executionArn, alreadyExisted: false };
+      } catch (e) {
+        if (e instanceof ExecutionAlreadyExists) return { executionArn: null, alreadyExisted: true };
+        throw e;
+      }
+    },
+  };
 }
 
 /** The local runner behind the API's PipelineStarter port, as self-healing.ts does for recoveries. */
@@ -156,79 +182,32 @@ export function toApiEvent(request: IncomingMessage, body: Buffer, nowMs: number
   };
 }
 
-function readBody(request: IncomingMessage): Promise<Buffer | 'tooLarge'> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_REQUEST_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    request.on('end', () => resolve(tooLarge ? 'tooLarge' : Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
-/** A request from this machine's own page or a non-browser client; never from another site. */
-function trusted(request: IncomingMessage, port: number): boolean {
-  const host = request.headers.host ?? '';
-  const hostname = host.replace(/:\d+$/, '');
-  if (!LOOPBACK_HOSTS.has(hostname)) return false;
-  const origin = request.headers.origin;
-  if (origin === undefined) return true;
-  try {
-    const o = new URL(origin);
-    return LOOPBACK_HOSTS.has(o.hostname) && Number(o.port) === port;
-  } catch {
-    return false;
-  }
-}
-
-function send(response: ServerResponse, status: number, headers: Readonly<Record<string, string>>, body: string | Buffer): void {
-  response.writeHead(status, { 'x-content-type-options': 'nosniff', ...headers });
-  response.end(body);
-}
-
-function sendJson(response: ServerResponse, status: number, payload: unknown): void {
-  send(response, status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }, JSON.stringify(payload));
-}
-
 export async function startLocalApiServer(options: LocalApiServerOptions): Promise<LocalApiServer> {
   const { runtime, clock } = options;
   const started: LocalExecution[] = [];
+  const pipelines = pipelinesOf(runtime.template);
+  const backfillArn = backfillArnOf(runtime.template);
   const api = makeApiHandler({
     store: new DynamoStatusStore(documentClient(runtime.dynamo.client as DynamoDBClient), runtime.tableName),
-    pipelines: localPipelineStarter(runtime, pipelinesOf(runtime.template), started),
+    pipelines: localPipelineStarter(runtime, pipelines, started),
+    ...(backfillArn !== undefined ? { backfills: localBackfillStarter(runtime, backfillArn, pipelines, started) } : {}),
     clock,
     logger: silent,
   });
 
   // The page: the files of the dashboard folder, read once (no path from the request reaches the disk).
-  const dir = options.dashboardDir ?? DASHBOARD_DIR;
-  const files = new Map<string, { type: string; body: Buffer }>();
-  for (const name of readdirSync(dir)) {
-    const type = CONTENT_TYPES[extname(name)];
-    if (type !== undefined) files.set(`/${name}`, { type, body: readFileSync(join(dir, name)) });
-  }
-  const index = files.get('/index.html');
-  if (index) files.set('/', index);
+  const files = readPageFiles(options.dashboardDir);
 
-  const live: LiveUpdates = startLiveUpdates({ dynamo: runtime.dynamo, tableName: runtime.tableName, template: runtime.template });
+  const live: LiveUpdates = startLiveUpdates({ dynamo: runtime.dynamo, tableName: runtime.tableName, template: runtime.template, clock });
   let port = 0;
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     if (!trusted(request, port)) return sendJson(response, 403, { error: { code: 'FORBIDDEN', message: 'the local API answers loopback requests from its own page only' } });
     const method = (request.method ?? 'GET').toUpperCase();
     const path = new URL(request.url ?? '/', 'http://local').pathname;
-    const file = files.get(path);
-    if (file && (method === 'GET' || method === 'HEAD')) {
-      return send(response, 200, { 'content-type': file.type, 'cache-control': 'no-store', 'content-security-policy': "default-src 'self'; connect-src 'self'" }, method === 'HEAD' ? '' : file.body);
-    }
-    const body = await readBody(request);
+    if (path === CONSOLE_INFO_PATH && method === 'GET') return sendJson(response, 200, { environment: 'local', region: null });
+    if (servePageFile(files, method, path, response)) return;
+    const body = await readBody(request, MAX_REQUEST_BYTES);
     if (body === 'tooLarge') return sendJson(response, 413, { error: { code: 'BODY_TOO_LARGE', message: `body: at most ${MAX_REQUEST_BYTES} bytes` } });
     const result = (await api(toApiEvent(request, body, clock()))) as APIGatewayProxyStructuredResultV2;
     const headers: Record<string, string> = {};

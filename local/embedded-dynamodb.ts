@@ -17,7 +17,12 @@
  *     (one BatchGetItem for a whole batch) and read back new images that are not certain;
  *   - a successful delete leaves no item and a successful put leaves exactly its item (once its
  *     numbers are in dynalite's canonical spelling), so only those are taken for granted.
- * The emulation's reads go straight to dynalite in wire JSON, not through a client. Like DynamoDB Streams:
+ * The emulation's reads go straight to dynalite in wire JSON, not through a client.
+ * A write to an item whose records nobody could get (no listener or consumer of the table whose
+ * filters accept its key, and no records kept: `stream.wantsKey`) is "quiet": it takes the table
+ * lock like any other write, but no image is read or captured and no record is emitted. In the
+ * local runtime that is most writes (DATA# items; only REPORT#/HEALTH# keys are consumed).
+ * Like DynamoDB Streams:
  *   - a failed write (e.g. ConditionalCheckFailedException) emits nothing;
  *   - a write that changes nothing emits nothing ("no stream record is written for an operation
  *     that does not change the item");
@@ -352,10 +357,13 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
    * from the write's result, that the new images cannot be taken for granted (a BatchWriteItem
    * with unprocessed items): they are then all read back.
    */
-  const observe = async <T>(writes: readonly PendingWrite[], write: () => Promise<T>, readBackAll: (result: T) => boolean): Promise<T> => {
-    if (writes.length === 0) return write();
-    const release = await mutex.acquireAll(writes.map((w) => w.table));
+  const observe = async <T>(writes: readonly PendingWrite[], write: () => Promise<T>, readBackAll: (result: T) => boolean, quietTables: ReadonlySet<string>): Promise<T> => {
+    if (writes.length === 0 && quietTables.size === 0) return write();
+    const release = await mutex.acquireAll([...writes.map((w) => w.table), ...quietTables]);
     try {
+      // Items nobody listens to (quiet): the table lock alone, so the write still lands before any
+      // record emitted after it (the ordering consumers rely on), but no image and no record.
+      if (writes.length === 0) return await write();
       let olds: Array<WireItem | undefined>;
       try {
         olds = await readImages(writes);
@@ -440,10 +448,15 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
     return { ...response, headers, body };
   };
 
-  /** The observed single-item writes of a request (none for tables without a stream), or undefined if it writes nothing. */
-  const pendingWritesOf = async (command: string, input: unknown): Promise<PendingWrite[] | undefined> => {
+  /**
+   * The observed single-item writes of a request (none for tables without a stream), and the
+   * tables of its quiet writes (items whose records nobody could get: `stream.wantsKey`), or
+   * undefined if it writes nothing.
+   */
+  const pendingWritesOf = async (command: string, input: unknown): Promise<{ writes: PendingWrite[]; quietTables: Set<string> } | undefined> => {
     if (!isPlainObject(input)) return undefined;
     const out: PendingWrite[] = [];
+    const quietTables = new Set<string>();
     const add = async (table: unknown, kind: 'put' | 'update' | 'delete', keyOrItem: unknown): Promise<void> => {
       if (typeof table !== 'string') throw new TypeError(`${command}: TableName must be a string`);
       const name = tableNameOf(table);
@@ -451,13 +464,19 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
       const sdk = sdkItemOrThrow(keyOrItem, kind === 'put' ? 'Item' : 'Key');
       const names = await keyNamesOf(name);
       let key = sdk;
-      let after: AfterWrite = READ_BACK;
       if (kind === 'put') {
         key = {};
         for (const k of names) {
           const v = sdk[k];
           if (v !== undefined) key[k] = v;
         }
+      }
+      if (!stream.wantsKey(name, key)) {
+        quietTables.add(name);
+        return;
+      }
+      let after: AfterWrite = READ_BACK;
+      if (kind === 'put') {
         const image = storedItem(sdk);
         if (image !== undefined) after = { known: true, image };
       } else if (kind === 'delete') {
@@ -468,13 +487,13 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
     switch (command) {
       case 'PutItemCommand':
         await add(input['TableName'], 'put', input['Item']);
-        return out;
+        return { writes: out, quietTables };
       case 'UpdateItemCommand':
         await add(input['TableName'], 'update', input['Key']);
-        return out;
+        return { writes: out, quietTables };
       case 'DeleteItemCommand':
         await add(input['TableName'], 'delete', input['Key']);
-        return out;
+        return { writes: out, quietTables };
       case 'BatchWriteItemCommand': {
         const requestItems = input['RequestItems'];
         if (!isPlainObject(requestItems)) return undefined;
@@ -487,7 +506,7 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
             else if (isPlainObject(del)) await add(table, 'delete', del['Key']);
           }
         }
-        return out;
+        return { writes: out, quietTables };
       }
       default:
         return undefined;
@@ -517,17 +536,18 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
       if (typeof t === 'string') keySchemas.delete(tableNameOf(t));
       return next(args);
     }
-    let writes: PendingWrite[] | undefined;
+    let observed: { writes: PendingWrite[]; quietTables: Set<string> } | undefined;
     try {
-      writes = await pendingWritesOf(command, args.input);
+      observed = await pendingWritesOf(command, args.input);
     } catch {
-      writes = undefined; // malformed input or unknown table: DynamoDB will reject the request itself
+      observed = undefined; // malformed input or unknown table: DynamoDB will reject the request itself
     }
-    if (writes === undefined) return next(args);
+    if (observed === undefined) return next(args);
+    const { writes, quietTables } = observed;
     const [only] = writes;
-    const plan = writes.length === 1 && only !== undefined ? capturePlanOf(command, args.request) : undefined;
+    const plan = writes.length === 1 && quietTables.size === 0 && only !== undefined ? capturePlanOf(command, args.request) : undefined;
     if (plan !== undefined && only !== undefined) return observeCaptured(only, plan, args.request as HttpRequest, () => next(args));
-    return observe(writes, () => next(args), command === 'BatchWriteItemCommand' ? hasUnprocessedItems : () => false);
+    return observe(writes, () => next(args), command === 'BatchWriteItemCommand' ? hasUnprocessedItems : () => false, quietTables);
   };
   client.middlewareStack.add(streamMiddleware, { step: 'build', name: 'localDynamoStreamEmulation', priority: 'high' });
 

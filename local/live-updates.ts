@@ -19,6 +19,8 @@ export interface LiveUpdatesOptions {
   readonly dynamo: EmbeddedDynamo;
   readonly tableName: string;
   readonly template: CfnTemplate;
+  /** Epoch-ms clock for the heartbeat's answer (the runtime's simulated clock). @default Date.now */
+  readonly clock?: () => number;
 }
 
 export interface LiveUpdates {
@@ -83,7 +85,17 @@ export function startLiveUpdates(options: LiveUpdatesOptions): LiveUpdates {
     sockets.set(id, socket);
     socket.on('close', () => sockets.delete(id));
     socket.on('error', () => sockets.delete(id));
-    // The page only listens; anything it sends is ignored.
+    // As the deployed API's `ping` route (lib/constructs/live-updates.ts): `{"action":"ping"}` is
+    // answered `{"type":"pong","at":...}`; anything else the page sends is ignored.
+    socket.on('message', (data: Buffer) => {
+      let action: unknown;
+      try {
+        action = (JSON.parse(data.toString('utf8')) as { action?: unknown }).action;
+      } catch {
+        return;
+      }
+      if (action === 'ping') socket.send(JSON.stringify({ type: 'pong', at: new Date((options.clock ?? Date.now)()).toISOString() }));
+    });
   });
 
   const broadcaster = makeBroadcaster({

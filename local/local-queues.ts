@@ -9,8 +9,9 @@
  * - A message the consumer returns in `batchItemFailures` becomes visible again once the queue's
  *   visibility timeout has passed (at the back of the queue: a standard queue does not keep order);
  *   with `visibilityTimeoutMs: 0`, at the next poll. After `maxReceiveCount` deliveries it moves to
- *   the dead-letter queue instead. The visibility timeout is what holds jobs back during an intake
- *   pause: returned at every poll, a 15-minute pause would dead-letter the whole backlog.
+ *   the dead-letter queue instead. A job the gate holds (pause, open circuit) is not returned: the
+ *   consumer sends it again with a delay (`hold`), a new message whose receive count starts at 0,
+ *   so no pause dead-letters it.
  * - `depth` is ApproximateNumberOfMessages: the visible messages (not those in flight).
  * - Fan-out jobs start their pipeline on the local runner; `settled()` waits for those executions.
  */
@@ -34,8 +35,10 @@ export interface LocalQueueMessage extends QueueMessage {
 export interface PollOutcome {
   readonly received: number;
   readonly done: number;
-  /** Returned for redelivery (held back by the gate, or a transient failure). */
+  /** Returned for redelivery (a transient failure, a refusal that is not a hold). */
   readonly retried: number;
+  /** Held by the gate (pause, open circuit): sent again as new, delayed messages; no receive counted. */
+  readonly held: number;
   readonly deadLettered: number;
 }
 
@@ -62,6 +65,8 @@ export class LocalQueues {
   private readonly queues = new Map<string, Queue>();
   private readonly pending: Promise<unknown>[] = [];
   private sequence = 0;
+  /** Jobs the consumers held (sent again, delayed) so far. */
+  sentAgain = 0;
   private readonly maxReceiveCount: number;
 
   constructor(private readonly options: LocalQueuesOptions) {
@@ -154,6 +159,11 @@ export class LocalQueues {
         }
       },
       maxReceiveCount: this.maxReceiveCount,
+      // SendMessage with DelaySeconds: a new message (receive count 0), visible after the delay.
+      hold: async (message, delaySeconds) => {
+        this.sentAgain++;
+        this.queue(workerId).inFlight.push({ messageId: `local-${workerId}-${++this.sequence}`, body: message.body, receiveCount: 0, sentAtMs: clock(), invisibleUntilMs: clock() + delaySeconds * 1000 });
+      },
       log: this.options.log ?? (() => undefined),
     };
   }
@@ -166,7 +176,8 @@ export class LocalQueues {
     const q = this.queue(workerId);
     this.release(q);
     const received = q.messages.splice(0, Math.max(0, batchSize * maxBatches)).map((m) => ({ ...m, receiveCount: m.receiveCount + 1 }));
-    if (received.length === 0) return { received: 0, done: 0, retried: 0, deadLettered: 0 };
+    if (received.length === 0) return { received: 0, done: 0, retried: 0, held: 0, deadLettered: 0 };
+    const heldBefore = this.sentAgain;
     const batches: LocalQueueMessage[][] = [];
     for (let i = 0; i < received.length; i += batchSize) batches.push(received.slice(i, i + batchSize));
     const deps = this.deps(workerId);
@@ -198,6 +209,7 @@ export class LocalQueues {
         retried++;
       }
     }
-    return { received: received.length, done: received.length - failed.size, retried, deadLettered };
+    const held = this.sentAgain - heldBefore;
+    return { received: received.length, done: received.length - failed.size - held, retried, held, deadLettered };
   }
 }

@@ -14,6 +14,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { App, Stack } from 'aws-cdk-lib';
+import { fileURLToPath } from 'node:url';
 import { buildApp, STACK_NAME } from '../lib/app.js';
 import { OrchestratorTable } from '../lib/constructs/orchestrator-table.js';
 import { DynamoStateStore, documentClient } from '../lambdas/adapters/dynamo-state-store.js';
@@ -22,6 +23,7 @@ import { ExecutionTimes, SimulatedClock } from './execution-clock.js';
 import { startSelfHealing, type LocalAlertSink, type SelfHealing } from './self-healing.js';
 import { createLocalStateMachineRunner, type LocalExecution, type LocalStateMachineRunner, type ResolveTask } from './step-functions-runner.js';
 import { extractStateMachines, logicalIdFromArn, type CfnTemplate } from './template-asl.js';
+import { cachedBySources, type SourceCacheOptions } from './template-cache.js';
 
 export { SimulatedClock };
 
@@ -30,8 +32,26 @@ process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
 export type LambdaHandler = (event: unknown) => Promise<unknown>;
 
-/** Synthesizes the app in-process, as `cdk synth` would but without bundling or cdk-nag. */
+/**
+ * What the template is synthesized from: the app, its constructs, registry and handlers, this
+ * file's synth options and the library versions (template-cache.ts).
+ */
+export const TEMPLATE_SOURCES: SourceCacheOptions = {
+  root: fileURLToPath(new URL('..', import.meta.url)),
+  sources: ['lib', 'lambdas', 'statemachines', 'local/runtime.ts', 'package-lock.json', 'cdk.json'],
+  dir: fileURLToPath(new URL('../node_modules/.cache/aurastream-template/', import.meta.url)),
+};
+
+/**
+ * The app synthesized in-process, as `cdk synth` would but without bundling or cdk-nag; read from
+ * the cache when the sources have not changed since the last synth (template-cache.ts).
+ */
 export function synthesizeTemplate(): CfnTemplate {
+  return cachedBySources('template', synthesizeFresh, TEMPLATE_SOURCES);
+}
+
+/** The app synthesized in-process now, whatever the cache holds. */
+export function synthesizeFresh(): CfnTemplate {
   const previous = process.env['CDK_VALIDATION'];
   process.env['CDK_VALIDATION'] = 'false';
   try {
@@ -45,6 +65,10 @@ export function synthesizeTemplate(): CfnTemplate {
 
 /** The `Properties` of the orchestrator table alone, as its construct synthesizes them (adapter tests, benchmarks). */
 export function orchestratorTableProperties(): Record<string, unknown> {
+  return cachedBySources('table-properties', tablePropertiesFresh, TEMPLATE_SOURCES);
+}
+
+function tablePropertiesFresh(): Record<string, unknown> {
   const previous = process.env['CDK_VALIDATION'];
   process.env['CDK_VALIDATION'] = 'false';
   try {
@@ -211,17 +235,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
     event.startedAt = start;
   };
-  // A dynamic Wait's duration, which the library does not expose, comes from the task before it:
-  // `SecondsPath` (the dependency wait) from the gate's WAIT `waitSeconds`, `TimestampPath` (the
-  // recovery's wait for the quota reset) from the recovery step's `resumeAt`.
-  const pendingWaits = new Map<string, { seconds?: number; untilMs?: number }>();
-  const notePendingWait = (executionArn: string, result: unknown): void => {
-    const r = typeof result === 'object' && result !== null ? (result as { decision?: unknown; waitSeconds?: unknown; resumeAt?: unknown }) : undefined;
-    const untilMs = typeof r?.resumeAt === 'string' ? Date.parse(r.resumeAt) : NaN;
-    if (r?.decision === 'WAIT' && typeof r.waitSeconds === 'number') pendingWaits.set(executionArn, { ...pendingWaits.get(executionArn), seconds: r.waitSeconds });
-    else if (Number.isFinite(untilMs)) pendingWaits.set(executionArn, { ...pendingWaits.get(executionArn), untilMs });
-  };
-
   const resolveTask: ResolveTask = async (resource, parameters, ctx) => {
     // Lambda tasks use the function ARN as Resource (payloadResponseOnly) or lambda:invoke.
     const isInvoke = resource.endsWith(':states:::lambda:invoke');
@@ -238,7 +251,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     // The execution's context flows into its tasks from its start already; entering it again here
     // keeps the handler (and whatever it triggers) on the execution's time whatever the library does.
     const result = await clock.runIn(executionTimes.of(ctx.executionArn) ?? clock.current(), () => handler(event));
-    notePendingWait(ctx.executionArn, result);
     return result === undefined ? null : JSON.parse(JSON.stringify(result));
   };
 
@@ -248,13 +260,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     resolveTask,
     timing: {
       // Waits skip ahead on the waiting execution's time only; retries back off instantly (their count still shows).
+      // A `SecondsPath`/`TimestampPath` wait arrives resolved against its input (step-functions-runner.ts).
       waitOverride: (info) => {
         const time = executionTimes.of(info.executionArn);
         const now = time ? time.now() : clock.now();
-        const pending = pendingWaits.get(info.executionArn);
-        const until = info.timestamp !== undefined ? Date.parse(info.timestamp) : info.state['TimestampPath'] !== undefined ? pending?.untilMs : undefined;
-        const seconds = info.seconds ?? (info.dynamic ? (pending?.seconds ?? 0) : 0);
-        const ms = until !== undefined && Number.isFinite(until) ? Math.max(0, until - now) : seconds * 1000;
+        const until = info.timestamp !== undefined ? Date.parse(info.timestamp) : undefined;
+        const ms = until !== undefined && Number.isFinite(until) ? Math.max(0, until - now) : (info.seconds ?? 0) * 1000;
         if (time) time.advance(ms);
         else clock.advance(ms);
         return 0;
@@ -269,7 +280,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         run: scope.run,
         ended: () => {
           scope.ended();
-          pendingWaits.delete(execution.executionArn);
           simulatedStart.delete(execution.executionArn);
         },
       };

@@ -10,6 +10,7 @@ import type { AlertEnvelope, RenderedMessage } from '../lib/domain/alerting.js';
 import type { StateStore } from '../lib/domain/ports.js';
 import { DynamoAlertStore } from '../lambdas/adapters/dynamo-alert-store.js';
 import { DynamoIncidentStore } from '../lambdas/adapters/dynamo-incident-store.js';
+import { DynamoOutbox } from '../lambdas/adapters/dynamo-outbox.js';
 import { makeHandler as makeAnomalyHandler } from '../lambdas/anomaly/detector.js';
 import { scheduleNamesOf } from '../lambdas/recovery/config.js';
 import { DynamoRecoveryStore } from '../lambdas/recovery/adapters.js';
@@ -133,6 +134,8 @@ export function startSelfHealing(options: SelfHealingOptions): SelfHealing {
     windows: options.store,
     incidents: new DynamoIncidentStore(options.doc, options.tableName),
     alerts: new DynamoAlertStore(options.doc, options.tableName),
+    // As deployed: alerts go through the notification outbox.
+    outbox: new DynamoOutbox(options.doc, options.tableName),
     publisher: options.sink,
     recovery: {
       start: async ({ name, input }) => {
@@ -217,10 +220,14 @@ function writerTimes(options: SelfHealingOptions): { onWriterTime(handler: Strea
   if (clock === undefined) return { onWriterTime: (handler) => handler, stop: () => undefined };
   // Sequence number → the time of the execution that wrote it; in stream order.
   const times = new Map<string, ExecutionTime>();
-  const unsubscribe = options.dynamo.stream.subscribe((record) => {
-    const time = clock.current();
-    if (time !== undefined) times.set(record.dynamodb.SequenceNumber, time);
-  });
+  // Only the records the anomaly Lambda's mapping delivers (its table and filter) need a time.
+  const unsubscribe = options.dynamo.stream.subscribe(
+    (record) => {
+      const time = clock.current();
+      if (time !== undefined) times.set(record.dynamodb.SequenceNumber, time);
+    },
+    { tableName: options.tableName, filters: [REPORT_INSERT_PATTERN] },
+  );
   return {
     onWriterTime: (handler) => (event: StreamEvent) => {
       let latest: ExecutionTime | undefined;

@@ -17,9 +17,14 @@
  *  - The library defaults a Task's timeout to 60 s (AWS: none) and feeds `TimeoutSeconds * 1000`
  *    to `setTimeout`, which fires after 1 ms above 2^31-1 ms (~24.8 days) — so a 30-day machine
  *    timeout would time out immediately. The runner therefore gives Tasks without a timeout, and
- *    clamps any timeout above, {@link MAX_TIMER_SECONDS}. This is the only change made to a definition.
+ *    clamps any timeout above, {@link MAX_TIMER_SECONDS}.
+ *  - The library evaluates a Task's `TimeoutSecondsPath` against the task's parameters, AWS against
+ *    the state's input: the runner adds the value to the parameters under its own key (removed
+ *    before the task is dispatched) and points the path at it. These are the only changes made to
+ *    a definition.
  */
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
+import { JSONPath } from 'jsonpath-plus';
 import type { RunOptions, StateMachineDefinition } from 'aws-local-stepfunctions';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -85,14 +90,20 @@ export interface WaitInfo {
   readonly seconds?: number;
   /** `Timestamp` of a static wait. */
   readonly timestamp?: string;
-  /** True for `SecondsPath`/`TimestampPath`: the duration depends on the state input, which the library does not expose. */
+  /**
+   * True for `SecondsPath`/`TimestampPath`. The library does not hand a wait override the state's
+   * input, so the runner resolves the path itself from the state's entered event and then passes
+   * the resolved `seconds` or `timestamp` (see {@link TimingOptions.waitOverride}).
+   */
   readonly dynamic: boolean;
 }
 
 export interface TimingOptions {
   /**
    * Milliseconds to pause in a Wait state, evaluated each time the state runs; `undefined` falls
-   * back to `waitTimeScale`, then to the real duration.
+   * back to `waitTimeScale`, then to the real duration. For a dynamic wait (`SecondsPath`,
+   * `TimestampPath`) it is called once the path is resolved against the state's input, with
+   * `seconds` or `timestamp` set, just before the execution's next task runs (or as it ends).
    */
   readonly waitOverride?: (info: WaitInfo) => number | undefined;
   /** Multiplies static waits (`Seconds`, `Timestamp`). `0` skips them. Dynamic waits are not scaled (see WaitInfo.dynamic). */
@@ -189,6 +200,16 @@ interface ExecutionRecord extends LocalExecution {
   readonly abort: () => void;
   /** Running `.sync` children, stopped if this execution ends first (as Step Functions does). */
   readonly syncChildren: Set<ExecutionRecord>;
+  /** Dynamic waits entered but not yet resolved against their input (see settleDynamicWaits). */
+  readonly pendingWaits: PendingWait[];
+  /** Per Wait state name: how many times the execution entered it. */
+  readonly waitVisits: Map<string, number>;
+}
+
+interface PendingWait {
+  readonly info: WaitInfo;
+  /** Which entry of the state this is (1 = the first), to find its StateEntered event. */
+  readonly visit: number;
 }
 
 interface PreparedMachine {
@@ -259,10 +280,27 @@ function withSafeTimeouts(definition: JsonObject): JsonObject {
     if (type !== 'Task') return;
     const s = state as JsonObject;
     const t = s['TimeoutSeconds'];
-    if (t === undefined && s['TimeoutSecondsPath'] === undefined) s['TimeoutSeconds'] = MAX_TIMER_SECONDS;
+    const path = s['TimeoutSecondsPath'];
+    if (t === undefined && path === undefined) s['TimeoutSeconds'] = MAX_TIMER_SECONDS;
     else if (typeof t === 'number' && t > MAX_TIMER_SECONDS) s['TimeoutSeconds'] = MAX_TIMER_SECONDS;
+    // AWS reads TimeoutSecondsPath from the state's input; the library reads it from the task's
+    // parameters. Carry the value in the parameters under a key the runner strips before dispatch.
+    if (typeof path === 'string' && isPlainObject(s['Parameters'])) {
+      s['Parameters'] = { ...s['Parameters'], [`${TIMEOUT_CARRIER}.$`]: path };
+      s['TimeoutSecondsPath'] = `$.${TIMEOUT_CARRIER}`;
+    }
   });
   return copy;
+}
+
+/** The parameter that carries a Task's TimeoutSecondsPath value to the library (see withSafeTimeouts). */
+const TIMEOUT_CARRIER = 'localRunnerTimeoutSeconds';
+
+/** The task's parameters as AWS would pass them: without the runner's timeout carrier. */
+function withoutTimeoutCarrier(input: JsonValue): JsonValue {
+  if (!isPlainObject(input) || !(TIMEOUT_CARRIER in input)) return input;
+  const { [TIMEOUT_CARRIER]: _carried, ...rest } = input;
+  return rest;
 }
 
 /**
@@ -392,6 +430,62 @@ function waitMs(info: WaitInfo, timing: TimingOptions | undefined): number | und
   return undefined;
 }
 
+/** The value of a JSONPath (`$...`) in a state's input, as Step Functions reads a Wait's `SecondsPath`/`TimestampPath`. */
+function readPath(path: string, input: unknown): unknown {
+  return JSONPath({ path, json: input as JsonValue, wrap: false }) as unknown;
+}
+
+/** A dynamic wait resolved against the input it entered with: `seconds` or `timestamp`. */
+function resolveDynamicWait(info: WaitInfo, enteredInput: unknown): WaitInfo {
+  const inputPath = info.state['InputPath'];
+  const input = typeof inputPath === 'string' ? readPath(inputPath, enteredInput) : enteredInput;
+  const secondsPath = info.state['SecondsPath'];
+  const timestampPath = info.state['TimestampPath'];
+  if (typeof secondsPath === 'string') {
+    const seconds = readPath(secondsPath, input);
+    if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 0) {
+      throw new TaskFailure('States.Runtime', `Wait ${info.stateName}: SecondsPath ${secondsPath} must name a non-negative integer, got ${JSON.stringify(seconds ?? null)}`);
+    }
+    return { ...info, seconds };
+  }
+  if (typeof timestampPath === 'string') {
+    const timestamp = readPath(timestampPath, input);
+    if (typeof timestamp !== 'string' || !Number.isFinite(Date.parse(timestamp))) {
+      throw new TaskFailure('States.Runtime', `Wait ${info.stateName}: TimestampPath ${timestampPath} must name an RFC 3339 timestamp, got ${JSON.stringify(timestamp ?? null)}`);
+    }
+    return { ...info, timestamp };
+  }
+  return info;
+}
+
+/** Macrotask turns to wait for the library's event log to deliver a StateEntered event (it is delivered in microtasks). */
+const EVENT_DELIVERY_TURNS_MAX = 100;
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Resolves the dynamic waits the execution entered since its last task: each one's input comes
+ * from its StateEntered event (the event log delivers it within microtasks; the runner waits for
+ * it a few turns at most), and the timing override decides what the wait takes. A wait the
+ * override answers with more than 0 ms is slept here, before the next task.
+ */
+async function settleDynamicWaits(record: ExecutionRecord, timing: TimingOptions | undefined): Promise<void> {
+  while (record.pendingWaits.length > 0) {
+    const pending = record.pendingWaits[0] as PendingWait;
+    let entered: ExecutionEvent | undefined;
+    for (let turn = 0; entered === undefined; turn++) {
+      let seen = 0;
+      entered = record.events.find((e) => e.type === 'StateEntered' && e.state.name === pending.info.stateName && ++seen === pending.visit);
+      if (entered !== undefined) break;
+      if (turn >= EVENT_DELIVERY_TURNS_MAX) throw new Error(`${record.executionArn}: no StateEntered event for Wait ${pending.info.stateName} (visit ${pending.visit})`);
+      await nextTurn();
+    }
+    record.pendingWaits.shift();
+    const input = entered.type === 'StateEntered' ? entered.state.input : undefined;
+    const ms = waitMs(resolveDynamicWait(pending.info, input), timing) ?? 0;
+    if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+  }
+}
+
 export function createLocalStateMachineRunner(options: LocalRunnerOptions): LocalStateMachineRunner {
   const sources = new Map<string, RunnableStateMachine>();
   const list = Array.isArray(options.definitions) ? options.definitions : [...(options.definitions as ReadonlyMap<string, RunnableStateMachine>).values()];
@@ -488,6 +582,8 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
         resource,
       };
       taskResourceLocalHandlers[stateName] = async (input) => {
+        await settleDynamicWaits(record, timing);
+        input = withoutTimeoutCarrier(input);
         if (START_EXECUTION.test(resource)) return startExecutionTask(resource, input, record, timing);
         let result: unknown;
         try {
@@ -527,7 +623,16 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
         ...(typeof state['Timestamp'] === 'string' ? { timestamp: state['Timestamp'] } : {}),
         dynamic: state['SecondsPath'] !== undefined || state['TimestampPath'] !== undefined,
       };
-      Object.defineProperty(waitTimeOverrides, stateName, { enumerable: true, get: () => waitMs(info, timing) });
+      const get = (): number | undefined => {
+        const visit = (record.waitVisits.get(stateName) ?? 0) + 1;
+        record.waitVisits.set(stateName, visit);
+        // Without an override the library waits the real duration of the path itself.
+        if (!info.dynamic || timing?.waitOverride === undefined) return waitMs(info, timing);
+        // The input is in the StateEntered event just dispatched: resolved before the next task.
+        record.pendingWaits.push({ info, visit });
+        return 0;
+      };
+      Object.defineProperty(waitTimeOverrides, stateName, { enumerable: true, get });
     }
 
     const retryIntervalOverrides: Record<string, number> = {};
@@ -598,6 +703,8 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
       events: [],
       abort: () => abort(),
       syncChildren: new Set(),
+      pendingWaits: [],
+      waitVisits: new Map(),
     };
     executions.set(executionArn, record);
     if (p.type === 'STANDARD') names.set(name, record);
@@ -610,9 +717,17 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
     void (async () => {
       for await (const event of run.eventLogs) record.events.push(event);
     })();
+    // A dynamic wait just before the end still counts its time (on the execution's clock) first.
+    const settled = (): Promise<void> => settleDynamicWaits(record, timing).catch(() => undefined);
     run.result.then(
-      (output) => finish(record, { status: 'SUCCEEDED', output: toJsonValue(output) }),
-      (e: unknown) => finish(record, outcomeOfError(e)),
+      async (output) => {
+        await settled();
+        finish(record, { status: 'SUCCEEDED', output: toJsonValue(output) });
+      },
+      async (e: unknown) => {
+        await settled();
+        finish(record, outcomeOfError(e));
+      },
     );
 
     function finish(r: ExecutionRecord, outcome: ExecutionOutcome): void {

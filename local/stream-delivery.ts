@@ -15,8 +15,8 @@
  *    When exhausted, the failed records of the last batch go to `onFailure` (Lambda's on-failure
  *    destination) and the whole batch is skipped. Retries are immediate: no backoff delay.
  */
-import { compileFilters } from './stream-filter.js';
-import type { FilterPattern } from './stream-filter.js';
+import { compileFilters, compileKeyFilter } from './stream-filter.js';
+import type { FilterPattern, ItemKey, KeyPredicate } from './stream-filter.js';
 import type { StreamHandler, StreamRecord } from './stream-types.js';
 import { tableNameOfRecord } from './stream-types.js';
 
@@ -71,6 +71,21 @@ export interface StreamConsumer {
 
 type Listener = (record: StreamRecord) => void;
 
+/** Which records a listener gets: one table's, and those its filters accept. */
+export interface ListenerOptions {
+  /** Only records of this table. All tables if omitted. */
+  readonly tableName?: string;
+  /** Lambda `FilterCriteria` patterns (stream-filter.ts). Every record if omitted. */
+  readonly filters?: ReadonlyArray<string | FilterPattern>;
+}
+
+interface Subscription {
+  readonly listener: Listener;
+  readonly accepts: (record: StreamRecord) => boolean;
+  readonly tableName: string | undefined;
+  readonly keys: KeyPredicate;
+}
+
 /** DynamoDB Streams keeps a record for 24 hours. */
 export const STREAM_RETENTION_SECONDS = 24 * 3600;
 /** Expired records are dropped in batches, once the oldest is this much past the retention. */
@@ -79,7 +94,7 @@ const TRIM_SLACK_SECONDS = 3600;
 export class EmulatedDynamoStream {
   private readonly history: StreamRecord[] = [];
   private readonly undrained: StreamRecord[] = [];
-  private readonly listeners = new Set<Listener>();
+  private readonly listeners = new Set<Subscription>();
   private readonly consumers = new Set<StreamConsumer>();
 
   /**
@@ -96,7 +111,7 @@ export class EmulatedDynamoStream {
   emit(record: StreamRecord): void {
     this.history.push(record);
     this.undrained.push(record);
-    for (const l of [...this.listeners]) l(record);
+    for (const l of [...this.listeners]) if (l.accepts(record)) l.listener(record);
     const horizon = record.dynamodb.ApproximateCreationDateTime - this.retentionSeconds;
     for (const list of [this.history, this.undrained]) {
       const first = list[0];
@@ -106,10 +121,33 @@ export class EmulatedDynamoStream {
     }
   }
 
-  /** Listens to every new record; returns an unsubscribe function. */
-  subscribe(listener: Listener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  /**
+   * Listens to new records (of one table, passing filters, when given); returns an unsubscribe
+   * function. An unsupported filter throws here, before anything is attached.
+   */
+  subscribe(listener: Listener, options: ListenerOptions = {}): () => void {
+    const { tableName, filters } = options;
+    const passes = compileFilters(filters);
+    const subscription: Subscription = {
+      listener,
+      accepts: (r) => (tableName === undefined || tableNameOfRecord(r) === tableName) && passes(r),
+      tableName,
+      keys: compileKeyFilter(filters),
+    };
+    this.listeners.add(subscription);
+    return () => this.listeners.delete(subscription);
+  }
+
+  /**
+   * Whether a write to this item could emit a record anyone gets: a listener or consumer of its
+   * table whose filters accept its key, or any item while records are kept (`records()`, `drain()`,
+   * TRIM_HORIZON). When false the embedded DynamoDB skips the item's image reads and its record:
+   * nobody could ever see them.
+   */
+  wantsKey(tableName: string, key: ItemKey): boolean {
+    if (this.retentionSeconds > 0) return true;
+    for (const l of this.listeners) if ((l.tableName === undefined || l.tableName === tableName) && l.keys(key)) return true;
+    return false;
   }
 
   /** Returns (and forgets) the records emitted since the previous `drain()`, optionally for one table. */
@@ -146,9 +184,11 @@ export class EmulatedDynamoStream {
     if (options.startingPosition === 'TRIM_HORIZON') {
       for (const r of this.history) if (wants(r)) consumer.enqueue(r);
     }
-    unsubscribe = this.subscribe((r) => {
-      if (wants(r)) consumer.enqueue(r);
-    });
+    const listening: ListenerOptions = {
+      ...(options.tableName !== undefined ? { tableName: options.tableName } : {}),
+      ...(options.filters !== undefined ? { filters: options.filters } : {}),
+    };
+    unsubscribe = this.subscribe((r) => consumer.enqueue(r), listening);
     this.consumers.add(consumer);
     return consumer;
   }

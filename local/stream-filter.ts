@@ -18,6 +18,10 @@ import type { StreamRecord, WireItem } from './stream-types.js';
 export type FilterPattern = Record<string, unknown>;
 type Matcher = (value: string | undefined) => boolean;
 type RecordPredicate = (record: StreamRecord) => boolean;
+/** An item's key attributes (wire or SDK shape: only string values are looked at). */
+export type ItemKey = Readonly<Record<string, { readonly S?: string } | undefined>>;
+/** Whether a record of an item with this key could pass the filters. */
+export type KeyPredicate = (key: ItemKey) => boolean;
 
 export class UnsupportedFilterError extends Error {
   override readonly name = 'UnsupportedFilterError';
@@ -94,4 +98,33 @@ export function compileFilters(patterns: ReadonlyArray<string | FilterPattern> |
   if (patterns === undefined || patterns.length === 0) return () => true;
   const compiled = patterns.map((p, i) => compilePattern(p, `filters[${i}]`));
   return (record) => compiled.some((c) => c(record));
+}
+
+/** The `dynamodb.Keys` constraints of one pattern (other fields are not looked at here). */
+function compileKeyPattern(pattern: unknown, path: string): KeyPredicate {
+  const parsed: unknown = typeof pattern === 'string' ? JSON.parse(pattern) : pattern;
+  if (!isPlainObject(parsed)) unsupported(path, 'a pattern must be a JSON object');
+  const dynamodb = parsed['dynamodb'];
+  const keys = isPlainObject(dynamodb) ? dynamodb['Keys'] : undefined;
+  if (!isPlainObject(keys)) return () => true;
+  const checks = Object.entries(keys).map(([attr, typed]): KeyPredicate => {
+    const at = `${path}.dynamodb.Keys.${attr}`;
+    if (!isPlainObject(typed)) unsupported(at, 'expected { "S": [...] }');
+    const match = compileMatchers(typed['S'], `${at}.S`);
+    return (key) => match(key[attr]?.S);
+  });
+  return (key) => checks.every((c) => c(key));
+}
+
+/**
+ * Whether a record of an item with a given key could pass the filters, judged on the key alone:
+ * false only when every pattern constrains `dynamodb.Keys` in a way the key fails. A record's
+ * `Keys` are its item's key, so a key this rejects has no record the filters accept; the stream
+ * emulation skips the work for such items (embedded-dynamodb.ts). An empty/absent list accepts
+ * every key.
+ */
+export function compileKeyFilter(patterns: ReadonlyArray<string | FilterPattern> | undefined): KeyPredicate {
+  if (patterns === undefined || patterns.length === 0) return () => true;
+  const compiled = patterns.map((p, i) => compileKeyPattern(p, `filters[${i}]`));
+  return (key) => compiled.some((c) => c(key));
 }

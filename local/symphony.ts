@@ -249,6 +249,8 @@ export interface QueuePoll {
   readonly received: number;
   readonly done: number;
   readonly retried: number;
+  /** Held by the gate: sent again, delayed (no receive counted). */
+  readonly held: number;
   readonly deadLettered: number;
 }
 
@@ -342,7 +344,8 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
       const pressed = pressure !== undefined && clock.now() >= pressure.fromMs && clock.now() < pressure.untilMs;
       const rss = pressed ? (): number => Math.max(metered.read(), Math.round((limitBytes * pressure.percent) / 100)) : (): number => metered.read();
       try {
-        return await factory({ store, secrets, env: sandbox.env, clock: () => clock.now(), logger: silentLogger, memorySampleMs: 0, memoryRss: rss })(event);
+        // `fetch: sandbox.fetch`: the workers' HTTP client reaches the sandbox in-process (no loopback socket).
+        return await factory({ store, secrets, env: sandbox.env, fetch: sandbox.fetch, clock: () => clock.now(), logger: silentLogger, memorySampleMs: 0, memoryRss: rss })(event);
       } finally {
         metered.end();
       }
@@ -352,7 +355,8 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   const reports: WorkerScoreReport[] = [];
   const circuitTransitions: CircuitTransition[] = [];
   const sweepAnomalies: SweepAnomaly[] = [];
-  const unsubscribe = runtime.dynamo.stream.subscribe((record) => {
+  const unsubscribe = runtime.dynamo.stream.subscribe(
+    (record) => {
     const image = record.dynamodb.NewImage;
     if (!image) return;
     const sk = image['sk']?.S;
@@ -380,7 +384,10 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
       const f = unmarshall(image as Record<string, AttributeValue>) as Record<string, unknown>;
       sweepAnomalies.push({ atMs: Date.parse(String(f['raisedAt'])) || clock.now(), worker: String(f['worker']), job: typeof f['job'] === 'string' ? f['job'] : null, anomaly: String(f['anomaly']), severity: String(f['severity']), detail: String(f['detail'] ?? '') });
     }
-  });
+    },
+    // A filter, so the stream emulation skips the items nobody listens to (stream.wantsKey).
+    { tableName: runtime.tableName, filters: [{ dynamodb: { Keys: { sk: { S: [STATE_SK, { prefix: 'REPORT#' }, { prefix: 'HEALTH#' }] } } } }] },
+  );
 
   const visibility = queueVisibilityOf(template);
   const queues = new LocalQueues({ runtime, clock: () => clock.now(), workerHandlers: handlers, visibilityTimeoutMs: (workerId) => visibility.get(workerId) ?? 0 });

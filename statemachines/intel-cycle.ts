@@ -35,8 +35,9 @@ export function intelCycleChildren(cycle: WorkerSpec, workers: readonly WorkerSp
     const spec = workers.find((w) => w.id === stage.worker);
     for (const dep of spec?.dependencies ?? []) {
       if (dep.relation !== 'data' || earlier.has(dep.on)) continue;
-      const job = workers.find((w) => w.id === dep.on)?.jobs.find((j) => j.schedules.length > 0);
-      if (job) children.push({ worker: dep.on, job: job.id });
+      // The job the stage consumes (the dependency names it), else the worker's first scheduled job.
+      const job = dep.job ?? workers.find((w) => w.id === dep.on)?.jobs.find((j) => j.schedules.length > 0)?.id;
+      if (job !== undefined) children.push({ worker: dep.on, job });
     }
   });
   return children;
@@ -106,7 +107,7 @@ export function buildIntelCycle(scope: Construct, props: IntelCycleDefinitionPro
     if (external.length === 0) continue;
     let afterRefresh: sfn.IChainable = run;
     for (const dep of [...external].reverse()) {
-      const refresh = startChild(`Refresh${pascalCase(dep.on)}`, dep.on, refreshJobOf(dep.on), 'refresh', `refresh-${dep.on.replace(/_worker$/, '')}`, sfn.JsonPath.DISCARD);
+      const refresh = startChild(`Refresh${pascalCase(dep.on)}`, dep.on, dep.job ?? refreshJobOf(dep.on), 'refresh', `refresh-${dep.on.replace(/_worker$/, '')}`, sfn.JsonPath.DISCARD);
       // A failed refresh is not the cycle's failure: the stage's own gate then skips it with DEPENDENCY_FAILED.
       refresh.addCatch(afterRefresh, { errors: ['States.ALL'], resultPath: `$.refreshFailure_${dep.on}` });
       refresh.next(afterRefresh);

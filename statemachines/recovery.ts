@@ -28,11 +28,12 @@ import type { Construct } from 'constructs';
 import type { AnomalyCode } from '../lib/domain/anomaly-rules.js';
 import { addLambdaTransientRetry } from './worker-pipeline.js';
 import type { RecoveryStep } from '../lambdas/recovery/recover.js';
+import { RECOVERY_BOUNDS } from '../lib/domain/recovery.js';
 
 /** A recovery Lambda call's timeout: a few API calls. */
 export const RECOVERY_STEP_TIMEOUT_SECONDS = 60;
 /** DEPENDENCY_FAILURE: how the upstream pipeline is retried (a failed run fails its `.sync:2` task). */
-export const UPSTREAM_RETRY = { maxRetries: 2, intervalSeconds: 60, backoffRate: 2, maxDelaySeconds: 600 } as const;
+export const UPSTREAM_RETRY = { maxRetries: RECOVERY_BOUNDS.upstreamRetriesMax, intervalSeconds: 60, backoffRate: 2, maxDelaySeconds: 600 } as const;
 /** The longest a probe or upstream retry may run (the longest pipeline budget is 2 h). */
 export const NESTED_PIPELINE_TIMEOUT_SECONDS = 2 * 3600;
 
@@ -58,7 +59,9 @@ export function recoveryStep(scope: Construct, id: string, fn: lambda.IFunction,
 /**
  * `arn:aws:states:::states:startExecution.sync:2` on a state machine chosen at run time (the
  * worker's pipeline, from the Lambda's answer): CDK's StepFunctionsStartExecution takes one fixed
- * state machine, so this is a CustomState. The construct grants what the integration needs.
+ * state machine, so this is a CustomState. The construct grants what the integration needs. The
+ * result keeps the child's status and its output (`$.record.status` is what its run recorded: a
+ * pipeline that SKIPPED still ends Succeeded, so the recovery reads the record, not the status).
  */
 function startPipelineSync(scope: Construct, id: string, from: string, resultPath: string, comment: string, nameFromRetryCount: boolean): sfn.CustomState {
   return new sfn.CustomState(scope, id, {
@@ -77,75 +80,111 @@ function startPipelineSync(scope: Construct, id: string, from: string, resultPat
           'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id',
         },
       },
-      ResultSelector: { 'executionArn.$': '$.ExecutionArn', 'status.$': '$.Status' },
+      ResultSelector: { 'executionArn.$': '$.ExecutionArn', 'status.$': '$.Status', 'output.$': '$.Output' },
       ResultPath: resultPath,
       TimeoutSeconds: NESTED_PIPELINE_TIMEOUT_SECONDS,
     },
   });
 }
 
-/** Builds the recovery chain. */
+/**
+ * A Map that runs each item's pipeline once (`.sync:2`), as `{ result: RAN, output }` or
+ * `{ result: FAILED, error }`; an item marked `optional` is `{ result: SKIPPED }`. `retry`: a failed
+ * run is started again, with backoff, under a new name (UPSTREAM_RETRY).
+ */
+function runEach(scope: Construct, prefix: string, itemsPath: string, resultPath: string, maxConcurrency: number, retry: boolean, comment: string): sfn.Map {
+  const run = startPipelineSync(scope, `${prefix}Run`, '$', '$.run', 'Run the pipeline once.', retry);
+  if (retry) {
+    run.addRetry({
+      errors: ['States.TaskFailed'],
+      interval: Duration.seconds(UPSTREAM_RETRY.intervalSeconds),
+      backoffRate: UPSTREAM_RETRY.backoffRate,
+      maxAttempts: UPSTREAM_RETRY.maxRetries,
+      maxDelay: Duration.seconds(UPSTREAM_RETRY.maxDelaySeconds),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+  }
+  const ran = new sfn.Pass(scope, `${prefix}Ran`, { parameters: { result: 'RAN', 'output.$': '$.run.output' } });
+  const failed = new sfn.Pass(scope, `${prefix}Failed`, { parameters: { result: 'FAILED', 'error.$': '$.error.Error' } });
+  run.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
+  run.next(ran);
+  const perItem = new sfn.Choice(scope, `${prefix}OptionalOrHard`)
+    .when(sfn.Condition.and(sfn.Condition.isPresent('$.optional'), sfn.Condition.booleanEquals('$.optional', true)), new sfn.Pass(scope, `${prefix}SkipOptional`, { parameters: { result: 'SKIPPED' }, comment: 'An optional dependency is not retried: its dependents run without it.' }))
+    .otherwise(run);
+  const map = new sfn.Map(scope, prefix, { itemsPath, maxConcurrency, resultPath, comment });
+  map.itemProcessor(perItem);
+  return map;
+}
+
+/** Builds the recovery chain. Every branch ends with a verdict at `$.verdict` (outcome, verified, reason, action, job). */
 export function buildRecovery(scope: Construct, props: RecoveryDefinitionProps): sfn.IChainable {
   const fn = props.recoveryFunction;
   const step = (id: string, name: RecoveryStep, resultPath: string | null, comment: string) => recoveryStep(scope, id, fn, name, resultPath, comment);
+  const verify = (id: string, name: RecoveryStep, comment: string) => step(id, name, '$.verdict', comment);
 
-  // WORKER_CRASH
-  const crash = step('Restart', 'restart', '$.restart', 'Start the pipeline again (trigger recovery), within the hourly restart budget.').next(
-    step('PageOnCall', 'page', '$.page', 'Page on-call.'),
-  );
+  // WORKER_CRASH: page, restart within the budget, check the restarted run SUCCEEDED.
+  const verifyRestart = verify('VerifyRestart', 'verify-restart', 'SUCCEEDED only when the restarted run recorded SUCCEEDED.');
+  const runRestart = startPipelineSync(scope, 'RunRestart', '$.restart', '$.restartRun', 'Run the worker\'s pipeline again (trigger recovery).', false);
+  runRestart.addCatch(verifyRestart, { errors: ['States.ALL'], resultPath: '$.restartFailure' });
+  runRestart.next(verifyRestart);
+  const crash = step('PageOnCall', 'page', '$.page', 'Page on-call.')
+    .next(step('Restart', 'restart', '$.restart', 'Claim the hourly restart budget and name the run (not applicable to on-demand jobs).'))
+    .next(new sfn.Choice(scope, 'RestartOrNot').when(sfn.Condition.booleanEquals('$.restart.start', true), runRestart).otherwise(verifyRestart));
 
   // QUEUE_OVERFLOW
   const overflow = step('ScaleConsumers', 'scale-consumers', '$.scale', 'Raise the consumers\' maximum concurrency (bounded).').next(
     step('PauseIntake', 'pause-intake', '$.pause', 'Hold back new jobs for a while.'),
-  );
+  ).next(verify('VerifyIntake', 'verify-intake', 'SUCCEEDED when the raised concurrency and the intake pause read back.'));
 
   // HIGH_FAILURE_RATE
   const recordCircuit = step('RecordCircuit', 'record-circuit', '$.circuit', 'Record the circuit state the probe left.');
-  recordCircuit.next(step('RestoreRate', 'restore-rate', '$.restoreRate', 'Restore the schedules; fail the recovery when the circuit did not close.'));
+  recordCircuit.next(verify('RestoreRate', 'restore-rate', 'Restore the schedules; SUCCEEDED only when a probe run SUCCEEDED and closed the circuit.'));
   const probe = startPipelineSync(scope, 'Probe', '$.halfOpen', '$.probe', 'Run the worker\'s pipeline once as the HALF_OPEN probe; its Record closes (or reopens) the circuit.', false);
   probe.addCatch(recordCircuit, { errors: ['States.ALL'], resultPath: '$.probeFailure' });
   probe.next(recordCircuit);
-  const probeOrNot = new sfn.Choice(scope, 'ProbeOrNot', { comment: 'Workers without a pipeline (on-demand jobs) probe with their next job.' })
+  const probeOrNot = new sfn.Choice(scope, 'ProbeOrNot', { comment: 'On-demand jobs are not probed here: their next job is the probe.' })
     .when(sfn.Condition.booleanEquals('$.halfOpen.probe', true), probe)
     .otherwise(recordCircuit);
-  const failureRate = step('OpenCircuit', 'open-circuit', '$.open', 'Trip the circuit: every run is skipped while it is OPEN.')
+  const failureRate = step('OpenCircuit', 'open-circuit', '$.open', 'Trip the job\'s circuit: every run of it is skipped while it is OPEN.')
     .next(step('ReduceRate', 'reduce-rate', '$.rate', 'Slow the worker\'s schedules until the probe.'))
     .next(new sfn.Wait(scope, 'WaitOpenTimeout', { time: sfn.WaitTime.secondsPath('$.open.waitSeconds'), comment: 'The circuit\'s open timeout.' }))
     .next(step('HalfOpen', 'half-open', '$.halfOpen', 'Move the circuit to HALF_OPEN; name the probe.'))
     .next(probeOrNot);
 
-  // SLOW_EXECUTION, STALE_DATA, LOCK_CONTENTION
-  const slowExecution = step('RaiseTimeout', 'raise-timeout', '$.timeout', 'Raise stepTimeoutOverrideSeconds within the bound, or recommend.');
-  const staleData = step('RefreshUpstream', 'refresh-upstream', '$.refresh', 'Start the upstream pipelines (trigger refresh).');
-  const lockContention = step('ExtendLease', 'extend-lease', '$.lease', 'Lengthen leaseSecondsOverride within the bound, or recommend.');
+  // SLOW_EXECUTION
+  const slowExecution = verify('RaiseTimeout', 'raise-timeout', 'Raise the job\'s work-step timeout within the bound (read back as the gate hands it), or recommend at the bound.');
+
+  // STALE_DATA: run each stale job again, check each SUCCEEDED.
+  const staleData = step('RefreshUpstream', 'refresh-upstream', '$.refresh', 'List the jobs whose data is stale.')
+    .next(runEach(scope, 'RefreshEach', '$.refresh.items', '$.refreshRuns', 4, false, 'Run each stale job once.'))
+    .next(verify('VerifyRefresh', 'verify-refresh', 'SUCCEEDED only when every refresh run recorded SUCCEEDED.'));
 
   // API_QUOTA_LOW
   const quotaLow = step('SlowSchedule', 'slow-schedule', '$.slow', 'Multiply the schedules\' interval; keep the original in the table and the schedule\'s description.')
     .next(new sfn.Wait(scope, 'WaitQuotaReset', { time: sfn.WaitTime.timestampPath('$.slow.resumeAt'), comment: 'Until the quota resets (midnight America/Los_Angeles).' }))
-    .next(step('RestoreSchedule', 'restore-schedule', '$.restore', 'Put the original schedules back.'));
+    .next(verify('RestoreSchedule', 'restore-schedule', 'Put the original schedules back and read them back.'));
 
-  // DEPENDENCY_FAILURE
-  const startUpstream = startPipelineSync(scope, 'StartUpstream', '$', '$.run', 'Run the upstream pipeline; a failed run is retried with backoff under a new name.', true);
-  startUpstream.addRetry({
-    errors: ['States.TaskFailed'],
-    interval: Duration.seconds(UPSTREAM_RETRY.intervalSeconds),
-    backoffRate: UPSTREAM_RETRY.backoffRate,
-    maxAttempts: UPSTREAM_RETRY.maxRetries,
-    maxDelay: Duration.seconds(UPSTREAM_RETRY.maxDelaySeconds),
-    jitterStrategy: sfn.JitterType.FULL,
-  });
-  const upstreamOk = new sfn.Pass(scope, 'UpstreamRecovered', { parameters: { result: 'APPLIED', 'status.$': '$.run.status' } });
-  const upstreamFailed = new sfn.Pass(scope, 'UpstreamStillFailing', { parameters: { result: 'FAILED', 'error.$': '$.error.Error' } });
-  startUpstream.addCatch(upstreamFailed, { errors: ['States.ALL'], resultPath: '$.error' });
-  startUpstream.next(upstreamOk);
-  const perUpstream = new sfn.Choice(scope, 'OptionalOrHard')
-    .when(sfn.Condition.booleanEquals('$.optional', true), new sfn.Pass(scope, 'SkipOptional', { parameters: { result: 'SKIPPED' }, comment: 'An optional dependency is skipped.' }))
-    .otherwise(startUpstream);
-  const retryUpstream = new sfn.Map(scope, 'RetryUpstream', { itemsPath: '$.upstream.items', maxConcurrency: 4, resultPath: '$.upstreamResults', comment: 'Each upstream of the job.' });
-  retryUpstream.itemProcessor(perUpstream);
-  const dependencyFailure = step('PlanUpstream', 'plan-upstream', '$.upstream', 'List the upstream pipelines and which are optional.')
-    .next(retryUpstream)
-    .next(step('RecordUpstream', 'record-upstream', '$.upstreamRecord', 'Record the outcome; fail the recovery when a hard dependency still fails.'));
+  // LOCK_CONTENTION: lengthen the lease, wait for the job's next run, check it acquired the lock.
+  const verifyLease = verify('VerifyLease', 'verify-lease', 'SUCCEEDED only when a run after the change acquired the lock.');
+  const lockContention = step('ExtendLease', 'extend-lease', '$.lease', 'Lengthen leaseSecondsOverride within the bound, or recommend.').next(
+    new sfn.Choice(scope, 'LeaseCheckOrNot')
+      .when(
+        sfn.Condition.and(sfn.Condition.booleanEquals('$.lease.raised', true), sfn.Condition.isPresent('$.lease.checkAt')),
+        new sfn.Wait(scope, 'WaitNextRun', { time: sfn.WaitTime.timestampPath('$.lease.checkAt'), comment: 'Until the job\'s next run should hold the lock.' }).next(verifyLease),
+      )
+      .otherwise(verifyLease),
+  );
+
+  // DEPENDENCY_FAILURE: retry the failed upstream jobs with backoff, then run the blocked dependents once.
+  const verifyDependents = verify('VerifyDependents', 'verify-dependents', 'SUCCEEDED only when the upstream and then the dependents recorded SUCCEEDED.');
+  const dependencyFailure = step('PlanUpstream', 'plan-upstream', '$.upstream', 'List the failed upstream jobs (the job consumed; optional ones are skipped) and the dependents they block.')
+    .next(runEach(scope, 'RetryUpstream', '$.upstream.items', '$.upstreamResults', 4, true, 'Each failed upstream job, retried with backoff.'))
+    .next(step('RecordUpstream', 'record-upstream', '$.upstreamRecord', 'Record the retries; fail the recovery when a hard upstream still does not succeed.'))
+    .next(
+      new sfn.Choice(scope, 'DependentsOrNot')
+        .when(sfn.Condition.booleanEquals('$.upstream.runDependents', true), runEach(scope, 'RunDependents', '$.upstream.dependents', '$.dependentRuns', 1, false, 'The blocked dependents, once each, in order.').next(verifyDependents))
+        .otherwise(verifyDependents),
+    );
 
   const branches: Readonly<Partial<Record<AnomalyCode, sfn.IChainable>>> = {
     WORKER_CRASH: crash,
@@ -161,13 +200,17 @@ export function buildRecovery(scope: Construct, props: RecoveryDefinitionProps):
   for (const [code, branch] of Object.entries(branches)) {
     if (branch) dispatch.when(sfn.Condition.stringEquals('$.anomaly', code), branch);
   }
-  dispatch.otherwise(step('NoRecovery', 'no-recovery', '$.none', 'The anomaly has no recovery action: alerted only.'));
+  dispatch.otherwise(verify('NoRecovery', 'no-recovery', 'The anomaly has no recovery action: alerted only.'));
 
-  const recovery = new sfn.Parallel(scope, 'Recovery', { resultPath: sfn.JsonPath.DISCARD, comment: 'The recovery, so one Catch covers every branch.' });
+  const recovery = new sfn.Parallel(scope, 'Recovery', {
+    resultSelector: { 'verdict.$': '$[0].verdict' },
+    resultPath: '$.outcome',
+    comment: 'The recovery, so one Catch covers every branch; its verdict is kept at $.outcome.verdict.',
+  });
   recovery.branch(dispatch);
   const recordFailure = step('RecordFailure', 'fail', '$.failure', 'Record the failure, count the streak, escalate to on-call at the limit.');
   recordFailure.next(new sfn.Fail(scope, 'RecoveryFailed', { error: 'RecoveryFailed', causePath: '$.error.Error' }));
   recovery.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
 
-  return recovery.next(step('Finish', 'finish', '$.finish', 'Record the recovery as done; reset the failure streak.')).next(new sfn.Succeed(scope, 'Recovered'));
+  return recovery.next(step('Finish', 'finish', '$.finish', 'Record the verdict in the summary (SUCCEEDED only when verified); reset the failure streak on success.')).next(new sfn.Succeed(scope, 'Recovered'));
 }

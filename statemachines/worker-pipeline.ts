@@ -17,8 +17,8 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { LAMBDA_TRANSIENT_ERROR_NAMES, RETRYABLE_ERROR_NAMES } from '../lib/domain/errors.js';
-import { PROTOCOL_STEP_RETRY, PROTOCOL_STEP_TIMEOUT_SECONDS, WORKER_STEP_RETRY } from '../lib/domain/retry-policy.js';
+import { LAMBDA_TRANSIENT_ERROR_NAMES, NON_RETRYABLE_ERROR_NAMES, RETRYABLE_ERROR_NAMES } from '../lib/domain/errors.js';
+import { PROTOCOL_STEP_RETRY, PROTOCOL_STEP_TIMEOUT_SECONDS, RECORD_STEP_RETRY, WORKER_STEP_RETRY } from '../lib/domain/retry-policy.js';
 import { planStepTimeoutSeconds, workStepTimeoutSeconds, type JobSpec, type WorkerSpec } from '../lib/registry/index.js';
 
 export interface WorkerPipelineDefinitionProps {
@@ -76,6 +76,9 @@ export function addLambdaTransientRetry(step: tasks.LambdaInvoke): void {
 /**
  * The Record step followed by the run's outcome: the execution fails when the run was recorded as
  * FAILED or CRASHED, so the console's run history and the ExecutionsFailed metric tell the truth.
+ *
+ * Record retries every error but the non-retryable ones (RECORD_STEP_RETRY): it is idempotent, and
+ * it writes the report last, so an attempt that failed part-way left nothing that looks finished.
  */
 export function recordAndConclude(scope: Construct, fn: lambda.IFunction, action: 'record' | 'cycle-record'): tasks.LambdaInvoke {
   const record = protocolStep(scope, 'Record', fn, {
@@ -87,11 +90,29 @@ export function recordAndConclude(scope: Construct, fn: lambda.IFunction, action
   const outcome = new sfn.Choice(scope, 'Outcome')
     .when(sfn.Condition.or(sfn.Condition.stringEquals('$.record.status', 'FAILED'), sfn.Condition.stringEquals('$.record.status', 'CRASHED')), failed)
     .otherwise(new sfn.Succeed(scope, 'Recorded'));
-  record.next(outcome);
-  record.addCatch(new sfn.Fail(scope, 'RecordFailed', { error: 'RecordFailed', comment: 'The report could not be written; the health sweep finds the run and the lease expires.' }), {
+  // After the quick retries of Lambda's own errors: a malformed payload is not retried, anything else
+  // (throttling, a DynamoDB error, a timeout) is, with backoff.
+  record.addRetry({ errors: [...NON_RETRYABLE_ERROR_NAMES], maxAttempts: 0 });
+  record.addRetry({
     errors: ['States.ALL'],
-    resultPath: '$.recordFailure',
+    interval: Duration.seconds(RECORD_STEP_RETRY.intervalSeconds),
+    backoffRate: RECORD_STEP_RETRY.backoffRate,
+    maxAttempts: RECORD_STEP_RETRY.maxRetries,
+    maxDelay: Duration.seconds(RECORD_STEP_RETRY.maxDelaySeconds),
+    jitterStrategy: sfn.JitterType.FULL,
   });
+  record.next(outcome);
+  record.addCatch(
+    new sfn.Fail(scope, 'RecordFailed', {
+      error: 'RecordFailed',
+      comment:
+        'Record gave up after its retries. Its report is written last, so the slot is claimed but unreported: the health sweep records it FAILED with this cause and releases the lock with its fence.',
+    }),
+    {
+      errors: ['States.ALL'],
+      resultPath: '$.recordFailure',
+    },
+  );
   return record;
 }
 
@@ -202,7 +223,8 @@ export function buildWorkerPipeline(scope: Construct, props: WorkerPipelineDefin
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
       resultPath: '$.work',
-      taskTimeout: stepTimeout,
+      // The gate hands the timeout: the registry's, or the one a SLOW_EXECUTION recovery raised (bounded).
+      taskTimeout: sfn.Timeout.at('$.gate.stepTimeoutSeconds'),
       comment: `Run ${worker.id} (${job.mode}).`,
     });
     addWorkerRetry(run);

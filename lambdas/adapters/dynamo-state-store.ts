@@ -23,6 +23,9 @@ import {
   type WorkerStateItem,
 } from '../../lib/domain/worker-state.js';
 
+/** The WINDOW item's string set of the reports already counted into it (`addWindowCounters` with a count key). */
+export const WINDOW_COUNTED_ATTR = 'counted';
+
 /** BatchGetItem's limit of keys per request. */
 export const BATCH_GET_MAX_KEYS = 100;
 /** Rounds of UnprocessedKeys before giving up. */
@@ -201,10 +204,41 @@ export class DynamoStateStore implements StateStore {
     }
   }
 
-  async addWindowCounters(workerId: string, bucketKey: string, delta: Partial<Record<WindowCounter, number>>, expiresAt: number): Promise<void> {
+  async addWindowCounters(workerId: string, bucketKey: string, delta: Partial<Record<WindowCounter, number>>, expiresAt: number, countKey?: string): Promise<boolean> {
     const add = Object.fromEntries(Object.entries(delta).filter((e): e is [string, number] => typeof e[1] === 'number' && e[1] !== 0));
     const write: StateWrite = { condition: { op: 'and', of: [] }, set: { entity: 'WINDOW', expiresAt }, add, remove: [] };
-    await this.client.send(new UpdateCommand({ TableName: this.tableName, Key: { pk: workerPk(workerId), sk: windowSk(bucketKey) }, ...updateParts(write) }));
+    const parts = updateParts(write);
+    const Key = { pk: workerPk(workerId), sk: windowSk(bucketKey) };
+    if (countKey === undefined) {
+      await this.client.send(new UpdateCommand({ TableName: this.tableName, Key, ...parts }));
+      return true;
+    }
+    // Once per key: the key joins the `counted` string set in the same write, guarded by its absence.
+    const names = { ...parts.ExpressionAttributeNames, '#counted': WINDOW_COUNTED_ATTR };
+    const values = { ...parts.ExpressionAttributeValues, ':countKey': countKey, ':countKeySet': new Set([countKey]) };
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key,
+          UpdateExpression: parts.UpdateExpression.includes('ADD ') ? parts.UpdateExpression.replace('ADD ', 'ADD #counted :countKeySet, ') : `${parts.UpdateExpression} ADD #counted :countKeySet`,
+          ConditionExpression: 'NOT contains(#counted, :countKey)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async hasReport(workerId: string, reportSk: string): Promise<boolean> {
+    const out = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: workerPk(workerId), sk: reportSk }, ConsistentRead: true, ProjectionExpression: '#pk', ExpressionAttributeNames: { '#pk': 'pk' } }),
+    );
+    return out.Item !== undefined;
   }
 
   async putReportOnce(stored: StoredReport): Promise<boolean> {

@@ -5,8 +5,9 @@
  * subscriptions' filter policies match (docs/alerting.md, "Topic design").
  */
 import { PublishCommand, type MessageAttributeValue, type SNSClient } from '@aws-sdk/client-sns';
-import { snsMessageStructure, type AlertEnvelope, type AlertMessageAttributes, type RenderedMessage } from '../../lib/domain/alerting.js';
+import { snsMessageStructure, type AlertMessageAttributes, type RenderedMessage } from '../../lib/domain/alerting.js';
 import type { AlertPublisher } from '../../lib/domain/anomaly-evaluation.js';
+import type { OutboxPublisher } from '../../lib/domain/outbox.js';
 
 /** SNS message attributes: a string as `String`, an array as `String.Array` (its JSON). */
 export function snsMessageAttributes(attributes: AlertMessageAttributes): Record<string, MessageAttributeValue> {
@@ -34,13 +35,14 @@ export async function publishRendered(client: SNSClient, topicArn: string, messa
   );
 }
 
-export class SnsAlertPublisher implements AlertPublisher {
+/** The alert topic: alerts (AlertPublisher) and any outbox entry (OutboxPublisher: alerts, incident notifications). */
+export class SnsAlertPublisher implements AlertPublisher, OutboxPublisher {
   constructor(
     private readonly client: SNSClient,
     private readonly topicArn: string,
   ) {}
 
-  async publish(message: RenderedMessage<AlertEnvelope>): Promise<void> {
+  async publish(message: RenderedMessage): Promise<void> {
     await publishRendered(this.client, this.topicArn, message);
   }
 }

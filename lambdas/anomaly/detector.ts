@@ -7,8 +7,11 @@
  *   2. read the worker's current and previous hour WINDOW buckets: one BatchGetItem;
  *   3. evaluate (lib/domain/anomaly-evaluation.ts); LOW findings are logged only;
  *   4. per other finding: build the alert, claim it (one conditional put of `ALERT#<id>`), and only
- *      when the claim wins publish it, start its recovery (execution name = alert id) and mark it
- *      DELIVERED (one conditional update).
+ *      when the claim wins: start its recovery (execution name = alert id: idempotent), put it in the
+ *      notification outbox and deliver it from there (claim, publish, mark SENT: one publish per
+ *      alert id), then mark the claim DELIVERED (one conditional update). The recovery goes first so
+ *      it never waits for SNS; the publish is the one step that is not idempotent, so it is guarded
+ *      by the outbox entry.
  *
  * Per HEALTH record (a health sweep finding, lambdas/sweep): the item is the finding; no WINDOW
  * read, no report (the alert has no score card); its alert is raised at the item's `raisedAt`, then
@@ -16,8 +19,9 @@
  * worker's first job.
  *
  * DynamoDB requests per report: 1 without alertable findings; 2 for an anomaly already alerted in
- * its dedup window (the read and the losing put); 3 for a new alert (read, put, mark). Per health
- * finding: 1 when already alerted, 2 for a new alert.
+ * its dedup window (the read and the losing put); 3 for a new alert (read, put, mark), plus 3 with the
+ * outbox (enqueue, claim, SENT). Per health finding: 1 when already alerted, 2 (5 with the outbox)
+ * for a new alert.
  *
  * Failures:
  *
@@ -27,13 +31,17 @@
  * |                                                     | InvalidRecordSink (the on-failure queue); success  |
  * | anything else (throttling, network, SNS, SFN)       | the record's SequenceNumber in batchItemFailures:  |
  * |                                                     | the event source retries from it (bounded), then   |
- * |                                                     | its on-failure queue                               |
+ * |                                                     | its on-failure queue; an alert already in the      |
+ * |                                                     | outbox is delivered by the health sweep            |
  * | the sink itself fails                               | batchItemFailures, like any transient error        |
  *
  * A retried record is safe: its claim token is the record's eventID, so a retry after a failed
  * publish claims again and delivers; a record whose alert was marked DELIVERED delivers nothing; a
- * recovery start is idempotent by name. The one duplicate left is a publish that succeeded before a
- * crash or a failed recovery start/mark: subscribers dedupe on the alert id (the webhook-id).
+ * recovery start is idempotent by name; a retry after a successful publish finds the outbox entry
+ * SENT and publishes nothing, whatever failed after it. When SNS stays down past the event source's
+ * retries the entry stays PENDING and the health sweep delivers it (lambdas/sweep). The one duplicate
+ * left is a publish that succeeded followed by a crash before the entry was marked SENT: after the
+ * claim goes stale it is published again (subscribers dedupe on the alert id, the webhook-id).
  */
 import type { DynamoDBBatchResponse } from 'aws-lambda';
 import { deliveryPlan, renderAlert, type Alert } from '../../lib/domain/alerting.js';
@@ -58,12 +66,14 @@ import {
   type ClearEvidence,
   type Detection,
   type GraphLookup,
+  type Incident,
   type IncidentKey,
   type IncidentStore,
 } from '../../lib/domain/incident.js';
 import type { AnomalyCode, AnomalyFinding } from '../../lib/domain/anomaly-rules.js';
 import { InvalidPayloadError, NonRetryableError } from '../../lib/domain/errors.js';
 import type { StateStore } from '../../lib/domain/ports.js';
+import { deliverEntry, type Outbox } from '../../lib/domain/outbox.js';
 import { recoveryFor, routingFor } from '../../lib/domain/recovery.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import { isWorkerId, jobOf, workerById, type JobSpec } from '../../lib/registry/index.js';
@@ -99,6 +109,13 @@ export interface AnomalyHandlerDeps {
    * @default the registry in lib/registry/workers.ts
    */
   readonly jobSpecOf?: (workerId: string, jobId: string) => JobSpec | undefined;
+  /**
+   * The notification outbox (lib/domain/outbox.ts): each alert is enqueued, then published from it,
+   * so an alert whose publish kept failing is delivered by the health sweep, and a redelivered record
+   * never publishes an alert twice.
+   * @default none - publish directly (an alert whose record exhausts its retries is lost)
+   */
+  readonly outbox?: Outbox;
   /**
    * The job a recovery of a worker-wide health finding (no job) runs on; undefined: no recovery.
    * @default the worker's first job in the registry
@@ -173,12 +190,26 @@ export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promi
       logger.info('incident transition already notified: nothing published', attributes);
       return false;
     }
+    // Into the outbox, then delivered from it (one publish per alert id, whoever delivers): a publish
+    // that keeps failing is delivered by the health sweep, and a redelivered record never publishes twice.
     // MEDIUM incidents go out at once too: no digest flusher is deployed yet (see docs/alerting.md).
-    const plan = deliveryPlan(alert, deps.clock());
-    await deps.publisher.publish(renderAlert(alert));
-    logger.warn('incident notification published', { ...attributes, plannedChannel: plan.channel });
+    const nowMs = deps.clock();
+    const plan = deliveryPlan(alert, nowMs);
+    const rendered = renderAlert(alert);
+    const logged = { ...attributes, plannedChannel: plan.channel, dueBy: plan.dueByMs === null ? null : new Date(plan.dueByMs).toISOString() };
+    let published = true;
+    if (deps.outbox === undefined) {
+      await deps.publisher.publish(rendered);
+      logger.warn('incident notification published', logged);
+    } else {
+      await deps.outbox.enqueue({ id: alert.id, kind: 'alert', message: rendered, enqueuedAtMs: nowMs, deliverByMs: plan.dueByMs });
+      const delivered = await deliverEntry(deps.outbox, { publish: () => deps.publisher.publish(rendered) }, { id: alert.id, message: rendered }, record.eventID, nowMs);
+      published = delivered !== 'NOT_CLAIMED';
+      if (published) logger.warn('incident notification published', { ...logged, outbox: delivered });
+      else logger.info('incident notification already published (or being published) from the outbox: not published again', logged);
+    }
     if (!(await deps.alerts.markDelivered(alert, claim))) logger.warn('alert claim was taken over before it was marked delivered', attributes);
-    return true;
+    return published;
   }
 
   /** Counts the sighting on its incident; a new incident is notified and its recovery started. */
@@ -194,11 +225,17 @@ export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promi
       if (incident.state === 'RESOLVED' || (incident.notified.includes('OPENED') && incident.recoveries.length > 0) || outcome.kind === 'STALE') return;
     }
     const alert = buildIncidentAlert({ incident, transition: 'OPENED', region: deps.region, observed: finding.observed, threshold: finding.threshold, ...(target.report ? { report: target.report } : {}) });
+    // The recovery first: it must not wait for SNS, and starting it again is a no-op (named by the alert id).
+    await startRecovery(target, incident, alert, attributes, summary);
     if (!incident.notified.includes('OPENED') && (await notify(alert, record, { ...attributes, alertId: alert.id }))) {
       summary.alerts++;
       summary.opened++;
       await recordNotified(deps.incidents, incident.id, 'OPENED');
     }
+  }
+
+  /** Starts the recovery of a newly opened incident, once (none when its anomaly has none, or one was tried). */
+  async function startRecovery(target: Sighted, incident: Incident, alert: Alert, attributes: Record<string, unknown>, summary: BatchSummary): Promise<void> {
     const plan = recoveryFor(incident.key.anomaly);
     if (plan === null || incident.recoveries.length > 0) return;
     if (target.recoveryJob === null) {
@@ -209,7 +246,7 @@ export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promi
     // The recovery acts where the condition was first seen: a dependency failure's recovery retries the upstream of that dependent.
     const started = { ...request, input: { ...request.input, worker: incident.openedOn.worker, scheduledTime: incident.openedOn.scheduledTime } };
     await deps.recovery.start(started);
-    await recordRecovery(deps.incidents, incident.id, { name: started.name, worker: started.input.worker, job: started.input.job, actions: plan.actions, startedAt: new Date(detection.observedAtMs).toISOString() });
+    await recordRecovery(deps.incidents, incident.id, { name: started.name, worker: started.input.worker, job: started.input.job, actions: plan.actions, startedAt: new Date(target.detection.observedAtMs).toISOString() });
     summary.recoveries++;
     logger.info('recovery started', { ...attributes, recoveryExecution: started.name, actions: plan.actions });
   }

@@ -21,6 +21,7 @@ import type { RecoveryStarter } from '../../lib/domain/anomaly-evaluation.js';
 import { ConfigurationError } from '../../lib/domain/errors.js';
 import { DynamoAlertStore } from '../adapters/dynamo-alert-store.js';
 import { DynamoIncidentStore } from '../adapters/dynamo-incident-store.js';
+import { DynamoOutbox } from '../adapters/dynamo-outbox.js';
 import { documentClient, DynamoStateStore } from '../adapters/dynamo-state-store.js';
 import { sfnExecutionStarter } from '../adapters/sfn-execution-starter.js';
 import { SnsAlertPublisher } from '../adapters/sns-alert-publisher.js';
@@ -47,15 +48,17 @@ const env = {
 const startExecution = sfnExecutionStarter(new SFNClient({}), () => env.recoveryStateMachineArn);
 const recovery: RecoveryStarter = { start: (request) => startExecution(request.input.job, request.name, { ...request.input }) };
 const doc = documentClient(new DynamoDBClient({}));
+const logger = new Logger(); // service name from POWERTOOLS_SERVICE_NAME
 
 export const handler = makeHandler({
   windows: new DynamoStateStore(doc, env.tableName),
   incidents: new DynamoIncidentStore(doc, env.tableName),
   alerts: new DynamoAlertStore(doc, env.tableName),
+  outbox: new DynamoOutbox(doc, env.tableName),
   publisher: new SnsAlertPublisher(new SNSClient({}), env.alertTopicArn),
   recovery,
   invalidRecords: new SqsInvalidRecordSink(new SQSClient({}), env.invalidRecordQueueUrl),
-  logger: new Logger(), // service name from POWERTOOLS_SERVICE_NAME
+  logger,
   clock: Date.now,
   region: env.region,
 });

@@ -16,6 +16,21 @@ import type { ApiDeps, PageKey, TriggerRecord } from './ports.js';
 import { matchRoute, type RouteName } from './routes.js';
 import { IdempotencyKey, newTriggerRecord, pipelineKeyOf, TRIGGER_STALE_MS, TriggerBody } from './trigger.js';
 import { configView, iso, lockedJobs, modeView, workerView } from './views.js';
+import { admit, CLOSED_CIRCUIT } from '../../lib/domain/circuit.js';
+import {
+  BACKFILL_MAX_RANGE_DAYS,
+  BACKFILL_MAX_SLOTS,
+  backfillRange,
+  backfillTooLarge,
+  BackfillRangeError,
+  latestSlots,
+  missedWhilePaused,
+  planBackfill,
+  slotsBetween,
+  type SlotRecord,
+} from '../../lib/domain/backfill.js';
+import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
+import { BACKFILL_CLAIM_TTL_SECONDS, BackfillBody, backfillBatchName, backfillRun } from './backfill.js';
 
 export type { ApiDeps } from './ports.js';
 
@@ -224,8 +239,17 @@ export function makeHandler(deps: ApiDeps): (event: ApiEvent | unknown) => Promi
 
   async function setMode(req: Request, action: 'pause' | 'resume' | 'drain'): Promise<JsonResponse> {
     const body = parseWith(ReasonBody, bodyOrEmpty(req), 'body');
+    const before = action === 'resume' ? await deps.store.readOrchestrator() : null;
     const state = await deps.store.setOrchestratorMode(MODE_OF[action], body.reason ?? null, deps.clock());
     deps.logger.info('orchestrator mode changed', { mode: state.mode, reason: state.reason });
+    if (action === 'resume') {
+      // What the pause skipped: every scheduled slot since it began, and the backfill that runs it.
+      const pausedAtMs = before && before.mode !== 'RUNNING' && before.updatedAt ? Date.parse(before.updatedAt) : Number.NaN;
+      if (Number.isNaN(pausedAtMs)) return json(200, { orchestrator: modeView(state), missedWhilePaused: [] });
+      const jobs = workers.flatMap((w) => w.jobs.filter((j) => j.schedules.length > 0 && pipelineKeys.has(pipelineKeyOf(w.id, j.id))).map((j) => ({ worker: w.id, job: j.id, schedules: j.schedules })));
+      const missed = missedWhilePaused(jobs, pausedAtMs, deps.clock());
+      return json(200, { orchestrator: modeView(state), pausedSince: before?.updatedAt ?? null, previousMode: before?.mode ?? null, missedWhilePaused: missed });
+    }
     if (action !== 'drain') return json(200, { orchestrator: modeView(state) });
     const nowMs = deps.clock();
     const running = lockedJobs(workers, await deps.store.readWorkerStates(workers.map((w) => w.id)), nowMs);
@@ -254,9 +278,148 @@ export function makeHandler(deps: ApiDeps): (event: ApiEvent | unknown) => Promi
     return json(200, { incidentId, status: out.status, acknowledgedAt: out.acknowledgedAt, by: body.by });
   }
 
+  const jobOf = (worker: WorkerSpec, jobId: string | undefined): JobSpec => {
+    const job = worker.jobs.find((j) => j.id === jobId);
+    if (!job) throw notFound('UNKNOWN_JOB', `worker ${worker.id} has no job ${quote(jobId)}; its jobs are ${worker.jobs.map((j) => j.id).join(', ') || 'none'}`);
+    return job;
+  };
+
+  /** The reports of each slot, by normalized ISO slot. */
+  const bySlot = (reports: readonly WorkerScoreReport[]): Map<string, WorkerScoreReport[]> => {
+    const out = new Map<string, WorkerScoreReport[]>();
+    for (const r of reports) {
+      const slot = new Date(r.scheduledTime).toISOString();
+      out.set(slot, [...(out.get(slot) ?? []), r]);
+    }
+    return out;
+  };
+
+  async function backfill(req: Request): Promise<JsonResponse> {
+    const worker = workerOf(req.params['id']);
+    const job = jobOf(worker, req.params['job']);
+    if (job.schedules.length === 0) throw badRequest('NOT_SCHEDULED', `job ${job.id} of ${worker.id} has no schedule of its own: it has no slots to backfill`);
+    if (!pipelineKeys.has(pipelineKeyOf(worker.id, job.id))) throw badRequest('NOT_TRIGGERABLE', `job ${job.id} of ${worker.id} has no pipeline a backfill can start`);
+    if (!deps.backfills) throw new ApiError(501, 'BACKFILL_UNAVAILABLE', 'this API was built without a backfill runner');
+    const raw = parseJsonBody(req.body, req.isBase64Encoded);
+    if (raw === undefined) throw badRequest('MISSING_BODY', 'body: required, e.g. {"from":"2026-03-02T00:00:00Z","to":"2026-03-02T06:00:00Z"}');
+    const body = parseWith(BackfillBody, raw, 'body');
+    const nowMs = deps.clock();
+    let range;
+    try {
+      range = backfillRange(body.from, body.to, nowMs);
+    } catch (e) {
+      if (e instanceof BackfillRangeError) throw badRequest('INVALID_RANGE', `body: ${e.message}`);
+      throw e;
+    }
+
+    // Pause, the worker's config and its circuit: refused before anything is claimed.
+    const [orchestrator, states] = await Promise.all([deps.store.readOrchestrator(), deps.store.readWorkerStates([worker.id])]);
+    if (orchestrator.mode !== 'RUNNING') {
+      throw conflict('ORCHESTRATOR_NOT_RUNNING', `the orchestrator is ${orchestrator.mode}${orchestrator.reason ? ` (${orchestrator.reason})` : ''}: no backfill starts; POST /orchestrator/resume first`);
+    }
+    const state = states[worker.id];
+    if (state?.config && !state.config.enabled) throw conflict('WORKER_DISABLED', `worker ${worker.id} is disabled; PUT /workers/${worker.id}/config {"enabled":true} first`);
+    const circuit = state?.circuit ?? CLOSED_CIRCUIT;
+    const settings = effectiveCircuit(worker, state?.config);
+    if (admit(circuit, nowMs, settings).admission === 'SKIP') {
+      const reopens = circuit.changedAtMs === null ? '' : `; it admits a probe from ${iso(circuit.changedAtMs + settings.openTimeoutSeconds * 1000)}`;
+      throw conflict('CIRCUIT_OPEN', `the circuit of ${worker.id} is ${circuit.state}${reopens}: a backfill would only record skips`);
+    }
+
+    let slots: number[];
+    try {
+      slots = slotsBetween(job.schedules, range.fromMs, range.toMs);
+    } catch (e) {
+      if (e instanceof BackfillRangeError) throw badRequest('INVALID_RANGE', `body: ${e.message}`);
+      throw e;
+    }
+    const fromIso = new Date(range.fromMs).toISOString();
+    const toIso = new Date(range.toMs).toISOString();
+    const [reports, claims] = await Promise.all([
+      deps.store.reportsBetween(worker.id, job.id, fromIso, toIso, slots.length * 4 + 100),
+      deps.store.backfillClaims(worker.id, job.id, fromIso, toIso),
+    ]);
+    const reported = bySlot(reports);
+    const records = new Map<string, SlotRecord>();
+    for (const ms of slots) {
+      const slot = new Date(ms).toISOString();
+      const rs = reported.get(slot);
+      if (rs !== undefined || claims.has(slot)) records.set(slot, { statuses: (rs ?? []).map((r) => r.status), backfillClaimed: claims.has(slot) });
+    }
+    const claimedSlot = state?.slots[job.id] ?? null;
+    const plan = planBackfill(slots, records, claimedSlot);
+    const tooLarge = backfillTooLarge(plan.missed.length, worker.id, job.id);
+    if (tooLarge !== null) throw new ApiError(422, 'BACKFILL_TOO_LARGE', tooLarge);
+
+    const base = { worker: worker.id, job: job.id, from: fromIso, to: toIso, maxSlots: BACKFILL_MAX_SLOTS, alreadyRan: plan.alreadyRan, inProgress: plan.inProgress };
+    if (plan.missed.length === 0) return json(200, { ...base, queued: [], executionName: null, executionArn: null, status: 'NOTHING_MISSED' });
+
+    // Claim each slot once (a concurrent or repeated request claims none of these again).
+    const name = backfillBatchName(worker.id, job.id, plan.missed);
+    const claimedAt = new Date(nowMs).toISOString();
+    const queued: string[] = [];
+    const lostRace: string[] = [];
+    for (const slot of plan.missed) {
+      const won = await deps.store.claimBackfillSlot({ workerId: worker.id, jobId: job.id, slot, backfillName: name, claimedAt, expiresAt: Math.floor(nowMs / 1000) + BACKFILL_CLAIM_TTL_SECONDS });
+      (won ? queued : lostRace).push(slot);
+    }
+    if (queued.length === 0) return json(200, { ...base, alreadyRan: [...plan.alreadyRan, ...lostRace].sort(), queued: [], executionName: null, executionArn: null, status: 'NOTHING_MISSED' });
+    const runName = queued.length === plan.missed.length ? name : backfillBatchName(worker.id, job.id, queued);
+    let started;
+    try {
+      started = await deps.backfills.start({ name: runName, worker: worker.id, job: job.id, runs: queued.map((slot) => backfillRun(worker.id, job.id, slot, claimedSlot)) });
+    } catch (error) {
+      // Nothing runs these slots: give them back, so the next request can.
+      await Promise.allSettled(queued.map((slot) => deps.store.releaseBackfillSlot(worker.id, job.id, slot)));
+      throw error;
+    }
+    deps.logger.info('backfill started', { worker: worker.id, job: job.id, slots: queued.length, executionName: runName, alreadyExisted: started.alreadyExisted });
+    return json(202, { ...base, alreadyRan: [...plan.alreadyRan, ...lostRace].sort(), queued, executionName: runName, executionArn: started.executionArn, status: 'STARTED' });
+  }
+
+  /** The page size of GET .../runs: `limit` slots. */
+  const RunsCursorKey = (k: PageKey): boolean => hasExactly(k, ['before']) && !Number.isNaN(Date.parse(k['before'] ?? ''));
+
+  async function listRuns(req: Request): Promise<JsonResponse> {
+    const worker = workerOf(req.params['id']);
+    const job = jobOf(worker, req.params['job']);
+    const page = pageParams(req.query, RunsCursorKey);
+    const nowMs = deps.clock();
+    const beforeMs = page.startKey ? Date.parse(page.startKey['before'] ?? '') : nowMs + 1;
+    const beforeIso = new Date(beforeMs).toISOString();
+    const states = await deps.store.readWorkerStates([worker.id]);
+    const claimedSlot = states[worker.id]?.slots[job.id] ?? null;
+    let slots: number[] = [];
+    let reports: readonly WorkerScoreReport[];
+    if (job.schedules.length > 0) {
+      slots = latestSlots(job.schedules, beforeMs, page.limit, BACKFILL_MAX_RANGE_DAYS * 24 * 3600 * 1000);
+      const oldest = slots[slots.length - 1];
+      reports = oldest === undefined ? [] : await deps.store.reportsBetween(worker.id, job.id, new Date(oldest).toISOString(), beforeIso, page.limit * 8 + 100);
+    } else {
+      reports = await deps.store.reportsBefore(worker.id, job.id, beforeIso, page.limit);
+    }
+    const reported = bySlot(reports);
+    const times = new Set<string>([...slots.map((t) => new Date(t).toISOString()), ...reported.keys()]);
+    const items = [...times]
+      .sort()
+      .reverse()
+      .map((slot) => {
+        const rs = (reported.get(slot) ?? []).slice().sort((a, b) => (a.completedAt < b.completedAt ? -1 : 1));
+        const ran = rs.filter((r) => r.status !== 'SKIPPED');
+        const shown = ran[ran.length - 1] ?? rs[rs.length - 1];
+        const status = shown ? shown.status : slot === claimedSlot ? 'RUNNING' : 'MISSED';
+        return { scheduledTime: slot, scheduled: slots.includes(Date.parse(slot)), status, score: shown?.scores?.overallScore ?? null, reports: rs };
+      });
+    const oldest = items[items.length - 1];
+    const more = job.schedules.length > 0 ? slots.length === page.limit : reports.length === page.limit;
+    return json(200, { worker: worker.id, job: job.id, at: iso(nowMs), items, nextCursor: more && oldest ? encodeCursor({ before: oldest.scheduledTime }) : null });
+  }
+
   const dispatch: Record<RouteName, (req: Request) => Promise<JsonResponse>> = {
     listWorkers: () => listWorkers(),
     listReports,
+    listRuns,
+    backfill,
     listAlerts,
     triggerWorker,
     putWorkerConfig,

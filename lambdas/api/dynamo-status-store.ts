@@ -4,7 +4,7 @@
  * a race matters (config version, TRIGGER claim). Alerts are read and acknowledged through
  * DynamoAlertStore. A failed condition is an answer, not an error.
  */
-import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { configAttr, type WorkerConfig } from '../../lib/domain/worker-config.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import {
@@ -24,7 +24,16 @@ import { DynamoIncidentStore } from '../adapters/dynamo-incident-store.js';
 import { ALERT_SK, alertPk } from '../../lib/domain/anomaly-evaluation.js';
 import { recordAcknowledgement } from '../../lib/domain/incident.js';
 import { DynamoStateStore, isConditionFailure, putIfAbsent } from '../adapters/dynamo-state-store.js';
-import type { AcknowledgeBy, AcknowledgeOutcome, AlertListing, Page, PageKey, PageRequest, StatusStore, TriggerClaimResult, TriggerRecord } from './ports.js';
+import type { AcknowledgeBy, AcknowledgeOutcome, AlertListing, BackfillClaim, Page, PageKey, PageRequest, StatusStore, TriggerClaimResult, TriggerRecord } from './ports.js';
+
+/** The partition of a worker's backfill claims. */
+export const backfillPk = (workerId: string): string => `BACKFILL#${workerId}`;
+const backfillSk = (jobId: string, slot: string): string => `${jobId}#${slot}`;
+
+/** More reports in a range than a caller allowed. */
+export class TooManyReportsError extends Error {
+  override readonly name = 'TooManyReportsError';
+}
 
 const REPORT_PREFIX = 'REPORT#';
 /** Attributes of a REPORT item that are not report fields. */
@@ -216,5 +225,86 @@ export class DynamoStatusStore implements StatusStore {
       // The claim expired (TTL) meanwhile: nothing to mark.
       if (!isConditionFailure(error)) throw error;
     }
+  }
+
+  async reportsBetween(workerId: string, jobId: string, fromIso: string, toIso: string, maxItems: number): Promise<readonly WorkerScoreReport[]> {
+    const out: WorkerScoreReport[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
+          FilterExpression: '#job = :job',
+          ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#job': 'jobId' },
+          ExpressionAttributeValues: { ':pk': workerPk(workerId), ':from': `${REPORT_PREFIX}${fromIso}`, ':to': `${REPORT_PREFIX}${toIso}`, ':job': jobId },
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) out.push(reportOf(item));
+      if (out.length > maxItems) throw new TooManyReportsError(`more than ${maxItems} reports of ${workerId}.${jobId} between ${fromIso} and ${toIso}`);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return out;
+  }
+
+  async reportsBefore(workerId: string, jobId: string, beforeIso: string, limit: number): Promise<readonly WorkerScoreReport[]> {
+    const out: WorkerScoreReport[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
+          FilterExpression: '#job = :job',
+          ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#job': 'jobId' },
+          ExpressionAttributeValues: { ':pk': workerPk(workerId), ':from': REPORT_PREFIX, ':to': `${REPORT_PREFIX}${beforeIso}`, ':job': jobId },
+          ScanIndexForward: false,
+          Limit: Math.max(limit, 25),
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) if (out.length < limit) out.push(reportOf(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined && out.length < limit);
+    return out;
+  }
+
+  async backfillClaims(workerId: string, jobId: string, fromIso: string, toIso: string): Promise<ReadonlySet<string>> {
+    const slots = new Set<string>();
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
+          ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+          ExpressionAttributeValues: { ':pk': backfillPk(workerId), ':from': backfillSk(jobId, fromIso), ':to': backfillSk(jobId, toIso) },
+          ConsistentRead: true,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) if (typeof item['slot'] === 'string') slots.add(item['slot']);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return slots;
+  }
+
+  async claimBackfillSlot(claim: BackfillClaim): Promise<boolean> {
+    return putIfAbsent(this.client, this.tableName, {
+      pk: backfillPk(claim.workerId),
+      sk: backfillSk(claim.jobId, claim.slot),
+      entity: 'BACKFILL',
+      workerId: claim.workerId,
+      jobId: claim.jobId,
+      slot: claim.slot,
+      backfillName: claim.backfillName,
+      claimedAt: claim.claimedAt,
+      expiresAt: claim.expiresAt,
+    });
+  }
+
+  async releaseBackfillSlot(workerId: string, jobId: string, slot: string): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: backfillPk(workerId), sk: backfillSk(jobId, slot) } }));
   }
 }

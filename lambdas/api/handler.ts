@@ -3,9 +3,11 @@
  * module scope and hands them to `makeHandler` (app.ts).
  *
  * Environment: TABLE_NAME (required), PIPELINES (required: JSON `{ "<workerId>.<jobId>": "<state
- * machine ARN>" }` of every pipeline a manual trigger may start).
+ * machine ARN>" }` of every pipeline a manual trigger or a backfill may start),
+ * BACKFILL_STATE_MACHINE_ARN (required: the backfill state machine, statemachines/backfill.ts).
  * IAM: read/write on the table and its indexes (GetItem, BatchGetItem, Query incl. index/byTime,
- * PutItem, UpdateItem); states:StartExecution on each state machine in PIPELINES.
+ * PutItem, UpdateItem, DeleteItem); states:StartExecution on each state machine in PIPELINES and on
+ * the backfill state machine.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -14,16 +16,19 @@ import { documentClient } from '../adapters/dynamo-state-store.js';
 import { requiredEnv } from '../shared/env.js';
 import { makeHandler } from './app.js';
 import { DynamoStatusStore } from './dynamo-status-store.js';
-import { parsePipelines, sfnPipelineStarter } from './sfn-pipeline-starter.js';
+import { parsePipelines, sfnBackfillStarter, sfnPipelineStarter } from './sfn-pipeline-starter.js';
 
 const env = {
   tableName: requiredEnv('TABLE_NAME'),
   pipelines: parsePipelines(requiredEnv('PIPELINES')),
+  backfillArn: requiredEnv('BACKFILL_STATE_MACHINE_ARN'),
 };
+const sfnClient = new SFNClient({});
 
 export const handler = makeHandler({
   store: new DynamoStatusStore(documentClient(new DynamoDBClient({})), env.tableName),
-  pipelines: sfnPipelineStarter(new SFNClient({}), env.pipelines),
+  pipelines: sfnPipelineStarter(sfnClient, env.pipelines),
+  backfills: sfnBackfillStarter(sfnClient, env.backfillArn, env.pipelines),
   clock: Date.now,
   logger: new Logger(), // service name from POWERTOOLS_SERVICE_NAME
 });

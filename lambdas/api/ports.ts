@@ -100,6 +100,45 @@ export interface StatusStore {
   claimTrigger(record: TriggerRecord): Promise<TriggerClaimResult>;
   /** Marks the TRIGGER item started (sets `startedAt`, `executionArn`). */
   markTriggerStarted(workerId: string, requestKey: string, startedAt: string, executionArn: string | null): Promise<void>;
+  /**
+   * The job's reports whose slot is in `[fromIso, toIso)` (every report, skipped ones included),
+   * oldest first. More than `maxItems` is an error (the caller bounds the range first).
+   */
+  reportsBetween(workerId: string, jobId: string, fromIso: string, toIso: string, maxItems: number): Promise<readonly WorkerScoreReport[]>;
+  /** The job's `limit` newest reports with a slot before `beforeIso`, newest first. */
+  reportsBefore(workerId: string, jobId: string, beforeIso: string, limit: number): Promise<readonly WorkerScoreReport[]>;
+  /** The slots of the job in `[fromIso, toIso)` that a backfill claimed (normalized ISO). */
+  backfillClaims(workerId: string, jobId: string, fromIso: string, toIso: string): Promise<ReadonlySet<string>>;
+  /** Claims one slot for a backfill (conditional put of `BACKFILL#<workerId>` / `<jobId>#<slot>`); false when claimed before. */
+  claimBackfillSlot(claim: BackfillClaim): Promise<boolean>;
+  /** Removes a claim this request made, when its backfill could not start. */
+  releaseBackfillSlot(workerId: string, jobId: string, slot: string): Promise<void>;
+}
+
+/** One slot claimed by a backfill: the item `BACKFILL#<workerId>` / `<jobId>#<slot>`. */
+export interface BackfillClaim {
+  readonly workerId: string;
+  readonly jobId: string;
+  /** Normalized ISO. */
+  readonly slot: string;
+  /** The backfill execution that runs it. */
+  readonly backfillName: string;
+  readonly claimedAt: string;
+  /** TTL, epoch seconds. */
+  readonly expiresAt: number;
+}
+
+/** One slot of a backfill: the pipeline of `<workerId>.<jobId>`, the child's name and input. */
+export interface BackfillRun {
+  readonly pipelineKey: string;
+  readonly name: string;
+  readonly input: Readonly<Record<string, unknown>>;
+}
+
+/** Starts backfills (Step Functions StartExecution of the backfill state machine; locally, the runner). */
+export interface BackfillStarter {
+  /** Starts the named backfill of these runs, in order; an existing execution of that name is `alreadyExisted`. */
+  start(request: { readonly name: string; readonly worker: string; readonly job: string; readonly runs: readonly BackfillRun[] }): Promise<{ readonly executionArn: string | null; readonly alreadyExisted: boolean }>;
 }
 
 export interface StartExecutionRequest {
@@ -130,6 +169,8 @@ export interface ApiLogger {
 export interface ApiDeps {
   readonly store: StatusStore;
   readonly pipelines: PipelineStarter;
+  /** Starts backfills. @default - none: POST .../backfill answers 501 */
+  readonly backfills?: BackfillStarter;
   /** Epoch ms. */
   readonly clock: () => number;
   readonly logger: ApiLogger;

@@ -7,6 +7,8 @@ export const ROUTES = [
   { name: 'listReports', method: 'GET', pattern: ['workers', ':id', 'reports'] },
   { name: 'triggerWorker', method: 'POST', pattern: ['workers', ':id', 'trigger'] },
   { name: 'putWorkerConfig', method: 'PUT', pattern: ['workers', ':id', 'config'] },
+  { name: 'listRuns', method: 'GET', pattern: ['workers', ':id', 'jobs', ':job', 'runs'] },
+  { name: 'backfill', method: 'POST', pattern: ['workers', ':id', 'jobs', ':job', 'backfill'] },
   { name: 'listAlerts', method: 'GET', pattern: ['alerts'] },
   { name: 'ackAlert', method: 'POST', pattern: ['alerts', ':id', 'ack'] },
   { name: 'ackIncident', method: 'POST', pattern: ['incidents', ':id', 'ack'] },

@@ -7,7 +7,7 @@
  */
 import { ExecutionAlreadyExists, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import * as z from 'zod';
-import type { PipelineStarter, StartExecutionRequest } from './ports.js';
+import type { BackfillStarter, PipelineStarter, StartExecutionRequest } from './ports.js';
 
 /** PIPELINES: `{ "<workerId>.<jobId>": "<state machine ARN>" }`. */
 export const PipelinesEnv = z.record(z.string().regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/), z.string().startsWith('arn:'));
@@ -39,6 +39,31 @@ export function sfnPipelineStarter(client: Pick<SFNClient, 'send'>, pipelines: R
         return { executionArn: out.executionArn ?? executionArnOf(stateMachineArn, request.name), alreadyExisted: false };
       } catch (e) {
         if (e instanceof ExecutionAlreadyExists) return { executionArn: executionArnOf(stateMachineArn, request.name), alreadyExisted: true };
+        throw e;
+      }
+    },
+  };
+}
+
+/**
+ * The BackfillStarter port on Step Functions: StartExecution of the backfill state machine with
+ * `{ worker, job, runs: [{ stateMachineArn, name, input }] }` (statemachines/backfill.ts); each
+ * run's pipeline ARN comes from PIPELINES. The same name is the same backfill (`alreadyExisted`).
+ */
+export function sfnBackfillStarter(client: Pick<SFNClient, 'send'>, backfillArn: string, pipelines: Readonly<Record<string, string>>): BackfillStarter {
+  return {
+    async start(request) {
+      const runs = request.runs.map((r) => {
+        const stateMachineArn = pipelines[r.pipelineKey];
+        if (stateMachineArn === undefined) throw new Error(`no pipeline ${r.pipelineKey} in PIPELINES`);
+        return { stateMachineArn, name: r.name, input: r.input };
+      });
+      const input = JSON.stringify({ worker: request.worker, job: request.job, runs });
+      try {
+        const out = await client.send(new StartExecutionCommand({ stateMachineArn: backfillArn, name: request.name, input }));
+        return { executionArn: out.executionArn ?? executionArnOf(backfillArn, request.name), alreadyExisted: false };
+      } catch (e) {
+        if (e instanceof ExecutionAlreadyExists) return { executionArn: executionArnOf(backfillArn, request.name), alreadyExisted: true };
         throw e;
       }
     },

@@ -4,9 +4,12 @@
  */
 import { DEFAULT_WORKER_CONFIG, effectiveCircuit, type WorkerConfig } from '../../lib/domain/worker-config.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
-import { lockViewIsLive, type OrchestratorState, type WorkerStateItem } from '../../lib/domain/worker-state.js';
+import { circuitOf, freshAtOf, lockViewIsLive, type OrchestratorState, type WorkerStateItem } from '../../lib/domain/worker-state.js';
 import type { WorkerSpec } from '../../lib/registry/types.js';
-import { nextRun } from './next-run.js';
+import { upcomingRuns } from './next-run.js';
+
+/** How many upcoming firings GET /workers lists per job (the page moves on through them). */
+export const UPCOMING_RUNS = 5;
 import { pipelineKeyOf } from './trigger.js';
 
 export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -16,6 +19,7 @@ export function configView(config: WorkerConfig | undefined) {
   return { enabled: c.enabled, thresholds: c.thresholds, updatedAt: c.updatedAt || null, version: c.version, ...(c.unreadable ? { unreadable: c.unreadable } : {}) };
 }
 
+/** The worker's circuit: its least healthy job's (each job's own is under `jobs[].circuit`). */
 export function circuitView(worker: WorkerSpec, state: WorkerStateItem | undefined) {
   const c = state?.circuit;
   return {
@@ -25,6 +29,12 @@ export function circuitView(worker: WorkerSpec, state: WorkerStateItem | undefin
     halfOpenSuccesses: c?.halfOpenSuccesses ?? 0,
     settings: effectiveCircuit(worker, state?.config),
   };
+}
+
+/** A job's own circuit (circuits are per job). */
+export function jobCircuitView(state: WorkerStateItem | undefined, jobId: string) {
+  const c = circuitOf(state, jobId);
+  return { state: c.state, consecutiveFailures: c.consecutiveFailures, changedAt: iso(c.changedAtMs) };
 }
 
 /** A job's lock: `held` = held and not expired; the holder and expiry only while held. */
@@ -61,14 +71,19 @@ export function cycleRunning(workerId: string, jobId: string, workers: readonly 
  * when the cycle does: its `runsIn` names the cycle job and its next run is the cycle's.
  */
 export function workerView(worker: WorkerSpec, state: WorkerStateItem | undefined, lastReport: WorkerScoreReport | null, pipelineKeys: ReadonlySet<string>, nowMs: number, registry: readonly WorkerSpec[] = []) {
+  const slowedUntilMs = state?.scheduleSlowedUntilMs != null && state.scheduleSlowedUntilMs > nowMs ? state.scheduleSlowedUntilMs : null;
   const jobs = worker.jobs.map((job) => {
     const cycle = job.schedules.length === 0 ? cycleRunning(worker.id, job.id, registry) : undefined;
+    const upcoming = upcomingRuns(cycle ? cycle.job.schedules : job.schedules, nowMs, UPCOMING_RUNS, cycle ? null : slowedUntilMs);
     return {
       id: job.id,
       schedules: job.schedules.map((s) => ({ expression: s.expression, timezone: s.timezone })),
       runsIn: cycle ? `${cycle.worker.id}.${cycle.job.id}` : null,
-      nextRunAt: iso(nextRun(cycle ? cycle.job.schedules : job.schedules, nowMs)),
+      nextRunAt: iso(upcoming[0] ?? null),
+      upcoming: upcoming.map((t) => new Date(t).toISOString()),
       lock: lockView(state, job.id, nowMs),
+      circuit: jobCircuitView(state, job.id),
+      freshAt: iso(freshAtOf(state, job.id)),
       lastSlot: state?.slots[job.id] ?? null,
       triggerable: pipelineKeys.has(pipelineKeyOf(worker.id, job.id)),
     };
@@ -88,6 +103,8 @@ export function workerView(worker: WorkerSpec, state: WorkerStateItem | undefine
     lastRunAt: iso(state?.lastRunAtMs ?? null),
     freshAt: iso(state?.freshAtMs ?? null),
     nextRunAt: nextTimes[0] ?? null,
+    /** Until when a recovery slowed this worker's schedules (the next runs above follow the slowed ones), or null. */
+    scheduleSlowedUntil: iso(slowedUntilMs),
     jobs,
   };
 }

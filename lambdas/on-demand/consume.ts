@@ -2,17 +2,35 @@
  * The on-demand consumer's logic: for each queued job, the same protocol as a pipeline — gate
  * (pause, circuit), work, record — run inside one Lambda; fan-out jobs (twitch packs) start their
  * pipeline instead. Returns SQS partial batch failures. No AWS imports: adapters are injected.
+ *
+ * Held jobs: while the orchestrator is paused or draining, the worker's intake is paused, its
+ * circuit is open, or a dependency is still running, the job is not returned for redelivery (each
+ * receive counts against the queue's maxReceiveCount, so a pause longer than a few visibility
+ * timeouts would dead-letter valid jobs). It is sent again as a new message, delayed by
+ * ON_DEMAND_HOLD_SECONDS (receive count back to 0), and the original is deleted. A crash between the
+ * two leaves both copies: the job may run twice (SQS standard queues are at-least-once anyway), its
+ * report is still put once per request id.
  */
 import { isRetriedErrorName } from '../../lib/domain/retry-policy.js';
 import { normalizeIso } from '../../lib/domain/worker-state.js';
 import { gateStep, recordStep, resolveWorkerJob, type ProtocolDeps } from '../protocol/steps.js';
-import { OnDemandJob, PipelineState, type WorkerInvocation } from '../shared/contracts.js';
+import { OnDemandJob, PipelineState, type GateResult, type WorkerInvocation } from '../shared/contracts.js';
 
 export interface QueueMessage {
   readonly messageId: string;
   readonly body: string;
   /** How many times SQS has delivered this message (ApproximateReceiveCount). */
   readonly receiveCount: number;
+  /** The queue's ARN (the record's eventSourceARN), where a held job is sent again. */
+  readonly sourceArn?: string;
+}
+
+/** How long a held job waits before it is delivered again, in seconds (SQS DelaySeconds: at most 900). */
+export const ON_DEMAND_HOLD_SECONDS = 300;
+
+/** The gate answers that mean "not now, later": the job is held, never counted towards the dead-letter queue. */
+export function isHeldBack(gate: GateResult): boolean {
+  return gate.decision === 'WAIT' || (gate.decision === 'SKIP' && (gate.skipReason === 'PAUSED' || gate.skipReason === 'CIRCUIT_OPEN'));
 }
 
 /** A worker invocation's outcome: its result payload, or the named error it raised. */
@@ -26,10 +44,12 @@ export interface ConsumerDeps {
   readonly startPipeline: (jobId: string, name: string, input: Record<string, unknown>) => Promise<void>;
   /** Deliveries before SQS moves a message to the DLQ. */
   readonly maxReceiveCount: number;
+  /** Sends the message's body again as a new message on its queue, delivered after `delaySeconds`. */
+  readonly hold: (message: QueueMessage, delaySeconds: number) => Promise<void>;
   readonly log: (level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>) => void;
 }
 
-export type MessageOutcome = 'done' | 'retry';
+export type MessageOutcome = 'done' | 'retry' | 'held';
 
 export async function consumeOne(deps: ConsumerDeps, message: QueueMessage): Promise<MessageOutcome> {
   let parsedBody: unknown;
@@ -56,8 +76,13 @@ export async function consumeOne(deps: ConsumerDeps, message: QueueMessage): Pro
   const base: PipelineState = { worker: deps.workerId, job: job.job, scheduledTime: normalizeIso(job.enqueuedAt), trigger: 'manual', runId: job.requestId, request: job.request };
   const gate = await gateStep(deps.protocol, ctx, base);
   if (gate.decision !== 'RUN') {
-    // Paused or circuit open: the job waits in the queue; nothing ran, so nothing is recorded.
-    deps.log('warn', 'on-demand job held back by the gate', { requestId: job.requestId, gate });
+    if (isHeldBack(gate)) {
+      // Paused, draining or circuit open: the job waits as a new message; nothing ran, nothing is recorded.
+      await deps.hold(message, ON_DEMAND_HOLD_SECONDS);
+      deps.log('info', 'on-demand job held by the gate: sent again, delayed', { requestId: job.requestId, gate, delaySeconds: ON_DEMAND_HOLD_SECONDS });
+      return 'held';
+    }
+    deps.log('warn', 'on-demand job refused by the gate: returned for redelivery', { requestId: job.requestId, gate });
     return 'retry';
   }
   const outcome = await deps.invokeWorker({
@@ -88,7 +113,7 @@ export async function consumeOne(deps: ConsumerDeps, message: QueueMessage): Pro
   return 'done';
 }
 
-/** Processes a batch; failed or held-back messages are returned for SQS to redeliver. */
+/** Processes a batch; failed messages are returned for SQS to redeliver (held ones were sent again and are done). */
 export async function consumeBatch(deps: ConsumerDeps, messages: readonly QueueMessage[]): Promise<{ batchItemFailures: { itemIdentifier: string }[] }> {
   const batchItemFailures: { itemIdentifier: string }[] = [];
   for (const message of messages) {

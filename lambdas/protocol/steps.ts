@@ -64,7 +64,7 @@ function toGateResult(verdict: GateVerdict, written: WorkerStateItem | null, own
     case 'RUN': {
       const fence = verdict.fence ?? (written ? lockOf(written, jobId).fence : undefined);
       if (fence === undefined) throw new Error('gate: a RUN without a fence (no acquire write result)');
-      return { decision: 'RUN', fence, owner, probe: verdict.probe, scheduledTime };
+      return { decision: 'RUN', fence, owner, probe: verdict.probe, scheduledTime, stepTimeoutSeconds: verdict.stepTimeoutSeconds };
     }
     case 'WAIT':
       return { decision: 'WAIT', waitSeconds: verdict.waitSeconds, scheduledTime };
@@ -80,7 +80,7 @@ export async function gateStep(deps: ProtocolDeps, ctx: CallContext, state: Pipe
   const lookup = deps.lookup ?? workerById;
   const { worker, job } = resolveWorkerJob(state, lookup);
   const scheduledTime = normalizeIso(state.scheduledTime);
-  const call = { executionId: ctx.executionId, startedAtMs: ctx.startedAtMs, trigger: state.trigger, scheduledTime };
+  const call = { executionId: ctx.executionId, startedAtMs: ctx.startedAtMs, trigger: state.trigger, scheduledTime, ...(state.seenSlotClaim !== undefined ? { seenSlotClaim: state.seenSlotClaim } : {}) };
   let plan: GatePlan = gaveUp();
   for (let attempt = 0; attempt < GATE_ATTEMPTS; attempt++) {
     const nowMs = deps.clock();
@@ -100,9 +100,16 @@ export interface RecordOutcome {
 }
 
 /**
- * The Record step: plan, apply the STATE write (retrying an unlocked run's version race), put the
- * report once, then add its window counters (only when the report is new, so a retried Record does
- * not count twice).
+ * The Record step, in an order where every prefix is safe to retry and nothing looks finished
+ * before the report exists:
+ *  1. the window counters, once per report key (`countKey`): before the report, so the anomaly
+ *     rules see this run in its window when the report's stream record arrives; a retry finds the
+ *     key counted and adds nothing;
+ *  2. the STATE write (circuit, freshness, last run, fenced lock release; an unlocked run's version
+ *     race is re-planned): a retry finds `lastExecutionId` is this execution and plans no write;
+ *  3. the report, put once per slot: the commit point. Until it exists the slot is claimed but
+ *     unreported, which the health sweep finds (lambdas/sweep) if the Record step gives up.
+ * The state machine retries this step on every error (statemachines/worker-pipeline.ts).
  */
 export async function recordStep(deps: ProtocolDeps, ctx: CallContext, state: PipelineState): Promise<RecordOutcome> {
   const lookup = deps.lookup ?? workerById;
@@ -116,6 +123,10 @@ export async function recordStep(deps: ProtocolDeps, ctx: CallContext, state: Pi
     return { result: { status: 'SKIPPED', overallScore: null, reportKey, lockReleased: true }, reportStored: false };
   }
 
+  // 1. Counters first, once per report key.
+  await deps.store.addWindowCounters(worker.id, plan.window.bucketKey, plan.window.delta, windowExpiresAt(nowMs), plan.reportSk);
+
+  // 2. The STATE write.
   let report = plan.report;
   let lockReleased = plan.lockReleased;
   let planned = plan.stateWrite;
@@ -143,12 +154,10 @@ export async function recordStep(deps: ProtocolDeps, ctx: CallContext, state: Pi
     planned = null;
   }
 
+  // 3. The report: the commit point.
   const reportStored = await deps.store.putReportOnce({ report, reportSk: plan.reportSk, expiresAt: reportExpiresAt(nowMs, deps.reportRetentionDays) });
   const overallScore = report.scores?.overallScore ?? null;
-  if (reportStored) {
-    await deps.store.addWindowCounters(worker.id, plan.window.bucketKey, plan.window.delta, windowExpiresAt(nowMs));
-    (deps.metrics ?? NO_RUN_METRICS).record({ worker: worker.id, status: report.status, overallScore, durationMs: report.durationMs });
-  }
+  if (reportStored) (deps.metrics ?? NO_RUN_METRICS).record({ worker: worker.id, status: report.status, overallScore, durationMs: report.durationMs });
   return { result: { status: report.status, overallScore, reportKey, lockReleased }, reportStored };
 }
 

@@ -3,6 +3,8 @@
  * connection (adapters.ts), with a TTL at API Gateway's 2-hour connection limit, so a missed
  * $disconnect cleans itself up. $connect is IAM-authorized by API Gateway before this runs.
  *
+ * The `ping` route (the page's heartbeat) answers `{"type":"pong","at":<now>}` and touches nothing.
+ *
  * A store error is thrown: on $connect API Gateway then refuses the connection (500).
  */
 import * as z from 'zod';
@@ -45,6 +47,7 @@ export function makeHandler(deps: ConnectionsDeps): (event: unknown) => Promise<
       deps.logger.info('connection closed', { connectionId });
       return { statusCode: 200 };
     }
+    if (routeKey === 'ping') return { statusCode: 200, body: JSON.stringify({ type: 'pong', at: new Date(deps.clock()).toISOString() }) };
     deps.logger.warn('unknown route: the live API only pushes', { routeKey, connectionId });
     return { statusCode: 400, body: `unknown route ${routeKey}` };
   };

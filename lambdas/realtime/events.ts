@@ -5,8 +5,12 @@
  * |-----------------------------------------------------|----------------------------------------|
  * | INSERT of `WORKER#<id>` / `REPORT#...`              | `report`: job, status, score, duration |
  * | INSERT or MODIFY of `ALERT#<id>` / `ALERT`          | `alert`: anomaly, severity, its state  |
- * | MODIFY of `WORKER#<id>` / `STATE` whose circuit     | `circuit`: state, previous state,      |
- * | changed (absent reads as CLOSED)                    | consecutive failures                   |
+ * | INSERT or MODIFY of `WORKER#<id>` / `STATE` whose   | `circuit`: state, previous state,      |
+ * | circuit changed (absent reads as CLOSED)            | consecutive failures                   |
+ * | INSERT or MODIFY of `WORKER#<id>` / `STATE` whose   | `lock`, one per job whose lock changed:|
+ * | lock of a job changed (holder, fence or expiry)     | holder (null = released), fence, expiry|
+ * | INSERT or MODIFY of `ORCH` / `STATE`                | `mode`: RUNNING, PAUSED or DRAINING,   |
+ * |                                                     | reason, since when                     |
  * | anything else (the event source filters most out)   | none (`ignored`)                       |
  *
  * A record of one of the first three kinds that cannot be read is `invalid`, with the reason.
@@ -15,7 +19,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
 import type { CircuitState } from '../../lib/domain/circuit.js';
-import { parseWorkerState, workerPk } from '../../lib/domain/worker-state.js';
+import { circuitOf, ORCH_PK, parseOrchestratorState, parseWorkerState, STATE_SK, workerPk, type LockView, type WorkerStateItem } from '../../lib/domain/worker-state.js';
 import type { RealtimeEvent } from './ports.js';
 
 const WireItem = z.record(z.string(), z.unknown());
@@ -135,28 +139,62 @@ function alertEvent(record: ParsedRecord): RealtimeEvent {
 const sameCircuit = (a: CircuitState, b: CircuitState): boolean =>
   a.state === b.state && a.consecutiveFailures === b.consecutiveFailures && a.changedAtMs === b.changedAtMs && a.probesAdmitted === b.probesAdmitted && a.halfOpenSuccesses === b.halfOpenSuccesses;
 
-function circuitEvents(record: ParsedRecord, pk: string): RealtimeEvent[] {
+const sameLock = (a: LockView | undefined, b: LockView | undefined): boolean => a?.holder === b?.holder && a?.fence === b?.fence && a?.expiresAtMs === b?.expiresAtMs;
+
+const eventTimeMs = (record: ParsedRecord): number | null => (record.dynamodb.ApproximateCreationDateTime !== undefined ? record.dynamodb.ApproximateCreationDateTime * 1000 : null);
+
+/** A worker STATE write: its circuit change, if any, and one event per job whose lock changed. */
+function stateEvents(record: ParsedRecord, pk: string): RealtimeEvent[] {
   const worker = pk.slice('WORKER#'.length);
   if (worker === '') throw new Error('STATE item with an empty worker id');
-  // parseWorkerState reads an absent or unreadable circuit as CLOSED, as the gate does.
-  const before = parseWorkerState(image(record.dynamodb.OldImage, 'OldImage')).circuit;
-  const after = parseWorkerState(image(record.dynamodb.NewImage, 'NewImage')).circuit;
-  if (sameCircuit(before, after)) return [];
-  const atMs = after.changedAtMs ?? (record.dynamodb.ApproximateCreationDateTime !== undefined ? record.dynamodb.ApproximateCreationDateTime * 1000 : null);
-  if (atMs === null || !Number.isFinite(atMs)) throw new Error('circuit change without a time (no changedAtMs, no ApproximateCreationDateTime)');
-  return [
-    {
-      type: 'circuit',
+  // An INSERT has no old image: everything reads as never locked and CLOSED.
+  const oldState = parseWorkerState(record.eventName === 'INSERT' ? {} : image(record.dynamodb.OldImage, 'OldImage'));
+  const newState = parseWorkerState(image(record.dynamodb.NewImage, 'NewImage'));
+  const locks: RealtimeEvent[] = [];
+  for (const job of new Set([...Object.keys(oldState.locks), ...Object.keys(newState.locks)])) {
+    const lock = newState.locks[job];
+    if (sameLock(oldState.locks[job], lock)) continue;
+    const atMs = eventTimeMs(record) ?? Date.now();
+    locks.push({
+      type: 'lock',
       worker,
       at: new Date(atMs).toISOString(),
-      data: {
-        state: after.state,
-        previousState: before.state,
-        consecutiveFailures: after.consecutiveFailures,
-        changedAt: after.changedAtMs === null ? null : new Date(after.changedAtMs).toISOString(),
+      data: { job, holder: lock?.holder ?? null, fence: lock?.fence ?? 0, expiresAt: lock?.expiresAtMs == null ? null : new Date(lock.expiresAtMs).toISOString() },
+    });
+  }
+  return [...circuitEvents(oldState, newState, worker, record), ...locks];
+}
+
+function modeEvent(record: ParsedRecord): RealtimeEvent {
+  const state = parseOrchestratorState(image(record.dynamodb.NewImage, 'NewImage'));
+  const atMs = state.updatedAt !== null ? Date.parse(state.updatedAt) : eventTimeMs(record);
+  return { type: 'mode', worker: null, at: new Date(atMs ?? Date.now()).toISOString(), data: { mode: state.mode, reason: state.reason, updatedAt: state.updatedAt } };
+}
+
+/** One event per job whose circuit changed. Circuits are per job; circuitOf reads an absent or unreadable circuit as CLOSED, as the gate does. */
+function circuitEvents(oldState: WorkerStateItem, newState: WorkerStateItem, worker: string, record: ParsedRecord): RealtimeEvent[] {
+  const jobs = [...new Set([...Object.keys(oldState.circuits), ...Object.keys(newState.circuits)])].sort();
+  return jobs.flatMap((job): RealtimeEvent[] => {
+    const before = circuitOf(oldState, job);
+    const after = circuitOf(newState, job);
+    if (sameCircuit(before, after)) return [];
+    const atMs = after.changedAtMs ?? eventTimeMs(record);
+    if (atMs === null || !Number.isFinite(atMs)) throw new Error('circuit change without a time (no changedAtMs, no ApproximateCreationDateTime)');
+    return [
+      {
+        type: 'circuit',
+        worker,
+        at: new Date(atMs).toISOString(),
+        data: {
+          job,
+          state: after.state,
+          previousState: before.state,
+          consecutiveFailures: after.consecutiveFailures,
+          changedAt: after.changedAtMs === null ? null : new Date(after.changedAtMs).toISOString(),
+        },
       },
-    },
-  ];
+    ];
+  });
 }
 
 function eventsOf(record: ParsedRecord): RealtimeEvent[] | null {
@@ -164,7 +202,8 @@ function eventsOf(record: ParsedRecord): RealtimeEvent[] | null {
   const sk = keyText(record.dynamodb.Keys, 'sk');
   if (record.eventName === 'INSERT' && pk.startsWith('WORKER#') && sk.startsWith('REPORT#')) return [reportEvent(record)];
   if (record.eventName !== 'REMOVE' && pk.startsWith('ALERT#') && sk === 'ALERT') return [alertEvent(record)];
-  if (record.eventName === 'MODIFY' && pk.startsWith('WORKER#') && sk === 'STATE') return circuitEvents(record, pk);
+  if (record.eventName !== 'REMOVE' && pk.startsWith('WORKER#') && sk === STATE_SK) return stateEvents(record, pk);
+  if (record.eventName !== 'REMOVE' && pk === ORCH_PK && sk === STATE_SK) return [modeEvent(record)];
   return null;
 }
 

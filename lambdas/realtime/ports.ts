@@ -3,14 +3,14 @@
  * The AWS adapters are in adapters.ts; the local runtime (local/live-updates.ts) brings its own.
  */
 
-export const REALTIME_EVENT_TYPES = ['report', 'alert', 'circuit'] as const;
+export const REALTIME_EVENT_TYPES = ['report', 'alert', 'circuit', 'lock', 'mode'] as const;
 export type RealtimeEventType = (typeof REALTIME_EVENT_TYPES)[number];
 
 /** What every connected client receives, one JSON message per event. */
 export interface RealtimeEvent {
   readonly type: RealtimeEventType;
-  /** The worker the event is about. */
-  readonly worker: string;
+  /** The worker the event is about; null for the orchestrator's mode. */
+  readonly worker: string | null;
   /** When it happened (ISO-8601). */
   readonly at: string;
   readonly data: Readonly<Record<string, unknown>>;

@@ -31,6 +31,11 @@ export class DynamoRecoveryStore implements RecoveryStore {
   async finish(summary: RecoverySummary, expiresAt: number): Promise<number> {
     await this.client.send(new PutCommand({ TableName: this.tableName, Item: { pk: recoveryPk(summary.alertId), sk: RECOVERY_SUMMARY_SK, entity: 'RECOVERY', ...summary, expiresAt } }));
     const key = { pk: workerPk(summary.worker), sk: recoveryStreakSk(summary.anomaly) };
+    if (summary.outcome === 'NOT_APPLICABLE') {
+      // Nothing was tried: the streak neither grows nor resets.
+      const current = await this.client.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+      return Number(current.Item?.['consecutiveFailures'] ?? 0);
+    }
     if (summary.outcome === 'SUCCEEDED') {
       await this.client.send(
         new UpdateCommand({

@@ -38,6 +38,7 @@ export class InMemoryRecoveryStore implements RecoveryStore {
     const sk = recoveryStreakSk(summary.anomaly);
     const streak = this.get(pk, sk);
     const current = typeof streak?.['consecutiveFailures'] === 'number' ? streak['consecutiveFailures'] : 0;
+    if (summary.outcome === 'NOT_APPLICABLE') return current;
     if (summary.outcome === 'FAILED' && streak?.['lastAlertId'] === summary.alertId && streak['lastOutcome'] === 'FAILED') return current;
     const next = summary.outcome === 'SUCCEEDED' ? 0 : current + 1;
     this.put(pk, sk, { entity: 'RECOVERY_STREAK', consecutiveFailures: next, lastAlertId: summary.alertId, lastOutcome: summary.outcome, updatedAt: summary.at });

@@ -2,7 +2,8 @@
  * The ports the recovery Lambda declares; adapters implement them over AWS (lambdas/adapters/
  * scheduler-schedule-adapter.ts, lambdas/recovery/adapters.ts) and the tests over memory. Types only.
  */
-import type { RecoveryActionRecord } from '../../lib/domain/recovery-actions.js';
+import type { RecoveryActionRecord, RecoveryOutcome } from '../../lib/domain/recovery-actions.js';
+import type { RecoveryAction } from '../../lib/domain/recovery.js';
 import type { RawItem } from '../../lib/domain/worker-state.js';
 
 /** An EventBridge Scheduler schedule, as much as a recovery reads and changes. */
@@ -42,12 +43,22 @@ export interface AlertPublisher {
   page(subject: string, message: Readonly<Record<string, unknown>>): Promise<void>;
 }
 
+/**
+ * The recovery's summary record (RECOVERY#<alertId> / SUMMARY), what the incident model reads:
+ * `outcome` SUCCEEDED only with `verified` (its goal checked), else FAILED or NOT_APPLICABLE, with
+ * the `reason`; `action` the design action checked; `target` the `worker.job` acted on (the upstream
+ * job for DEPENDENCY_FAILURE and STALE_DATA); `worker`/`job` the anomaly's.
+ */
 export interface RecoverySummary {
   readonly alertId: string;
   readonly worker: string;
   readonly job: string;
   readonly anomaly: string;
-  readonly outcome: 'SUCCEEDED' | 'FAILED';
+  readonly outcome: RecoveryOutcome;
+  readonly verified: boolean;
+  readonly reason: string;
+  readonly action: RecoveryAction | null;
+  readonly target: string;
   readonly at: string;
   readonly detail: string;
   readonly executionId: string;
@@ -59,7 +70,7 @@ export interface RecoveryStore {
   recordAction(entry: RecoveryActionRecord, expiresAt: number): Promise<void>;
   /**
    * Writes the summary and updates the worker/anomaly streak: +1 on FAILED (once per alert),
-   * reset on SUCCEEDED. Returns the consecutive failures after the update.
+   * reset on SUCCEEDED, untouched on NOT_APPLICABLE. Returns the consecutive failures after the update.
    */
   finish(summary: RecoverySummary, expiresAt: number): Promise<number>;
   /** The worker's STATE item as stored, with attributes the domain view drops (the restart counter). */

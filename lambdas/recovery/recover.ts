@@ -28,12 +28,21 @@ import {
   slowedBy,
   slowedScheduleExpression,
   unmarkSlowed,
-  upstreamTargets,
+  dependencyRecoveryPlan,
+  nextRunAtMs,
+  RECOVERY_OUTCOMES,
+  runNotRecovered,
+  staleDataTargets,
   type BoundedChange,
+  type RecoveryOutcome,
   type RecoveryResult,
+  type RecoveryVerdict,
+  type StatesById,
 } from '../../lib/domain/recovery-actions.js';
-import { circuitAttr, versionCondition, withVersionBump, type StateWrite, type WorkerStateItem } from '../../lib/domain/worker-state.js';
-import { circuitFor, workerById, type JobSpec, type WorkerSpec } from '../../lib/registry/index.js';
+import { stepTimeoutFor } from '../../lib/domain/gate.js';
+import { circuitAttr, circuitAttrOf, circuitOf, lockExpiryText, lockOf, lockViewIsLive, versionCondition, withVersionBump, type StateWrite, type WorkerStateItem } from '../../lib/domain/worker-state.js';
+import { ALL_WORKERS, circuitFor, workerById, type JobSpec, type WorkerSpec } from '../../lib/registry/index.js';
+
 import type { AlertPublisher, PipelineStarter, QueueAdapter, RecoveryStore, ScheduleAdapter } from './ports.js';
 
 export const RECOVERY_STEPS = [
@@ -48,11 +57,16 @@ export const RECOVERY_STEPS = [
   'restore-rate',
   'raise-timeout',
   'refresh-upstream',
+  'verify-refresh',
   'slow-schedule',
   'restore-schedule',
   'extend-lease',
+  'verify-lease',
   'plan-upstream',
   'record-upstream',
+  'verify-dependents',
+  'verify-restart',
+  'verify-intake',
   'no-recovery',
   'finish',
   'fail',
@@ -73,6 +87,13 @@ const STEP_ACTION: Readonly<Partial<Record<RecoveryStep, RecoveryAction>>> = {
   'extend-lease': 'EXTEND_LEASE',
   'plan-upstream': 'RETRY_UPSTREAM',
   'record-upstream': 'SKIP_IF_OPTIONAL',
+  'verify-dependents': 'RETRY_UPSTREAM',
+  'verify-refresh': 'FORCE_REFRESH_UPSTREAM',
+  'verify-lease': 'EXTEND_LEASE',
+  'verify-restart': 'RESTART_WORKER',
+  'verify-intake': 'PAUSE_NEW_JOBS',
+  'restore-rate': 'OPEN_CIRCUIT',
+  'restore-schedule': 'SLOW_SCHEDULE',
 };
 
 /** The recovery's input: what the anomaly path starts the state machine with. */
@@ -98,8 +119,11 @@ const SlowedList = z.object({
   schedules: z.array(z.object({ name: z.string(), original: z.string(), slowed: z.string(), slowedHere: z.boolean() })),
 });
 const UpstreamItem = z.object({ worker: z.string(), job: z.string(), optional: z.boolean(), stateMachineArn: z.string(), name: z.string() });
-const UpstreamOutcome = z.object({ result: z.enum(['APPLIED', 'SKIPPED', 'FAILED']) }).loose();
+/** One Map iteration's result: a run's output (`.sync:2`), or its failure, or an optional dependency skipped. */
+const RunOutcome = z.object({ result: z.enum(['RAN', 'SKIPPED', 'FAILED']), output: z.unknown().optional(), error: z.string().optional() }).loose();
 const StepError = z.object({ Error: z.string(), Cause: z.string().optional() });
+/** A `.sync:2` run as the state machine keeps it (ResultSelector): its status and output. */
+const SyncRun = z.object({ status: z.string(), output: z.unknown().optional() }).loose();
 
 /** The recovery could not do what the anomaly needs (probe failed, upstream still failing): the whole-recovery Catch escalates. */
 export class RecoveryIncompleteError extends NonRetryableError {
@@ -127,6 +151,8 @@ export interface RecoveryDeps {
   readonly logger: RecoveryLogger;
   /** @default workerById (the registry) */
   readonly lookup?: (id: string) => WorkerSpec | undefined;
+  /** The workers DEPENDENCY_FAILURE and LOCK_CONTENTION plan over. @default ALL_WORKERS */
+  readonly registry?: readonly WorkerSpec[];
   /** @default RECOVERY_RETENTION_DAYS */
   readonly retentionDays?: number;
 }
@@ -183,6 +209,34 @@ async function writeState(ctx: Ctx, plan: (state: WorkerStateItem | undefined) =
   return null;
 }
 
+const jobName = (ctx: Ctx): string => `${ctx.worker.id}.${ctx.job.id}`;
+
+/** The recovery's verdict: SUCCEEDED only when `verified`. */
+const verdict = (ctx: Ctx, outcome: RecoveryOutcome, reason: string, job: string = jobName(ctx)): RecoveryVerdict => ({
+  outcome,
+  verified: outcome === 'SUCCEEDED',
+  reason,
+  action: STEP_ACTION[ctx.step] ?? RECOVERY_TABLE[ctx.input.anomaly]?.actions[0] ?? null,
+  job,
+});
+
+/**
+ * Records a branch's verdict and returns it (the state machine keeps it at `$.verdict`). A FAILED
+ * verdict fails the recovery (RecoveryIncompleteError): the whole-recovery Catch records it,
+ * counts the streak and escalates.
+ */
+async function conclude(ctx: Ctx, v: RecoveryVerdict, changes: Readonly<Record<string, unknown>> = {}): Promise<RecoveryVerdict> {
+  await record(ctx, v.outcome === 'SUCCEEDED' ? 'APPLIED' : v.outcome === 'FAILED' ? 'FAILED' : 'SKIPPED', v.reason, { ...changes, verdict: v });
+  if (v.outcome === 'FAILED') throw new RecoveryIncompleteError(v.reason);
+  return v;
+}
+
+const stepError = (ctx: Ctx, path: string): z.infer<typeof StepError> | null => (ctx.state[path] === undefined ? null : parse(StepError, ctx.state[path], `$.${path}`));
+
+/** An on-demand job's pipeline needs the request the queue delivered; a recovery has none to replay. */
+const onDemandReason = (ctx: Ctx, what: string): string | null =>
+  ctx.worker.executionModel === 'on-demand' ? `${jobName(ctx)} is on demand: a ${what} would need a request to replay, and the queue retries its own jobs` : null;
+
 const pipelineInput = (ctx: Ctx, worker: string, job: string, trigger: 'recovery' | 'refresh'): Record<string, unknown> => ({
   worker,
   job,
@@ -190,25 +244,37 @@ const pipelineInput = (ctx: Ctx, worker: string, job: string, trigger: 'recovery
   trigger,
 });
 
+/** Claims the restart budget and names the run; the state machine runs it (`.sync:2`) and verify-restart checks it. */
 async function restart(ctx: Ctx) {
   const arn = ctx.deps.pipelineArnOf(ctx.worker.id, ctx.job.id);
-  if (arn === undefined) return record(ctx, 'SKIPPED', `${ctx.worker.id}.${ctx.job.id} has no pipeline: an on-demand job is retried by its queue`);
+  const notApplicable = onDemandReason(ctx, 'restart') ?? (arn === undefined ? `${jobName(ctx)} has no pipeline to restart` : null);
+  const skip = async (reason: string) => {
+    await record(ctx, 'SKIPPED', reason);
+    return { start: false, reason };
+  };
+  if (notApplicable !== null || arn === undefined) return skip(notApplicable ?? '');
   const claimedBy = 'recoveryRestartBy';
   const raw = await ctx.deps.recoveries.readRawWorkerState(ctx.worker.id);
   // A retried step whose budget claim already went through: start (idempotent by name) again.
   const ownClaim = raw?.[claimedBy] === ctx.input.alertId && typeof raw[RESTART_ATTRS.windowStartMs] === 'number';
   if (!ownClaim) {
     const plan = restartPlan(raw, ctx.nowMs);
-    if (!plan.allowed) return record(ctx, 'SKIPPED', plan.reason);
+    if (!plan.allowed) return skip(plan.reason);
     const written = await ctx.deps.store.updateWorkerState(ctx.worker.id, { ...plan.write, set: { ...plan.write.set, [claimedBy]: ctx.input.alertId } });
-    if (written === null) return record(ctx, 'SKIPPED', 'a concurrent recovery spent the restart budget');
+    if (written === null) return skip('a concurrent recovery spent the restart budget');
   }
   const name = recoveryExecutionName(ctx.input.alertId, 'restart', ctx.worker.id, ctx.job.id);
-  const started = await ctx.deps.pipelines.start(arn, name, pipelineInput(ctx, ctx.worker.id, ctx.job.id, 'recovery'));
-  return record(ctx, 'APPLIED', `restarted ${ctx.worker.id}.${ctx.job.id} as ${name}${started.alreadyStarted ? ' (already started)' : ''}`, {
-    executionArn: started.executionArn,
-    restartsPerHourMax: RECOVERY_BOUNDS.restartsPerHourMax,
-  });
+  await record(ctx, 'APPLIED', `restarting ${jobName(ctx)} as ${name}`, { name, restartsPerHourMax: RECOVERY_BOUNDS.restartsPerHourMax });
+  return { start: true, stateMachineArn: arn, name, input: pipelineInput(ctx, ctx.worker.id, ctx.job.id, 'recovery') };
+}
+
+/** WORKER_CRASH's goal: the restarted run SUCCEEDED (not SKIPPED, not FAILED). */
+async function verifyRestart(ctx: Ctx) {
+  const plan = z.object({ start: z.boolean(), reason: z.string().optional() }).loose().parse(ctx.state['restart'] ?? { start: false, reason: 'no restart planned' });
+  if (!plan.start) return conclude(ctx, verdict(ctx, 'NOT_APPLICABLE', plan.reason ?? 'no restart'));
+  const run = ctx.state['restartRun'] === undefined ? null : parse(SyncRun, ctx.state['restartRun'], '$.restartRun');
+  const why = runNotRecovered(`the restarted run of ${jobName(ctx)}`, run?.output, stepError(ctx, 'restartFailure'));
+  return conclude(ctx, why === null ? verdict(ctx, 'SUCCEEDED', `the restarted run of ${jobName(ctx)} SUCCEEDED`) : verdict(ctx, 'FAILED', why));
 }
 
 async function page(ctx: Ctx) {
@@ -250,7 +316,7 @@ async function pauseIntake(ctx: Ctx) {
 
 async function openCircuit(ctx: Ctx) {
   const tripped = trip(ctx.nowMs);
-  const written = await writeState(ctx, (s) => withVersionBump({ condition: versionCondition(s), set: { circuit: circuitAttr(tripped) }, add: {}, remove: [] }));
+  const written = await writeState(ctx, (s) => withVersionBump({ condition: versionCondition(s), set: { [circuitAttrOf(ctx.job.id)]: circuitAttr(tripped) }, add: {}, remove: [] }));
   if (written === null) throw new RecoveryIncompleteError(`${ctx.worker.id}: could not open the circuit (STATE contended)`);
   const waitSeconds = circuitFor(ctx.worker).openTimeoutSeconds;
   await record(ctx, 'APPLIED', `circuit OPEN for ${waitSeconds} s`, { circuit: circuitAttr(tripped) });
@@ -307,16 +373,43 @@ async function restore(ctx: Ctx, path: 'slow' | 'rate') {
   return record(ctx, restored.length === 0 ? 'SKIPPED' : 'APPLIED', restored.length === 0 ? 'nothing to restore' : `restored ${restored.join('; ')}`, { restored });
 }
 
+/** QUEUE_OVERFLOW's goal: the consumers scaled (or already unbounded) and new jobs held back, read back. */
+async function verifyIntake(ctx: Ctx) {
+  const state = await ctx.deps.recoveries.readRawWorkerState(ctx.worker.id);
+  const until = typeof state?.[INTAKE_PAUSED_UNTIL_ATTR] === 'number' ? (state[INTAKE_PAUSED_UNTIL_ATTR] as number) : null;
+  if (until === null || until <= ctx.nowMs) return conclude(ctx, verdict(ctx, 'FAILED', `${ctx.worker.id} intake is not paused (read back)`));
+  const concurrency = await ctx.deps.queues.maxConcurrency(ctx.worker.id);
+  return conclude(ctx, verdict(ctx, 'SUCCEEDED', `${ctx.worker.id} consumers at ${concurrency === null ? 'no maximum' : `maximum concurrency ${concurrency}`}; new jobs paused until ${new Date(until).toISOString()} (read back)`));
+}
+
+/** API_QUOTA_LOW's goal: the schedules ran slowed until the quota reset and are back to their originals (read back). */
+async function restoreSchedule(ctx: Ctx) {
+  await restore(ctx, 'slow');
+  const { schedules } = parse(SlowedList, ctx.state['slow'], '$.slow');
+  const ours = schedules.filter((s) => s.slowedHere);
+  if (ours.length === 0) return conclude(ctx, verdict(ctx, 'NOT_APPLICABLE', `no schedule of ${ctx.worker.id} was slowed by this recovery`));
+  const wrong: string[] = [];
+  for (const item of ours) {
+    const now = await ctx.deps.schedules.get(item.name);
+    if (now.expression !== item.original) wrong.push(`${item.name} reads ${now.expression}, not ${item.original}`);
+  }
+  if (wrong.length > 0) return conclude(ctx, verdict(ctx, 'FAILED', `schedules not restored: ${wrong.join('; ')}`));
+  return conclude(ctx, verdict(ctx, 'SUCCEEDED', `${ours.map((s) => s.name).join(', ')} ran slowed (x${RECOVERY_BOUNDS.scheduleSlowdownFactor}) until the quota reset and read back as their originals`));
+}
+
 async function halfOpenStep(ctx: Ctx) {
   const written = await writeState(ctx, (s) => {
-    if (s === undefined || s.circuit.state !== 'OPEN') return null;
-    return withVersionBump({ condition: versionCondition(s), set: { circuit: circuitAttr(halfOpen(s.circuit, ctx.nowMs)) }, add: {}, remove: [] });
+    const circuit = circuitOf(s, ctx.job.id);
+    if (s === undefined || circuit.state !== 'OPEN') return null;
+    return withVersionBump({ condition: versionCondition(s), set: { [circuitAttrOf(ctx.job.id)]: circuitAttr(halfOpen(circuit, ctx.nowMs)) }, add: {}, remove: [] });
   });
   const arn = ctx.deps.pipelineArnOf(ctx.worker.id, ctx.job.id);
-  const circuit = written?.circuit.state ?? (await ctx.deps.store.readWorkerState(ctx.worker.id))?.circuit.state ?? 'CLOSED';
-  if (arn === undefined) {
-    await record(ctx, 'APPLIED', `circuit ${circuit}; ${ctx.worker.id}.${ctx.job.id} has no pipeline: its next job is the probe`);
-    return { probe: false, circuit };
+  const circuit = circuitOf(written ?? (await ctx.deps.store.readWorkerState(ctx.worker.id)), ctx.job.id).state;
+  const noProbe = onDemandReason(ctx, 'probe') ?? (arn === undefined ? `${jobName(ctx)} has no pipeline to probe with` : null);
+  if (noProbe !== null || arn === undefined) {
+    const reason = `circuit ${circuit}; ${noProbe ?? ''}: its next job is the probe`;
+    await record(ctx, 'APPLIED', reason);
+    return { probe: false, circuit, reason };
   }
   const name = recoveryExecutionName(ctx.input.alertId, 'probe', ctx.worker.id, ctx.job.id);
   await record(ctx, 'APPLIED', `circuit ${circuit}; probing with ${name}`, { circuit });
@@ -324,26 +417,81 @@ async function halfOpenStep(ctx: Ctx) {
 }
 
 async function recordCircuit(ctx: Ctx) {
-  const circuit = (await ctx.deps.store.readWorkerState(ctx.worker.id))?.circuit;
-  const state = circuit?.state ?? 'CLOSED';
-  const failure = ctx.state['probeFailure'] === undefined ? null : parse(StepError, ctx.state['probeFailure'], '$.probeFailure');
-  const detail = `circuit ${state} after the probe${failure ? ` (probe failed: ${failure.Error})` : ''}`;
-  await record(ctx, state === 'CLOSED' ? 'APPLIED' : 'FAILED', detail, { circuit: circuit ? circuitAttr(circuit) : null });
-  return { state, closed: state === 'CLOSED' };
+  const circuit = circuitOf(await ctx.deps.store.readWorkerState(ctx.worker.id), ctx.job.id);
+  const state = circuit.state;
+  const probed = (ctx.state['halfOpen'] as { probe?: unknown } | undefined)?.probe === true;
+  const run = ctx.state['probe'] === undefined ? null : parse(SyncRun, ctx.state['probe'], '$.probe');
+  const notRecovered = probed ? runNotRecovered(`the probe of ${jobName(ctx)}`, run?.output, stepError(ctx, 'probeFailure')) : null;
+  const detail = `circuit ${state} after the probe${notRecovered ? ` (${notRecovered})` : ''}`;
+  await record(ctx, state === 'CLOSED' && notRecovered === null ? 'APPLIED' : 'FAILED', detail, { circuit: circuitAttr(circuit) });
+  return { state, closed: state === 'CLOSED', probed, notRecovered };
 }
 
-async function bounded(ctx: Ctx, what: string, decide: (s: WorkerStateItem | undefined) => BoundedChange) {
+/** HIGH_FAILURE_RATE's goal: the circuit CLOSED after a probe run that SUCCEEDED. The schedules are restored either way. */
+async function restoreRate(ctx: Ctx) {
+  await restore(ctx, 'rate');
+  const c = z.object({ state: z.string(), closed: z.boolean(), probed: z.boolean(), notRecovered: z.string().nullable() }).parse(ctx.state['circuit']);
+  if (!c.probed) {
+    const reason = (ctx.state['halfOpen'] as { reason?: unknown } | undefined)?.reason;
+    return conclude(ctx, verdict(ctx, 'NOT_APPLICABLE', typeof reason === 'string' ? reason : `${jobName(ctx)} was not probed`));
+  }
+  if (c.notRecovered !== null) return conclude(ctx, verdict(ctx, 'FAILED', `${c.notRecovered}; circuit ${c.state}`));
+  if (!c.closed) return conclude(ctx, verdict(ctx, 'FAILED', `the probe of ${jobName(ctx)} SUCCEEDED but the circuit is ${c.state}`));
+  return conclude(ctx, verdict(ctx, 'SUCCEEDED', `the probe of ${jobName(ctx)} SUCCEEDED and closed the circuit`));
+}
+
+/** Applies a bounded raise; the change made, or the recommendation at the bound. */
+async function bounded(ctx: Ctx, what: string, decide: (s: WorkerStateItem | undefined) => BoundedChange): Promise<{ raised: false; recommendation: string } | { raised: true; fromSeconds: number; toSeconds: number; state: WorkerStateItem }> {
   const first = decide(await ctx.deps.store.readWorkerState(ctx.worker.id));
-  if (first.kind === 'at-bound') return record(ctx, 'RECOMMENDED', first.recommendation, { currentSeconds: first.currentSeconds });
+  if (first.kind === 'at-bound') {
+    await record(ctx, 'RECOMMENDED', first.recommendation, { currentSeconds: first.currentSeconds });
+    return { raised: false, recommendation: first.recommendation };
+  }
   let change: BoundedChange = first;
   const written = await writeState(ctx, (s) => {
     change = decide(s);
     return change.kind === 'raise' ? change.write : null;
   });
   const final = change as BoundedChange;
-  if (final.kind === 'at-bound') return record(ctx, 'RECOMMENDED', final.recommendation, { currentSeconds: final.currentSeconds });
+  if (final.kind === 'at-bound') {
+    await record(ctx, 'RECOMMENDED', final.recommendation, { currentSeconds: final.currentSeconds });
+    return { raised: false, recommendation: final.recommendation };
+  }
   if (written === null) throw new RecoveryIncompleteError(`${ctx.worker.id}: could not raise the ${what} (STATE contended)`);
-  return record(ctx, 'APPLIED', `${what} ${final.fromSeconds} s -> ${final.toSeconds} s`, { fromSeconds: final.fromSeconds, toSeconds: final.toSeconds });
+  await record(ctx, 'APPLIED', `${what} ${final.fromSeconds} s -> ${final.toSeconds} s`, { fromSeconds: final.fromSeconds, toSeconds: final.toSeconds });
+  return { raised: true, fromSeconds: final.fromSeconds, toSeconds: final.toSeconds, state: written };
+}
+
+/** SLOW_EXECUTION's goal: the job's work step has a longer timeout, read back as the gate will hand it to the Work task. */
+async function raiseTimeout(ctx: Ctx) {
+  const change = await bounded(ctx, 'step timeout', (s) => raisedStepTimeout(ctx.worker, ctx.job, s));
+  if (!change.raised) return conclude(ctx, verdict(ctx, 'NOT_APPLICABLE', change.recommendation));
+  const inEffect = stepTimeoutFor(ctx.worker, ctx.job, await ctx.deps.store.readWorkerState(ctx.worker.id));
+  if (inEffect < change.toSeconds) return conclude(ctx, verdict(ctx, 'FAILED', `${jobName(ctx)} step timeout reads back as ${inEffect} s, not ${change.toSeconds} s`));
+  return conclude(ctx, verdict(ctx, 'SUCCEEDED', `${jobName(ctx)} work step timeout ${change.fromSeconds} s -> ${inEffect} s, handed to the Work task from the next run`));
+}
+
+/** Margin after a job's next run is expected to have taken its lock. */
+const LEASE_CHECK_MARGIN_SECONDS = 60;
+
+/** LOCK_CONTENTION: lengthens the lease; the state machine then waits for the next run and verify-lease checks it took the lock. */
+async function extendLease(ctx: Ctx) {
+  const change = await bounded(ctx, 'lock lease', (s) => extendedLease(ctx.worker, s));
+  if (!change.raised) return { raised: false, reason: change.recommendation };
+  const next = nextRunAtMs(ctx.worker, ctx.job, ctx.nowMs, ctx.deps.registry ?? ALL_WORKERS);
+  if (next === null) return { raised: true, check: false, reason: `${jobName(ctx)} has no scheduled next run to check the lock with` };
+  const fence = lockOf(change.state, ctx.job.id).fence;
+  return { raised: true, check: true, fenceAtRaise: fence, checkAt: new Date(next + LEASE_CHECK_MARGIN_SECONDS * 1000).toISOString(), toSeconds: change.toSeconds };
+}
+
+/** LOCK_CONTENTION's goal: the lease is longer and the next run acquired the lock (its fence moved on). */
+async function verifyLease(ctx: Ctx) {
+  const plan = z.object({ raised: z.boolean(), check: z.boolean().optional(), reason: z.string().optional(), fenceAtRaise: z.number().optional(), checkAt: z.string().optional() }).loose().parse(ctx.state['lease']);
+  if (!plan.raised || plan.check !== true || plan.fenceAtRaise === undefined) return conclude(ctx, verdict(ctx, 'NOT_APPLICABLE', plan.reason ?? 'the lease was not lengthened'));
+  const lock = lockOf(await ctx.deps.store.readWorkerState(ctx.worker.id), ctx.job.id);
+  if (lock.fence > plan.fenceAtRaise) return conclude(ctx, verdict(ctx, 'SUCCEEDED', `lease lengthened and a later run of ${jobName(ctx)} acquired the lock (fence ${plan.fenceAtRaise} -> ${lock.fence})`));
+  const held = lockViewIsLive(lock, ctx.nowMs) ? `: the lock is held by ${lock.holder ?? 'unknown'} until ${lockExpiryText(lock)}` : '';
+  return conclude(ctx, verdict(ctx, 'FAILED', `no run of ${jobName(ctx)} acquired the lock by ${new Date(ctx.nowMs).toISOString()}${held}; a longer lease does not free a held lock`));
 }
 
 const lookupOf = (ctx: Ctx) => (id: string): WorkerSpec | undefined => {
@@ -354,59 +502,140 @@ const lookupOf = (ctx: Ctx) => (id: string): WorkerSpec | undefined => {
   }
 };
 
+/** The STATE items of the workers a recovery's targets are read from. */
+async function statesOf(ctx: Ctx, workerIds: readonly string[]): Promise<StatesById> {
+  const out: Record<string, WorkerStateItem | undefined> = {};
+  for (const id of new Set(workerIds)) out[id] = await ctx.deps.store.readWorkerState(id);
+  return out;
+}
+
+/** STALE_DATA: the jobs whose data is stale (the consumed job of each stale data dependency), as items the state machine runs (`.sync:2`). */
 async function refreshUpstream(ctx: Ctx) {
-  const started: string[] = [];
-  const skipped: string[] = [];
-  for (const t of upstreamTargets(ctx.worker, ctx.job, lookupOf(ctx), true)) {
+  const states = await statesOf(ctx, [ctx.worker.id, ...ctx.worker.dependencies.map((d) => d.on)]);
+  const targets = staleDataTargets(ctx.worker, ctx.job, states, ctx.nowMs);
+  const items = targets.flatMap((t) => {
     const arn = ctx.deps.pipelineArnOf(t.worker, t.job);
-    if (arn === undefined) {
-      skipped.push(`${t.worker}.${t.job}`);
-      continue;
-    }
-    const name = recoveryExecutionName(ctx.input.alertId, 'refresh', t.worker, t.job);
-    await ctx.deps.pipelines.start(arn, name, pipelineInput(ctx, t.worker, t.job, 'refresh'));
-    started.push(name);
-  }
-  return record(ctx, started.length > 0 ? 'APPLIED' : 'SKIPPED', started.length > 0 ? `refresh started: ${started.join(', ')}` : 'no upstream pipeline to refresh', { started, skipped });
+    return arn === undefined ? [] : [{ worker: t.worker, job: t.job, optional: t.optional, why: t.why, stateMachineArn: arn, name: recoveryExecutionName(ctx.input.alertId, 'refresh', t.worker, t.job), input: pipelineInput(ctx, t.worker, t.job, 'refresh') }];
+  });
+  await record(ctx, items.length > 0 ? 'APPLIED' : 'SKIPPED', items.length > 0 ? `refreshing ${items.map((i) => `${i.worker}.${i.job} (${i.why})`).join(', ')}` : 'no stale data left to refresh', { targets: items.map(({ worker, job, why }) => ({ worker, job, why })) });
+  return { items };
+}
+
+/** Why each Map iteration's run does not count as recovered (null: it SUCCEEDED). */
+function runsNotRecovered(items: readonly { worker: string; job: string; optional?: boolean }[], results: readonly z.infer<typeof RunOutcome>[]): { upstream: string; optional: boolean; why: string | null }[] {
+  return items.map((item, i) => {
+    const r = results[i];
+    const what = `the run of ${item.worker}.${item.job}`;
+    const why = r === undefined ? `${what} has no result` : r.result === 'SKIPPED' ? null : r.result === 'FAILED' ? `${what} failed: ${r.error ?? 'unknown error'}` : runNotRecovered(what, r.output, null);
+    return { upstream: `${item.worker}.${item.job}`, optional: item.optional === true, why };
+  });
+}
+
+/** STALE_DATA's goal: each stale job ran again and SUCCEEDED. */
+async function verifyRefresh(ctx: Ctx) {
+  const items = parse(z.object({ items: z.array(UpstreamItem.loose()) }), ctx.state['refresh'], '$.refresh').items;
+  if (items.length === 0) return conclude(ctx, verdict(ctx, 'NOT_APPLICABLE', `no data of ${jobName(ctx)}'s dependencies is stale any more`));
+  const lines = runsNotRecovered(items, parse(z.array(RunOutcome), ctx.state['refreshRuns'] ?? [], '$.refreshRuns'));
+  const target = items.map((i) => `${i.worker}.${i.job}`).join(', ');
+  const failed = lines.filter((l) => l.why !== null);
+  if (failed.length > 0) return conclude(ctx, verdict(ctx, 'FAILED', failed.map((l) => l.why).join('; '), target));
+  return conclude(ctx, verdict(ctx, 'SUCCEEDED', `refreshed ${target}: each run SUCCEEDED`, target));
 }
 
 /** Room for `-<retry count>` after the base name. */
 const RETRY_SUFFIX_CHARS = 3;
 
+/**
+ * DEPENDENCY_FAILURE: the failed upstream jobs to retry (dependencyRecoveryPlan: only stale ones,
+ * the job consumed, optional ones skipped) and the blocked dependents to run once after.
+ */
 async function planUpstream(ctx: Ctx) {
-  const items = upstreamTargets(ctx.worker, ctx.job, lookupOf(ctx), false).flatMap((t) => {
-    const arn = ctx.deps.pipelineArnOf(t.worker, t.job);
+  const registry = ctx.deps.registry ?? ALL_WORKERS;
+  const states = await statesOf(ctx, registry.map((w) => w.id));
+  const plan = dependencyRecoveryPlan(ctx.worker, ctx.job, registry, states, ctx.nowMs);
+  const runnable = (worker: string, job: string): string | undefined => (lookupOf(ctx)(worker)?.executionModel === 'on-demand' ? undefined : ctx.deps.pipelineArnOf(worker, job));
+  const items = plan.upstream.flatMap((t) => {
+    const arn = runnable(t.worker, t.job);
     if (arn === undefined) return [];
-    return [{ worker: t.worker, job: t.job, optional: t.optional, stateMachineArn: arn, name: recoveryExecutionName(ctx.input.alertId, 'retry', t.worker, t.job, 80 - RETRY_SUFFIX_CHARS), input: pipelineInput(ctx, t.worker, t.job, 'recovery') }];
+    return [{ worker: t.worker, job: t.job, optional: t.optional, why: t.why, stateMachineArn: arn, name: recoveryExecutionName(ctx.input.alertId, 'retry', t.worker, t.job, 80 - RETRY_SUFFIX_CHARS), input: pipelineInput(ctx, t.worker, t.job, 'recovery') }];
   });
-  await record(ctx, items.length > 0 ? 'APPLIED' : 'SKIPPED', items.length > 0 ? `retrying ${items.map((i) => `${i.worker}.${i.job}${i.optional ? ' (optional: skipped)' : ''}`).join(', ')}` : 'no upstream pipeline', {
-    upstream: items.map(({ worker, job, optional }) => ({ worker, job, optional })),
+  const dependents = plan.dependents.flatMap((d) => {
+    const arn = runnable(d.worker, d.job);
+    if (arn === undefined) return [];
+    return [{ worker: d.worker, job: d.job, stateMachineArn: arn, name: recoveryExecutionName(ctx.input.alertId, 'dependent', d.worker, d.job), input: pipelineInput(ctx, d.worker, d.job, 'recovery') }];
   });
-  return { items };
+  await record(ctx, items.length > 0 ? 'APPLIED' : 'SKIPPED', items.length > 0 ? `retrying ${items.map((i) => `${i.worker}.${i.job}${i.optional ? ' (optional: skipped)' : ''} (${i.why})`).join(', ')}; then ${dependents.map((d) => `${d.worker}.${d.job}`).join(', ') || 'no dependent'}` : 'no failed upstream job to retry', {
+    upstream: items.map(({ worker, job, optional, why }) => ({ worker, job, optional, why })),
+    dependents: dependents.map(({ worker, job }) => ({ worker, job })),
+  });
+  return { items, dependents, runDependents: dependents.length > 0 };
 }
 
+/** Records the upstream retries; fails the recovery when a hard upstream still did not SUCCEED. */
 async function recordUpstream(ctx: Ctx) {
   const items = parse(z.object({ items: z.array(UpstreamItem.loose()) }), ctx.state['upstream'], '$.upstream').items;
-  const outcomes = parse(z.array(UpstreamOutcome), ctx.state['upstreamResults'] ?? [], '$.upstreamResults');
-  const lines = items.map((item, i) => ({ upstream: `${item.worker}.${item.job}`, optional: item.optional, result: outcomes[i]?.result ?? 'FAILED' }));
-  const failedHard = lines.filter((l) => !l.optional && l.result === 'FAILED');
-  const detail = lines.map((l) => `${l.upstream}: ${l.result}`).join('; ') || 'no upstream';
-  await record(ctx, failedHard.length > 0 ? 'FAILED' : 'APPLIED', detail, { upstream: lines });
-  if (failedHard.length > 0) throw new RecoveryIncompleteError(`hard dependencies still failing after retries: ${failedHard.map((l) => l.upstream).join(', ')}`);
+  const lines = runsNotRecovered(items, parse(z.array(RunOutcome), ctx.state['upstreamResults'] ?? [], '$.upstreamResults'));
+  const failedHard = lines.filter((l) => !l.optional && l.why !== null);
+  const detail = lines.map((l) => `${l.upstream}: ${l.optional ? 'optional, skipped' : (l.why ?? 'SUCCEEDED')}`).join('; ') || 'no upstream';
+  if (failedHard.length > 0) {
+    const v = verdict(ctx, 'FAILED', `upstream still failing after up to ${RECOVERY_BOUNDS.upstreamRetriesMax + 1} attempts with backoff: ${failedHard.map((l) => l.why).join('; ')}`, failedHard.map((l) => l.upstream).join(', '));
+    await record(ctx, 'FAILED', detail, { upstream: lines, verdict: v });
+    throw new RecoveryIncompleteError(v.reason);
+  }
+  await record(ctx, 'APPLIED', detail, { upstream: lines });
   return { result: 'APPLIED', detail };
 }
 
-async function finish(ctx: Ctx, outcome: 'SUCCEEDED' | 'FAILED', detail: string): Promise<number> {
+/** DEPENDENCY_FAILURE's goal: the upstream SUCCEEDED and the blocked dependents then ran and SUCCEEDED. */
+async function verifyDependents(ctx: Ctx) {
+  const plan = parse(z.object({ items: z.array(UpstreamItem.loose()), dependents: z.array(z.object({ worker: z.string(), job: z.string() }).loose()) }), ctx.state['upstream'], '$.upstream');
+  const target = plan.items.filter((i) => !i.optional).map((i) => `${i.worker}.${i.job}`).join(', ') || jobName(ctx);
+  if (plan.items.length === 0 && plan.dependents.length === 0) return conclude(ctx, verdict(ctx, 'NOT_APPLICABLE', `no upstream of ${jobName(ctx)} is failing any more`));
+  const lines = runsNotRecovered(plan.dependents, parse(z.array(RunOutcome), ctx.state['dependentRuns'] ?? [], '$.dependentRuns'));
+  const failed = lines.filter((l) => l.why !== null);
+  if (failed.length > 0) return conclude(ctx, verdict(ctx, 'FAILED', `upstream ${target} recovered, but ${failed.map((l) => l.why).join('; ')}`, target));
+  const ran = plan.dependents.map((d) => `${d.worker}.${d.job}`).join(', ');
+  return conclude(ctx, verdict(ctx, 'SUCCEEDED', `${target} SUCCEEDED${ran ? `; then ${ran} ran and SUCCEEDED` : ''}`, target));
+}
+
+async function finish(ctx: Ctx, v: RecoveryVerdict, detail: string): Promise<number> {
   return ctx.deps.recoveries.finish(
-    { alertId: ctx.input.alertId, worker: ctx.input.worker, job: ctx.input.job, anomaly: ctx.input.anomaly, outcome, at: new Date(ctx.nowMs).toISOString(), detail, executionId: ctx.executionId },
+    {
+      alertId: ctx.input.alertId,
+      worker: ctx.input.worker,
+      job: ctx.input.job,
+      anomaly: ctx.input.anomaly,
+      outcome: v.outcome,
+      verified: v.verified,
+      reason: v.reason,
+      action: v.action,
+      target: v.job,
+      at: new Date(ctx.nowMs).toISOString(),
+      detail,
+      executionId: ctx.executionId,
+    },
     recoveryExpiresAt(ctx.nowMs, ctx.deps.retentionDays ?? RECOVERY_RETENTION_DAYS),
   );
+}
+
+const VerdictSchema = z.object({ outcome: z.enum(RECOVERY_OUTCOMES), verified: z.boolean(), reason: z.string(), action: z.enum(RECOVERY_ACTIONS).nullable(), job: z.string() });
+
+/** The branch's verdict (the Parallel keeps it at `$.outcome.verdict`); SUCCEEDED is kept only when verified. */
+async function finishStep(ctx: Ctx) {
+  const found = VerdictSchema.safeParse((ctx.state['outcome'] as { verdict?: unknown } | undefined)?.verdict);
+  const v: RecoveryVerdict = found.success
+    ? found.data.outcome === 'SUCCEEDED' && !found.data.verified
+      ? { ...found.data, outcome: 'FAILED', reason: `not verified: ${found.data.reason}` }
+      : found.data
+    : verdict(ctx, 'NOT_APPLICABLE', `the ${ctx.input.anomaly} recovery gave no verdict`);
+  await finish(ctx, v, v.reason);
+  return v;
 }
 
 async function fail(ctx: Ctx) {
   const error = parse(StepError, ctx.state['error'] ?? { Error: 'Unknown' }, '$.error');
   const detail = `${error.Error}: ${(error.Cause ?? '').slice(0, 500)}`;
-  const consecutiveFailures = await finish(ctx, 'FAILED', detail);
+  const consecutiveFailures = await finish(ctx, verdict(ctx, 'FAILED', (error.Cause ?? error.Error).slice(0, 500)), detail);
   // Only the repeated-failure rule is this path's to apply; unacknowledged criticals are the alert path's.
   const reason = escalationFor({ severity: ctx.input.severity, raisedAtMs: ctx.nowMs, acknowledged: true, consecutiveRecoveryFailures: consecutiveFailures, nowMs: ctx.nowMs });
   if (reason !== null) {
@@ -457,31 +686,36 @@ export const makeHandler = (deps: RecoveryDeps) => async (event: unknown): Promi
       return halfOpenStep(ctx);
     case 'record-circuit':
       return recordCircuit(ctx);
-    case 'restore-rate': {
-      await restore(ctx, 'rate');
-      const closed = (ctx.state['circuit'] as { closed?: unknown } | undefined)?.closed === true;
-      if (!closed) throw new RecoveryIncompleteError(`${worker.id}: the probe did not close the circuit`);
-      return { result: 'APPLIED', closed };
-    }
+    case 'restore-rate':
+      return restoreRate(ctx);
     case 'raise-timeout':
-      return bounded(ctx, 'step timeout', (s) => raisedStepTimeout(worker, job, s));
+      return raiseTimeout(ctx);
     case 'extend-lease':
-      return bounded(ctx, 'lock lease', (s) => extendedLease(worker, s));
+      return extendLease(ctx);
+    case 'verify-lease':
+      return verifyLease(ctx);
     case 'refresh-upstream':
       return refreshUpstream(ctx);
+    case 'verify-refresh':
+      return verifyRefresh(ctx);
     case 'slow-schedule':
       return slow(ctx, quotaResetAtMs(ctx.nowMs));
     case 'restore-schedule':
-      return restore(ctx, 'slow');
+      return restoreSchedule(ctx);
     case 'plan-upstream':
       return planUpstream(ctx);
     case 'record-upstream':
       return recordUpstream(ctx);
+    case 'verify-dependents':
+      return verifyDependents(ctx);
+    case 'verify-restart':
+      return verifyRestart(ctx);
+    case 'verify-intake':
+      return verifyIntake(ctx);
     case 'no-recovery':
-      return record(ctx, 'SKIPPED', `${input.anomaly} has no recovery action: alerted only`);
+      return conclude(ctx, verdict(ctx, 'NOT_APPLICABLE', `${input.anomaly} has no recovery action: alerted only`));
     case 'finish':
-      await finish(ctx, 'SUCCEEDED', `recovery of ${input.anomaly} completed`);
-      return { outcome: 'SUCCEEDED' };
+      return finishStep(ctx);
     case 'fail':
       return fail(ctx);
   }

@@ -16,7 +16,7 @@
 import * as z from 'zod';
 import { SKIP_REASONS } from '../../lib/domain/score-report.js';
 
-export const TRIGGERS = ['schedule', 'intel_cycle', 'refresh', 'manual', 'recovery'] as const;
+export const TRIGGERS = ['schedule', 'intel_cycle', 'refresh', 'manual', 'recovery', 'backfill'] as const;
 export const Trigger = z.enum(TRIGGERS);
 export type Trigger = z.infer<typeof Trigger>;
 
@@ -33,6 +33,8 @@ export const PipelineInput = z.object({
   request: z.record(z.string(), z.unknown()).optional(),
   /** For on-demand jobs: the request id, which keeps two jobs enqueued in the same millisecond apart. */
   runId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+  /** For backfills: the job's slot claim the API saw when it found the slot missed (lib/domain/gate.ts). */
+  seenSlotClaim: IsoTime.nullable().optional(),
 });
 export type PipelineInput = z.infer<typeof PipelineInput>;
 
@@ -57,7 +59,8 @@ export const SKIP_REASON_VALUES = SKIP_REASONS;
  * - DUPLICATE: this slot already ran (a repeated Scheduler delivery): end without a report.
  */
 export const GateResult = z.discriminatedUnion('decision', [
-  z.object({ decision: z.literal('RUN'), fence: z.number().int().nonnegative(), owner: z.string(), probe: z.boolean(), scheduledTime: IsoTime }),
+  // stepTimeoutSeconds: the Work task's TimeoutSecondsPath (raised by a SLOW_EXECUTION recovery within its bound).
+  z.object({ decision: z.literal('RUN'), fence: z.number().int().nonnegative(), owner: z.string(), probe: z.boolean(), scheduledTime: IsoTime, stepTimeoutSeconds: z.number().int().positive().optional() }),
   z.object({ decision: z.literal('WAIT'), waitSeconds: z.number().int().positive(), scheduledTime: IsoTime }),
   z.object({ decision: z.literal('SKIP'), skipReason: z.enum(SKIP_REASON_VALUES), detail: z.string(), scheduledTime: IsoTime }),
   z.object({ decision: z.literal('DUPLICATE'), scheduledTime: IsoTime }),

@@ -13,6 +13,9 @@
  * - ONCALL_TOPIC_ARN (optional): the on-call SNS topic. When set, each sweep escalates CRITICAL incidents
  *   unacknowledged for ESCALATION.unacknowledgedCriticalMinutes (one page per incident); unset,
  *   escalation is off (logged at cold start).
+ * - ALERT_TOPIC_ARN (optional): the alert topic. When set, each sweep delivers the notifications
+ *   left PENDING in the outbox (an alert whose publish failed past the stream's retries); unset, that
+ *   delivery is off (logged at cold start).
  * - POWERTOOLS_SERVICE_NAME (optional): the logger's service name.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -24,6 +27,8 @@ import { ConfigurationError } from '../../lib/domain/errors.js';
 import { DEFAULT_REPORT_RETENTION_DAYS } from '../../lib/domain/worker-state.js';
 import { ALL_WORKERS, isWorkerId, workerById, type WorkerSpec } from '../../lib/registry/index.js';
 import { DynamoIncidentStore } from '../adapters/dynamo-incident-store.js';
+import { DynamoOutbox } from '../adapters/dynamo-outbox.js';
+import { SnsAlertPublisher } from '../adapters/sns-alert-publisher.js';
 import { documentClient, DynamoStateStore } from '../adapters/dynamo-state-store.js';
 import { jsonMapEnv } from '../recovery/config.js';
 import { positiveNumberEnv, requiredEnv } from '../shared/env.js';
@@ -53,10 +58,13 @@ const env = {
   reportRetentionDays: positiveNumberEnv('REPORT_RETENTION_DAYS', DEFAULT_REPORT_RETENTION_DAYS),
   findingRetentionDays: positiveNumberEnv('HEALTH_RETENTION_DAYS', HEALTH_RETENTION_DAYS),
   oncallTopicArn: optionalEnv(process.env['ONCALL_TOPIC_ARN']),
+  alertTopicArn: optionalEnv(process.env['ALERT_TOPIC_ARN']),
 };
 const doc = documentClient(new DynamoDBClient({}));
 const logger = new Logger(); // service name from POWERTOOLS_SERVICE_NAME
 if (env.oncallTopicArn === undefined) logger.warn('ONCALL_TOPIC_ARN is not set: unacknowledged critical incidents are not escalated', {});
+if (env.alertTopicArn === undefined) logger.warn('ALERT_TOPIC_ARN is not set: alerts left in the outbox are not delivered by the sweep', {});
+const sns = new SNSClient({});
 
 export const handler = makeHandler({
   store: new DynamoStateStore(doc, env.tableName),
@@ -73,6 +81,9 @@ export const handler = makeHandler({
   findingRetentionDays: env.findingRetentionDays,
   incidents: new DynamoIncidentStore(doc, env.tableName, (pk, sk) => logger.warn('incident item unreadable: not cleared or escalated', { pk, sk })),
   ...(env.oncallTopicArn !== undefined
-    ? { escalation: { pager: new SnsOnCallPager(new SNSClient({}), env.oncallTopicArn), ...(process.env['AWS_REGION'] ? { region: process.env['AWS_REGION'] } : {}) } }
+    ? { escalation: { pager: new SnsOnCallPager(sns, env.oncallTopicArn), ...(process.env['AWS_REGION'] ? { region: process.env['AWS_REGION'] } : {}) } }
+    : {}),
+  ...(env.alertTopicArn !== undefined
+    ? { outbox: { store: new DynamoOutbox(doc, env.tableName, (pk, issues) => logger.warn('outbox entry unreadable: not delivered', { pk, issues })), publisher: new SnsAlertPublisher(sns, env.alertTopicArn) } }
     : {}),
 });

@@ -15,6 +15,11 @@
  * finding is written once per key, StopExecution of a stopped execution is a no-op, and Record puts
  * one report per slot and applies its state effects once per execution.
  *
+ * Outbox (when `deps.outbox` is given, i.e. ALERT_TOPIC_ARN is set): each run publishes the
+ * notifications still PENDING in the outbox a minute after they were enqueued (or whose SENDING
+ * claim went stale), once each (lib/domain/outbox.ts): an alert whose publish failed past the stream's
+ * retries goes out at the first sweep after SNS recovers.
+ *
  * Escalation (when `deps.escalation` is given, i.e. ONCALL_TOPIC_ARN is set): each run also reads the
  * CRITICAL alerts that may have been unacknowledged for ESCALATION.unacknowledgedCriticalMinutes
  * (lib/domain/escalation.ts: their ids are computed, so no scan), and for each one
@@ -37,10 +42,24 @@ import {
   type IncidentEscalationDecision,
   type IncidentStore,
 } from '../../lib/domain/incident.js';
-import { clearedFinding, endedWindow, healthSk, sweep, type HealthFinding, type RunningExecution, type SweepFacts } from '../../lib/domain/health-sweep.js';
+import {
+  clearedFinding,
+  endedWindow,
+  healthSk,
+  sweep,
+  unrecordedCandidates,
+  unrecordedRunFinding,
+  type HealthFinding,
+  type RunningExecution,
+  type SweepFacts,
+  type UnrecordedCandidate,
+} from '../../lib/domain/health-sweep.js';
+import { isCrashError } from '../../lib/domain/errors.js';
+import { lockAttrsFor, releaseSpec } from '../../lib/domain/lock.js';
+import { deliverEntry, OUTBOX_SWEEP_LIMIT, sweepShouldDeliver, type Outbox, type OutboxPublisher } from '../../lib/domain/outbox.js';
 import type { StateStore } from '../../lib/domain/ports.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
-import { lockOf, normalizeIso, type WorkerStateItem } from '../../lib/domain/worker-state.js';
+import { lockOf, normalizeIso, reportSk, withVersionBump, type WorkerStateItem } from '../../lib/domain/worker-state.js';
 import { isWorkerId, workerById, type WorkerSpec } from '../../lib/registry/index.js';
 import { recordStep } from '../protocol/steps.js';
 import { PipelineInput, type GateResult, type PipelineState, type StepFailure } from '../shared/contracts.js';
@@ -55,6 +74,11 @@ export const STUCK_FAILURE: StepFailure & { readonly Cause: string } = Object.fr
 export const ENDED_FAILURE: Readonly<Record<EndedStatus, StepFailure & { readonly Cause: string }>> = Object.freeze({
   TIMED_OUT: Object.freeze({ Error: 'States.Timeout', Cause: 'the execution timed out before its Record step' }),
   ABORTED: Object.freeze({ Error: 'States.Aborted', Cause: 'the execution was aborted before its Record step' }),
+});
+/** The failure a slot is recorded with when its execution ended without a report (not a crash error: a FAILED report). */
+export const RECORD_FAILURE: StepFailure & { readonly Cause: string } = Object.freeze({
+  Error: 'RecordFailed',
+  Cause: 'the execution ended without its report: its Record step failed after every retry (recorded by the health sweep)',
 });
 /** How long a finding item lives (TTL); longer than any dedup window (a missed daily slot stays the latest for 24 h). */
 export const HEALTH_RETENTION_DAYS = 7;
@@ -89,6 +113,27 @@ export interface SweepDeps {
   readonly incidents?: IncidentStore;
   /** Escalation of unacknowledged critical incidents; undefined: off (no on-call topic configured). */
   readonly escalation?: EscalationDeps;
+  /** Delivery of notifications left in the outbox (SNS down past the stream's retries); undefined: off. */
+  readonly outbox?: OutboxDeps;
+}
+
+export interface OutboxDeps {
+  readonly store: Outbox;
+  /** The alert topic. */
+  readonly publisher: OutboxPublisher;
+  /** A fresh claim token per sweep run. @default crypto.randomUUID */
+  readonly newToken?: () => string;
+  /** @default OUTBOX_SWEEP_LIMIT */
+  readonly limit?: number;
+}
+
+export interface OutboxSummary {
+  /** Entries not yet SENT that the sweep read. */
+  readonly pending: number;
+  /** Ids published by this sweep. */
+  readonly sent: readonly string[];
+  /** Entries left alone: young (their enqueuer is on it), or claimed by a live delivery. */
+  readonly left: number;
 }
 
 export interface EscalationDeps {
@@ -138,6 +183,20 @@ export interface EndedOutcome {
   readonly scheduledTime: string | null;
 }
 
+/** A slot whose execution ended without a report (its Record step gave up), recorded FAILED by the sweep. */
+export interface UnrecordedOutcome {
+  readonly executionArn: string;
+  readonly worker: string;
+  readonly job: string;
+  /** Null when the execution's input could not be read as a pipeline input (nothing recorded). */
+  readonly scheduledTime: string | null;
+  /** False when the slot had its report after all (nothing counted, no finding). */
+  readonly reportStored: boolean;
+  /** Whether it still held its job's lock (then the lock was released with its fence). */
+  readonly heldLock: boolean;
+  readonly lockReleased: boolean;
+}
+
 export interface SweepSummary {
   readonly at: string;
   readonly findings: number;
@@ -150,8 +209,12 @@ export interface SweepSummary {
   readonly ended: readonly EndedOutcome[];
   /** Incidents the sweep raised and no longer finds: a CLEARED item written for each (it resolves them). */
   readonly cleared: readonly string[];
+  /** Slot owners and lock holders that ended without a report: recorded FAILED (item 5b). */
+  readonly unrecorded: readonly UnrecordedOutcome[];
   /** Null when escalation is off. */
   readonly escalation: EscalationSummary | null;
+  /** Null when outbox delivery is off. */
+  readonly outbox: OutboxSummary | null;
   /** What failed (the facts it concerns were left out). */
   readonly errors: readonly string[];
 }
@@ -243,12 +306,14 @@ export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
   });
   const running: RunningExecution[] = [];
   const startOf = new Map<string, number>();
+  const listed = new Set<string>();
   listings.forEach((r, i) => {
     const p = pipelineEntries[i] as (typeof pipelineEntries)[number];
     if (r.status === 'rejected') {
       errors.push(`running executions of ${p.worker}.${p.job}: ${errorText(r.reason)}`);
       return;
     }
+    listed.add(`${p.worker}.${p.job}`);
     for (const e of r.value) {
       running.push({ worker: p.worker, job: p.job, executionArn: e.executionArn, startMs: e.startMs, scheduledTime: null });
       startOf.set(e.executionArn, e.startMs);
@@ -321,6 +386,26 @@ export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
     }
   }
 
+  // 5b. Slots whose execution ended without a report (its Record step gave up): record them FAILED,
+  // release the lock with its fence, and raise the finding. Stuck and ended executions were recorded above.
+  const unrecorded: UnrecordedOutcome[] = [];
+  const handled = new Set([...stuck.map((o) => o.executionArn), ...ended.map((o) => o.executionArn)]);
+  for (const candidate of unrecordedCandidates(facts, listed)) {
+    if (handled.has(candidate.executionArn)) continue;
+    try {
+      const outcome = await recordUnrecorded(deps, candidate, lookup);
+      if (outcome === null) continue;
+      unrecorded.push(outcome);
+      if (!outcome.reportStored || outcome.scheduledTime === null) continue;
+      logger.warn('slot without a report recorded FAILED', { ...outcome });
+      const f = unrecordedRunFinding(candidate, outcome.scheduledTime, nowMs);
+      if (await deps.findings.putOnce({ finding: f, raisedAt, expiresAt })) written++;
+      else duplicates++;
+    } catch (error) {
+      errors.push(`unrecorded run ${candidate.executionArn}: ${errorText(error)}`);
+    }
+  }
+
   // 6. Incidents: clear those only the sweep saw and no longer finds; escalate unacknowledged critical ones.
   let unresolved: Incident[] | null = null;
   if (deps.incidents !== undefined) {
@@ -345,7 +430,43 @@ export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
     }
   }
   const escalation = deps.escalation === undefined || deps.incidents === undefined ? null : await escalate(deps, deps.incidents, deps.escalation, unresolved ?? [], nowMs, errors);
-  return { at: raisedAt, findings: found.length, written, duplicates, stuck, ended, cleared, escalation, errors };
+
+  // 7. Deliver what the outbox still holds (alerts whose publish failed past the stream's retries).
+  const outbox = deps.outbox === undefined ? null : await deliverOutbox(deps.outbox, deps.logger, nowMs, errors);
+  return { at: raisedAt, findings: found.length + unrecorded.filter((u) => u.reportStored).length, written, duplicates, stuck, ended, cleared, unrecorded, escalation, outbox, errors };
+}
+
+/** Publishes the outbox entries due for the sweep (lib/domain/outbox.ts `sweepShouldDeliver`), oldest deadline first. */
+export async function deliverOutbox(outbox: OutboxDeps, logger: SweepLogger, nowMs: number, errors: string[]): Promise<OutboxSummary> {
+  let entries;
+  try {
+    entries = await outbox.store.pending(outbox.limit ?? OUTBOX_SWEEP_LIMIT);
+  } catch (error) {
+    errors.push(`outbox: reading pending entries: ${errorText(error)}`);
+    return { pending: 0, sent: [], left: 0 };
+  }
+  const token = (outbox.newToken ?? randomUUID)();
+  const sent: string[] = [];
+  let left = 0;
+  for (const entry of entries) {
+    if (!sweepShouldDeliver(entry, nowMs)) {
+      left++;
+      continue;
+    }
+    try {
+      const outcome = await deliverEntry(outbox.store, outbox.publisher, entry, token, nowMs);
+      if (outcome === 'NOT_CLAIMED') {
+        left++;
+        continue;
+      }
+      sent.push(entry.id);
+      const lateBySeconds = entry.deliverByMs === null ? null : Math.round((nowMs - entry.deliverByMs) / 1000);
+      logger.warn('outbox entry delivered by the health sweep', { id: entry.id, kind: entry.kind, attempts: entry.attempts + 1, lateBySeconds, outcome });
+    } catch (error) {
+      errors.push(`outbox entry ${entry.id}: ${errorText(error)}`);
+    }
+  }
+  return { pending: entries.length, sent, left };
 }
 
 /** The registry as the sweep's root-cause graph. */
@@ -436,6 +557,12 @@ async function recordEnded(deps: SweepDeps, executionArn: string, startMs: numbe
   // After the execution ended, so the lock read is the one it left behind.
   const current = await deps.store.readWorkerState(input.worker);
   const gate = reconstructedGate(current, input.job, executionArn, scheduledTime);
+  if (await deps.store.hasReport(input.worker, reportSk(scheduledTime, input.job, input.runId))) {
+    // The slot has its report (the execution recorded, or an earlier sweep did): count nothing again;
+    // only a lock it still holds is given back, with its fence.
+    const released = gate !== undefined && (await deps.store.updateWorkerState(input.worker, withVersionBump(releaseSpec(executionArn, lockOf(current, input.job).fence, lockAttrsFor(input.job))))) !== null;
+    return { status: isCrashError(failure.Error) ? 'CRASHED' : 'FAILED', reportStored: false, heldLock: gate !== undefined, lockReleased: released, scheduledTime };
+  }
   const state: PipelineState = { ...input, ...(gate !== undefined ? { gate } : {}), failure: { ...failure } };
   const { result, reportStored } = await recordStep(
     { store: deps.store, clock: deps.clock, reportRetentionDays: deps.reportRetentionDays, lookup },
@@ -443,6 +570,19 @@ async function recordEnded(deps: SweepDeps, executionArn: string, startMs: numbe
     state,
   );
   return { status: result.status, reportStored, heldLock: gate !== undefined, lockReleased: result.lockReleased, scheduledTime };
+}
+
+/** Records the slot of an execution that ended without a report; null when its input is not a pipeline input. */
+async function recordUnrecorded(deps: SweepDeps, candidate: UnrecordedCandidate, lookup: (id: string) => WorkerSpec): Promise<UnrecordedOutcome | null> {
+  const { executionArn, worker, job, claimedSlot, holdsLock } = candidate;
+  // The usual case, and the cheap check: the slot it claimed has its report, and it holds no lock.
+  if (claimedSlot !== null && !holdsLock && (await deps.store.hasReport(worker, reportSk(claimedSlot, job)))) return null;
+  const recorded = await recordEnded(deps, executionArn, deps.clock(), RECORD_FAILURE, lookup);
+  if (recorded === null) {
+    deps.logger.warn('execution without a report: its input is not a pipeline input, nothing recorded', { executionArn });
+    return { executionArn, worker, job, scheduledTime: null, reportStored: false, heldLock: holdsLock, lockReleased: false };
+  }
+  return { executionArn, worker, job, scheduledTime: recorded.scheduledTime, reportStored: recorded.reportStored, heldLock: recorded.heldLock, lockReleased: recorded.lockReleased };
 }
 
 /** Stops a stuck execution, then records its slot as CRASHED through the protocol's Record step. */

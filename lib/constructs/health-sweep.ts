@@ -63,6 +63,12 @@ export interface HealthSweepProps {
    * @default - no escalation of unacknowledged alerts
    */
   readonly oncallTopic?: sns.ITopic;
+  /**
+   * The alert topic: each sweep publishes the notifications left PENDING in the outbox (an alert
+   * whose publish failed past the stream's retries).
+   * @default - no outbox delivery by the sweep
+   */
+  readonly alertTopic?: sns.ITopic;
 }
 
 /** The finding text cdk-nag gives a policy resource (its flattenCfnReference, which the package does not export). */
@@ -128,6 +134,7 @@ export class HealthSweep extends Construct {
         WORKER_IDS: workers.map((w) => w.id).join(','),
         ...(props.reportRetentionDays !== undefined ? { REPORT_RETENTION_DAYS: String(props.reportRetentionDays) } : {}),
         ...(props.oncallTopic ? { ONCALL_TOPIC_ARN: props.oncallTopic.topicArn } : {}),
+        ...(props.alertTopic ? { ALERT_TOPIC_ARN: props.alertTopic.topicArn } : {}),
       },
     });
     const fn = this.handler.fn;
@@ -138,13 +145,13 @@ export class HealthSweep extends Construct {
     fn.configureAsyncInvoke({ onFailure: { bind: () => ({ destination: dlq.queueArn }) }, retryAttempts: HEALTH_SWEEP_DEFAULTS.asyncRetryAttempts, maxEventAge });
     this.grantDeadLetter(fn, props.key);
 
-    // Alerts by time (escalation) read the byTime index.
+    // Alerts by time (escalation) and pending outbox entries read the byTime index.
     grantTableAccess(props.table, fn, 'sweep', { indexes: true });
-    if (props.oncallTopic) {
-      props.oncallTopic.grantPublish(fn);
+    for (const topic of [props.oncallTopic, props.alertTopic]) topic?.grantPublish(fn);
+    if (props.oncallTopic || props.alertTopic) {
       Validations.of(fn.role ?? fn).acknowledge({
         id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-        reason: 'Publishing to the KMS-encrypted on-call topic: grantPublish gives kms:GenerateDataKey* on that one key, which SNS needs to encrypt the page.',
+        reason: 'Publishing to the KMS-encrypted on-call and alert topics: grantPublish gives kms:GenerateDataKey* on that one key, which SNS needs to encrypt the message.',
       });
     }
     const executionResources: string[] = [];

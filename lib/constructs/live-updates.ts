@@ -20,13 +20,22 @@ import { FUNCTION_LOG_RETENTION, OrchestratorFunction } from './orchestrator-fun
  * (local/live-updates.ts reads them from the template) runs the exact same patterns.
  * - report inserts (`WORKER#<id>` / `REPORT#...`);
  * - alert inserts and modifications (`ALERT#<id>` / `ALERT`: raised, delivered, escalated, acknowledged);
- * - worker STATE modifications (the handler keeps those whose `circuit` changed).
+ * - worker STATE writes (the handler keeps those whose circuit or a job's lock changed);
+ * - the orchestrator's mode (`ORCH` / `STATE`: pause, resume, drain).
  */
 export const BROADCAST_PATTERNS = {
   reportInserts: { eventName: ['INSERT'], dynamodb: { Keys: { sk: { S: [{ prefix: 'REPORT#' }] } } } },
   alertWrites: { eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { sk: { S: ['ALERT'] } } } },
-  stateModifications: { eventName: ['MODIFY'], dynamodb: { Keys: { pk: { S: [{ prefix: 'WORKER#' }] }, sk: { S: ['STATE'] } } } },
+  stateWrites: { eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { pk: { S: [{ prefix: 'WORKER#' }] }, sk: { S: ['STATE'] } } } },
+  modeWrites: { eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { pk: { S: ['ORCH'] }, sk: { S: ['STATE'] } } } },
 } as const;
+
+/**
+ * The heartbeat route: a client sends `{"action":"ping"}` and the connections function answers
+ * `{"type":"pong","at":...}` on the same connection, so a page knows within seconds that its
+ * connection is gone (API Gateway keeps an idle connection for 10 minutes).
+ */
+export const PING_ROUTE = 'ping';
 
 /** The live updates' delivery and sizing defaults (units in the names). */
 export const LIVE_UPDATES_DEFAULTS = {
@@ -132,7 +141,7 @@ export class LiveUpdates extends Construct {
       memorySizeMb: 128,
       timeout: Duration.seconds(10),
       serviceName: 'connections',
-      description: 'WebSocket $connect/$disconnect: keeps the live connections in the table.',
+      description: 'WebSocket $connect/$disconnect: keeps the live connections in the table; answers the heartbeat ping.',
       environment: { TABLE_NAME: props.table.tableName },
     });
     // The table itself only (no index): put and delete the WSCONN item.
@@ -143,6 +152,11 @@ export class LiveUpdates extends Construct {
       description: 'AuraStream live updates: report, alert and circuit events (IAM-authorized $connect).',
       connectRouteOptions: { integration, authorizer: new WebSocketIamAuthorizer() },
       disconnectRouteOptions: { integration },
+    });
+    this.api.addRoute(PING_ROUTE, { integration, returnResponse: true });
+    Validations.of(this.api.node.findChild(`${PING_ROUTE}-Route`)).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason: 'API Gateway WebSocket APIs authorize on $connect only; the ping route runs on a connection that was IAM-authorized there, and API Gateway accepts no authorizer on it.',
     });
     Validations.of(this.api.node.findChild('$disconnect-Route')).acknowledge({
       id: 'AwsSolutions-APIG4',

@@ -56,6 +56,9 @@ export class OnDemandQueue extends Construct {
       maxConcurrency: ON_DEMAND_MAX_CONCURRENCY,
     });
     props.consumer.addEventSource(source);
+    // A job held by the gate (pause, open circuit) is sent again, delayed, on this queue: a new message, so a
+    // long pause never counts towards maxReceiveCount (lambdas/on-demand/consume.ts).
+    this.grantSend(props.consumer);
     this.eventSourceMappingId = source.eventSourceMappingId;
     Validations.of(this.deadLetterQueue).acknowledge({ id: 'Serverless-SQSRedrivePolicy', reason: 'This queue is the dead-letter queue; it has no redrive of its own.' });
     Validations.of(props.consumer).acknowledge({

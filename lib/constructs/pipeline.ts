@@ -3,7 +3,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { JobSpec, WorkerSpec } from '../registry/index.js';
+import { pipelineTimeoutSeconds, type JobSpec, type WorkerSpec } from '../registry/index.js';
 
 /**
  * The log group of a state machine's execution logs. The `/aws/vendedlogs/states/` prefix lets
@@ -28,7 +28,8 @@ export interface PipelineProps {
 
 /**
  * One Standard state machine for one job of one worker: logging ALL with execution data, X-Ray
- * tracing, and an overall timeout equal to the design's budget for the job. Its name reads
+ * tracing, and an overall timeout of the design's budget for the job plus the room a raised work
+ * step may take (registry pipelineTimeoutSeconds). Its name reads
  * `<stack>-<worker>-<job>` so the console's run history says what ran.
  */
 export class Pipeline extends Construct {
@@ -49,7 +50,8 @@ export class Pipeline extends Construct {
       stateMachineName: name,
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromChainable(props.definition(this)),
-      timeout: Duration.seconds(props.job.timeoutSeconds),
+      // The design's budget, plus the room a SLOW_EXECUTION recovery may give the work step.
+      timeout: Duration.seconds(pipelineTimeoutSeconds(props.worker, props.job)),
       tracingEnabled: true,
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
       comment: `${props.worker.id}.${props.job.id}: ${props.worker.description}`.slice(0, 250),

@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { ROUTES } from '../../lambdas/api/routes.js';
 import type { StreamTable } from './anomaly-detector.js';
 import { acknowledgeIndexGrant } from '../nag-acknowledgements.js';
+import { BackfillRunner } from './backfill-runner.js';
 import { FUNCTION_LOG_RETENTION, OrchestratorFunction } from './orchestrator-function.js';
 
 /** The status API's sizing and protection defaults (units in the names). */
@@ -105,6 +106,8 @@ export class StatusApi extends Construct {
   readonly stage: apigwv2.HttpStage;
   readonly handler: OrchestratorFunction;
   readonly accessLogs: logs.LogGroup;
+  /** Runs the slots POST /workers/{id}/jobs/{job}/backfill found missed, one after the other. */
+  readonly backfill: BackfillRunner;
 
   constructor(scope: Construct, id: string, props: StatusApiProps) {
     super(scope, id);
@@ -117,21 +120,27 @@ export class StatusApi extends Construct {
       if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(key)) throw new Error(`pipelines keys must be "<workerId>.<jobId>", got "${key}"`);
     }
 
+    // Backfills run scheduled jobs' missed slots: the pipelines of jobs that have schedules.
+    this.backfill = new BackfillRunner(this, 'Backfill', { pipelines: props.pipelines });
+
     this.handler = new OrchestratorFunction(this, 'Function', {
       entry: 'lambdas/api/handler.ts',
       memorySizeMb: STATUS_API_DEFAULTS.memorySizeMb,
       timeout: Duration.seconds(STATUS_API_DEFAULTS.timeoutSeconds),
       serviceName: 'api',
-      description: 'Status API: workers, reports, alerts, manual triggers, worker config, pause/resume/drain.',
+      description: 'Status API: workers, run history, reports, alerts, manual triggers, backfills, worker config, pause/resume/drain.',
       environment: {
         TABLE_NAME: props.table.tableName,
         PIPELINES: JSON.stringify(Object.fromEntries([...props.pipelines].map(([key, sm]) => [key, sm.stateMachineArn]))),
+        BACKFILL_STATE_MACHINE_ARN: this.backfill.stateMachine.stateMachineArn,
       },
     });
     const fn = this.handler.fn;
-    // What lambdas/api/handler.ts documents: reads (incl. the byTime index), the trigger claim, config and mode writes.
-    props.table.grant(fn, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    // What lambdas/api/handler.ts documents: reads (incl. the byTime index), the trigger and backfill
+    // claims (a backfill that cannot start deletes its claims), config and mode writes.
+    props.table.grant(fn, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
     for (const pipeline of props.pipelines.values()) pipeline.grantStartExecution(fn);
+    this.backfill.grantStartExecution(fn);
 
     this.api = new apigwv2.HttpApi(this, 'Api', {
       description: 'AuraStream orchestrator status API (IAM-authorized).',

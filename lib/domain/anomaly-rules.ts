@@ -21,6 +21,14 @@ export const THRESHOLDS = {
   queueDepthMax: 1000,
   memoryPercentMax: 90,
   failureRatePercentMax: 10,
+  /**
+   * HIGH_FAILURE_RATE's minimum sample: failures in the rolling hour (the previous hour weighted).
+   * One failure is a single event, not a rate (1 failed run in 3 is "33 %"): it is the circuit
+   * breaker's and WORKER_CRASH's business. A minimum number of runs instead (10, the smallest sample
+   * in which one failure is not already above 10 %) would silence the rule for every worker that runs
+   * fewer than 10 times an hour (Twitch polls run 4 times), so the sample is counted in failures.
+   */
+  failureRateMinFailures: 2,
   slowFactor: 2,
   quotaRemainingPercentMin: 20,
   lockFailuresMax: 3,
@@ -143,9 +151,9 @@ export const ANOMALY_RULES: readonly AnomalyRule[] = [
   {
     code: 'HIGH_FAILURE_RATE',
     severity: 'HIGH',
-    description: '>10% failures in last hour',
+    description: '>10% failures in last hour (at least 2 failures)',
     evaluate: ({ window }) =>
-      window && window.runs > 0 && window.failureRatePercent > THRESHOLDS.failureRatePercentMax
+      window && window.failures >= THRESHOLDS.failureRateMinFailures && window.failureRatePercent > THRESHOLDS.failureRatePercentMax
         ? { detail: `${pct(window.failureRatePercent)} of runs failed in the last hour`, observed: window.failureRatePercent, threshold: THRESHOLDS.failureRatePercentMax }
         : null,
   },

@@ -1,10 +1,10 @@
 /**
- * Data freshness of a worker's `data` dependencies: which are stale now. The intel cycle asks
+ * Data freshness of a worker's `data` dependencies (of the job each one consumes): which are stale now. The intel cycle asks
  * before a stage whose upstream no earlier stage refreshed, and forces a refresh of each stale
  * one first. Pure.
  */
 import type { JobSpec, WorkerSpec } from '../registry/types.js';
-import type { WorkerStateItem } from './worker-state.js';
+import { freshAtOf, type WorkerStateItem } from './worker-state.js';
 
 export interface FreshnessReport {
   /** Per data dependency: true when its data is older than the threshold (or there is none). */
@@ -19,7 +19,8 @@ export function dataFreshness(worker: WorkerSpec, job: JobSpec, dependencies: Re
   const ageSeconds: Record<string, number | null> = {};
   for (const dep of worker.dependencies) {
     if (dep.relation !== 'data' || !gating.includes(dep.on)) continue;
-    const freshAtMs = dependencies[dep.on]?.freshAtMs ?? null;
+    // The freshness of the job consumed (validate.ts makes every data dependency name it).
+    const freshAtMs = dep.job === undefined ? (dependencies[dep.on]?.freshAtMs ?? null) : freshAtOf(dependencies[dep.on], dep.job);
     const age = freshAtMs === null ? null : Math.max(0, Math.round((nowMs - freshAtMs) / 1000));
     ageSeconds[dep.on] = age;
     // Compared in ms, as the gate does: a rounded age would call data up to 499 ms past the limit fresh.

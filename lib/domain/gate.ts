@@ -8,6 +8,9 @@
  *     worker disabled by its config (STATE.config.enabled = false) -> SKIP DISABLED
  *  2. (schedule trigger) the job's slot already claimed: the same slot -> DUPLICATE (no report),
  *     a later slot -> SKIP FRESH_DATA
+ *     (backfill trigger) a missed slot: it claims the slot like a schedule when no later slot is
+ *     claimed, so a late scheduled delivery of it is a DUPLICATE; a claim of exactly this slot made
+ *     after the API found it missed (`seenSlotClaim`) is a late delivery that ran it -> DUPLICATE
  *  3. circuit (circuit.admit, with the settings of worker-config.effectiveCircuit: the registry's,
  *     overridden by the config's thresholds): SKIP -> SKIP CIRCUIT_OPEN; PROBE -> run as a probe, persisting the
  *     admitted circuit state in the same write as the lock
@@ -21,9 +24,9 @@
  * A SKIP on a schedule trigger still claims the slot, so a repeated delivery cannot run it later.
  * Pure.
  */
-import { workerById } from '../registry/index.js';
+import { maxWorkStepTimeoutSeconds, workerById, workStepTimeoutSeconds } from '../registry/index.js';
 import type { DependencySpec, JobSpec, WorkerSpec } from '../registry/types.js';
-import { admit, CLOSED_CIRCUIT, type CircuitState } from './circuit.js';
+import { admit, type CircuitState } from './circuit.js';
 import { acquireSpec, and, lockAttrsFor, or, slotAttr, type Condition } from './lock.js';
 import type { GateView, GateViewRequest } from './ports.js';
 import { countOccurrences } from './schedule-math.js';
@@ -32,12 +35,14 @@ import type { SkipReason } from './score-report.js';
 import { bucketKey, HOUR_MS, type WindowBucket } from './window-stats.js';
 import {
   circuitAttr,
+  circuitAttrOf,
+  circuitOf,
+  freshAtOf,
   lockExpiryText,
   liveLock,
   lockOf,
   lockViewIsLive,
   slotOwnerAttr,
-  STATE_ATTRS,
   versionCondition,
   withVersionBump,
   type StateValue,
@@ -57,6 +62,11 @@ export interface GateCall {
   /** `$$.Execution.StartTime`, epoch ms: bounds `not-running` waits. */
   readonly startedAtMs: number;
   readonly trigger: string;
+  /**
+   * Backfill triggers only: the job's slot claim the API saw when it found this slot missed (null:
+   * none). A claim of exactly this slot made since then is a late scheduled delivery: DUPLICATE.
+   */
+  readonly seenSlotClaim?: string | null;
   /** Normalized (`normalizeIso`). */
   readonly scheduledTime: string;
 }
@@ -73,7 +83,8 @@ export interface GateInput {
 
 export type GateVerdict =
   /** `fence` null: the fence is the one the acquire write produces. 0 for unlocked workers. */
-  | { readonly decision: 'RUN'; readonly probe: boolean; readonly fence: number | null }
+  /** `stepTimeoutSeconds`: the Work task's timeout (TimeoutSecondsPath), raised by a SLOW_EXECUTION recovery within its bound. */
+  | { readonly decision: 'RUN'; readonly probe: boolean; readonly fence: number | null; readonly stepTimeoutSeconds: number }
   | { readonly decision: 'WAIT'; readonly waitSeconds: number }
   | { readonly decision: 'SKIP'; readonly skipReason: SkipReason; readonly detail: string }
   | { readonly decision: 'DUPLICATE' };
@@ -99,6 +110,17 @@ export function gatingDependencies(worker: WorkerSpec, job: JobSpec, lookup: (id
     ? job.gatedBy.map((on) => worker.dependencies.find((d) => d.on === on) ?? { on, kind: 'hard', relation: 'coverage', minCoveragePercent: IMPLICIT_COVERAGE_MIN_PERCENT })
     : [...worker.dependencies];
   return specs.map((spec) => ({ spec, worker: spec.on === worker.id ? worker : lookup(spec.on) }));
+}
+
+/**
+ * The Work task's timeout for this run: the job's raised timeout (SLOW_EXECUTION recovery) when
+ * there is one, clamped to [registry step timeout, registry bound]; else the registry's.
+ */
+export function stepTimeoutFor(worker: WorkerSpec, job: JobSpec, state: WorkerStateItem | undefined): number {
+  const base = workStepTimeoutSeconds(worker, job);
+  const raised = state?.stepTimeoutOverrides[job.id];
+  if (raised === undefined) return base;
+  return Math.min(maxWorkStepTimeoutSeconds(worker, job), Math.max(base, Math.floor(raised)));
 }
 
 /** The previous UTC day, `[fromMs, toMs)`: the period a coverage gate checks. */
@@ -151,26 +173,31 @@ function circuitDetail(circuit: CircuitState, openTimeoutSeconds: number): strin
 type DependencyCheck = { readonly kind: 'pass' } | { readonly kind: 'skip'; readonly reason: SkipReason; readonly detail: string } | { readonly kind: 'wait'; readonly waitSeconds: number };
 const PASS: DependencyCheck = { kind: 'pass' };
 
+/** A dependency as messages name it: `youtube_worker.games`, or the worker when no job is named. */
+const dependencyName = (spec: DependencySpec): string => (spec.job === undefined ? spec.on : `${spec.on}.${spec.job}`);
+
 function checkDependency(dep: GatingDependency, state: WorkerStateItem | undefined, windows: readonly WindowBucket[] | undefined, call: GateCall, nowMs: number): DependencyCheck {
   const { spec } = dep;
   const lastStatus = state?.lastStatus ?? 'none';
+  const name = dependencyName(spec);
   switch (spec.relation) {
     case 'data': {
       if (spec.kind !== 'hard') return PASS;
       const maxAgeSeconds = spec.freshnessSeconds ?? Number.POSITIVE_INFINITY;
-      const freshAtMs = state?.freshAtMs ?? null;
+      // The freshness of the job consumed (validate.ts makes data dependencies name it).
+      const freshAtMs = spec.job === undefined ? (state?.freshAtMs ?? null) : freshAtOf(state, spec.job);
       if (freshAtMs === null) {
-        return { kind: 'skip', reason: 'DEPENDENCY_FAILED', detail: `dependency ${spec.on} has no successful run on record (last status ${lastStatus}); need data younger than ${maxAgeSeconds} s` };
+        return { kind: 'skip', reason: 'DEPENDENCY_FAILED', detail: `dependency ${name} has no successful run on record (last status of ${spec.on} ${lastStatus}); need data younger than ${maxAgeSeconds} s` };
       }
       const ageSeconds = seconds(nowMs - freshAtMs);
       if (nowMs - freshAtMs > maxAgeSeconds * 1000) {
-        return { kind: 'skip', reason: 'DEPENDENCY_FAILED', detail: `dependency ${spec.on} data is ${ageSeconds} s old, limit ${maxAgeSeconds} s (last status ${lastStatus})` };
+        return { kind: 'skip', reason: 'DEPENDENCY_FAILED', detail: `dependency ${name} data is ${ageSeconds} s old, limit ${maxAgeSeconds} s (last status of ${spec.on} ${lastStatus})` };
       }
       return PASS;
     }
     case 'not-running': {
-      // In progress: any of the dependency's jobs holds a live lock.
-      const held = liveLock(state, nowMs);
+      // In progress: the named job (or, when none is named, any of the dependency's jobs) holds a live lock.
+      const held = spec.job === undefined ? liveLock(state, nowMs) : lockViewIsLive(lockOf(state, spec.job), nowMs) ? lockOf(state, spec.job) : null;
       if (held === null) return PASS;
       const waitedMs = nowMs - call.startedAtMs;
       const maxWaitMs = (spec.maxWaitSeconds ?? 0) * 1000;
@@ -178,7 +205,7 @@ function checkDependency(dep: GatingDependency, state: WorkerStateItem | undefin
         const remainingMs = Math.min(WAIT_MAX_SECONDS * 1000, (held.expiresAtMs ?? Number.POSITIVE_INFINITY) - nowMs, maxWaitMs - waitedMs);
         return { kind: 'wait', waitSeconds: Math.max(1, Math.ceil(remainingMs / 1000)) };
       }
-      return { kind: 'skip', reason: 'LOCK_HELD', detail: `dependency ${spec.on} still running (lock held until ${lockExpiryText(held)}) after waiting ${seconds(waitedMs)} s, max ${spec.maxWaitSeconds ?? 0} s` };
+      return { kind: 'skip', reason: 'LOCK_HELD', detail: `dependency ${name} still running (lock held until ${lockExpiryText(held)}) after waiting ${seconds(waitedMs)} s, max ${spec.maxWaitSeconds ?? 0} s` };
     }
     case 'coverage': {
       if (spec.kind !== 'hard') return PASS;
@@ -208,14 +235,15 @@ export function decideGate(input: GateInput): GatePlan {
   const state = view.worker;
   const owner = call.executionId;
   const scheduled = call.trigger === 'schedule';
+  const backfill = call.trigger === 'backfill';
   const claimed = state?.slots[job.id];
-  const ownClaim = scheduled && claimed === call.scheduledTime && state?.slotOwners[job.id] === owner;
-  const claimable = scheduled && (claimed === undefined || claimed < call.scheduledTime);
+  const ownClaim = (scheduled || backfill) && claimed === call.scheduledTime && state?.slotOwners[job.id] === owner;
+  const claimable = (scheduled || backfill) && (claimed === undefined || claimed < call.scheduledTime);
 
   // A retried gate whose first answer was lost: this execution already holds the lock.
   const lock = lockOf(state, job.id);
   if (worker.lockLeaseSeconds > 0 && state && lock.holder === owner && lockViewIsLive(lock, nowMs)) {
-    return { verdict: { decision: 'RUN', probe: state.circuit.state === 'HALF_OPEN', fence: lock.fence }, write: null };
+    return { verdict: { decision: 'RUN', probe: circuitOf(state, job.id).state === 'HALF_OPEN', fence: lock.fence, stepTimeoutSeconds: stepTimeoutFor(worker, job, state) }, write: null };
   }
 
   const skip = (skipReason: SkipReason, detail: string): GatePlan => ({
@@ -242,10 +270,11 @@ export function decideGate(input: GateInput): GatePlan {
     if (claimed === call.scheduledTime) return { verdict: { decision: 'DUPLICATE' }, write: null };
     if (claimed > call.scheduledTime) return skip('FRESH_DATA', `a later slot already ran: ${job.id} claimed ${claimed}, this slot is ${call.scheduledTime}`);
   }
+  if (backfill && !ownClaim && claimed === call.scheduledTime && (call.seenSlotClaim ?? null) !== claimed) return { verdict: { decision: 'DUPLICATE' }, write: null };
 
-  // 3. Circuit, with the configured threshold overrides.
+  // 3. The job's circuit, with the configured threshold overrides.
   const settings = effectiveCircuit(worker, state?.config);
-  const circuit = state?.circuit ?? CLOSED_CIRCUIT;
+  const circuit = circuitOf(state, job.id);
   const admission = admit(circuit, nowMs, settings);
   if (admission.admission === 'SKIP') return skip('CIRCUIT_OPEN', circuitDetail(circuit, settings.openTimeoutSeconds));
   const probe = admission.admission === 'PROBE';
@@ -259,7 +288,7 @@ export function decideGate(input: GateInput): GatePlan {
   }
 
   const extraSet: Record<string, StateValue> = {};
-  if (probe) extraSet[STATE_ATTRS.circuit] = circuitAttr(admission.next);
+  if (probe) extraSet[circuitAttrOf(job.id)] = circuitAttr(admission.next);
   if (claimable) extraSet[slotOwnerAttr(job.id)] = owner;
 
   // 5a. Unlocked (on-demand) workers: persist only a slot claim and/or a probe admission.
@@ -271,7 +300,7 @@ export function decideGate(input: GateInput): GatePlan {
     }
     if (probe) conditions.push(versionCondition(state));
     const write = conditions.length === 0 ? null : withVersionBump({ condition: conditions.length === 1 ? (conditions[0] as Condition) : and(...conditions), set: extraSet, add: {}, remove: [] });
-    return { verdict: { decision: 'RUN', probe, fence: 0 }, write };
+    return { verdict: { decision: 'RUN', probe, fence: 0, stepTimeoutSeconds: stepTimeoutFor(worker, job, state) }, write };
   }
 
   // 5b. Lock.
@@ -281,11 +310,11 @@ export function decideGate(input: GateInput): GatePlan {
   const leaseSeconds = state?.leaseSecondsOverride ?? worker.lockLeaseSeconds;
   const attrs = lockAttrsFor(job.id);
   const acquire = acquireSpec(claimable ? { owner, nowMs, leaseSeconds, attrs, slot: { jobId: job.id, scheduledTime: call.scheduledTime } } : { owner, nowMs, leaseSeconds, attrs });
-  // Locks are per job but the circuit is per worker: a probe also holds on the version it read, so
-  // two jobs cannot both be admitted as the probe.
+  // A probe also holds on the version it read, so two executions of the job (a schedule and a
+  // recovery) cannot both be admitted as the probe.
   const condition = probe ? and(acquire.condition, versionCondition(state)) : acquire.condition;
   return {
-    verdict: { decision: 'RUN', probe, fence: null },
+    verdict: { decision: 'RUN', probe, fence: null, stepTimeoutSeconds: stepTimeoutFor(worker, job, state) },
     write: withVersionBump({ ...acquire, condition, set: { ...acquire.set, ...extraSet } }),
   };
 }

@@ -7,18 +7,22 @@
  *   `slot_<job>` claim is older than the slot (every run, even a skipped one, claims its slot).
  * - STUCK_EXECUTION: a pipeline RUNNING past its timeout (plus grace): the caller stops it and
  *   records a CRASHED report, so the slot has a report and the lock is released.
+ * - UNRECORDED_RUN: a job's slot claim or lock belongs to an execution that no longer runs, and the
+ *   slot has no report (its Record step gave up). `unrecordedCandidates` names the executions; the
+ *   caller checks the report, records the slot FAILED through the protocol's Record step (which
+ *   releases the lock with its fence) and writes the finding (`unrecordedRunFinding`).
  * - QUEUE_OVERFLOW, STALE_DATA, API_QUOTA_LOW, RESOURCE_EXHAUSTION from the design's thresholds.
  * - the intel cycle (intel_orchestrator): a missed cycle is a MISSED_RUN; a failed last cycle a finding.
  *
  * Each finding has a `window`: the slot for a missed run or a stuck execution, else the alert dedup
  * window of its severity, so the finding item `HEALTH#<kind>#<window>` is written once per window.
  */
-import { maxDependencyWaitSeconds, type JobSpec, type WorkerSpec } from '../registry/index.js';
+import { ALL_WORKERS, maxDependencyWaitSeconds, type DependencySpec, type JobSpec, type WorkerSpec } from '../registry/index.js';
 import { windowStartFor } from './alerting.js';
 import { RULE_BY_CODE, THRESHOLDS, type AnomalyCode, type Severity } from './anomaly-rules.js';
-import { lastOccurrence } from './schedule-math.js';
+import { lastOccurrence, occurrences } from './schedule-math.js';
 import type { WorkerScoreReport } from './score-report.js';
-import type { WorkerStateItem } from './worker-state.js';
+import { freshAtOf, type WorkerStateItem } from './worker-state.js';
 
 /** How often the sweep runs. */
 export const SWEEP_INTERVAL_MINUTES = 5;
@@ -56,13 +60,14 @@ export function endedWindow(job: Pick<JobSpec, 'timeoutSeconds'> | undefined, no
   return { stoppedSinceMs, startedSinceMs: stoppedSinceMs - maxRunSeconds * 1000 };
 }
 
-export const HEALTH_KINDS = ['MISSED_RUN', 'STUCK_EXECUTION', 'QUEUE_OVERFLOW', 'STALE_DATA', 'API_QUOTA_LOW', 'RESOURCE_EXHAUSTION', 'INTEL_CYCLE_FAILED'] as const;
+export const HEALTH_KINDS = ['MISSED_RUN', 'STUCK_EXECUTION', 'UNRECORDED_RUN', 'QUEUE_OVERFLOW', 'STALE_DATA', 'API_QUOTA_LOW', 'RESOURCE_EXHAUSTION', 'INTEL_CYCLE_FAILED'] as const;
 export type HealthKind = (typeof HEALTH_KINDS)[number];
 
 /** Which anomaly each kind is raised as (the alert path's codes). */
 export const HEALTH_ANOMALY: Readonly<Record<HealthKind, AnomalyCode>> = {
   MISSED_RUN: 'WORKER_CRASH',
   STUCK_EXECUTION: 'WORKER_CRASH',
+  UNRECORDED_RUN: 'WORKER_CRASH',
   QUEUE_OVERFLOW: 'QUEUE_OVERFLOW',
   STALE_DATA: 'STALE_DATA',
   API_QUOTA_LOW: 'API_QUOTA_LOW',
@@ -187,6 +192,78 @@ export function stuckExecutions(facts: SweepFacts): HealthFinding[] {
   return out;
 }
 
+/** An execution that claimed a job's slot or holds its lock but no longer runs: its slot may be unreported. */
+export interface UnrecordedCandidate {
+  readonly worker: string;
+  readonly job: string;
+  readonly executionArn: string;
+  /** The slot it claimed; null when it only holds the lock (its input names the slot). */
+  readonly claimedSlot: string | null;
+  /** Whether it still holds the job's lock. */
+  readonly holdsLock: boolean;
+}
+
+/**
+ * Slot owners and lock holders that are not among the RUNNING executions of their job's pipeline.
+ * Only pipelines whose RUNNING listing succeeded (`listed`, keys `<worker>.<job>`) are judged: an
+ * execution missing from a failed listing is not known to have ended. The STATE items must have
+ * been read before the listings, so an execution seen in them and absent from a listing has ended.
+ */
+export function unrecordedCandidates(facts: SweepFacts, listed: ReadonlySet<string>): UnrecordedCandidate[] {
+  const running = new Set(facts.running.map((r) => r.executionArn));
+  const out: UnrecordedCandidate[] = [];
+  for (const worker of facts.workers) {
+    const state = facts.states[worker.id];
+    if (state === undefined) continue;
+    for (const job of worker.jobs) {
+      if (!listed.has(`${worker.id}.${job.id}`)) continue;
+      const owner = state.slotOwners[job.id];
+      const holder = state.locks[job.id]?.holder ?? null;
+      const seen = new Set<string>();
+      for (const arn of [owner, holder]) {
+        if (arn === undefined || arn === null || seen.has(arn) || running.has(arn)) continue;
+        seen.add(arn);
+        out.push({ worker: worker.id, job: job.id, executionArn: arn, claimedSlot: arn === owner ? (state.slots[job.id] ?? null) : null, holdsLock: arn === holder });
+      }
+    }
+  }
+  return out;
+}
+
+/** The finding for a slot the sweep recorded because its execution ended without a report. */
+export function unrecordedRunFinding(c: Pick<UnrecordedCandidate, 'worker' | 'job' | 'executionArn'>, scheduledTime: string, nowMs: number): HealthFinding {
+  return finding('UNRECORDED_RUN', c.worker, c.job, nowMs, {
+    detail: `${c.worker}.${c.job}: ${c.executionArn} ended without a report for the ${scheduledTime} slot (its Record step failed); recorded FAILED by the health sweep`,
+    observed: 'no report',
+    threshold: 'one report per slot',
+    window: scheduledTime,
+    executionArn: c.executionArn,
+    scheduledTime,
+  });
+}
+
+const TWO_DAYS_MS = 2 * 24 * 3600 * 1000;
+
+/**
+ * How old a dependency's data may get before the sweep calls it stale: the dependency's
+ * threshold, or, when the consumed job refreshes less often, its longest interval between runs
+ * (its own schedules and those of a sub-pipeline it is a stage of) plus its timeout. The threshold
+ * holds when the consumer runs (its gate checks it, and the intel cycle refreshes the job first);
+ * between runs, data older than the threshold is only stale once a refresh is overdue (youtube
+ * games runs every 4 h, creator intel needs it no older than an hour at its run).
+ */
+export function staleAfterSeconds(dep: DependencySpec, nowMs: number, registry: readonly WorkerSpec[] = ALL_WORKERS): number {
+  const threshold = dep.freshnessSeconds ?? 0;
+  const job = dep.job === undefined ? undefined : registry.find((w) => w.id === dep.on)?.jobs.find((j) => j.id === dep.job);
+  if (job === undefined) return threshold;
+  const cycles = registry.filter((w) => (w.stages ?? []).some((s) => s.worker === dep.on && s.job === dep.job));
+  const schedules = [...job.schedules, ...cycles.flatMap((c) => c.jobs.flatMap((j) => j.schedules))];
+  const times = [...new Set(schedules.flatMap((sch) => occurrences(sch.expression, sch.timezone, nowMs - TWO_DAYS_MS, nowMs)))].sort((a, b) => a - b);
+  let gapMs = 0;
+  for (let i = 1; i < times.length; i++) gapMs = Math.max(gapMs, (times[i] as number) - (times[i - 1] as number));
+  return Math.max(threshold, Math.ceil(gapMs / 1000) + job.timeoutSeconds);
+}
+
 /** Queue depth, stale data, quota and memory from the design's thresholds; the intel cycle's last status. */
 export function levelFindings(facts: SweepFacts): HealthFinding[] {
   const out: HealthFinding[] = [];
@@ -198,14 +275,16 @@ export function levelFindings(facts: SweepFacts): HealthFinding[] {
     }
     for (const dep of worker.dependencies) {
       if (dep.relation !== 'data' || dep.freshnessSeconds === undefined) continue;
-      const freshAtMs = facts.states[dep.on]?.freshAtMs ?? null;
+      // The freshness of the job consumed: youtube's trending succeeding says nothing of its games.
+      const freshAtMs = dep.job === undefined ? (facts.states[dep.on]?.freshAtMs ?? null) : freshAtOf(facts.states[dep.on], dep.job);
       const ageSeconds = freshAtMs === null ? null : Math.round((nowMs - freshAtMs) / 1000);
-      if (ageSeconds !== null && ageSeconds <= dep.freshnessSeconds) continue;
+      const limitSeconds = staleAfterSeconds(dep, nowMs);
+      if (ageSeconds !== null && ageSeconds <= limitSeconds) continue;
       out.push(
         finding('STALE_DATA', worker.id, null, nowMs, {
-          detail: `${worker.id} needs ${dep.on} data no older than ${dep.freshnessSeconds} s; it is ${ageSeconds === null ? 'missing' : `${ageSeconds} s old`}`,
+          detail: `${worker.id} needs ${dep.job === undefined ? dep.on : `${dep.on}.${dep.job}`} data no older than ${dep.freshnessSeconds} s at its run, refreshed at least every ${limitSeconds} s; it is ${ageSeconds === null ? 'missing' : `${ageSeconds} s old`}`,
           observed: ageSeconds ?? 'never',
-          threshold: dep.freshnessSeconds,
+          threshold: limitSeconds,
         }),
       );
     }

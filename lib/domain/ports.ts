@@ -1,7 +1,8 @@
 /**
  * The port the protocol logic declares and a storage adapter implements (DynamoDB in
  * lambdas/adapters/dynamo-state-store.ts, an in-memory map in the tests). Every write is a
- * single-item conditional write: no transactions. Pure (types only).
+ * single-item conditional write: no transactions (the embedded DynamoDB has none either), so the
+ * Record step orders its writes instead (docs/reliability.md). Pure (types only).
  */
 import type { WorkerScoreReport } from './score-report.js';
 import type { WindowBucket, WindowCounter } from './window-stats.js';
@@ -45,10 +46,17 @@ export interface StateStore {
   readWorkerState(workerId: string): Promise<WorkerStateItem | undefined>;
   /** Applies a conditional write to the worker's STATE item; the item after the write, or null when the condition failed. */
   updateWorkerState(workerId: string, write: StateWrite): Promise<WorkerStateItem | null>;
-  /** Adds counters to a WINDOW bucket (one atomic ADD) and sets its TTL (epoch seconds). */
-  addWindowCounters(workerId: string, bucketKey: string, delta: Partial<Record<WindowCounter, number>>, expiresAt: number): Promise<void>;
+  /**
+   * Adds counters to a WINDOW bucket (one atomic ADD) and sets its TTL (epoch seconds). With
+   * `countKey` (the report's sort key) the ADD is applied once per key and bucket: the key joins the
+   * bucket's `counted` set in the same conditional write, and a second call with it changes nothing
+   * and answers false. Without it, every call adds (true).
+   */
+  addWindowCounters(workerId: string, bucketKey: string, delta: Partial<Record<WindowCounter, number>>, expiresAt: number, countKey?: string): Promise<boolean>;
   /** Stores a report unless its slot already has one; false when it existed. */
   putReportOnce(stored: StoredReport): Promise<boolean>;
+  /** Whether the worker's partition holds the report `reportSk` (consistent read). */
+  hasReport(workerId: string, reportSk: string): Promise<boolean>;
   /** WINDOW buckets of one worker, in request order (EMPTY_BUCKET where absent). */
   readWindowBuckets(workerId: string, bucketKeys: readonly string[]): Promise<WindowBucket[]>;
 }

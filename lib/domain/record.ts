@@ -6,13 +6,14 @@
  * single-step result -> its status; a fan-out -> all items ok (and SUCCEEDED) => SUCCEEDED, some ok
  * => PARTIAL, none ok => FAILED.
  *
- * Writes (each a single-item write):
- *  (a) the worker's STATE item: circuit outcome, freshness mark, last run, and the lock release, in
+ * Writes (each a single-item write), applied in this order by lambdas/protocol/steps.ts:
+ *  (a) the WINDOW bucket: one ADD of windowDelta(report) (the anomaly counters, plus succeeded, the
+ *      score sums and the duration histogram that report aggregation reads), once per report key;
+ *  (b) the worker's STATE item: circuit outcome, freshness mark, last run, and the lock release, in
  *      ONE conditional write (recordSpec: current holder and fence) for a locked run, or under an
  *      optimistic `version` condition for an unlocked one. Skips write nothing here.
- *  (b) the WINDOW bucket: one ADD of windowDelta(report) (the anomaly counters, plus succeeded, the
- *      score sums and the duration histogram that report aggregation reads).
- *  (c) the report, put once per (scheduled time, job).
+ *  (c) the report, put once per (scheduled time, job): last, so a partial failure leaves no report
+ *      (the slot stays claimed but unreported, which a retry or the health sweep completes).
  * Pure.
  */
 import type { ItemOutcome, PipelineState, WorkerResult } from '../../lambdas/shared/contracts.js';
@@ -20,7 +21,7 @@ import { weightsFor } from '../registry/index.js';
 import { effectiveCircuit } from './worker-config.js';
 import type { JobSpec, WorkerSpec } from '../registry/types.js';
 import { evaluateAnomalies, type AnomalyCode, type HealthFacts, type WorkerBudget } from './anomaly-rules.js';
-import { CLOSED_CIRCUIT, recordOutcome } from './circuit.js';
+import { recordOutcome } from './circuit.js';
 import { InvalidPayloadError, isCrashError } from './errors.js';
 import { and, lockAttrsFor, recordSpec, releaseSpec, type AttrValue } from './lock.js';
 import { recoveryFor } from './recovery.js';
@@ -30,6 +31,9 @@ import { scoreRun, type RunFacts } from './scoring.js';
 import { bucketKey, windowDelta, type WindowDelta } from './window-stats.js';
 import {
   circuitAttr,
+  circuitAttrOf,
+  circuitOf,
+  freshAtAttrOf,
   normalizeIso,
   reportSk,
   STATE_ATTRS,
@@ -307,14 +311,14 @@ function buildReport(input: RecordInput, outcome: Outcome, lockFence: number | n
 
 function runEffects(input: RecordInput, status: RunStatus): { scalars: Record<string, AttrValue>; circuit: ReturnType<typeof circuitAttr> } {
   const success = status === 'SUCCEEDED' || status === 'PARTIAL';
-  const circuit = recordOutcome(input.current?.circuit ?? CLOSED_CIRCUIT, success ? 'success' : 'failure', input.nowMs, effectiveCircuit(input.worker, input.current?.config));
+  const circuit = recordOutcome(circuitOf(input.current, input.job.id), success ? 'success' : 'failure', input.nowMs, effectiveCircuit(input.worker, input.current?.config));
   const scalars: Record<string, AttrValue> = {
     [STATE_ATTRS.lastStatus]: status,
     [STATE_ATTRS.lastRunAtMs]: input.nowMs,
     [STATE_ATTRS.lastScheduledTime]: normalizeIso(input.state.scheduledTime),
     [STATE_ATTRS.lastExecutionId]: input.executionId,
   };
-  if (success) scalars[STATE_ATTRS.freshAtMs] = input.nowMs;
+  if (success) scalars[freshAtAttrOf(input.job.id)] = input.nowMs;
   return { scalars, circuit: circuitAttr(circuit) };
 }
 
@@ -335,15 +339,15 @@ export function planRecord(input: RecordInput): RecordPlan {
       const lock = lockOf(current, input.job.id);
       if (lock.holder === executionId && lock.fence === fence) {
         const spec = recordSpec(executionId, fence, scalars, lockAttrsFor(input.job.id));
-        // The version too: the circuit is the worker's, and a sibling job may have recorded since we read it.
-        stateWrite = { write: withVersionBump({ ...spec, condition: and(spec.condition, versionCondition(current)), set: { ...spec.set, [STATE_ATTRS.circuit]: circuit } }), guard: 'fence' };
+        // The version too: the job's circuit is computed from the item as read, and a recovery may have changed it since.
+        stateWrite = { write: withVersionBump({ ...spec, condition: and(spec.condition, versionCondition(current)), set: { ...spec.set, [circuitAttrOf(input.job.id)]: circuit } }), guard: 'fence' };
       } else {
         // A newer holder took the lock (or it was released by someone else): the fence is stale.
         report = markLockLost(report);
         lockReleased = false;
       }
     } else {
-      stateWrite = { write: withVersionBump({ condition: versionCondition(current), set: { ...scalars, [STATE_ATTRS.circuit]: circuit }, add: {}, remove: [] }), guard: 'version' };
+      stateWrite = { write: withVersionBump({ condition: versionCondition(current), set: { ...scalars, [circuitAttrOf(input.job.id)]: circuit }, add: {}, remove: [] }), guard: 'version' };
     }
   } else if (gate === undefined && lockOf(current, input.job.id).holder === executionId) {
     // The gate failed after acquiring: give the lock back.

@@ -5,13 +5,13 @@
  * the consumer concurrency, the upstream pipelines to refresh, and the recovery's record item.
  * Pure: no clock, no I/O.
  */
-import { workStepTimeoutSeconds } from '../registry/index.js';
+import { LAMBDA_MAX_TIMEOUT_SECONDS, maxWorkStepTimeoutSeconds, STEP_TIMEOUT_RAISE_FACTOR_MAX, workStepTimeoutSeconds } from '../registry/index.js';
 import type { DependencySpec, JobSpec, WorkerSpec } from '../registry/types.js';
 import { parseScheduleExpression } from '../registry/schedule-expression.js';
 import { and, or, type Condition } from './lock.js';
 import { boundedIncrease, RECOVERY_BOUNDS, type RecoveryAction } from './recovery.js';
 import { occurrences } from './schedule-math.js';
-import { STATE_ATTRS, type StateWrite, type WorkerStateItem } from './worker-state.js';
+import { freshAtOf, STATE_ATTRS, stepTimeoutAttrOf, type StateWrite, type WorkerStateItem } from './worker-state.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -155,19 +155,39 @@ export type BoundedChange =
   | { readonly kind: 'at-bound'; readonly currentSeconds: number; readonly recommendation: string };
 
 /**
- * SLOW_EXECUTION: "increase timeout, check resources". A work step already has its job's whole
- * design budget less the protocol reserve and its bounded waits (registry workStepTimeoutSeconds),
- * and the pipeline's own timeout is that budget: a longer step would outlive the pipeline and lose
- * its report. So the bounded raise is zero and the recovery makes the recommendation instead.
+ * SLOW_EXECUTION: "increase timeout, check resources". The job's work-step timeout grows by a
+ * quarter per recovery, up to its bound (registry maxWorkStepTimeoutSeconds: the registry's step
+ * timeout x STEP_TIMEOUT_RAISE_FACTOR_MAX, at most Lambda's 900 s; the function timeout and the
+ * pipeline's budget leave room for it). The gate hands the raised timeout to the Work task. At the
+ * bound (and for fan-out jobs, whose items keep theirs) the recovery recommends instead.
  */
 export function raisedStepTimeout(worker: WorkerSpec, job: JobSpec, state: WorkerStateItem | undefined): BoundedChange {
   const original = workStepTimeoutSeconds(worker, job);
-  const current = state?.stepTimeoutOverrideSeconds ?? original;
-  return {
-    kind: 'at-bound',
-    currentSeconds: current,
-    recommendation: `${worker.id}.${job.id} step timeout is at its bound: ${original} s is the job's ${job.timeoutSeconds} s design budget less the protocol reserve; check its resources (memory, upstream latency), raise the budget in the registry, or fan the job out`,
-  };
+  const bound = maxWorkStepTimeoutSeconds(worker, job);
+  const read = state?.stepTimeoutOverrides[job.id] ?? null;
+  const current = read ?? original;
+  const next = boundedIncrease(current, original, Number.POSITIVE_INFINITY, bound);
+  if (next === null) {
+    return {
+      kind: 'at-bound',
+      currentSeconds: current,
+      recommendation: job.fanOut
+        ? `${worker.id}.${job.id} fans out: each item keeps its ${job.fanOut.itemTimeoutSeconds} s; raise itemTimeoutSeconds in the registry or split the items, and check the resources (memory, upstream latency)`
+        : `${worker.id}.${job.id} step timeout is at its bound (${current} s of ${bound} s: ${original} s x ${STEP_TIMEOUT_RAISE_FACTOR_MAX}, at most ${LAMBDA_MAX_TIMEOUT_SECONDS} s); check its resources (memory, upstream latency), raise the budget in the registry, or fan the job out`,
+    };
+  }
+  return { kind: 'raise', fromSeconds: current, toSeconds: next, write: overrideWrite(stepTimeoutAttrOf(job.id), read, next) };
+}
+
+/**
+ * When a job next runs from its schedules (or, for a stage, its sub-pipeline's), epoch ms; null
+ * when it never runs on a schedule (on demand).
+ */
+export function nextRunAtMs(worker: WorkerSpec, job: JobSpec, nowMs: number, registry: readonly WorkerSpec[]): number | null {
+  const cycle = job.schedules.length > 0 ? undefined : registry.find((w) => (w.stages ?? []).some((s) => s.worker === worker.id && s.job === job.id));
+  const schedules = job.schedules.length > 0 ? job.schedules : (cycle?.jobs.flatMap((j) => j.schedules) ?? []);
+  const next = schedules.flatMap((sch) => occurrences(sch.expression, sch.timezone, nowMs + 1, nowMs + 2 * DAY_MS).slice(0, 1));
+  return next.length === 0 ? null : Math.min(...next);
 }
 
 /** The lock lease lengthened within RECOVERY_BOUNDS.leaseExtendFactorMax. */
@@ -224,39 +244,145 @@ export function scaledConcurrency(current: number | null): number | null {
 }
 
 // ---------------------------------------------------------------------------------------------
-// STALE_DATA / DEPENDENCY_FAILURE: the upstream pipelines
+// STALE_DATA / DEPENDENCY_FAILURE: the upstream jobs, and the dependents blocked by them
 
 export interface UpstreamTarget {
   readonly worker: string;
-  /** The job that refreshes its data: its first scheduled job. */
+  /** The job whose data is consumed (the dependency's `job`): the one run again. */
   readonly job: string;
   readonly optional: boolean;
   readonly relation: DependencySpec['relation'];
+  /** Why it is a target, for the record. */
+  readonly why: string;
 }
 
-/** A worker's refresh job: the first job with a schedule (as the intel cycle chooses). */
+/** A worker's own refresh job: the first job with a schedule (STALE_DATA on a worker with no data dependency). */
 export function refreshJobOf(worker: WorkerSpec): string | null {
   return worker.jobs.find((j) => j.schedules.length > 0)?.id ?? null;
 }
 
+/** Worker STATE items by worker id, as read for a recovery. */
+export type StatesById = Readonly<Record<string, WorkerStateItem | undefined>>;
+
+const ageText = (freshAtMs: number | null, nowMs: number): string => (freshAtMs === null ? 'never succeeded' : `last succeeded ${Math.round((nowMs - freshAtMs) / 1000)} s ago`);
+
 /**
- * The upstream pipelines of a worker's job: its gating dependencies that can be refreshed. For
- * STALE_DATA only `data` dependencies, and the worker itself when it has none (its own data is stale).
+ * The `data` dependencies of a job whose consumed job is stale now (older than the dependency's
+ * freshnessSeconds, or never succeeded): only those are run again. A dependency that is fresh is
+ * not a target, whatever its worker's other jobs did (playbook's recovery does not re-run a
+ * twitch streams poll that had not failed).
  */
-export function upstreamTargets(worker: WorkerSpec, job: JobSpec, lookup: (id: string) => WorkerSpec | undefined, onlyData: boolean): UpstreamTarget[] {
+export function staleUpstreams(worker: WorkerSpec, job: JobSpec, states: StatesById, nowMs: number): UpstreamTarget[] {
   const gating = job.gatedBy ?? worker.dependencies.map((d) => d.on);
-  const deps = worker.dependencies.filter((d) => gating.includes(d.on) && (!onlyData || d.relation === 'data'));
   const out: UpstreamTarget[] = [];
-  for (const d of deps) {
-    const upstream = lookup(d.on);
-    const refresh = upstream === undefined ? null : refreshJobOf(upstream);
-    if (refresh !== null) out.push({ worker: d.on, job: refresh, optional: d.kind === 'optional', relation: d.relation });
-  }
-  if (out.length === 0 && onlyData) {
-    const own = refreshJobOf(worker);
-    if (own !== null) out.push({ worker: worker.id, job: own, optional: false, relation: 'data' });
+  for (const d of worker.dependencies) {
+    if (d.relation !== 'data' || d.job === undefined || !gating.includes(d.on)) continue;
+    const freshAtMs = freshAtOf(states[d.on], d.job);
+    const limitMs = (d.freshnessSeconds ?? 0) * 1000;
+    if (freshAtMs !== null && nowMs - freshAtMs <= limitMs) continue;
+    out.push({ worker: d.on, job: d.job, optional: d.kind === 'optional', relation: d.relation, why: `${d.on}.${d.job} ${ageText(freshAtMs, nowMs)}, limit ${d.freshnessSeconds ?? 0} s` });
   }
   return out;
+}
+
+/** A job a DEPENDENCY_FAILURE recovery runs once its upstream succeeded. */
+export interface DependentRun {
+  readonly worker: string;
+  readonly job: string;
+}
+
+export interface DependencyRecoveryPlan {
+  /** The failed upstream jobs to retry (optional ones are skipped, not retried). */
+  readonly upstream: readonly UpstreamTarget[];
+  /** The blocked dependents to run once after, in order. */
+  readonly dependents: readonly DependentRun[];
+}
+
+/**
+ * What a DEPENDENCY_FAILURE recovery runs. The anomaly names a job; three cases:
+ * - a sub-pipeline (the intel cycle failed because of a stage): the upstream is every stale job a
+ *   stage consumes (youtube games), the dependents the stages that consume one (creator intel,
+ *   playbook), in stage order;
+ * - a job with stale data dependencies (creator intel skipped DEPENDENCY_FAILED): those are the
+ *   upstream, the job itself the dependent;
+ * - the failed upstream job itself (the incident is keyed on the root cause): itself, and the jobs
+ *   whose hard data dependency names it and is stale.
+ */
+export function dependencyRecoveryPlan(worker: WorkerSpec, job: JobSpec, registry: readonly WorkerSpec[], states: StatesById, nowMs: number): DependencyRecoveryPlan {
+  const byId = new Map(registry.map((w) => [w.id, w] as const));
+  const stagesOf = (w: WorkerSpec): DependentRun[] => (w.stages ?? []).map((s) => ({ worker: s.worker, job: s.job }));
+  const upstreamOf = (run: DependentRun): UpstreamTarget[] => {
+    const w = byId.get(run.worker);
+    const j = w?.jobs.find((x) => x.id === run.job);
+    return w && j ? staleUpstreams(w, j, states, nowMs) : [];
+  };
+  const unique = (targets: UpstreamTarget[]): UpstreamTarget[] => [...new Map(targets.map((t) => [`${t.worker}.${t.job}`, t] as const)).values()];
+
+  if (worker.executionModel === 'sub-pipeline') {
+    const stages = stagesOf(worker);
+    const blocked = stages.filter((s) => upstreamOf(s).some((t) => !t.optional));
+    return { upstream: unique(stages.flatMap(upstreamOf)), dependents: blocked };
+  }
+  const own = staleUpstreams(worker, job, states, nowMs);
+  if (worker.dependencies.length > 0) return { upstream: own, dependents: [{ worker: worker.id, job: job.id }] };
+  const dependents = registry.flatMap((w) =>
+    w.jobs
+      .filter((j) => w.dependencies.some((d) => d.on === worker.id && d.job === job.id && d.relation === 'data' && d.kind === 'hard') && staleUpstreams(w, j, states, nowMs).some((t) => t.worker === worker.id && t.job === job.id))
+      .map((j) => ({ worker: w.id, job: j.id })),
+  );
+  return { upstream: [{ worker: worker.id, job: job.id, optional: false, relation: 'data', why: `${worker.id}.${job.id} ${ageText(freshAtOf(states[worker.id], job.id), nowMs)}` }], dependents };
+}
+
+/**
+ * STALE_DATA: the jobs whose data is stale. The anomaly is raised on the consumer (creator intel
+ * needs youtube games data no older than an hour): its stale data dependencies' jobs. A worker
+ * with no data dependency is stale itself: its own refresh job.
+ */
+export function staleDataTargets(worker: WorkerSpec, job: JobSpec, states: StatesById, nowMs: number): UpstreamTarget[] {
+  if (worker.dependencies.some((d) => d.relation === 'data')) return staleUpstreams(worker, job, states, nowMs);
+  const own = refreshJobOf(worker);
+  return own === null ? [] : [{ worker: worker.id, job: own, optional: false, relation: 'data', why: `${worker.id}.${own} ${ageText(freshAtOf(states[worker.id], own), nowMs)}` }];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outcomes: what a recovery achieved, verified
+
+export const RECOVERY_OUTCOMES = ['SUCCEEDED', 'FAILED', 'NOT_APPLICABLE'] as const;
+export type RecoveryOutcome = (typeof RECOVERY_OUTCOMES)[number];
+
+/**
+ * A recovery's verdict, kept in its summary record (RECOVERY#<alertId> / SUMMARY) for the incident
+ * model: SUCCEEDED only with `verified` true (the goal was checked: the run it started SUCCEEDED,
+ * the circuit closed after a successful probe, the next run acquired the lock ...), else FAILED or
+ * NOT_APPLICABLE, each with the reason.
+ */
+export interface RecoveryVerdict {
+  readonly outcome: RecoveryOutcome;
+  readonly verified: boolean;
+  readonly reason: string;
+  /** The design's action whose goal was checked, or null (no recovery action). */
+  readonly action: RecoveryAction | null;
+  /** The `worker.job` the action targeted (the upstream job for DEPENDENCY_FAILURE and STALE_DATA). */
+  readonly job: string;
+}
+
+/** The status a run's Record step wrote, from a `.sync:2` child's output (`$.record.status`); null when it recorded none. */
+export function recordedStatus(output: unknown): string | null {
+  if (typeof output !== 'object' || output === null) return null;
+  const record = (output as { record?: unknown }).record;
+  if (typeof record !== 'object' || record === null) return null;
+  const status = (record as { status?: unknown }).status;
+  return typeof status === 'string' ? status : null;
+}
+
+/** Why a run does not count as recovered, or null when it SUCCEEDED. */
+export function runNotRecovered(what: string, output: unknown, failure: { readonly Error: string; readonly Cause?: string | undefined } | null): string | null {
+  if (failure !== null) return `${what} failed: ${failure.Error}`;
+  const status = recordedStatus(output);
+  if (status === 'SUCCEEDED') return null;
+  if (status === null) return `${what} recorded no run (a duplicate slot delivery)`;
+  const skip = (output as { record?: { skipReason?: unknown } }).record?.skipReason;
+  return `${what} ended ${status}${typeof skip === 'string' ? ` (${skip})` : ''}, not SUCCEEDED`;
 }
 
 // ---------------------------------------------------------------------------------------------

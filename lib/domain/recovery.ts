@@ -3,6 +3,7 @@
  * escalation rules. Which state machine carries out an action is the infrastructure's business;
  * this module only decides what should happen. Pure.
  */
+import { STEP_TIMEOUT_RAISE_FACTOR_MAX } from '../registry/defaults.js';
 import { ALERT_DEADLINE_SECONDS, RULE_BY_CODE, type AnomalyCode, type Severity } from './anomaly-rules.js';
 
 export const RECOVERY_ACTIONS = [
@@ -47,14 +48,16 @@ export function recoveryFor(code: AnomalyCode): RecoveryPlan | null {
 
 /** Bounds on self-healing changes, so no recovery can grow a setting without limit. */
 export const RECOVERY_BOUNDS = {
-  /** SLOW_EXECUTION may raise a step timeout by this factor at most, and never past Lambda's 900 s. */
-  timeoutRaiseFactorMax: 1.5,
+  /** SLOW_EXECUTION may raise a step timeout by this factor at most, and never past Lambda's 900 s (the registry's, which sizes functions and pipelines for it). */
+  timeoutRaiseFactorMax: STEP_TIMEOUT_RAISE_FACTOR_MAX,
   /** LOCK_CONTENTION may lengthen a lease by this factor at most. */
   leaseExtendFactorMax: 2,
   /** API_QUOTA_LOW multiplies a schedule's interval by this, until the quota resets. */
   scheduleSlowdownFactor: 4,
   /** WORKER_CRASH restarts a worker at most this many times per hour. */
   restartsPerHourMax: 1,
+  /** DEPENDENCY_FAILURE retries a failed upstream run this many times (with backoff) after the first attempt. */
+  upstreamRetriesMax: 2,
 } as const;
 
 /** A raised timeout or lease, bounded by the factor and the absolute cap. Null when already at the bound. */

@@ -19,6 +19,13 @@ export const WORKER_STEP_MAX_RETRIES: number = WORKER_STEP_RETRY.maxRetries;
 
 /** Protocol steps (gate, record) retry Lambda's own transient errors quickly. */
 export const PROTOCOL_STEP_RETRY = { maxRetries: 3, intervalSeconds: 1, backoffRate: 2, maxDelaySeconds: 10 } as const;
+/**
+ * The Record step's second retrier: every error but the non-retryable ones (a malformed payload
+ * stays malformed), with exponential backoff, full jitter and a bound. Record is idempotent (counters
+ * once per report key, the fenced state write once per execution, the report once per slot), so any
+ * prefix of it may run again. Worst case about 2 + 4 + 8 + 16 + 30 + 30 = 90 s of sleeps.
+ */
+export const RECORD_STEP_RETRY = { maxRetries: 6, intervalSeconds: 2, backoffRate: 2, maxDelaySeconds: 30 } as const;
 /** Timeout of one protocol step, in seconds. */
 export const PROTOCOL_STEP_TIMEOUT_SECONDS = 20;
 /** How long a pipeline sleeps between two looks at a `not-running` dependency, at most. */

@@ -67,15 +67,12 @@ export const ORCHESTRATOR_RUNNING: OrchestratorState = Object.freeze({ mode: 'RU
 // Worker STATE item
 
 export const STATE_ATTRS = {
-  circuit: 'circuit',
-  freshAtMs: 'freshAtMs',
   lastStatus: 'lastStatus',
   lastRunAtMs: 'lastRunAtMs',
   lastScheduledTime: 'lastScheduledTime',
   /** The execution whose Record last applied its effects: makes a retried Record idempotent. */
   lastExecutionId: 'lastExecutionId',
   leaseSecondsOverride: 'leaseSecondsOverride',
-  stepTimeoutOverrideSeconds: 'stepTimeoutOverrideSeconds',
   /** Optimistic-concurrency counter: every write through this module adds 1. */
   version: 'version',
   /** Operator configuration (lib/domain/worker-config.ts), written by the API only. */
@@ -84,6 +81,15 @@ export const STATE_ATTRS = {
 
 /** Which execution claimed a job's slot, so a retried gate recognises its own claim. */
 export const slotOwnerAttr = (jobId: string): string => `slotOwner_${jobId}`;
+/** A job's circuit (a map): jobs of one worker open and close separately (youtube's games failing does not stop trending). */
+export const circuitAttrOf = (jobId: string): string => `circuit_${jobId}`;
+/** Completion time (epoch ms) of a job's last SUCCEEDED/PARTIAL run: the freshness of the data that job produces. */
+export const freshAtAttrOf = (jobId: string): string => `freshAtMs_${jobId}`;
+/** A job's work-step timeout as raised by the SLOW_EXECUTION recovery (seconds); the gate hands it to the Work task. */
+export const stepTimeoutAttrOf = (jobId: string): string => `stepTimeoutOverrideSeconds_${jobId}`;
+const STEP_TIMEOUT_PREFIX = stepTimeoutAttrOf('');
+const CIRCUIT_PREFIX = circuitAttrOf('');
+const FRESH_AT_PREFIX = freshAtAttrOf('');
 
 const SLOT_PREFIX = slotAttr('');
 const SLOT_OWNER_PREFIX = slotOwnerAttr('');
@@ -103,16 +109,21 @@ export interface WorkerStateItem {
   readonly slots: Readonly<Record<string, string>>;
   /** The execution that claimed each job's slot. */
   readonly slotOwners: Readonly<Record<string, string>>;
-  /** CLOSED when absent. */
+  /** Per job id: its circuit (absent: CLOSED). Read it with `circuitOf`. */
+  readonly circuits: Readonly<Record<string, CircuitState>>;
+  /** Per job id: completion time of its last SUCCEEDED/PARTIAL run. Read it with `freshAtOf`. */
+  readonly freshAt: Readonly<Record<string, number>>;
+  /** For views only: the worker's least healthy job circuit (OPEN, then HALF_OPEN, then CLOSED). Decisions use `circuitOf`. */
   readonly circuit: CircuitState;
-  /** Completion time of the last SUCCEEDED/PARTIAL run, or null. */
+  /** For views only: the latest of the jobs' freshness marks, or null. Decisions use `freshAtOf`. */
   readonly freshAtMs: number | null;
   readonly lastStatus: RunStatus | null;
   readonly lastRunAtMs: number | null;
   readonly lastScheduledTime: string | null;
   readonly lastExecutionId: string | null;
   readonly leaseSecondsOverride: number | null;
-  readonly stepTimeoutOverrideSeconds: number | null;
+  /** Per job id: its raised work-step timeout in seconds (SLOW_EXECUTION). */
+  readonly stepTimeoutOverrides: Readonly<Record<string, number>>;
   /** Set by the QUEUE_OVERFLOW recovery: no new jobs start before this time (epoch ms). */
   readonly intakePausedUntilMs: number | null;
   /** Set when a recovery slows the schedules (API_QUOTA_LOW, HIGH_FAILURE_RATE): registry slots before this time (epoch ms) may not fire. */
@@ -193,14 +204,45 @@ export function lockOf(state: WorkerStateItem | undefined, jobId: string): LockV
   return state?.locks[jobId] ?? NO_LOCK;
 }
 
+const CIRCUIT_SEVERITY: Readonly<Record<CircuitStateName, number>> = { CLOSED: 0, HALF_OPEN: 1, OPEN: 2 };
+
+/** A job's circuit (CLOSED when it has none). */
+export function circuitOf(state: WorkerStateItem | undefined, jobId: string): CircuitState {
+  return state?.circuits[jobId] ?? CLOSED_CIRCUIT;
+}
+
+/** When the job last succeeded (its data's freshness), or null. */
+export function freshAtOf(state: WorkerStateItem | undefined, jobId: string): number | null {
+  return state?.freshAt[jobId] ?? null;
+}
+
 export function parseWorkerState(raw: RawItem): WorkerStateItem {
   const slots: Record<string, string> = {};
   const slotOwners: Record<string, string> = {};
+  const circuits: Record<string, CircuitState> = {};
+  const freshAt: Record<string, number> = {};
+  const stepTimeoutOverrides: Record<string, number> = {};
   for (const [name, value] of Object.entries(raw)) {
+    if (name.startsWith(STEP_TIMEOUT_PREFIX)) {
+      const seconds = num(value);
+      if (seconds !== null) stepTimeoutOverrides[name.slice(STEP_TIMEOUT_PREFIX.length)] = seconds;
+      continue;
+    }
+    if (name.startsWith(CIRCUIT_PREFIX)) {
+      circuits[name.slice(CIRCUIT_PREFIX.length)] = parseCircuit(value);
+      continue;
+    }
+    if (name.startsWith(FRESH_AT_PREFIX)) {
+      const at = num(value);
+      if (at !== null) freshAt[name.slice(FRESH_AT_PREFIX.length)] = at;
+      continue;
+    }
     if (typeof value !== 'string') continue;
     if (name.startsWith(SLOT_PREFIX)) slots[name.slice(SLOT_PREFIX.length)] = value;
     else if (name.startsWith(SLOT_OWNER_PREFIX)) slotOwners[name.slice(SLOT_OWNER_PREFIX.length)] = value;
   }
+  const circuit = Object.values(circuits).reduce<CircuitState>((worst, c) => (CIRCUIT_SEVERITY[c.state] > CIRCUIT_SEVERITY[worst.state] ? c : worst), CLOSED_CIRCUIT);
+  const marks = Object.values(freshAt);
   const lastStatus = RUN_STATUSES.find((s) => s === raw[STATE_ATTRS.lastStatus]) ?? null;
   const config = parseStoredConfig(raw[STATE_ATTRS.config]);
   return {
@@ -208,14 +250,16 @@ export function parseWorkerState(raw: RawItem): WorkerStateItem {
     locks: parseLocks(raw),
     slots,
     slotOwners,
-    circuit: parseCircuit(raw[STATE_ATTRS.circuit]),
-    freshAtMs: num(raw[STATE_ATTRS.freshAtMs]),
+    circuits,
+    freshAt,
+    circuit,
+    freshAtMs: marks.length === 0 ? null : Math.max(...marks),
     lastStatus,
     lastRunAtMs: num(raw[STATE_ATTRS.lastRunAtMs]),
     lastScheduledTime: str(raw[STATE_ATTRS.lastScheduledTime]),
     lastExecutionId: str(raw[STATE_ATTRS.lastExecutionId]),
     leaseSecondsOverride: num(raw[STATE_ATTRS.leaseSecondsOverride]),
-    stepTimeoutOverrideSeconds: num(raw[STATE_ATTRS.stepTimeoutOverrideSeconds]),
+    stepTimeoutOverrides,
     intakePausedUntilMs: num(raw['intakePausedUntilMs']),
     scheduleSlowedUntilMs: num(raw['scheduleSlowedUntilMs']),
     version: num(raw[STATE_ATTRS.version]) ?? 0,

@@ -46,3 +46,8 @@ export const FAN_OUT_PLAN_TIMEOUT_SECONDS = 120;
 export const SYNC_TASK_SLACK_SECONDS = 60;
 /** A sub-pipeline's timeout must exceed its worst case by this much, in percent. */
 export const CYCLE_HEADROOM_PERCENT = 10;
+/**
+ * SLOW_EXECUTION may raise a work step's timeout up to this factor of the registry's (and never
+ * past Lambda's 900 s). The function's timeout and the pipeline's budget leave room for it.
+ */
+export const STEP_TIMEOUT_RAISE_FACTOR_MAX = 1.5;

@@ -2,13 +2,13 @@
  * Read-only views derived from the registry. Everything that builds infrastructure or runs
  * locally goes through these, so no worker is ever written out by hand twice.
  */
-import { CATEGORY_WEIGHTS, DEFAULT_CIRCUIT, PROTOCOL_RESERVE_SECONDS as PROTOCOL_RESERVE_SECONDS_INTERNAL } from './defaults.js';
+import { CATEGORY_WEIGHTS, DEFAULT_CIRCUIT, LAMBDA_MAX_TIMEOUT_SECONDS as LAMBDA_MAX_SECONDS, PROTOCOL_RESERVE_SECONDS as PROTOCOL_RESERVE_SECONDS_INTERNAL, STEP_TIMEOUT_RAISE_FACTOR_MAX as RAISE_FACTOR } from './defaults.js';
 import type { CircuitSpec, JobSpec, ScheduleSpec, ScoringWeights, WorkerSpec } from './types.js';
 import { WORKERS, type WorkerId } from './workers.js';
 
 export * from './types.js';
 export { WORKERS, type WorkerId, type LambdaWorkerId } from './workers.js';
-export { CATEGORY_WEIGHTS, CYCLE_HEADROOM_PERCENT, DEFAULT_CIRCUIT, FAN_OUT_PLAN_TIMEOUT_SECONDS, LAMBDA_MAX_TIMEOUT_SECONDS, PROTOCOL_RESERVE_SECONDS, SYNC_TASK_SLACK_SECONDS } from './defaults.js';
+export { CATEGORY_WEIGHTS, CYCLE_HEADROOM_PERCENT, DEFAULT_CIRCUIT, FAN_OUT_PLAN_TIMEOUT_SECONDS, LAMBDA_MAX_TIMEOUT_SECONDS, PROTOCOL_RESERVE_SECONDS, STEP_TIMEOUT_RAISE_FACTOR_MAX, SYNC_TASK_SLACK_SECONDS } from './defaults.js';
 export { cycleBudget, fanOutRounds, jobBudget, planStepTimeoutSeconds, stageRefreshes, syncTaskTimeoutSeconds, type CycleBudget, type JobBudget } from './budget.js';
 
 export const ALL_WORKERS: readonly WorkerSpec[] = WORKERS;
@@ -85,9 +85,25 @@ export function workStepTimeoutSeconds(worker: WorkerSpec, job: JobSpec): number
   return job.timeoutSeconds - PROTOCOL_RESERVE_SECONDS_INTERNAL - maxDependencyWaitSeconds(worker, job);
 }
 
-/** A worker function's Lambda timeout: the longest of its work steps. */
+/**
+ * The longest the SLOW_EXECUTION recovery may raise a job's work step to: the registry's step
+ * timeout x STEP_TIMEOUT_RAISE_FACTOR_MAX, at most Lambda's 900 s. A fan-out job's items keep their
+ * registry timeout (raise `itemTimeoutSeconds`, or split the items, instead).
+ */
+export function maxWorkStepTimeoutSeconds(worker: WorkerSpec, job: JobSpec): number {
+  const step = workStepTimeoutSeconds(worker, job);
+  if (job.fanOut) return step;
+  return Math.max(step, Math.min(LAMBDA_MAX_SECONDS, Math.floor(step * RAISE_FACTOR)));
+}
+
+/** A pipeline's overall timeout: the design's budget plus the room a raised work step may take. */
+export function pipelineTimeoutSeconds(worker: WorkerSpec, job: JobSpec): number {
+  return job.timeoutSeconds + (maxWorkStepTimeoutSeconds(worker, job) - workStepTimeoutSeconds(worker, job));
+}
+
+/** A worker function's Lambda timeout: the longest its work steps may be raised to, so a raised step is not cut short by the function. */
 export function functionTimeoutSeconds(worker: WorkerSpec): number {
-  return Math.max(...worker.jobs.map((job) => workStepTimeoutSeconds(worker, job)));
+  return Math.max(...worker.jobs.map((job) => maxWorkStepTimeoutSeconds(worker, job)));
 }
 
 /** A registry id (`youtube_worker`, `youtube_worker.trending`) as a PascalCase construct-id part. */

@@ -77,6 +77,14 @@ export type DependencyRelation = (typeof DEPENDENCY_RELATIONS)[number];
 
 export interface DependencySpec {
   readonly on: string;
+  /**
+   * The job of `on` whose output the dependent consumes (creator intel needs youtube's `games`, not
+   * its `trending`): its freshness and its circuit are what the gate checks, and the job a
+   * DEPENDENCY_FAILURE or STALE_DATA recovery runs again. Required for `data` and `coverage`; for
+   * `not-running`, absent means any job of `on`.
+   */
+  readonly job?: string;
+  /** `optional`: a failing dependency neither blocks the dependent nor is retried for it. */
   readonly kind: 'hard' | 'optional';
   readonly relation: DependencyRelation;
   /** For `data`: maximum age of the dependency's data; for `not-running`: how long to wait at most; for `coverage`: the fraction in percent of expected slots that must have a report. */

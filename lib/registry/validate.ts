@@ -166,6 +166,11 @@ export function validateRegistry(workers: readonly WorkerSpec[], categoryWeights
       }
       const upstream = byId.get(dep.on);
       if (upstream && !upstream.blocks.includes(w.id)) push(`${field}.on`, dep.on, `"${dep.on}" must list "${w.id}" in its blocks`);
+      if (dep.job === undefined) {
+        if (dep.relation !== 'not-running') push(`${field}.job`, dep.job, `a ${dep.relation} dependency must name the job of "${dep.on}" it consumes`);
+      } else if (upstream && !upstream.jobs.some((j) => j.id === dep.job)) {
+        push(`${field}.job`, dep.job, `"${dep.on}" has no such job (jobs: ${upstream.jobs.map((j) => j.id).join(', ') || 'none'})`);
+      }
     }
     for (const blocked of w.blocks) {
       const downstream = byId.get(blocked);

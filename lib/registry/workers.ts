@@ -116,7 +116,8 @@ export const WORKERS = [
         fanOut: { itemKind: 'game', itemTimeoutSeconds: 600, maxConcurrency: 10, maxItems: 20 },
       },
     ],
-    dependencies: [{ on: 'youtube_worker', kind: 'hard', relation: 'data', freshnessSeconds: 3600 }],
+    // Creator intel analyses the games snapshot (the cycle's first stage), not the trending list.
+    dependencies: [{ on: 'youtube_worker', job: 'games', kind: 'hard', relation: 'data', freshnessSeconds: 3600 }],
     blocks: ['intel_aggregation_worker'],
     scoreMetrics: ['games_processed', 'analyzers_succeeded', 'duration_ms'],
     memoryMb: 1024,
@@ -159,7 +160,7 @@ export const WORKERS = [
       { id: 'daily', mode: 'daily', timeoutSeconds: 600, expectedDurationSeconds: 180, schedules: [{ expression: 'cron(15 0 * * ? *)', timezone: UTC }], gatedBy: ['intel_aggregation_worker'] },
     ],
     dependencies: [
-      { on: 'creator_intel_worker', kind: 'optional', relation: 'not-running', maxWaitSeconds: 120 },
+      { on: 'creator_intel_worker', job: 'analyze', kind: 'optional', relation: 'not-running', maxWaitSeconds: 120 },
     ],
     blocks: [],
     scoreMetrics: ['categories_aggregated', 'duration_ms'],
@@ -175,8 +176,9 @@ export const WORKERS = [
     designSource: 'playbook_worker.py',
     jobs: [{ id: 'synthesize', mode: 'synthesize', timeoutSeconds: 600, expectedDurationSeconds: 180, schedules: [] }],
     dependencies: [
-      { on: 'youtube_worker', kind: 'hard', relation: 'data', freshnessSeconds: 3600 },
-      { on: 'twitch_streams_worker', kind: 'hard', relation: 'data', freshnessSeconds: 1800 },
+      // The playbook synthesises the games snapshot the cycle has just fetched, and the latest streams poll.
+      { on: 'youtube_worker', job: 'games', kind: 'hard', relation: 'data', freshnessSeconds: 3600 },
+      { on: 'twitch_streams_worker', job: 'poll', kind: 'hard', relation: 'data', freshnessSeconds: 1800 },
     ],
     blocks: [],
     scoreMetrics: ['report_generated', 'data_freshness_seconds', 'duration_ms'],
@@ -229,7 +231,7 @@ export const WORKERS = [
         fanOut: { itemKind: 'hour', itemTimeoutSeconds: 600, maxConcurrency: 6, maxItems: 24 },
       },
     ],
-    dependencies: [{ on: 'clip_radar_worker', kind: 'hard', relation: 'coverage', minCoveragePercent: 80 }],
+    dependencies: [{ on: 'clip_radar_worker', job: 'poll', kind: 'hard', relation: 'coverage', minCoveragePercent: 80 }],
     blocks: [],
     scoreMetrics: ['clips_compressed', 'viral_clips', 'duration_ms'],
     memoryMb: 1024,

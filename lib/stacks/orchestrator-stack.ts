@@ -257,7 +257,9 @@ export class OrchestratorStack extends Stack {
       emailSeverities: ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'],
     });
 
-    // The anomalies no report carries: missed runs, stuck or timed-out executions, queue depth, stale data.
+    // The alert topic before the sweep: the sweep delivers alerts left in the outbox.
+    this.alerts = new AlertTopics(this, 'Alerts', { key: this.key, displayName: ALERTS_TOPIC_DISPLAY_NAME, ...(config.alertEmail !== undefined ? { alertEmail: config.alertEmail } : {}) });
+    // The anomalies no report carries: missed runs, stuck or timed-out executions, slots without a report, queue depth, stale data.
     this.healthSweep = new HealthSweep(this, 'HealthSweep', {
       table: this.table.table,
       pipelines: new Map([...pipelines].map(([key, p]) => [key, p.stateMachine])),
@@ -267,10 +269,10 @@ export class OrchestratorStack extends Stack {
       workers,
       reportRetentionDays: config.reportRetentionDays,
       oncallTopic: this.oncall.topic,
+      alertTopic: this.alerts.topic,
     });
 
     // Phases 3 and 4: alerts on the stream, and self-healing.
-    this.alerts = new AlertTopics(this, 'Alerts', { key: this.key, displayName: ALERTS_TOPIC_DISPLAY_NAME, ...(config.alertEmail !== undefined ? { alertEmail: config.alertEmail } : {}) });
     this.webhook =
       config.alertWebhookUrl !== undefined ? new WebhookDelivery(this, 'AlertWebhook', { topic: this.alerts.topic, url: config.alertWebhookUrl, key: this.key }) : undefined;
     this.recovery = new RecoveryPipeline(this, 'Recovery', {
@@ -300,7 +302,7 @@ export class OrchestratorStack extends Stack {
     const workQueues = new Set<sqs.IQueue>([...queues.values()].map((q) => q.queue));
     this.dashboard = new OrchestratorDashboard(this, 'Dashboard', {
       workers,
-      stateMachines: new Map<string, sfn.IStateMachine>([...[...pipelines].map(([key, p]) => [key, p.stateMachine] as const), ['recovery', this.recovery.stateMachine]]),
+      stateMachines: new Map<string, sfn.IStateMachine>([...[...pipelines].map(([key, p]) => [key, p.stateMachine] as const), ['recovery', this.recovery.stateMachine], ['backfill', this.statusApi.backfill.stateMachine]]),
       queues: new Map([...queues].map(([worker, q]) => [worker, q.queue])),
       deadLetterQueues: deadLetterQueuesOf(this, workQueues),
       alarmTopic: this.alerts.topic,

@@ -1,18 +1,36 @@
-/* global document, location, fetch, crypto, WebSocket, setTimeout */
-// The local dashboard: workers (score, circuit, lock, next run, last run) from GET /workers, the
-// symphony timeline of runs and the alerts, kept live by the events of the WebSocket at /live
-// (`{ type: 'report' | 'alert' | 'circuit', worker, at, data }`). The page never polls: after the
-// first load, everything new arrives over the WebSocket. No framework, no network beyond this origin.
+/* global document, location, fetch, crypto, WebSocket, setTimeout, setInterval, clearTimeout */
+// The orchestrator page, the same file for the local runtime (npm start -- --serve) and a deployed
+// stack (npm run console): it talks to its own origin only, which is the local API or the console's
+// signing proxy.
+// - GET /workers: mode, workers (score, circuit, locks, the next runs of each job), server time.
+// - GET /workers/{id}/jobs/{job}/runs: the run history grid; a click opens a run's report.
+// - WebSocket /live: report, alert, circuit, lock and mode events as they happen, and the heartbeat
+//   (`{"action":"ping"}` -> `{"type":"pong","at"}`): a connection silent for HEARTBEAT_TIMEOUT_MS
+//   is shown as disconnected and reopened, and everything is read again once it is back.
+// Times are the server's (the local runtime's clock may be simulated): the page keeps the offset.
 
 const $ = (selector, root = document) => root.querySelector(selector);
-const MAX_RUNS = 300;
-const LANE_SPAN_MS = 6 * 3600 * 1000;
+const HISTORY_SLOTS = 14;
+const HEARTBEAT_EVERY_MS = 2000;
+const HEARTBEAT_TIMEOUT_MS = 6000;
 
 const state = {
+  mode: null,
+  offsetMs: 0, // server time - Date.now()
   workers: new Map(), // id -> { worker, card }
-  runs: new Map(), // run key -> { run, item }
-  alerts: new Map(), // id -> item
+  rows: new Map(), // "worker.job" -> { row, worker, job, items }
+  alerts: new Map(),
+  lastMessageAt: 0,
+  refreshing: false,
 };
+
+const serverNow = () => Date.now() + state.offsetMs;
+function noteServerTime(at) {
+  const ms = Date.parse(at);
+  if (!Number.isNaN(ms)) state.offsetMs = ms - Date.now();
+  $('[data-testid="as-of"]').textContent = fmtTime(serverNow());
+  $('[data-testid="as-of"]').setAttribute('datetime', new Date(serverNow()).toISOString());
+}
 
 // ---------------------------------------------------------------- formatting
 
@@ -22,109 +40,126 @@ function fmtTime(value) {
   if (Number.isNaN(ms)) return String(value);
   return new Date(ms).toISOString().slice(0, 19).replace('T', ' ') + 'Z';
 }
+const fmtShort = (value) => fmtTime(value).slice(5, 16).replace(' ', ' ');
 
-function scoreClass(score) {
+function scoreBand(score) {
   if (typeof score !== 'number') return '';
   return score >= 80 ? 'good' : score >= 50 ? 'fair' : 'poor';
 }
 
-function text(tag, value, attrs = {}) {
-  const el = document.createElement(tag);
-  el.textContent = value;
-  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) el.setAttribute(k, String(v));
-  return el;
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null && v !== false) node.setAttribute(k, String(v));
+  node.append(...children.filter((c) => c !== null && c !== undefined));
+  return node;
 }
+const time = (value) => el('time', { datetime: typeof value === 'number' ? new Date(value).toISOString() : value }, fmtTime(value));
 
-function executionNameOf(executionId) {
-  if (typeof executionId !== 'string' || executionId === '') return undefined;
-  return executionId.split(':').pop();
+/** A snake_case name that may wrap after an underscore, never inside a word. */
+function nameNode(name) {
+  const span = el('span', { class: 'name' });
+  String(name).split('_').forEach((part, i, parts) => {
+    span.append(part + (i < parts.length - 1 ? '_' : ''));
+    if (i < parts.length - 1) span.append(document.createElement('wbr'));
+  });
+  return span;
 }
 
 function showError(message) {
-  const el = $('[data-testid="error"]');
-  el.hidden = !message;
-  el.textContent = message ?? '';
+  const node = $('[data-testid="error"]');
+  node.hidden = !message;
+  node.textContent = message ?? '';
 }
 
-// ---------------------------------------------------------------- reading API shapes
+// ---------------------------------------------------------------- mode and connection
 
-/** The fields the page shows of one GET /workers entry. */
-function readWorker(w) {
-  const jobs = Array.isArray(w.jobs) ? w.jobs : [];
-  return {
-    id: String(w.id ?? ''),
-    score: typeof w.score === 'number' ? w.score : null,
-    circuit: w.circuit?.state ?? 'CLOSED',
-    locks: jobs.filter((j) => j.lock?.held).map((j) => ({ job: j.id, expiresAt: j.lock.expiresAt })),
-    nextRunAt: w.nextRunAt ?? null,
-    enabled: w.config?.enabled !== false,
-    triggerable: jobs.some((j) => j.triggerable),
-    lastRun: w.lastReport ? runOfReport(w.lastReport) : null,
-  };
+function setMode(mode, reason) {
+  state.mode = mode;
+  const node = $('[data-testid="mode"]');
+  node.textContent = mode ?? '?';
+  node.dataset.mode = mode ?? '';
+  node.title = reason ? `reason: ${reason}` : '';
+  for (const { card, worker } of state.workers.values()) renderWorker(card, worker);
 }
 
-/** A run from a report item (GET /workers/{id}/reports, lastReport). */
-function runOfReport(r) {
-  return {
-    worker: r.workerName,
-    job: r.jobId,
-    executionId: r.executionId,
-    scheduledTime: r.scheduledTime,
-    status: r.status,
-    skipReason: r.skipReason ?? null,
-    score: r.scores?.overallScore ?? null,
-  };
-}
-
-/** A run from a `report` event of the WebSocket. */
-function runOfEvent(event) {
-  const d = event.data ?? {};
-  return { worker: event.worker, job: d.job, executionId: d.executionId, scheduledTime: d.scheduledTime, status: d.status, skipReason: d.skipReason ?? null, score: d.overallScore ?? null };
-}
-
-/** An alert from GET /alerts (the alert's fields) or an `alert` event (`data.alertId`, `at`). */
-function alertOf(a, event) {
-  if (event) {
-    const d = event.data ?? {};
-    return { id: d.alertId, worker: event.worker, raisedAt: event.at, anomaly: d.anomaly, severity: d.severity, detail: d.detail, acknowledgedAt: d.acknowledgedAt ?? null };
-  }
-  return { id: a.id, worker: a.worker, raisedAt: a.raisedAt, anomaly: a.anomaly, severity: a.severity, detail: a.detail, acknowledgedAt: a.acknowledgedAt ?? null };
-}
-
-function lockText(locks) {
-  if (locks.length === 0) return 'free';
-  return locks.map((l) => `${l.job} held until ${fmtTime(l.expiresAt)}`).join('; ');
+function setConnection(kind, text) {
+  const node = $('[data-testid="live-status"]');
+  node.dataset.state = kind;
+  node.textContent = text;
 }
 
 // ---------------------------------------------------------------- workers
 
-function renderWorker(entry) {
-  const { worker, card } = entry;
+function readWorker(w) {
+  const jobs = (Array.isArray(w.jobs) ? w.jobs : []).map((j) => ({
+    id: String(j.id),
+    upcoming: Array.isArray(j.upcoming) ? j.upcoming : j.nextRunAt ? [j.nextRunAt] : [],
+    runsIn: j.runsIn ?? null,
+    scheduled: Array.isArray(j.schedules) && j.schedules.length > 0,
+    triggerable: j.triggerable === true,
+    lock: { holder: j.lock?.held ? j.lock.holder : null, fence: j.lock?.fence ?? 0, expiresAt: j.lock?.held ? j.lock.expiresAt : null },
+  }));
+  return {
+    id: String(w.id ?? ''),
+    executionModel: w.executionModel,
+    score: typeof w.score === 'number' ? w.score : null,
+    circuit: w.circuit?.state ?? 'CLOSED',
+    enabled: w.config?.enabled !== false,
+    slowedUntil: w.scheduleSlowedUntil ?? null,
+    jobs,
+    lastRun: w.lastReport ? { job: w.lastReport.jobId, status: w.lastReport.status, scheduledTime: w.lastReport.scheduledTime } : null,
+  };
+}
+
+const lockHeld = (lock) => lock.holder !== null && (lock.expiresAt === null || Date.parse(lock.expiresAt) > serverNow());
+
+function nextRunOf(worker) {
+  const now = serverNow();
+  let best = null;
+  for (const job of worker.jobs) {
+    const t = job.upcoming.map((u) => Date.parse(u)).find((u) => u > now);
+    if (t !== undefined && (best === null || t < best)) best = t;
+  }
+  return best;
+}
+
+/** A job whose listed next runs have all passed: GET /workers lists the following ones. */
+const upcomingExhausted = (worker) => worker.jobs.some((j) => j.upcoming.length > 0 && j.upcoming.every((u) => Date.parse(u) <= serverNow()));
+
+function renderWorker(card, worker) {
   card.dataset.worker = worker.id;
   card.dataset.circuit = worker.circuit;
-  $('[data-testid="worker-name"]', card).textContent = worker.id;
+  $('[data-testid="worker-name"]', card).replaceChildren(nameNode(worker.id));
   const score = $('[data-testid="score"]', card);
   score.textContent = typeof worker.score === 'number' ? worker.score.toFixed(1) : '–';
-  score.className = `score ${scoreClass(worker.score)}`;
+  score.className = `score ${scoreBand(worker.score)}`;
   const circuit = $('[data-testid="circuit"]', card);
   circuit.textContent = worker.circuit;
   circuit.dataset.state = worker.circuit;
-  $('[data-testid="lock"]', card).textContent = lockText(worker.locks);
-  $('[data-testid="next-run"]', card).textContent = !worker.enabled ? 'disabled' : worker.nextRunAt ? fmtTime(worker.nextRunAt) : 'on demand';
+  const held = worker.jobs.filter((j) => lockHeld(j.lock));
+  const lock = $('[data-testid="lock"]', card);
+  lock.dataset.held = String(held.length > 0);
+  if (held.length === 0) lock.replaceChildren('free');
+  else lock.replaceChildren(...held.flatMap((j, i) => [i > 0 ? '; ' : '', `${j.id} held by `, el('code', { title: j.lock.holder }, String(j.lock.holder).split(':').pop()), ` (fence ${j.lock.fence}) until `, time(j.lock.expiresAt)]));
+  const next = $('[data-testid="next-run"]', card);
+  const nextAt = nextRunOf(worker);
+  const cycle = worker.jobs.find((j) => j.runsIn)?.runsIn;
+  if (!worker.enabled) next.replaceChildren('disabled');
+  else if (nextAt !== null) next.replaceChildren(time(nextAt), state.mode && state.mode !== 'RUNNING' ? ` (skipped while ${state.mode})` : '', worker.slowedUntil ? ` (slowed until ${fmtTime(worker.slowedUntil)})` : '', cycle ? ` (in ${cycle})` : '');
+  else next.replaceChildren(worker.executionModel === 'on-demand' ? 'on demand (queue)' : '–');
+  if (nextAt !== null) next.dataset.at = new Date(nextAt).toISOString();
+  else delete next.dataset.at;
   const last = worker.lastRun;
   const lastEl = $('[data-testid="last-report"]', card);
-  if (last) {
-    lastEl.replaceChildren(text('span', String(last.status), { class: 'badge', 'data-status': last.status }), ` ${last.job ?? ''} ${fmtTime(last.scheduledTime)}`);
-  } else {
-    lastEl.replaceChildren('none yet');
-  }
-  const button = $('[data-testid="trigger"]', card);
-  button.hidden = !worker.triggerable;
+  if (last) lastEl.replaceChildren(el('span', { class: 'badge', 'data-status': last.status }, String(last.status)), ` ${last.job ?? ''} `, time(last.scheduledTime));
+  else lastEl.replaceChildren('none yet');
+  $('[data-testid="trigger"]', card).hidden = !worker.jobs.some((j) => j.triggerable);
 }
 
 function upsertWorker(raw) {
   const worker = readWorker(raw ?? {});
-  if (worker.id === '') return;
+  // Only workers get a card: a protocol (graceful_shutdown) runs nothing of its own.
+  if (worker.id === '' || worker.executionModel === 'protocol') return;
   let entry = state.workers.get(worker.id);
   if (!entry) {
     const card = $('#worker-card').content.firstElementChild.cloneNode(true);
@@ -133,31 +168,18 @@ function upsertWorker(raw) {
     entry = { worker, card };
     state.workers.set(worker.id, entry);
   } else {
-    // A run that arrived live may be newer than what the API read.
     const live = entry.worker.lastRun;
     if (live && (!worker.lastRun || String(live.scheduledTime) > String(worker.lastRun.scheduledTime))) worker.lastRun = live;
     entry.worker = worker;
   }
-  renderWorker(entry);
-}
-
-/** A finished run of a worker: its card's last run and score follow it. */
-function noteRunOnCard(run) {
-  const entry = state.workers.get(run.worker);
-  if (!entry) return;
-  const prev = entry.worker.lastRun;
-  if (prev && String(run.scheduledTime ?? '') < String(prev.scheduledTime ?? '')) return;
-  entry.worker.lastRun = run;
-  if (typeof run.score === 'number') entry.worker.score = run.score;
-  renderWorker(entry);
+  renderWorker(entry.card, entry.worker);
 }
 
 // ---------------------------------------------------------------- manual triggers
 
 function newRequestKey() {
   if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 async function trigger(workerId, card) {
@@ -166,22 +188,11 @@ async function trigger(workerId, card) {
   if (button.disabled) return;
   button.disabled = true;
   status.textContent = 'starting…';
-  // One key per click: a retry of this request starts nothing new; the next click is a new run.
-  const key = newRequestKey();
   try {
-    const response = await fetch(`/workers/${encodeURIComponent(workerId)}/trigger`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': key },
-      body: '{}',
-    });
+    // One key per click: a retry of this request starts nothing new; the next click is a new run.
+    const response = await fetch(`/workers/${encodeURIComponent(workerId)}/trigger`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': newRequestKey() }, body: '{}' });
     const body = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      status.textContent = `failed: ${body?.error?.message ?? response.status}`;
-      return;
-    }
-    status.textContent = `started ${body.executionName}`;
-    // Shown as running until its report arrives over the WebSocket (which may already have happened).
-    addRun({ worker: workerId, job: body.job, executionId: body.executionArn ?? body.executionName, scheduledTime: body.scheduledTime, status: 'RUNNING', skipReason: null, score: null }, false);
+    status.textContent = response.ok ? `started ${body.executionName}` : `failed: ${body?.error?.message ?? response.status}`;
   } catch (e) {
     status.textContent = `failed: ${e instanceof Error ? e.message : String(e)}`;
   } finally {
@@ -189,101 +200,156 @@ async function trigger(workerId, card) {
   }
 }
 
-// ---------------------------------------------------------------- timeline
+// ---------------------------------------------------------------- run history
 
-const runKey = (run) => executionNameOf(run.executionId) ?? `${run.worker}|${run.job}|${run.scheduledTime}`;
-
-function renderRun(item, run) {
-  item.dataset.worker = run.worker;
-  item.dataset.job = run.job ?? '';
-  item.dataset.status = run.status;
-  item.dataset.execution = executionNameOf(run.executionId) ?? '';
-  item.replaceChildren(
-    text('time', fmtTime(run.scheduledTime), { datetime: run.scheduledTime }),
-    text('span', run.worker),
-    text('span', run.job ?? '', { class: 'muted' }),
-    text('span', run.status, { class: 'badge', 'data-status': run.status, 'data-testid': 'run-status' }),
-    text('span', run.skipReason ?? (typeof run.score === 'number' ? `score ${run.score.toFixed(1)}` : ''), { class: 'muted' }),
-  );
+function historyJobs() {
+  const out = [];
+  for (const { worker } of state.workers.values()) for (const job of worker.jobs) out.push({ worker, job });
+  return out;
 }
 
-function addRun(run, fresh) {
-  if (!run || typeof run.worker !== 'string' || typeof run.status !== 'string') return;
-  const key = runKey(run);
-  let entry = state.runs.get(key);
-  if (!entry) {
-    const item = text('li', '', { 'data-testid': 'run' });
-    entry = { run, item };
-    state.runs.set(key, entry);
-    insertSorted(item, run);
-  } else {
-    if (run.status === 'RUNNING' && entry.run.status !== 'RUNNING') return; // its report came first
-    entry.run = run;
-  }
-  renderRun(entry.item, run);
-  if (fresh) {
-    entry.item.classList.remove('fresh');
-    void entry.item.offsetWidth;
-    entry.item.classList.add('fresh');
-  }
-  if (run.status !== 'RUNNING') noteRunOnCard(run);
-  const list = $('[data-testid="timeline"]');
-  while (state.runs.size > MAX_RUNS && list.lastElementChild) {
-    const last = list.lastElementChild;
-    for (const [k, v] of state.runs) if (v.item === last) state.runs.delete(k);
-    last.remove();
-  }
-  renderLanes();
+async function loadRow(workerId, jobId) {
+  const key = `${workerId}.${jobId}`;
+  const entry = state.rows.get(key);
+  if (!entry) return;
+  const page = await getJson(`/workers/${encodeURIComponent(workerId)}/jobs/${encodeURIComponent(jobId)}/runs?limit=${HISTORY_SLOTS}`);
+  entry.items = Array.isArray(page.items) ? page.items : [];
+  renderRow(entry);
 }
 
-/** Newest slot first. */
-function insertSorted(item, run) {
-  const list = $('[data-testid="timeline"]');
-  item.dataset.at = String(run.scheduledTime ?? '');
-  const before = [...list.children].find((other) => String(other.dataset.at ?? '') <= item.dataset.at);
-  if (before) list.insertBefore(item, before);
-  else list.append(item);
+function renderRow(entry) {
+  const cells = el('div', { class: 'cells' });
+  for (const item of [...entry.items].reverse()) {
+    const shown = item.reports?.find((r) => r.status !== 'SKIPPED') ?? item.reports?.[0];
+    const label = `${entry.key} ${fmtTime(item.scheduledTime)} ${item.status}${typeof item.score === 'number' ? ` score ${item.score.toFixed(1)}` : ''}${shown?.skipReason ? ` (${shown.skipReason})` : ''}`;
+    const cell = el('button', { type: 'button', class: 'cell', 'data-testid': 'run-cell', 'data-status': item.status, 'data-slot': item.scheduledTime, 'data-band': scoreBand(item.score), title: label, 'aria-label': label });
+    cell.addEventListener('click', () => openReport(entry, item));
+    cells.append(cell);
+  }
+  if (entry.items.length === 0) cells.append(el('span', { class: 'muted' }, 'no runs yet'));
+  const actions = el('td', { class: 'actions' });
+  if (entry.job.scheduled && entry.job.triggerable) {
+    const button = el('button', { type: 'button', class: 'secondary', 'data-testid': 'backfill' }, 'Backfill…');
+    button.addEventListener('click', () => openBackfill(entry));
+    actions.append(button);
+  }
+  entry.row.replaceChildren(el('th', { scope: 'row' }, nameNode(entry.worker.id), el('span', { class: 'muted' }, `.${entry.job.id}`)), el('td', {}, cells), actions);
 }
 
-/** One lane per worker: its runs over the hours up to the newest run, placed by slot. */
-function renderLanes() {
-  const lanes = $('[data-testid="lanes"]');
-  const runs = [...state.runs.values()].map((e) => e.run);
-  const times = runs.map((r) => Date.parse(r.scheduledTime)).filter((t) => !Number.isNaN(t));
-  if (times.length === 0) {
-    lanes.replaceChildren(text('p', 'No runs yet.', { class: 'muted' }));
-    return;
-  }
-  const end = Math.max(...times);
-  const start = end - LANE_SPAN_MS;
-  const rows = [];
-  for (const id of state.workers.keys()) {
-    const row = text('div', '', { class: 'lane', 'data-worker': id });
-    const track = text('div', '', { class: 'track' });
-    for (const run of runs) {
-      const t = Date.parse(run.scheduledTime);
-      if (run.worker !== id || Number.isNaN(t) || t < start) continue;
-      const mark = text('span', '', { class: 'mark', 'data-status': run.status, title: `${run.job} ${run.status} ${fmtTime(t)}` });
-      mark.style.left = `${((t - start) / LANE_SPAN_MS) * 100}%`;
-      track.append(mark);
+function ensureRows() {
+  const body = $('[data-testid="history"] tbody');
+  for (const { worker, job } of historyJobs()) {
+    const key = `${worker.id}.${job.id}`;
+    const existing = state.rows.get(key);
+    if (existing) {
+      existing.worker = worker;
+      existing.job = job;
+      continue;
     }
-    row.append(text('span', id), track);
-    rows.push(row);
+    const row = el('tr', { 'data-testid': 'history-row', 'data-worker': worker.id, 'data-job': job.id });
+    body.append(row);
+    const entry = { key, row, worker, job, items: [] };
+    state.rows.set(key, entry);
+    renderRow(entry);
   }
-  const axis = text('div', '', { class: 'axis' });
-  axis.append(text('span', fmtTime(start)), text('span', fmtTime(end)));
-  lanes.replaceChildren(...rows, axis);
 }
 
-// ---------------------------------------------------------------- alerts and circuits
+const pendingRows = new Map();
+function refreshRowSoon(workerId, jobId) {
+  const key = `${workerId}.${jobId}`;
+  clearTimeout(pendingRows.get(key));
+  pendingRows.set(key, setTimeout(() => loadRow(workerId, jobId).catch((e) => showError(`history: ${e.message}`)), 250));
+}
+
+/** The Step Functions console page of an execution ARN. */
+function consoleLink(executionArn) {
+  if (typeof executionArn !== 'string' || !executionArn.startsWith('arn:')) return null;
+  const region = executionArn.split(':')[3];
+  return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${encodeURIComponent(executionArn)}`;
+}
+
+function dl(pairs) {
+  const list = el('dl');
+  for (const [k, v] of pairs) if (v !== undefined) list.append(el('dt', {}, k), el('dd', {}, v ?? '–'));
+  return list;
+}
+
+function openReport(entry, item) {
+  const body = $('[data-testid="report-body"]');
+  const reports = item.reports ?? [];
+  const parts = [el('h3', {}, nameNode(entry.worker.id), `.${entry.job.id} `, time(item.scheduledTime), ' ', el('span', { class: 'badge', 'data-status': item.status }, item.status))];
+  if (reports.length === 0) parts.push(el('p', { class: 'muted' }, item.status === 'RUNNING' ? 'Running: its report is written when it ends.' : 'No run has a report for this slot: it was missed. Backfill runs it.'));
+  for (const r of reports) {
+    const link = consoleLink(r.executionId);
+    const scores = r.scores ? Object.entries(r.scores).map(([k, v]) => `${k.replace(/Score$/, '')} ${Number(v).toFixed(1)}`).join(' · ') : 'not scored (skipped)';
+    parts.push(
+      el('section', { 'data-testid': 'report-run' },
+        dl([
+          ['status', `${r.status}${r.skipReason ? ` (${r.skipReason})` : ''}`],
+          ['scores', scores],
+          ['attempts', String(r.attempts ?? '–')],
+          ['fence', r.lockFence === null || r.lockFence === undefined ? 'no lock' : String(r.lockFence)],
+          ['duration', `${r.durationMs ?? '–'} ms`],
+          ['started', time(r.startedAt)],
+          ['completed', time(r.completedAt)],
+          ['anomalies', (r.anomalies ?? []).join(', ') || 'none'],
+          ['error', r.error ? `${r.error.name}: ${r.error.cause}` : 'none'],
+          ['execution', link ? el('a', { href: link, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'console-link' }, 'Step Functions console') : String(r.executionId ?? '–')],
+        ]),
+        el('details', {}, el('summary', {}, 'metrics and recommendations'), el('pre', {}, JSON.stringify({ metrics: r.metrics ?? {}, recommendations: r.recommendations ?? [] }, null, 2))),
+      ),
+    );
+  }
+  body.replaceChildren(...parts);
+  $('[data-testid="report"]').showModal();
+}
+
+let backfillEntry = null;
+function openBackfill(entry) {
+  backfillEntry = entry;
+  $('[data-testid="backfill-job"]').replaceChildren(nameNode(entry.worker.id), `.${entry.job.id}`);
+  const oldest = entry.items[entry.items.length - 1]?.scheduledTime;
+  $('[data-testid="backfill-from"]').value = oldest ?? new Date(serverNow() - 24 * 3600 * 1000).toISOString();
+  $('[data-testid="backfill-to"]').value = new Date(serverNow()).toISOString();
+  $('[data-testid="backfill-status"]').textContent = '';
+  $('[data-testid="backfill-dialog"]').showModal();
+}
+
+async function submitBackfill(event) {
+  event.preventDefault();
+  const entry = backfillEntry;
+  if (!entry) return;
+  const status = $('[data-testid="backfill-status"]');
+  const button = $('[data-testid="backfill-submit"]');
+  button.disabled = true;
+  status.textContent = 'starting…';
+  try {
+    const response = await fetch(`/workers/${encodeURIComponent(entry.worker.id)}/jobs/${encodeURIComponent(entry.job.id)}/backfill`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ from: $('[data-testid="backfill-from"]').value.trim(), to: $('[data-testid="backfill-to"]').value.trim() }),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) status.textContent = `refused: ${body?.error?.message ?? response.status}`;
+    else if ((body.queued ?? []).length === 0) status.textContent = `nothing missed in the range (${(body.alreadyRan ?? []).length} slots already ran)`;
+    else status.textContent = `running ${body.queued.length} missed slots in order: ${body.queued.map(fmtShort).join(', ')}`;
+    refreshRowSoon(entry.worker.id, entry.job.id);
+  } catch (e) {
+    status.textContent = `failed: ${e instanceof Error ? e.message : String(e)}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ---------------------------------------------------------------- alerts
 
 function addAlert(alert, fresh) {
   if (!alert || typeof alert.id !== 'string') return;
   let item = state.alerts.get(alert.id);
+  const list = $('[data-testid="alerts"]');
   if (!item) {
-    item = text('li', '', { 'data-testid': 'alert' });
+    item = el('li', { 'data-testid': 'alert' });
     state.alerts.set(alert.id, item);
-    const list = $('[data-testid="alerts"]');
     item.dataset.at = String(alert.raisedAt ?? '');
     const before = [...list.children].find((other) => String(other.dataset.at ?? '') <= item.dataset.at);
     if (before) list.insertBefore(item, before);
@@ -292,63 +358,103 @@ function addAlert(alert, fresh) {
   item.dataset.worker = alert.worker;
   item.dataset.anomaly = alert.anomaly;
   item.replaceChildren(
-    text('time', fmtTime(alert.raisedAt), { datetime: alert.raisedAt }),
-    text('span', alert.severity ?? '', { class: 'badge', 'data-severity': alert.severity }),
-    text('span', alert.worker ?? ''),
-    text('strong', alert.anomaly ?? ''),
-    text('span', alert.detail ?? '', { class: 'muted' }),
-    text('span', alert.acknowledgedAt ? `acknowledged ${fmtTime(alert.acknowledgedAt)}` : '', { class: 'muted' }),
+    time(alert.raisedAt),
+    el('span', { class: 'badge', 'data-severity': alert.severity }, alert.severity ?? ''),
+    nameNode(alert.worker ?? ''),
+    el('strong', {}, alert.anomaly ?? ''),
+    el('span', { class: 'muted' }, alert.detail ?? ''),
+    alert.acknowledgedAt ? el('span', { class: 'muted' }, 'acknowledged ', time(alert.acknowledgedAt)) : '',
   );
   if (fresh) item.classList.add('fresh');
   $('[data-testid="no-alerts"]').hidden = state.alerts.size > 0;
-  $('[data-testid="alerts"]').hidden = state.alerts.size === 0;
-}
-
-function setCircuit(workerId, data) {
-  const entry = state.workers.get(workerId);
-  if (!entry || typeof data?.state !== 'string') return;
-  entry.worker.circuit = data.state;
-  renderWorker(entry);
+  list.hidden = state.alerts.size === 0;
 }
 
 // ---------------------------------------------------------------- live updates
 
 function onEvent(event) {
-  if (!event || typeof event !== 'object' || typeof event.worker !== 'string') return;
-  if (event.type === 'report') addRun(runOfEvent(event), true);
-  else if (event.type === 'alert') addAlert(alertOf(null, event), true);
-  else if (event.type === 'circuit') setCircuit(event.worker, event.data);
+  if (!event || typeof event !== 'object') return;
+  if (event.type === 'pong') return noteServerTime(event.at);
+  if (event.type === 'mode') return setMode(event.data?.mode, event.data?.reason);
+  const entry = typeof event.worker === 'string' ? state.workers.get(event.worker) : undefined;
+  const d = event.data ?? {};
+  if (event.type === 'alert') {
+    addAlert({ id: d.alertId, worker: event.worker, raisedAt: event.at, anomaly: d.anomaly, severity: d.severity, detail: d.detail, acknowledgedAt: d.acknowledgedAt ?? null }, true);
+  } else if (event.type === 'circuit' && entry) {
+    entry.worker.circuit = d.state;
+    renderWorker(entry.card, entry.worker);
+  } else if (event.type === 'lock' && entry) {
+    const job = entry.worker.jobs.find((j) => j.id === d.job);
+    if (job) job.lock = { holder: d.holder ?? null, fence: d.fence ?? 0, expiresAt: d.expiresAt ?? null };
+    renderWorker(entry.card, entry.worker);
+  } else if (event.type === 'report') {
+    if (entry && (!entry.worker.lastRun || String(d.scheduledTime) >= String(entry.worker.lastRun.scheduledTime))) {
+      entry.worker.lastRun = { job: d.job, status: d.status, scheduledTime: d.scheduledTime };
+      if (typeof d.overallScore === 'number') entry.worker.score = d.overallScore;
+      renderWorker(entry.card, entry.worker);
+    }
+    if (typeof event.worker === 'string' && typeof d.job === 'string') refreshRowSoon(event.worker, d.job);
+  }
 }
 
+let socket = null;
 let retryMs = 1000;
 function connect() {
-  const status = $('[data-testid="live-status"]');
-  const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/live`);
-  socket.addEventListener('open', () => {
+  setConnection('connecting', 'connecting…');
+  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/live`);
+  socket = ws;
+  ws.addEventListener('open', () => {
     retryMs = 1000;
-    status.textContent = 'live';
-    status.dataset.state = 'live';
+    state.lastMessageAt = Date.now();
+    setConnection('live', 'live');
+    ws.send(JSON.stringify({ action: 'ping' }));
+    // What happened while the connection was down is read again.
+    load().catch((e) => showError(`reload failed: ${e.message}`));
   });
-  socket.addEventListener('message', (message) => {
+  ws.addEventListener('message', (message) => {
+    state.lastMessageAt = Date.now();
+    if (ws === socket && $('[data-testid="live-status"]').dataset.state !== 'live') setConnection('live', 'live');
     try {
       onEvent(JSON.parse(message.data));
     } catch {
       // Not an event: ignored.
     }
   });
-  socket.addEventListener('close', () => {
-    status.textContent = 'offline, reconnecting';
-    status.dataset.state = 'offline';
-    // What happened while offline is read again once the connection is back.
-    setTimeout(() => {
-      connect();
-      load().catch((e) => showError(`reload failed: ${e.message}`));
-    }, retryMs);
+  ws.addEventListener('close', () => {
+    if (ws !== socket) return;
+    socket = null;
+    setConnection('offline', `disconnected since ${fmtTime(serverNow())}: reconnecting`);
+    setTimeout(connect, retryMs);
     retryMs = Math.min(retryMs * 2, 15000);
   });
 }
 
-// ---------------------------------------------------------------- first load
+/** The heartbeat: a ping every HEARTBEAT_EVERY_MS; silence past HEARTBEAT_TIMEOUT_MS is a dead connection. */
+function heartbeat() {
+  if (!socket || socket.readyState !== WebSocket.OPEN) return;
+  if (Date.now() - state.lastMessageAt > HEARTBEAT_TIMEOUT_MS) {
+    const dead = socket;
+    socket = null;
+    setConnection('offline', `disconnected (no answer for ${Math.round(HEARTBEAT_TIMEOUT_MS / 1000)} s): reconnecting`);
+    dead.close();
+    setTimeout(connect, 500);
+    return;
+  }
+  socket.send(JSON.stringify({ action: 'ping' }));
+}
+
+/** Every second: locks lapse and next runs move on with the server's clock. */
+function tick() {
+  let exhausted = false;
+  for (const { worker, card } of state.workers.values()) {
+    renderWorker(card, worker);
+    exhausted ||= upcomingExhausted(worker);
+  }
+  $('[data-testid="as-of"]').textContent = fmtTime(serverNow());
+  if (exhausted && !state.refreshing) load().catch((e) => showError(`reload failed: ${e.message}`));
+}
+
+// ---------------------------------------------------------------- loading
 
 async function getJson(path) {
   const response = await fetch(path, { headers: { accept: 'application/json' } });
@@ -357,16 +463,37 @@ async function getJson(path) {
 }
 
 async function load() {
-  const [workers, alerts] = await Promise.all([getJson('/workers'), getJson('/alerts?limit=50')]);
-  $('[data-testid="mode"]').textContent = workers.orchestrator?.mode ?? '?';
-  for (const w of workers.workers ?? []) upsertWorker(w);
-  for (const a of alerts.items ?? []) addAlert(alertOf(a), false);
-  const pages = await Promise.all([...state.workers.keys()].map((id) => getJson(`/workers/${encodeURIComponent(id)}/reports?limit=20`).catch(() => ({ items: [] }))));
-  for (const page of pages) for (const r of page.items ?? []) addRun(runOfReport(r), false);
-  renderLanes();
-  showError(null);
-  document.body.dataset.loaded = 'true';
+  if (state.refreshing) return;
+  state.refreshing = true;
+  try {
+    const [workers, alerts] = await Promise.all([getJson('/workers'), getJson('/alerts?limit=50')]);
+    if (workers.at) noteServerTime(workers.at);
+    for (const w of workers.workers ?? []) upsertWorker(w);
+    setMode(workers.orchestrator?.mode ?? '?', workers.orchestrator?.reason);
+    for (const a of alerts.items ?? []) addAlert({ id: a.id, worker: a.worker, raisedAt: a.raisedAt, anomaly: a.anomaly, severity: a.severity, detail: a.detail, acknowledgedAt: a.acknowledgedAt ?? null }, false);
+    ensureRows();
+    await Promise.all([...state.rows.values()].map((r) => loadRow(r.worker.id, r.job.id).catch(() => undefined)));
+    showError(null);
+    document.body.dataset.loaded = 'true';
+  } finally {
+    state.refreshing = false;
+  }
 }
 
-connect();
-load().catch((e) => showError(`load failed: ${e.message}`));
+async function start() {
+  try {
+    const info = await getJson('/console.json');
+    const label = info.region ? `${info.environment} · ${info.region}` : info.environment;
+    $('[data-testid="environment"]').textContent = label;
+    document.title = `AuraStream orchestrator · ${label}`;
+  } catch {
+    $('[data-testid="environment"]').textContent = '';
+  }
+  $('[data-testid="backfill-form"]').addEventListener('submit', submitBackfill);
+  load().catch((e) => showError(`load failed: ${e.message}`));
+  connect();
+  setInterval(heartbeat, HEARTBEAT_EVERY_MS);
+  setInterval(tick, 1000);
+}
+
+start();

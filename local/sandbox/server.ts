@@ -15,7 +15,7 @@
  * when empty). Faults (outage, latency, simulated slowness, corrupt payloads, quota spending and exhaustion, rate-limit exhaustion) are
  * switched on per API, optionally for a window of simulated time.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { clipsOf, DAY_MS, games, GAMING_CATEGORY_ID, renderJpeg, renderPng, streamsOf, thumbnailSize, trendingVideos, videoCountOf, YOUTUBE_CATEGORIES } from './catalog.js';
 import { idOf } from './prng.js';
@@ -113,6 +113,13 @@ export interface SandboxCredentials {
 
 export interface Sandbox {
   readonly baseUrls: SandboxBaseUrls;
+  /**
+   * A `fetch` that answers requests under the sandbox's base URL in-process: the same routes,
+   * accounting and faults as over HTTP, with the request and response as `fetch` gives and takes
+   * them, only the loopback connection and HTTP parsing gone. It honours the request's abort
+   * signal (client timeouts against the latency fault). Other URLs go to `globalThis.fetch`.
+   */
+  readonly fetch: typeof fetch;
   /** The workers' endpoint environment variables for this sandbox. */
   readonly env: Readonly<Record<string, string>>;
   /** The credentials the sandbox accepts, keyed like the workers' secrets. */
@@ -306,7 +313,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     return { status: 200, body: { access_token: token, expires_in: tokenTtlSeconds, token_type: 'bearer' } };
   }
 
-  function helix(path: string, params: URLSearchParams, headers: IncomingMessage['headers']): Reply {
+  function helix(path: string, params: URLSearchParams, headers: IncomingHttpHeaders): Reply {
     const unauthorized = new HttpError(401, { error: 'Unauthorized', status: 401, message: 'Invalid OAuth token' });
     if (headers['client-id'] !== credentials.twitch_client_id) throw unauthorized;
     const token = /^Bearer (.+)$/i.exec(headers.authorization ?? '')?.[1];
@@ -347,7 +354,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   }
 
   // ------------------------------------------------------------ generation provider
-  function generation(path: string, headers: IncomingMessage['headers'], raw: string): Reply {
+  function generation(path: string, headers: IncomingHttpHeaders, raw: string): Reply {
     if (path !== '/v1/images/generations') throw new HttpError(404, { error: { type: 'not_found', message: `no route ${path}` } });
     if (headers.authorization !== `Bearer ${credentials.generation_api_key}`) throw new HttpError(401, { error: { type: 'invalid_api_key', message: 'invalid API key' } });
     let request: unknown;
@@ -370,8 +377,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   }
 
   // ------------------------------------------------------------ dispatch
-  async function route(req: IncomingMessage, raw: string): Promise<Reply> {
-    const url = new URL(req.url ?? '/', 'http://sandbox');
+  async function route(req: SandboxRequest, raw: string): Promise<Reply> {
+    const url = new URL(req.url, 'http://sandbox');
     const api = SANDBOX_APIS.find((a) => url.pathname === PREFIX[a] || url.pathname.startsWith(`${PREFIX[a]}/`));
     if (api === undefined) throw new HttpError(404, { error: 'unknown API' });
     requests[api]++;
@@ -381,7 +388,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const path = url.pathname.slice(PREFIX[api].length) || '/';
     const slow = active(api, 'slowdown')?.slowdown;
     if (slow !== undefined && path.startsWith(slow.pathPrefix ?? '')) await slow.advance(slow.simulatedMs);
-    const method = req.method ?? 'GET';
+    const method = req.method;
     const expect = (m: string): void => {
       if (method !== m) throw new HttpError(405, { error: 'Method Not Allowed' });
     };
@@ -404,23 +411,31 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     }
   }
 
+  /** One request, over HTTP or in-process, to its answer. */
+  async function answer(req: SandboxRequest, raw: string): Promise<Answer> {
+    const url = new URL(req.url, 'http://sandbox');
+    const api = SANDBOX_APIS.find((a) => url.pathname === PREFIX[a] || url.pathname.startsWith(`${PREFIX[a]}/`));
+    try {
+      return render(api, await route(req, raw));
+    } catch (error) {
+      if (error instanceof HttpError) return render(undefined, { status: error.status, body: error.body, headers: error.headers });
+      return render(undefined, { status: 500, body: { error: 'internal', message: String(error) } });
+    }
+  }
+
   const server = createServer((req, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const raw = Buffer.concat(chunks).toString('utf8');
-      const url = new URL(req.url ?? '/', 'http://sandbox');
-      const api = SANDBOX_APIS.find((a) => url.pathname === PREFIX[a] || url.pathname.startsWith(`${PREFIX[a]}/`));
-      route(req, raw)
-        .then((reply) => send(res, api, reply))
-        .catch((error: unknown) => {
-          if (error instanceof HttpError) send(res, undefined, { status: error.status, body: error.body, headers: error.headers });
-          else send(res, undefined, { status: 500, body: { error: 'internal', message: String(error) } });
-        });
+      void answer({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers }, raw).then((a) => {
+        res.writeHead(a.status, a.headers);
+        res.end(a.payload);
+      });
     });
   });
 
-  function send(res: ServerResponse, api: SandboxApi | undefined, reply: Reply): void {
+  function render(api: SandboxApi | undefined, reply: Reply): Answer {
     statuses[String(reply.status)] = (statuses[String(reply.status)] ?? 0) + 1;
     const corrupt = api === undefined ? undefined : active(api, 'corrupt');
     let payload: Buffer;
@@ -434,8 +449,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       if (corrupt?.mode === 'truncate') text = text.slice(0, Math.floor(text.length / 2));
       payload = Buffer.from(text);
     }
-    res.writeHead(reply.status, { ...(reply.headers ?? {}), 'content-type': contentType, 'content-length': String(payload.length) });
-    res.end(payload);
+    return { status: reply.status, headers: { ...(reply.headers ?? {}), 'content-type': contentType, 'content-length': String(payload.length) }, payload };
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -452,8 +466,26 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     generation: `${baseUrl}${PREFIX.generation}`,
   };
 
+  const inProcessFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const request = input instanceof Request ? input : undefined;
+    const href = request !== undefined ? request.url : String(input);
+    if (!href.startsWith(`${baseUrl}/`)) return globalThis.fetch(input, init);
+    const signal = init?.signal ?? request?.signal;
+    signal?.throwIfAborted();
+    const headers: IncomingHttpHeaders = {};
+    new Headers(init?.headers ?? request?.headers).forEach((value, name) => {
+      headers[name] = value;
+    });
+    const raw = await bodyText(init?.body ?? (request !== undefined && request.body !== null ? await request.text() : undefined));
+    const url = new URL(href);
+    const answered = answer({ method: (init?.method ?? request?.method ?? 'GET').toUpperCase(), url: `${url.pathname}${url.search}`, headers }, raw);
+    const a = await (signal === undefined || signal === null ? answered : abortable(answered, signal));
+    return new Response(a.payload, { status: a.status, headers: a.headers });
+  };
+
   return {
     baseUrls,
+    fetch: inProcessFetch,
     env: {
       YOUTUBE_API_BASE_URL: baseUrls.youtube,
       YOUTUBE_THUMBNAIL_BASE_URL: baseUrls.youtubeThumbnails,
@@ -505,6 +537,49 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
+}
+
+/** What a route sees of a request. */
+interface SandboxRequest {
+  readonly method: string;
+  /** Path and query. */
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+}
+
+/** A rendered answer: status, headers and the bytes of the body. */
+interface Answer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly payload: Buffer;
+}
+
+async function bodyText(body: RequestInit['body']): Promise<string> {
+  if (body === undefined || body === null) return '';
+  if (typeof body === 'string') return body;
+  if (body instanceof URLSearchParams) return body.toString();
+  if (body instanceof ArrayBuffer) return Buffer.from(body).toString('utf8');
+  if (ArrayBuffer.isView(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+  return new Response(body).text();
+}
+
+/** `promise`, or the signal's reason as soon as it aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
 }
 
 export { GAMING_CATEGORY_ID };

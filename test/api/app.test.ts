@@ -77,7 +77,7 @@ describe('GET /workers', () => {
       [trending.holder]: 'exec-live',
       [trending.fence]: 4,
       [trending.expiresAt]: NOW + 5 * MIN,
-      circuit: circuitAttr({ ...CLOSED_CIRCUIT, state: 'OPEN', changedAtMs: NOW - MIN }),
+      circuit_trending: circuitAttr({ ...CLOSED_CIRCUIT, state: 'OPEN', changedAtMs: NOW - MIN }),
       lastStatus: 'FAILED',
       lastRunAtMs: NOW - MIN,
       config: { enabled: false, thresholds: { circuitOpenSeconds: 120 }, updatedAt: '2026-03-02T05:00:00.000Z', version: 2 },
@@ -96,8 +96,9 @@ describe('GET /workers', () => {
       // trending fires every 30 min (cron 0/30), games daily at 05:00 UTC.
       nextRunAt: '2026-03-02T06:30:00.000Z',
       jobs: [
-        { id: 'trending', nextRunAt: '2026-03-02T06:30:00.000Z', lock: { held: true, holder: 'exec-live', fence: 4, expiresAt: new Date(NOW + 5 * MIN).toISOString() }, triggerable: true },
-        { id: 'games', nextRunAt: '2026-03-03T05:00:00.000Z', lock: { held: false, holder: null }, triggerable: true },
+        // The worker's circuit is its least healthy job's; each job shows its own.
+        { id: 'trending', nextRunAt: '2026-03-02T06:30:00.000Z', lock: { held: true, holder: 'exec-live', fence: 4, expiresAt: new Date(NOW + 5 * MIN).toISOString() }, circuit: { state: 'OPEN' }, triggerable: true },
+        { id: 'games', nextRunAt: '2026-03-03T05:00:00.000Z', lock: { held: false, holder: null }, circuit: { state: 'CLOSED', consecutiveFailures: 0, changedAt: null }, triggerable: true },
       ],
     });
   });

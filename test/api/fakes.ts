@@ -3,7 +3,7 @@
  * TRIGGER claim, config version check, pages newest first with a LastEvaluatedKey), a recording
  * PipelineStarter and a recording logger, plus an API Gateway v2 event builder.
  */
-import type { AcknowledgeBy, AcknowledgeOutcome, AlertListing, Page, PageKey, PageRequest, PipelineStarter, StartExecutionRequest, StatusStore, TriggerClaimResult, TriggerRecord } from '../../lambdas/api/ports.js';
+import type { AcknowledgeBy, AcknowledgeOutcome, AlertListing, BackfillClaim, Page, PageKey, PageRequest, PipelineStarter, StartExecutionRequest, StatusStore, TriggerClaimResult, TriggerRecord } from '../../lambdas/api/ports.js';
 import { alertPk, ALERT_SK } from '../../lib/domain/anomaly-evaluation.js';
 import type { Alert } from '../../lib/domain/alerting.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
@@ -166,6 +166,42 @@ export class InMemoryStatusStore implements StatusStore {
     const key = `${workerId}/${requestKey}`;
     const existing = this.triggers.get(key);
     if (existing && existing.startedAt === null) this.triggers.set(key, { ...existing, startedAt, executionArn });
+  }
+
+  readonly backfillClaimsStored = new Map<string, BackfillClaim>();
+
+  private jobReports(workerId: string, jobId: string): WorkerScoreReport[] {
+    return (this.reports.get(workerId) ?? []).filter((e) => e.report.jobId === jobId).map((e) => e.report);
+  }
+
+  async reportsBetween(workerId: string, jobId: string, fromIso: string, toIso: string, maxItems: number): Promise<readonly WorkerScoreReport[]> {
+    await this.enter('reportsBetween');
+    const out = this.jobReports(workerId, jobId).filter((r) => { const t = new Date(r.scheduledTime).toISOString(); return t >= fromIso && t < toIso; }).reverse();
+    if (out.length > maxItems) throw new Error(`more than ${maxItems} reports`);
+    return out;
+  }
+
+  async reportsBefore(workerId: string, jobId: string, beforeIso: string, limit: number): Promise<readonly WorkerScoreReport[]> {
+    await this.enter('reportsBefore');
+    return this.jobReports(workerId, jobId).filter((r) => new Date(r.scheduledTime).toISOString() < beforeIso).slice(0, limit);
+  }
+
+  async backfillClaims(workerId: string, jobId: string, fromIso: string, toIso: string): Promise<ReadonlySet<string>> {
+    await this.enter('backfillClaims');
+    return new Set([...this.backfillClaimsStored.values()].filter((c) => c.workerId === workerId && c.jobId === jobId && c.slot >= fromIso && c.slot < toIso).map((c) => c.slot));
+  }
+
+  async claimBackfillSlot(claim: BackfillClaim): Promise<boolean> {
+    await this.enter('claimBackfillSlot');
+    const key = `${claim.workerId}/${claim.jobId}/${claim.slot}`;
+    if (this.backfillClaimsStored.has(key)) return false;
+    this.backfillClaimsStored.set(key, claim);
+    return true;
+  }
+
+  async releaseBackfillSlot(workerId: string, jobId: string, slot: string): Promise<void> {
+    await this.enter('releaseBackfillSlot');
+    this.backfillClaimsStored.delete(`${workerId}/${jobId}/${slot}`);
   }
 }
 

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeCursor, encodeCursor, hasExactly } from '../../lambdas/api/cursor.js';
 import { ApiError } from '../../lambdas/api/http.js';
-import { nextFiring, nextRun } from '../../lambdas/api/next-run.js';
+import { nextFiring, nextRun, upcomingRuns } from '../../lambdas/api/next-run.js';
 import { matchRoute, ROUTES } from '../../lambdas/api/routes.js';
 import { executionArnOf, parsePipelines, sfnPipelineStarter } from '../../lambdas/api/sfn-pipeline-starter.js';
 import { EXECUTION_NAME_MAX_CHARS, executionName } from '../../lambdas/api/trigger.js';
@@ -84,6 +84,24 @@ describe('nextRun', () => {
     expect(nextRun([], NOW)).toBeNull();
     expect(nextFiring({ expression: 'at(2020-01-01T00:00:00)', timezone: 'UTC' }, NOW)).toBeNull();
     expect(nextFiring({ expression: 'cron(bad)', timezone: 'UTC' }, NOW)).toBeNull();
+  });
+
+  it('the next firings in order, in the schedule\'s timezone', () => {
+    const iso = (ts: number[]) => ts.map((t) => new Date(t).toISOString());
+    expect(iso(upcomingRuns([{ expression: 'cron(0/30 * * * ? *)', timezone: 'UTC' }], NOW, 3))).toEqual(['2026-03-02T06:30:00.000Z', '2026-03-02T07:00:00.000Z', '2026-03-02T07:30:00.000Z']);
+    // 09:00 in Tokyo (UTC+9) is 00:00 UTC.
+    expect(iso(upcomingRuns([{ expression: 'cron(0 9 * * ? *)', timezone: 'Asia/Tokyo' }], NOW, 2))).toEqual(['2026-03-03T00:00:00.000Z', '2026-03-04T00:00:00.000Z']);
+  });
+
+  it('a slowed schedule fires on its slowed expression until the slowdown ends, then on the registry\'s', () => {
+    const iso = (ts: number[]) => ts.map((t) => new Date(t).toISOString());
+    const every15 = { expression: 'cron(0/15 * * * ? *)', timezone: 'UTC' };
+    const until = Date.parse('2026-03-02T08:00:00.000Z');
+    // Slowed 4x: every hour at :00 until 08:00, then every 15 minutes again.
+    expect(iso(upcomingRuns([every15], NOW, 4, until))).toEqual(['2026-03-02T07:00:00.000Z', '2026-03-02T08:00:00.000Z', '2026-03-02T08:15:00.000Z', '2026-03-02T08:30:00.000Z']);
+    expect(nextRun([every15], NOW, until)).toBe(Date.parse('2026-03-02T07:00:00.000Z'));
+    // A slowdown that is over changes nothing.
+    expect(nextRun([every15], NOW, NOW - 1)).toBe(Date.parse('2026-03-02T06:15:00.000Z'));
   });
 });
 

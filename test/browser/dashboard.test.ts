@@ -1,29 +1,39 @@
 /**
- * The dashboard page in headless Chromium (the system's, else the one the npm package
- * @sparticuz/chromium ships: see chromium.ts; playwright-core drives it, no browser download): the page renders every worker of the
- * registry, and a click on "Trigger" starts one run whose report then appears on the page live,
- * pushed over the WebSocket by the broadcaster from the table stream, without a reload or a poll.
+ * The orchestrator page in headless Chromium (the system's, else the one the npm package
+ * @sparticuz/chromium ships: see chromium.ts; playwright-core drives it, no browser download), on
+ * the local runtime with its real API, state machines and live updates (served-runtime.ts). One
+ * served runtime for the file; the tests run in order on its simulated clock (04:00 at the start):
+ * - the page shows every worker (and only workers), the mode, and the next run of each schedule;
+ * - a pause reaches the header within 2 s; a run's lock shows while it runs and goes after;
+ * - the next run moves on once its slot has passed (the page follows the server's clock);
+ * - a backfill of 3 missed slots from a job's history runs each exactly once; a run's report opens;
+ * - a manual run and failing runs (an open circuit, an alert) appear live.
+ * Screenshots at 1400 px and 420 px go to test-artifacts/browser/ (git-ignored).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_WORKERS } from '../../lib/registry/index.js';
 import { synthesizeTemplate } from '../../local/runtime.js';
-import { startServedRuntime, type ServedRuntime } from './served-runtime.js';
+import { startServedRuntime, T0, type ServedRuntime } from './served-runtime.js';
 import { existsSync } from 'node:fs';
 import { CHROMIUM_ARGS, chooseChromium, SYSTEM_CHROMIUM, type ChromiumChoice } from './chromium.js';
 
 const WORKER = 'coach_cleanup_worker';
 const JOB = 'cleanup';
+const HOUR_MS = 3600_000;
 /** How long the page may take to show a run (the run itself takes well under a second). */
 const LIVE_TIMEOUT_MS = 20_000;
+const SCREENSHOTS = join(process.cwd(), 'test-artifacts', 'browser');
 
 let served: ServedRuntime;
 let browser: ChromiumChoice;
 let context: BrowserContext;
 let userDataDir: string;
+let page: Page;
+const pageErrors: string[] = [];
 
 beforeAll(async () => {
   browser = await chooseChromium();
@@ -33,8 +43,10 @@ beforeAll(async () => {
   context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: browser.executablePath,
     headless: true,
+    viewport: { width: 1400, height: 900 },
     args: [...CHROMIUM_ARGS],
   });
+  page = await openDashboard();
 });
 
 afterAll(async () => {
@@ -43,112 +55,154 @@ afterAll(async () => {
   if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
 });
 
-/** Opens the page and waits until it is loaded and live; `frames` collects what its WebSocket receives. */
-async function openDashboard(): Promise<{ page: Page; frames: string[] }> {
-  const page = await context.newPage();
-  const errors: string[] = [];
-  const frames: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('websocket', (ws) => ws.on('framereceived', (f) => frames.push(String(f.payload))));
-  await page.goto(`${served.server.url}/`);
-  await page.locator('body[data-loaded="true"]').waitFor();
-  await expect.poll(() => page.getByTestId('live-status').getAttribute('data-state'), { timeout: LIVE_TIMEOUT_MS }).toBe('live');
-  expect(errors).toEqual([]);
-  return { page, frames };
+/** Opens the page and waits until it is loaded and live. */
+async function openDashboard(): Promise<Page> {
+  const p = await context.newPage();
+  p.on('pageerror', (e) => pageErrors.push(e.message));
+  await p.goto(`${served.server.url}/`);
+  await p.locator('body[data-loaded="true"]').waitFor();
+  await p.locator('[data-testid="live-status"][data-state="live"]').waitFor({ timeout: LIVE_TIMEOUT_MS });
+  return p;
 }
 
-describe('the dashboard page', () => {
-  it('renders every worker of the registry with its circuit, score, lock and next run', async () => {
-    const { page } = await openDashboard();
+/** A request to the local API from outside the page (an operator's curl). */
+async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${served.server.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+const card = (worker: string) => page.locator(`[data-testid="worker-card"][data-worker="${worker}"]`);
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+describe('the orchestrator page', () => {
+  it('shows a card for each worker and none for the protocol, the mode, and each next run; a favicon; no name or date broken', async () => {
+    const workers = ALL_WORKERS.filter((w) => w.executionModel !== 'protocol');
     const cards = page.getByTestId('worker-card');
-    await expect.poll(() => cards.count(), { timeout: LIVE_TIMEOUT_MS }).toBe(ALL_WORKERS.length);
+    await expect.poll(() => cards.count(), { timeout: LIVE_TIMEOUT_MS }).toBe(workers.length);
     const ids = await cards.evaluateAll((els) => els.map((e) => e.getAttribute('data-worker')));
-    expect(ids.sort()).toEqual(ALL_WORKERS.map((w) => w.id).sort());
-    const card = page.locator(`[data-testid="worker-card"][data-worker="${WORKER}"]`);
-    expect(await card.getByTestId('circuit').textContent()).toBe('CLOSED');
-    expect(await card.getByTestId('lock').textContent()).toBe('free');
+    expect(ids.sort()).toEqual(workers.map((w) => w.id).sort());
+    expect(ids).not.toContain('graceful_shutdown');
+    expect(await card(WORKER).getByTestId('circuit').textContent()).toBe('CLOSED');
+    expect(await card(WORKER).getByTestId('lock').textContent()).toBe('free');
     // Hourly at :00, from 04:00 simulated: the next run is 05:00.
-    expect(await card.getByTestId('next-run').textContent()).toBe('2026-03-02 05:00:00Z');
+    expect(await card(WORKER).getByTestId('next-run').getAttribute('data-at')).toBe(iso(T0 + HOUR_MS));
     expect(await page.getByTestId('mode').textContent()).toBe('RUNNING');
-    await page.close();
+    expect(await page.locator('h1').textContent()).toBe('AuraStream orchestrator local');
+    expect((await fetch(`${served.server.url}/favicon.svg`)).status).toBe(200);
+    expect(await page.locator('link[rel="icon"]').getAttribute('href')).toBe('/favicon.svg');
+    // Names may break only after an underscore (<wbr>), dates never (white-space: nowrap).
+    expect(await card('twitch_streams_worker').getByTestId('worker-name').innerHTML()).toBe('<span class="name">twitch_<wbr>streams_<wbr>worker</span>');
+    expect(await page.locator('time').first().evaluate((e) => (globalThis as unknown as { getComputedStyle(e: unknown): { whiteSpace: string } }).getComputedStyle(e).whiteSpace)).toBe('nowrap');
+    expect(pageErrors).toEqual([]);
   });
 
-  it('a click on Trigger starts one run, and its report appears live over the WebSocket without a reload', async () => {
-    const { page, frames } = await openDashboard();
+  it('pause: the header changes within 2 s, and back on resume', async () => {
+    expect((await api('POST', '/orchestrator/pause', { reason: 'browser test' })).status).toBe(200);
+    await expect.poll(() => page.getByTestId('mode').textContent(), { timeout: 2000, interval: 100 }).toBe('PAUSED');
+    const resumed = await api('POST', '/orchestrator/resume');
+    expect(resumed.body['missedWhilePaused']).toEqual([]); // no slot fired during the pause
+    await expect.poll(() => page.getByTestId('mode').textContent(), { timeout: 2000, interval: 100 }).toBe('RUNNING');
+  });
+
+  it('a run\'s lock shows on its card while it runs, with its holder, and is freed after', async () => {
+    const release = served.hold(WORKER);
+    const started = await api('POST', `/workers/${WORKER}/trigger`, {}, { 'idempotency-key': 'lock-test' });
+    expect(started.status).toBe(202);
+    const lock = card(WORKER).getByTestId('lock');
+    await expect.poll(() => lock.getAttribute('data-held'), { timeout: LIVE_TIMEOUT_MS }).toBe('true');
+    expect(await lock.textContent()).toContain(`${JOB} held by ${String(started.body['executionName'])}`);
+    release();
+    await expect.poll(() => lock.textContent(), { timeout: LIVE_TIMEOUT_MS }).toBe('free');
+  });
+
+  it('the next run moves on after its slot, with the server\'s clock', async () => {
+    const next = card(WORKER).getByTestId('next-run');
+    expect(await next.getAttribute('data-at')).toBe(iso(T0 + HOUR_MS));
+    served.clock.set(T0 + 3.5 * HOUR_MS); // 07:30: 05:00, 06:00 and 07:00 have passed (no scheduler runs here: they are missed)
+    await expect.poll(() => next.getAttribute('data-at'), { timeout: 10_000 }).toBe(iso(T0 + 4 * HOUR_MS));
+  });
+
+  it('a backfill of the 3 missed slots from the job\'s history runs each exactly once', async () => {
+    const row = page.locator(`[data-testid="history-row"][data-worker="${WORKER}"][data-job="${JOB}"]`);
+    const slots = [1, 2, 3].map((h) => iso(T0 + h * HOUR_MS));
+    await page.reload();
+    await page.locator('body[data-loaded="true"]').waitFor();
+    for (const slot of slots) expect(await row.locator(`[data-testid="run-cell"][data-slot="${slot}"]`).getAttribute('data-status')).toBe('MISSED');
+    const before = served.runs.filter((r) => r.worker === WORKER).length;
+
+    await row.getByTestId('backfill').click();
+    await page.getByTestId('backfill-from').fill(iso(T0 + 0.5 * HOUR_MS));
+    await page.getByTestId('backfill-to').fill(iso(T0 + 3.5 * HOUR_MS));
+    await page.getByTestId('backfill-submit').click();
+    await expect.poll(() => page.getByTestId('backfill-status').textContent(), { timeout: LIVE_TIMEOUT_MS }).toMatch(/^running 3 missed slots in order/);
+    for (const slot of slots) await expect.poll(() => row.locator(`[data-testid="run-cell"][data-slot="${slot}"]`).getAttribute('data-status'), { timeout: LIVE_TIMEOUT_MS }).toBe('SUCCEEDED');
+
+    // Again: nothing is missed any more, nothing runs.
+    await page.getByTestId('backfill-submit').click();
+    await expect.poll(() => page.getByTestId('backfill-status').textContent(), { timeout: LIVE_TIMEOUT_MS }).toMatch(/^nothing missed in the range \(3 slots already ran\)/);
+    await page.keyboard.press('Escape');
+    const ran = served.runs.filter((r) => r.worker === WORKER).slice(before).map((r) => r.scheduledTime);
+    expect(ran).toEqual(slots);
+  });
+
+  it('a run\'s report opens from the grid: scores, attempts, fence, and its Step Functions console link', async () => {
+    const slot = iso(T0 + 2 * HOUR_MS);
+    await page.locator(`[data-testid="history-row"][data-worker="${WORKER}"] [data-testid="run-cell"][data-slot="${slot}"]`).click();
+    const dialog = page.getByTestId('report');
+    await expect.poll(() => dialog.isVisible()).toBe(true);
+    const text = (await dialog.textContent()) ?? '';
+    expect(text).toContain('SUCCEEDED');
+    expect(text).toMatch(/scoresreliability \d+\.\d/);
+    expect(text).toMatch(/attempts1/);
+    expect(text).toMatch(/fence\d+/);
+    expect(await dialog.getByTestId('console-link').getAttribute('href')).toMatch(/^https:\/\/[a-z0-9-]+\.console\.aws\.amazon\.com\/states\/home\?region=[a-z0-9-]+#\/v2\/executions\/details\/arn%3Aaws%3Astates%3A.*backfill-/);
+
+    await mkdir(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'report-1400.png') });
+    await page.keyboard.press('Escape');
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-1400.png'), fullPage: true });
+    await page.setViewportSize({ width: 420, height: 900 });
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-420.png'), fullPage: true });
+    // Narrow: the page itself does not scroll sideways (the history grid scrolls in its own box).
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth)).toBeLessThanOrEqual(420);
+    await page.setViewportSize({ width: 1400, height: 900 });
+  });
+
+  it('a click on Trigger starts one run, and its report reaches the card and the grid live, without a reload', async () => {
     await page.evaluate(() => {
       (globalThis as unknown as { stillTheSamePage: boolean }).stillTheSamePage = true;
     });
-    const requests: string[] = [];
-    page.on('request', (r) => requests.push(`${r.method()} ${new URL(r.url()).pathname}`));
-
-    // Hold the trigger request until the button has been seen disabled and clicked again.
-    let release: () => void = () => undefined;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    await page.route('**/workers/*/trigger', async (route) => {
-      await held;
-      await route.continue();
-    });
-
     const before = served.server.started.length;
-    const card = page.locator(`[data-testid="worker-card"][data-worker="${WORKER}"]`);
-    const button = card.getByTestId('trigger');
+    const button = card(WORKER).getByTestId('trigger');
     const response = page.waitForResponse((r) => r.url().endsWith(`/workers/${WORKER}/trigger`));
     await button.click();
-    await expect.poll(() => button.isDisabled(), { timeout: LIVE_TIMEOUT_MS }).toBe(true);
-    await button.click({ force: true }); // a second click while pending does nothing
-    release();
     const reply = await response;
     expect(reply.status()).toBe(202);
-    const body = (await reply.json()) as { executionName: string; job: string };
-    expect(body.job).toBe(JOB);
-    await expect.poll(() => button.isDisabled(), { timeout: LIVE_TIMEOUT_MS }).toBe(false);
-    expect(requests.filter((r) => r.startsWith('POST '))).toEqual([`POST /workers/${WORKER}/trigger`]);
+    const body = (await reply.json()) as { executionName: string; scheduledTime: string };
     expect(served.server.started.length - before).toBe(1);
-    expect(served.server.started.at(-1)?.name).toBe(body.executionName);
-
-    // The run appears in the timeline with its final status, pushed live.
-    const run = page.locator(`[data-testid="timeline"] [data-testid="run"][data-execution="${body.executionName}"]`);
-    await expect.poll(() => run.getAttribute('data-status'), { timeout: LIVE_TIMEOUT_MS }).toBe('SUCCEEDED');
-    expect(await run.getAttribute('data-worker')).toBe(WORKER);
-    expect(await run.getByTestId('run-status').textContent()).toBe('SUCCEEDED');
-    expect(await card.getByTestId('last-report').textContent()).toContain('SUCCEEDED');
-
-    // It came over the WebSocket: no reload, no read of the API after the click, and the frame is there.
+    const cell = page.locator(`[data-testid="history-row"][data-worker="${WORKER}"] [data-testid="run-cell"][data-slot="${body.scheduledTime}"]`);
+    await expect.poll(() => cell.getAttribute('data-status'), { timeout: LIVE_TIMEOUT_MS }).toBe('SUCCEEDED');
+    expect(await card(WORKER).getByTestId('last-report').textContent()).toContain('SUCCEEDED');
     expect(await page.evaluate(() => (globalThis as unknown as { stillTheSamePage?: boolean }).stillTheSamePage)).toBe(true);
-    expect(requests.filter((r) => r.startsWith('GET '))).toEqual([]);
-    await served.server.flushLive();
-    const reportFrames = frames.map((f) => JSON.parse(f) as { type: string; worker: string; data: { executionId?: string; status?: string } }).filter((e) => e.type === 'report' && e.data.executionId?.endsWith(`:${body.executionName}`));
-    expect(reportFrames.map((e) => [e.worker, e.data.status])).toEqual([[WORKER, 'SUCCEEDED']]);
-    expect((await served.server.started.at(-1)?.result)?.status).toBe('SUCCEEDED');
-    await page.close();
   });
 
   it('failing runs open the circuit and raise an alert, both shown live', async () => {
     // Without the sandbox, youtube_worker fails every run: two failures open its circuit, and the
     // anomaly Lambda on the stream raises HIGH_FAILURE_RATE.
     const failing = 'youtube_worker';
-    const { page, frames } = await openDashboard();
-    const card = page.locator(`[data-testid="worker-card"][data-worker="${failing}"]`);
-    expect(await card.getByTestId('circuit').textContent()).toBe('CLOSED');
+    expect(await card(failing).getByTestId('circuit').textContent()).toBe('CLOSED');
     const alert = page.locator(`[data-testid="alert"][data-worker="${failing}"][data-anomaly="HIGH_FAILURE_RATE"]`);
     expect(await alert.count()).toBe(0);
-    const button = card.getByTestId('trigger');
     for (let i = 0; i < 2; i++) {
       const response = page.waitForResponse((r) => r.url().endsWith(`/workers/${failing}/trigger`));
-      await button.click();
+      await card(failing).getByTestId('trigger').click();
       expect((await response).status()).toBe(202);
-      await expect.poll(() => button.isDisabled(), { timeout: LIVE_TIMEOUT_MS }).toBe(false);
-      await expect.poll(() => page.locator(`[data-testid="run"][data-worker="${failing}"][data-status="FAILED"]`).count(), { timeout: LIVE_TIMEOUT_MS }).toBe(i + 1);
+      await expect.poll(() => page.locator(`[data-testid="history-row"][data-worker="${failing}"] [data-testid="run-cell"][data-status="FAILED"]`).count(), { timeout: LIVE_TIMEOUT_MS }).toBe(i + 1);
     }
-    await expect.poll(() => card.getByTestId('circuit').textContent(), { timeout: LIVE_TIMEOUT_MS }).toMatch(/OPEN/);
+    await expect.poll(() => card(failing).getByTestId('circuit').textContent(), { timeout: LIVE_TIMEOUT_MS }).toMatch(/OPEN/);
     await expect.poll(() => alert.count(), { timeout: LIVE_TIMEOUT_MS }).toBe(1);
     expect(await page.getByTestId('no-alerts').isHidden()).toBe(true);
-    const events = frames.map((f) => JSON.parse(f) as { type: string; worker: string; data: { state?: string } });
-    expect(events.some((e) => e.type === 'circuit' && e.worker === failing && e.data.state === 'OPEN')).toBe(true);
-    expect(events.some((e) => e.type === 'alert' && e.worker === failing)).toBe(true);
-    await page.close();
+    expect(pageErrors).toEqual([]);
   });
 });
 

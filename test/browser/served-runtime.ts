@@ -22,6 +22,10 @@ export interface ServedRuntime {
   readonly clock: SimulatedClock;
   /** Worker invocations by worker id. */
   readonly invocations: Record<string, number>;
+  /** Every worker invocation's worker and slot, in order. */
+  readonly runs: { readonly worker: string; readonly scheduledTime: string }[];
+  /** Holds the next invocations of a worker until the returned function is called. */
+  hold(workerId: string): () => void;
   close(): Promise<void>;
 }
 
@@ -31,6 +35,8 @@ export async function startServedRuntime(template: CfnTemplate): Promise<ServedR
   const clock = new SimulatedClock(T0);
   const handlers: Record<string, LambdaHandler> = {};
   const invocations: Record<string, number> = {};
+  const runs: { worker: string; scheduledTime: string }[] = [];
+  const holds = new Map<string, Promise<void>>();
   const runtime = await startLocalRuntime({ clock, template, workerHandlers: handlers, alertSink: new LocalAlertSink() });
   const store = new DynamoDataStore({ client: documentClient(runtime.dynamo.client), tableName: runtime.tableName, clock: () => clock.now() });
   const secrets = new InMemorySecretSource({});
@@ -38,6 +44,8 @@ export async function startServedRuntime(template: CfnTemplate): Promise<ServedR
   for (const [id, factory] of Object.entries(WORKER_HANDLERS)) {
     handlers[id] = async (event) => {
       invocations[id] = (invocations[id] ?? 0) + 1;
+      runs.push({ worker: id, scheduledTime: String((event as { scheduledTime?: unknown }).scheduledTime) });
+      await holds.get(id);
       // As the symphony does: a worker's memory is its share of the process's growth while it ran.
       const metered = memory.begin();
       try {
@@ -59,6 +67,17 @@ export async function startServedRuntime(template: CfnTemplate): Promise<ServedR
     server,
     clock,
     invocations,
+    runs,
+    hold: (workerId) => {
+      let release: () => void = () => undefined;
+      holds.set(workerId, new Promise<void>((resolve) => {
+        release = resolve;
+      }));
+      return () => {
+        holds.delete(workerId);
+        release();
+      };
+    },
     close: async () => {
       await server.close();
       await runtime.close();

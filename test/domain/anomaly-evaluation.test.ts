@@ -19,7 +19,7 @@ import {
   type AnomalyEvaluationInput,
   type StoredAlertClaim,
 } from '../../lib/domain/anomaly-evaluation.js';
-import { ANOMALY_CODES, SEVERITIES, type AnomalyCode } from '../../lib/domain/anomaly-rules.js';
+import { ANOMALY_CODES, SEVERITIES, THRESHOLDS, type AnomalyCode } from '../../lib/domain/anomaly-rules.js';
 import { InvalidPayloadError } from '../../lib/domain/errors.js';
 import { recoveryFor, routingFor } from '../../lib/domain/recovery.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
@@ -89,13 +89,22 @@ describe('window rules, from realistic buckets', () => {
   });
 
   it('HIGH_FAILURE_RATE weighs the previous hour by the part still inside the window', () => {
-    // Previous hour: 10 runs, 3 failed. Now: 4 runs, none failed.
-    const current = bucketOf(times(4, {}));
-    const previous = bucketOf([...times(7, {}), ...times(3, { status: 'FAILED' as const })]);
-    // At 06:30 the previous bucket counts half: 1.5 failures of 9 runs = 16.7% -> fires.
+    // Previous hour: 12 runs, 4 failed. Now: 6 runs, none failed.
+    const current = bucketOf(times(6, {}));
+    const previous = bucketOf([...times(8, {}), ...times(4, { status: 'FAILED' as const })]);
+    // At 06:30 the previous bucket counts half: 2 failures of 12 runs = 16.7% -> fires.
     expect(codes(input({ current, previous, nowMs: HALF_PAST }))).toEqual(['HIGH_FAILURE_RATE']);
-    // At 06:54 it counts 10%: 0.3 failures of 5 runs = 6% -> quiet.
+    // At 06:54 it counts 10%: 0.4 failures of 7.2 runs = 5.6% -> quiet (and below the minimum sample).
     expect(codes(input({ current, previous, nowMs: Date.parse('2026-01-02T06:54:00.000Z') }))).toEqual([]);
+  });
+
+  it(`HIGH_FAILURE_RATE needs a minimum sample of ${THRESHOLDS.failureRateMinFailures} failures: 1 failure in 3 runs is quiet, 2 in 3 fire`, () => {
+    const late = Date.parse('2026-01-02T06:59:59.999Z');
+    expect(codes(input({ current: bucketOf([...times(2, {}), { status: 'FAILED' }]), nowMs: late }))).not.toContain('HIGH_FAILURE_RATE');
+    expect(codes(input({ current: bucketOf([{ status: 'FAILED' }]), nowMs: late }))).not.toContain('HIGH_FAILURE_RATE');
+    expect(codes(input({ current: bucketOf([...times(1, {}), ...times(2, { status: 'FAILED' as const })]), nowMs: late }))).toContain('HIGH_FAILURE_RATE');
+    // Still a rate: 2 failures in 20 runs is 10 %, not above it.
+    expect(codes(input({ current: bucketOf([...times(18, {}), ...times(2, { status: 'FAILED' as const })]), nowMs: late }))).not.toContain('HIGH_FAILURE_RATE');
   });
 
   it('HIGH_FAILURE_RATE is strict: exactly 10% does not fire', () => {

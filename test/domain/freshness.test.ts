@@ -12,7 +12,8 @@ const SECOND = 1_000;
 const playbook = workerById('playbook_worker');
 const synthesize = jobOf('playbook_worker', 'synthesize');
 /** A STATE item whose last success was `ageMs` before NOW (none when null). */
-const succeededAgo = (ageMs: number | null): WorkerStateItem => parseWorkerState(ageMs === null ? { lastStatus: 'FAILED' } : { freshAtMs: NOW - ageMs, lastStatus: 'SUCCEEDED' });
+/** A dependency whose consumed job (youtube games, twitch streams poll) last succeeded `ageMs` ago. */
+const succeededAgo = (ageMs: number | null): WorkerStateItem => parseWorkerState(ageMs === null ? { lastStatus: 'FAILED' } : { freshAtMs_games: NOW - ageMs, freshAtMs_poll: NOW - ageMs, lastStatus: 'SUCCEEDED' });
 
 describe('dataFreshness: the playbook worker (youtube 3600 s, twitch streams 1800 s)', () => {
   it.each<[string, number | null, boolean, number | null]>([
@@ -48,14 +49,14 @@ describe('dataFreshness: the playbook worker (youtube 3600 s, twitch streams 180
   });
 
   it('a failed last run does not make the last success stale: the age is that of the last success', () => {
-    const state = parseWorkerState({ freshAtMs: NOW - 600 * SECOND, lastStatus: 'FAILED' });
+    const state = parseWorkerState({ freshAtMs_games: NOW - 600 * SECOND, freshAtMs_poll: NOW - 600 * SECOND, lastStatus: 'FAILED' });
     const report = dataFreshness(playbook, synthesize, { youtube_worker: state, twitch_streams_worker: state }, NOW);
     expect(report.stale).toEqual({ youtube_worker: false, twitch_streams_worker: false });
     expect(report.ageSeconds).toEqual({ youtube_worker: 600, twitch_streams_worker: 600 });
   });
 
   it('data stamped after now (clock skew) is fresh, age 0', () => {
-    const state = parseWorkerState({ freshAtMs: NOW + 5 * SECOND });
+    const state = parseWorkerState({ freshAtMs_games: NOW + 5 * SECOND, freshAtMs_poll: NOW + 5 * SECOND });
     expect(dataFreshness(playbook, synthesize, { youtube_worker: state, twitch_streams_worker: state }, NOW).ageSeconds).toEqual({ youtube_worker: 0, twitch_streams_worker: 0 });
   });
 

@@ -8,6 +8,9 @@ import { EMPTY_BUCKET, HOUR_MS, type WindowBucket } from '../../lib/domain/windo
 import {
   applyStateWrite,
   circuitAttr,
+  circuitAttrOf,
+  circuitOf,
+  freshAtAttrOf,
   evaluateStateCondition,
   lockOf,
   parseWorkerState,
@@ -37,8 +40,12 @@ function input(workerId: string, jobId: string, over: Partial<Omit<GateInput, 'w
   };
 }
 
+/** A RUN verdict; `stepTimeoutSeconds` the job's registry step timeout (youtube's jobs: 300 s budget - 30 s reserve), no SLOW_EXECUTION raise. */
+const run = (probe: boolean, fence: number | null, stepTimeoutSeconds = 270) => ({ decision: 'RUN' as const, probe, fence, stepTimeoutSeconds });
+
 const decide = (workerId: string, jobId: string, over: Partial<Omit<GateInput, 'worker' | 'job'>> = {}): GatePlan => decideGate(input(workerId, jobId, over));
-const circuit = (c: Partial<CircuitState>): RawItem => ({ circuit: circuitAttr({ ...CLOSED_CIRCUIT, ...c }) });
+/** The circuit of `jobId` (each job has its own circuit). */
+const circuit = (c: Partial<CircuitState>, jobId = 'trending'): RawItem => ({ [circuitAttrOf(jobId)]: circuitAttr({ ...CLOSED_CIRCUIT, ...c }) });
 /** The lock of `jobId` held by `holder` (each job has its own lock). */
 const lockedBy = (jobId: string, holder: string, expiresAtMs: number, fence = 7): RawItem => {
   const a = lockAttrsFor(jobId);
@@ -114,8 +121,8 @@ describe('decideGate: operator config (STATE.config)', () => {
     expect(decide('youtube_worker', 'trending', { view: view({ worker: state(opened) }) }).verdict).toMatchObject({ decision: 'SKIP', skipReason: 'CIRCUIT_OPEN' });
     const overridden = { ...opened, ...config({ enabled: true, thresholds: { circuitOpenSeconds: 60 } }) };
     const plan = decide('youtube_worker', 'trending', { view: view({ worker: state(overridden) }) });
-    expect(plan.verdict).toEqual({ decision: 'RUN', probe: true, fence: null });
-    expect(apply(plan, overridden)).toMatchObject({ circuit: { state: 'HALF_OPEN', probesAdmitted: 1 } });
+    expect(plan.verdict).toEqual(run(true, null));
+    expect(apply(plan, overridden)).toMatchObject({ circuit_trending: { state: 'HALF_OPEN', probesAdmitted: 1 } });
   });
 
   it('a longer circuitOpenSeconds keeps the circuit open past the registry timeout, and the detail names the overridden next probe', () => {
@@ -132,7 +139,7 @@ describe('decideGate: operator config (STATE.config)', () => {
     const halfOpen = circuit({ state: 'HALF_OPEN', changedAtMs: NOW - 1_000, probesAdmitted: 1 });
     expect(decide('youtube_worker', 'trending', { view: view({ worker: state(halfOpen) }) }).verdict).toMatchObject({ decision: 'SKIP', skipReason: 'CIRCUIT_OPEN' });
     const raw = { ...halfOpen, ...config({ thresholds: { circuitHalfOpenSuccesses: 2 } }) };
-    expect(decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }) }).verdict).toEqual({ decision: 'RUN', probe: true, fence: null });
+    expect(decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }) }).verdict).toEqual(run(true, null));
   });
 });
 
@@ -150,7 +157,7 @@ describe('decideGate: 2. slot', () => {
   it('an earlier slot claimed -> RUN, claiming this one with the lock', () => {
     const raw = { slot_trending: '2026-01-02T05:30:00.000Z', [TRENDING.fence]: 3 };
     const plan = decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }) });
-    expect(plan.verdict).toEqual({ decision: 'RUN', probe: false, fence: null });
+    expect(plan.verdict).toEqual(run(false, null));
     expect(apply(plan, raw)).toMatchObject({ slot_trending: SLOT, lockHolder_trending: EXEC, lockFence_trending: 4, lockExpiresAtMs_trending: NOW + 360_000 });
   });
 
@@ -174,6 +181,47 @@ describe('decideGate: 2. slot', () => {
   });
 });
 
+describe('decideGate: the Work task\'s timeout', () => {
+  it.each<[string, Record<string, unknown>, number]>([
+    ['the registry\'s step timeout', {}, 270],
+    ['a SLOW_EXECUTION raise of this job', { stepTimeoutOverrideSeconds_trending: 338 }, 338],
+    ['a raise past the bound is held to it (270 x 1.5)', { stepTimeoutOverrideSeconds_trending: 9999 }, 405],
+    ['another job\'s raise does not apply', { stepTimeoutOverrideSeconds_games: 405 }, 270],
+  ])('hands %s', (_name, raw, seconds) => {
+    expect(decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }) }).verdict).toEqual(run(false, null, seconds));
+  });
+});
+
+describe('decideGate: 2b. backfill slots', () => {
+  const backfill = (seenSlotClaim: string | null) => ({ executionId: EXEC, startedAtMs: NOW, trigger: 'backfill', scheduledTime: SLOT, seenSlotClaim });
+
+  it('a missed slot older than the latest claim -> RUN without touching the claim', () => {
+    const raw = { slot_trending: '2026-01-02T07:00:00.000Z' };
+    const plan = decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }), call: backfill('2026-01-02T07:00:00.000Z') });
+    expect(plan.verdict.decision).toBe('RUN');
+    expect(apply(plan, raw)).toMatchObject({ slot_trending: '2026-01-02T07:00:00.000Z', lockHolder_trending: EXEC });
+  });
+
+  it('a missed slot newer than the latest claim -> RUN, claiming it, so a late scheduled delivery of it is a DUPLICATE', () => {
+    const raw = { slot_trending: '2026-01-02T05:00:00.000Z' };
+    const plan = decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }), call: backfill('2026-01-02T05:00:00.000Z') });
+    const after = apply(plan, raw);
+    expect(after).toMatchObject({ slot_trending: SLOT, slotOwner_trending: EXEC });
+    const late = decide('youtube_worker', 'trending', { view: view({ worker: state(after ?? {}) }), call: { executionId: 'scheduler-late', startedAtMs: NOW, trigger: 'schedule', scheduledTime: SLOT } });
+    expect(late).toEqual({ verdict: { decision: 'DUPLICATE' }, write: null });
+  });
+
+  it('a claim of this very slot made after the API found it missed (a late delivery that ran it) -> DUPLICATE', () => {
+    const raw = { slot_trending: SLOT, slotOwner_trending: 'scheduler-late' };
+    expect(decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }), call: backfill('2026-01-02T05:00:00.000Z') })).toEqual({ verdict: { decision: 'DUPLICATE' }, write: null });
+  });
+
+  it('a claim of this slot the API already saw (its scheduled run was skipped) -> RUN', () => {
+    const raw = { slot_trending: SLOT, slotOwner_trending: 'scheduler-paused' };
+    expect(decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }), call: backfill(SLOT) }).verdict.decision).toBe('RUN');
+  });
+});
+
 describe('decideGate: 3. circuit', () => {
   it('OPEN within its timeout -> SKIP CIRCUIT_OPEN with the next probe time, slot claimed', () => {
     const raw = circuit({ state: 'OPEN', changedAtMs: NOW - 60_000 });
@@ -185,27 +233,33 @@ describe('decideGate: 3. circuit', () => {
   it('OPEN past its timeout -> RUN as a probe, persisting HALF_OPEN in the acquire write', () => {
     const raw = circuit({ state: 'OPEN', changedAtMs: NOW - 900_000 });
     const plan = decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }) });
-    expect(plan.verdict).toEqual({ decision: 'RUN', probe: true, fence: null });
+    expect(plan.verdict).toEqual(run(true, null));
     const after = apply(plan, raw);
     expect(after).toMatchObject({ lockHolder_trending: EXEC, lockFence_trending: 1 });
-    expect(state(after ?? {}).circuit).toEqual({ state: 'HALF_OPEN', consecutiveFailures: 0, changedAtMs: NOW, probesAdmitted: 1, halfOpenSuccesses: 0 });
+    expect(circuitOf(state(after ?? {}), 'trending')).toEqual({ state: 'HALF_OPEN', consecutiveFailures: 0, changedAtMs: NOW, probesAdmitted: 1, halfOpenSuccesses: 0 });
   });
 
-  it('admits one probe per worker: two jobs (separate locks) deciding on the same OPEN state cannot both probe', () => {
-    const raw = { ...circuit({ state: 'OPEN', changedAtMs: NOW - 900_000 }), version: 5 };
-    const trending = decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }) });
-    const games = decide('youtube_worker', 'games', { view: view({ worker: state(raw) }), call: { executionId: 'exec-2', startedAtMs: NOW, trigger: 'schedule', scheduledTime: SLOT } });
-    expect([trending.verdict, games.verdict]).toEqual([
-      { decision: 'RUN', probe: true, fence: null },
-      { decision: 'RUN', probe: true, fence: null },
+  it('circuits are per job: youtube games OPEN skips games and lets trending run', () => {
+    const raw = circuit({ state: 'OPEN', changedAtMs: NOW - 60_000 }, 'games');
+    expect(decide('youtube_worker', 'games', { view: view({ worker: state(raw) }) }).verdict).toMatchObject({ decision: 'SKIP', skipReason: 'CIRCUIT_OPEN' });
+    expect(decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }) }).verdict).toEqual(run(false, null));
+  });
+
+  it('admits one probe per job: two executions of the job (the schedule and a recovery) deciding on the same OPEN state cannot both probe', () => {
+    const raw = { ...circuit({ state: 'OPEN', changedAtMs: NOW - 900_000 }, 'games'), version: 5 };
+    const scheduled = decide('youtube_worker', 'games', { view: view({ worker: state(raw) }) });
+    const recovery = decide('youtube_worker', 'games', { view: view({ worker: state(raw) }), call: { executionId: 'exec-2', startedAtMs: NOW, trigger: 'recovery', scheduledTime: SLOT } });
+    expect([scheduled.verdict, recovery.verdict]).toEqual([
+      run(true, null),
+      run(true, null),
     ]);
-    // trending's probe lands first; games' write, decided from the same OPEN state, must then fail ...
-    const afterTrending = apply(trending, raw);
-    expect(afterTrending).not.toBeNull();
-    expect(apply(games, afterTrending ?? {})).toBeNull();
-    // ... and, re-decided on the fresh state, games is refused (the probe is taken).
-    const again = decide('youtube_worker', 'games', { view: view({ worker: state(afterTrending ?? {}) }), call: { executionId: 'exec-2', startedAtMs: NOW, trigger: 'schedule', scheduledTime: SLOT } });
-    expect(again.verdict).toMatchObject({ decision: 'SKIP', skipReason: 'CIRCUIT_OPEN' });
+    // The scheduled probe lands first; the recovery's write, decided from the same OPEN state, must then fail ...
+    const afterScheduled = apply(scheduled, raw);
+    expect(afterScheduled).not.toBeNull();
+    expect(apply(recovery, afterScheduled ?? {})).toBeNull();
+    // ... and, re-decided on the fresh state, the recovery is refused (the lock and the probe are taken).
+    const again = decide('youtube_worker', 'games', { view: view({ worker: state(afterScheduled ?? {}) }), call: { executionId: 'exec-2', startedAtMs: NOW, trigger: 'recovery', scheduledTime: SLOT } });
+    expect(again.verdict).toMatchObject({ decision: 'SKIP' });
   });
 
   it('HALF_OPEN with its probe admitted and not timed out -> SKIP CIRCUIT_OPEN', () => {
@@ -216,31 +270,33 @@ describe('decideGate: 3. circuit', () => {
   it('CLOSED with failures -> RUN, circuit untouched', () => {
     const raw = circuit({ consecutiveFailures: 2 });
     const plan = decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }) });
-    expect(plan.verdict).toEqual({ decision: 'RUN', probe: false, fence: null });
-    expect(plan.write?.set).not.toHaveProperty('circuit');
+    expect(plan.verdict).toEqual(run(false, null));
+    expect(plan.write?.set).not.toHaveProperty('circuit_trending');
   });
 
   it('checks the circuit before dependencies', () => {
-    const plan = decide('playbook_worker', 'synthesize', { view: view({ worker: state(circuit({ state: 'OPEN', changedAtMs: NOW })) }), call: { executionId: EXEC, startedAtMs: NOW, trigger: 'intel_cycle', scheduledTime: SLOT } });
+    const plan = decide('playbook_worker', 'synthesize', { view: view({ worker: state(circuit({ state: 'OPEN', changedAtMs: NOW }, 'synthesize')) }), call: { executionId: EXEC, startedAtMs: NOW, trigger: 'intel_cycle', scheduledTime: SLOT } });
     expect(plan.verdict).toMatchObject({ skipReason: 'CIRCUIT_OPEN' });
   });
 });
 
 describe('decideGate: 4. dependencies', () => {
   const cycle = { executionId: EXEC, startedAtMs: NOW, trigger: 'intel_cycle', scheduledTime: SLOT };
-  const fresh = (ageSeconds: number, lastStatus = 'SUCCEEDED'): WorkerStateItem => state({ freshAtMs: NOW - ageSeconds * 1000, lastStatus });
+  /** The dependency's state with its `job` last succeeding `ageSeconds` ago (playbook consumes youtube games and twitch streams poll). */
+  const fresh = (job: string, ageSeconds: number, lastStatus = 'SUCCEEDED'): WorkerStateItem => state({ [freshAtAttrOf(job)]: NOW - ageSeconds * 1000, lastStatus });
 
   describe('data (hard)', () => {
     it.each<[string, Record<string, WorkerStateItem | undefined>, string | null]>([
-      ['both fresh', { youtube_worker: fresh(600), twitch_streams_worker: fresh(60) }, null],
-      ['exactly at the limit', { youtube_worker: fresh(3600), twitch_streams_worker: fresh(1800) }, null],
-      ['youtube stale', { youtube_worker: fresh(4000, 'FAILED'), twitch_streams_worker: fresh(60) }, 'dependency youtube_worker data is 4000 s old, limit 3600 s (last status FAILED)'],
-      ['twitch stale', { youtube_worker: fresh(60), twitch_streams_worker: fresh(1801, 'CRASHED') }, 'dependency twitch_streams_worker data is 1801 s old, limit 1800 s (last status CRASHED)'],
-      ['youtube never succeeded', { youtube_worker: state({ lastStatus: 'FAILED' }), twitch_streams_worker: fresh(60) }, 'dependency youtube_worker has no successful run on record (last status FAILED); need data younger than 3600 s'],
-      ['youtube has no state at all', { youtube_worker: undefined, twitch_streams_worker: fresh(60) }, 'dependency youtube_worker has no successful run on record (last status none); need data younger than 3600 s'],
+      ['both fresh', { youtube_worker: fresh('games', 600), twitch_streams_worker: fresh('poll', 60) }, null],
+      ['exactly at the limit', { youtube_worker: fresh('games', 3600), twitch_streams_worker: fresh('poll', 1800) }, null],
+      ['youtube games stale', { youtube_worker: fresh('games', 4000, 'FAILED'), twitch_streams_worker: fresh('poll', 60) }, 'dependency youtube_worker.games data is 4000 s old, limit 3600 s (last status of youtube_worker FAILED)'],
+      ['youtube games stale while trending is fresh', { youtube_worker: state({ [freshAtAttrOf('games')]: NOW - 4000_000, [freshAtAttrOf('trending')]: NOW - 60_000, lastStatus: 'SUCCEEDED' }), twitch_streams_worker: fresh('poll', 60) }, 'dependency youtube_worker.games data is 4000 s old, limit 3600 s (last status of youtube_worker SUCCEEDED)'],
+      ['twitch stale', { youtube_worker: fresh('games', 60), twitch_streams_worker: fresh('poll', 1801, 'CRASHED') }, 'dependency twitch_streams_worker.poll data is 1801 s old, limit 1800 s (last status of twitch_streams_worker CRASHED)'],
+      ['youtube never succeeded', { youtube_worker: state({ lastStatus: 'FAILED' }), twitch_streams_worker: fresh('poll', 60) }, 'dependency youtube_worker.games has no successful run on record (last status of youtube_worker FAILED); need data younger than 3600 s'],
+      ['youtube has no state at all', { youtube_worker: undefined, twitch_streams_worker: fresh('poll', 60) }, 'dependency youtube_worker.games has no successful run on record (last status of youtube_worker none); need data younger than 3600 s'],
     ])('playbook: %s', (_name, dependencies, detail) => {
       const plan = decide('playbook_worker', 'synthesize', { view: view({ dependencies }), call: cycle });
-      if (detail === null) expect(plan.verdict).toEqual({ decision: 'RUN', probe: false, fence: null });
+      if (detail === null) expect(plan.verdict).toEqual(run(false, null, 570)); // playbook: 600 s - 30 s
       else expect(plan).toEqual({ verdict: { decision: 'SKIP', skipReason: 'DEPENDENCY_FAILED', detail }, write: null });
     });
 
@@ -280,7 +336,7 @@ describe('decideGate: 4. dependencies', () => {
       expect(plan.verdict).toEqual({
         decision: 'SKIP',
         skipReason: 'LOCK_HELD',
-        detail: 'dependency creator_intel_worker still running (lock held until 2026-01-02T06:10:00.000Z) after waiting 120 s, max 120 s',
+        detail: 'dependency creator_intel_worker.analyze still running (lock held until 2026-01-02T06:10:00.000Z) after waiting 120 s, max 120 s',
       });
       expect(apply(plan, undefined)).toMatchObject({ slot_hourly: SLOT });
     });
@@ -358,7 +414,7 @@ describe('decideGate: 5. lock', () => {
   it('free -> RUN; the write acquires (fence + 1), claims the slot and bumps the version', () => {
     const raw = { [TRENDING.fence]: 41, version: 9 };
     const plan = decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }) });
-    expect(plan.verdict).toEqual({ decision: 'RUN', probe: false, fence: null });
+    expect(plan.verdict).toEqual(run(false, null));
     expect(apply(plan, raw)).toMatchObject({ lockHolder_trending: EXEC, lockFence_trending: 42, lockExpiresAtMs_trending: NOW + 360_000, slot_trending: SLOT, slotOwner_trending: EXEC, version: 10 });
   });
 
@@ -372,7 +428,7 @@ describe('decideGate: 5. lock', () => {
   it('a live lock on another job of the worker does not block this one: trending held by another execution, games RUNs', () => {
     const raw = lockedBy('trending', 'other-exec', NOW + 5_000, 7);
     const plan = decide('youtube_worker', 'games', { view: view({ worker: state(raw) }) });
-    expect(plan.verdict).toEqual({ decision: 'RUN', probe: false, fence: null });
+    expect(plan.verdict).toEqual(run(false, null));
     const after = apply(plan, raw);
     // games takes its own lock (its own fence, from 1); trending's lock is left as it was.
     expect(after).toMatchObject({ lockHolder_games: EXEC, lockFence_games: 1, lockExpiresAtMs_games: NOW + 360_000, slot_games: SLOT, ...raw });
@@ -396,21 +452,21 @@ describe('decideGate: 5. lock', () => {
 
   it('already held by this execution (a retried gate) -> RUN with that fence, no write', () => {
     const raw = { ...lockedBy('trending', EXEC, NOW + 100_000, 12), slot_trending: SLOT, slotOwner_trending: EXEC };
-    expect(decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }) })).toEqual({ verdict: { decision: 'RUN', probe: false, fence: 12 }, write: null });
+    expect(decide('youtube_worker', 'trending', { view: view({ worker: state(raw) }) })).toEqual({ verdict: run(false, 12), write: null });
   });
 
   describe('unlocked (on-demand, lease 0)', () => {
     const manual = { executionId: EXEC, startedAtMs: NOW, trigger: 'manual', scheduledTime: SLOT };
 
     it('CLOSED -> RUN with fence 0 and no write', () => {
-      expect(decide('generation_worker', 'generate', { call: manual })).toEqual({ verdict: { decision: 'RUN', probe: false, fence: 0 }, write: null });
+      expect(decide('generation_worker', 'generate', { call: manual })).toEqual({ verdict: run(false, 0), write: null });
     });
 
     it('a probe persists HALF_OPEN under the version condition', () => {
-      const raw = { ...circuit({ state: 'OPEN', changedAtMs: NOW - 900_000 }), version: 3 };
+      const raw = { ...circuit({ state: 'OPEN', changedAtMs: NOW - 900_000 }, 'generate'), version: 3 };
       const plan = decide('generation_worker', 'generate', { call: manual, view: view({ worker: state(raw) }) });
-      expect(plan.verdict).toEqual({ decision: 'RUN', probe: true, fence: 0 });
-      expect(state(apply(plan, raw) ?? {})).toMatchObject({ version: 4, circuit: { state: 'HALF_OPEN', probesAdmitted: 1 } });
+      expect(plan.verdict).toEqual(run(true, 0));
+      expect(state(apply(plan, raw) ?? {})).toMatchObject({ version: 4, circuits: { generate: { state: 'HALF_OPEN', probesAdmitted: 1 } } });
       expect(apply(plan, { ...raw, version: 4 })).toBeNull();
     });
 
@@ -452,9 +508,9 @@ describe('decideGate: properties', () => {
       slot_trending: fc.constantFrom('2026-01-02T05:30:00.000Z', SLOT, '2026-01-02T06:30:00.000Z'),
       slot_hourly: fc.constantFrom('2026-01-02T05:00:00.000Z', SLOT),
       slotOwner_trending: fc.constantFrom('other', EXEC),
-      freshAtMs: fc.integer({ min: NOW - 7_200_000, max: NOW }),
+      freshAtMs_games: fc.integer({ min: NOW - 7_200_000, max: NOW }),
       version: fc.nat(5),
-      circuit: fc.record({
+      circuit_trending: fc.record({
         state: fc.constantFrom('CLOSED', 'OPEN', 'HALF_OPEN'),
         consecutiveFailures: fc.nat(3),
         changedAtMs: fc.integer({ min: NOW - 2_000_000, max: NOW }),

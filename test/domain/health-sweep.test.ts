@@ -57,8 +57,11 @@ describe('level findings', () => {
   it.each([
     ['queue 1001 > 1000', { workers: [workerById('generation_worker')], queueDepths: { generation_worker: 1001 } }, 'QUEUE_OVERFLOW'],
     ['queue 1000 is fine', { workers: [workerById('generation_worker')], queueDepths: { generation_worker: 1000 } }, null],
-    ['youtube data 2 h old for creator intel (1 h)', { workers: [creator], states: { youtube_worker: state({ freshAtMs: at('2026-03-02T02:20:00.000Z') }) } }, 'STALE_DATA'],
-    ['youtube data 10 min old', { workers: [creator], states: { youtube_worker: state({ freshAtMs: at('2026-03-02T04:10:00.000Z') }) } }, null],
+    // games refreshes every 4 h (the intel cycle) in 300 s: stale for the sweep past 14 700 s, though creator intel needs it 1 h old at its run.
+    ['youtube games data 2 h old: within its 4 h refresh cadence', { workers: [creator], states: { youtube_worker: state({ freshAtMs_games: at('2026-03-02T02:20:00.000Z') }) } }, null],
+    ['youtube games data 5 h old for creator intel: a refresh is overdue', { workers: [creator], states: { youtube_worker: state({ freshAtMs_games: at('2026-03-01T23:20:00.000Z') }) } }, 'STALE_DATA'],
+    ['youtube games data 10 min old', { workers: [creator], states: { youtube_worker: state({ freshAtMs_games: at('2026-03-02T04:10:00.000Z') }) } }, null],
+    ['youtube games data 5 h old, trending 10 min old: still stale for creator intel', { workers: [creator], states: { youtube_worker: state({ freshAtMs_games: at('2026-03-01T23:20:00.000Z'), freshAtMs_trending: at('2026-03-02T04:10:00.000Z') }) } }, 'STALE_DATA'],
     ['quota 15% < 20%', { quotaRemainingPercent: { youtube_worker: 15 } }, 'API_QUOTA_LOW'],
     ['quota 25%', { quotaRemainingPercent: { youtube_worker: 25 } }, null],
     ['memory 95% > 90%', { memoryPercent: { youtube_worker: 95 } }, 'RESOURCE_EXHAUSTION'],

@@ -171,14 +171,14 @@ describe('planRecord: fan-out reduction', () => {
 
 describe('planRecord: the STATE write', () => {
   it('a locked success: one conditional write releases the lock, closes the circuit, sets freshness and the last run', () => {
-    const raw = held({ circuit: circuitAttr({ ...CLOSED_CIRCUIT, consecutiveFailures: 2 }) });
+    const raw = held({ circuit_trending: circuitAttr({ ...CLOSED_CIRCUIT, consecutiveFailures: 2 }) });
     const plan = planRecord(input({ work: result() }, raw));
     expect(plan).toMatchObject({ stateWrite: { guard: 'fence' }, lockReleased: true });
     const after = applied(plan, raw);
     expect(after).toMatchObject({
       locks: { trending: { holder: null, fence: FENCE, expiresAtMs: 0 } },
-      circuit: CLOSED_CIRCUIT,
-      freshAtMs: NOW,
+      circuits: { trending: CLOSED_CIRCUIT },
+      freshAt: { trending: NOW },
       lastStatus: 'SUCCEEDED',
       lastRunAtMs: NOW,
       lastScheduledTime: '2026-01-02T06:00:00.000Z',
@@ -192,10 +192,10 @@ describe('planRecord: the STATE write', () => {
     ['third failure opens the circuit', { consecutiveFailures: 2 }, { state: 'OPEN', changedAtMs: NOW }],
     ['a failed probe re-opens it', { state: 'HALF_OPEN', changedAtMs: STARTED, probesAdmitted: 1 }, { state: 'OPEN', changedAtMs: NOW }],
   ])('a locked failure: %s, lock released, freshness untouched', (_name, before, expected) => {
-    const raw = held({ freshAtMs: 1, circuit: circuitAttr({ ...CLOSED_CIRCUIT, ...before }) });
+    const raw = held({ freshAtMs_trending: 1, circuit_trending: circuitAttr({ ...CLOSED_CIRCUIT, ...before }) });
     const after = applied(planRecord(input({ failure: { Error: 'UpstreamRejectedError' } }, raw)), raw);
-    expect(after?.circuit).toMatchObject(expected);
-    expect(after).toMatchObject({ locks: { trending: { holder: null } }, freshAtMs: 1, lastStatus: 'FAILED' });
+    expect(after?.circuits['trending']).toMatchObject(expected);
+    expect(after).toMatchObject({ locks: { trending: { holder: null } }, freshAt: { trending: 1 }, lastStatus: 'FAILED' });
   });
 
   it('releases only the job\'s own lock: another job\'s lock on the worker is left as it was', () => {
@@ -206,8 +206,8 @@ describe('planRecord: the STATE write', () => {
   });
 
   it('a successful probe closes the circuit', () => {
-    const raw = held({ circuit: circuitAttr({ state: 'HALF_OPEN', consecutiveFailures: 0, changedAtMs: STARTED, probesAdmitted: 1, halfOpenSuccesses: 0 }) });
-    expect(applied(planRecord(input({ work: result(), gate: { ...RUN, probe: true } }, raw)), raw)?.circuit).toEqual(CLOSED_CIRCUIT);
+    const raw = held({ circuit_trending: circuitAttr({ state: 'HALF_OPEN', consecutiveFailures: 0, changedAtMs: STARTED, probesAdmitted: 1, halfOpenSuccesses: 0 }) });
+    expect(applied(planRecord(input({ work: result(), gate: { ...RUN, probe: true } }, raw)), raw)?.circuits['trending']).toEqual(CLOSED_CIRCUIT);
   });
 
   it('a stale fence (the lock was taken over): no write, the report says so, lockReleased false', () => {
@@ -225,12 +225,12 @@ describe('planRecord: the STATE write', () => {
   });
 
   it('an unlocked run writes under the version it read', () => {
-    const raw = { version: 7, circuit: circuitAttr({ ...CLOSED_CIRCUIT, consecutiveFailures: 1 }) };
+    const raw = { version: 7, circuit_generate: circuitAttr({ ...CLOSED_CIRCUIT, consecutiveFailures: 1 }) };
     const state: Partial<PipelineState> = { trigger: 'manual', gate: { ...RUN, fence: 0 }, work: result({ metrics: {} }) };
     const plan = planRecord(input(state, raw, 'generation_worker', 'generate'));
     expect(plan).toMatchObject({ stateWrite: { guard: 'version' }, lockReleased: true });
     expect(reportOf(plan).lockFence).toBeNull();
-    expect(applied(plan, raw)).toMatchObject({ version: 8, circuit: CLOSED_CIRCUIT, freshAtMs: NOW, lastStatus: 'SUCCEEDED' });
+    expect(applied(plan, raw)).toMatchObject({ version: 8, circuits: { generate: CLOSED_CIRCUIT }, freshAt: { generate: NOW }, lastStatus: 'SUCCEEDED' });
     expect(applied(plan, { ...raw, version: 8 })).toBeNull();
     // No item yet: the condition is "no version".
     expect(applied(planRecord(input(state, null, 'generation_worker', 'generate')), undefined)).toMatchObject({ version: 1 });

@@ -11,8 +11,14 @@ import {
   slowedBy,
   slowedScheduleExpression,
   unmarkSlowed,
-  upstreamTargets,
+  dependencyRecoveryPlan,
+  nextRunAtMs,
+  recordedStatus,
+  runNotRecovered,
+  staleDataTargets,
+  staleUpstreams,
 } from '../../lib/domain/recovery-actions.js';
+import { ALL_WORKERS } from '../../lib/registry/index.js';
 import { evaluateStateCondition, parseWorkerState } from '../../lib/domain/worker-state.js';
 import { jobOf, workerById, type JobSpec, type WorkerSpec } from '../../lib/registry/index.js';
 
@@ -92,13 +98,28 @@ describe('bounded raises', () => {
   const trending = jobOf('youtube_worker', 'trending');
   const state = (raw: Record<string, unknown>) => parseWorkerState(raw);
 
-  it('recommends instead of raising the step timeout: the step already has the whole budget less the protocol reserve', () => {
-    // Prepare / Act
-    const change = raisedStepTimeout(youtube, trending, state({}));
-    // Assess: 300 s budget - 30 s reserve = 270 s; nothing is written.
-    expect(change).toMatchObject({ kind: 'at-bound', currentSeconds: 270 });
-    expect(change.kind === 'at-bound' ? change.recommendation : '').toMatch(/300 s design budget/);
-    expect(change).not.toHaveProperty('write');
+  it.each<[string, Record<string, unknown>, object]>([
+    // trending: 300 s budget - 30 s reserve = 270 s; bound 270 x 1.5 = 405 s.
+    ['from the registry step', {}, { kind: 'raise', fromSeconds: 270, toSeconds: 338 }],
+    ['from an earlier raise', { stepTimeoutOverrideSeconds_trending: 338 }, { kind: 'raise', fromSeconds: 338, toSeconds: 405 }],
+    ['at the bound', { stepTimeoutOverrideSeconds_trending: 405 }, { kind: 'at-bound', currentSeconds: 405 }],
+    ['another job\'s raise does not count', { stepTimeoutOverrideSeconds_games: 405 }, { kind: 'raise', fromSeconds: 270, toSeconds: 338 }],
+  ])('SLOW_EXECUTION raises the job\'s step timeout by a quarter within its bound: %s', (_name, raw, expected) => {
+    const change = raisedStepTimeout(youtube, trending, state(raw));
+    expect(change).toMatchObject(expected);
+    if (change.kind === 'raise') {
+      // The write holds only on the value read (no compounding), and sets the job's own attribute.
+      expect(change.write.set).toEqual({ stepTimeoutOverrideSeconds_trending: change.toSeconds });
+      expect(evaluateStateCondition(change.write.condition, raw)).toBe(true);
+      expect(evaluateStateCondition(change.write.condition, { ...raw, stepTimeoutOverrideSeconds_trending: 300 })).toBe(false);
+    }
+  });
+
+  it('a fan-out job keeps its item timeout: the recovery recommends', () => {
+    const recap = workerById('clip_radar_recap_worker');
+    const change = raisedStepTimeout(recap, jobOf('clip_radar_recap_worker', 'recap'), state({}));
+    expect(change).toMatchObject({ kind: 'at-bound', currentSeconds: 600 });
+    expect(change.kind === 'at-bound' ? change.recommendation : '').toMatch(/fans out/);
   });
 
   it.each([
@@ -131,13 +152,77 @@ const firstJob = (w: WorkerSpec): JobSpec => {
   return job;
 };
 
-describe('upstreamTargets', () => {
-  const lookup = (id: string) => workerById(id);
-  it('STALE_DATA: data dependencies, or the worker itself without any', () => {
-    const creator = workerById('creator_intel_worker');
-    expect(upstreamTargets(creator, firstJob(creator), lookup, true)).toEqual([{ worker: 'youtube_worker', job: 'trending', optional: false, relation: 'data' }]);
-    const youtube = workerById('youtube_worker');
-    expect(upstreamTargets(youtube, firstJob(youtube), lookup, true)).toEqual([{ worker: 'youtube_worker', job: 'trending', optional: false, relation: 'data' }]);
+describe('recovery targets: the job consumed, and only when it is stale', () => {
+  const NOW = Date.parse('2026-03-02T04:10:00.000Z');
+  const MIN = 60_000;
+  const st = (raw: Record<string, unknown>) => parseWorkerState(raw);
+  const creator = workerById('creator_intel_worker');
+  const playbook = workerById('playbook_worker');
+  const cycle = workerById('intel_orchestrator');
+  const youtube = workerById('youtube_worker');
+  // games failed for 20 minutes: its last success is 4 h old; trending succeeded a minute ago; twitch streams is fresh.
+  const gamesFailing = {
+    youtube_worker: st({ freshAtMs_games: NOW - 250 * MIN, freshAtMs_trending: NOW - MIN, lastStatus: 'SUCCEEDED' }),
+    twitch_streams_worker: st({ freshAtMs_poll: NOW - 5 * MIN }),
+  };
+
+  it('STALE_DATA on creator intel refreshes youtube games, not trending; a worker with no data dependency refreshes its own job', () => {
+    expect(staleDataTargets(creator, firstJob(creator), gamesFailing, NOW)).toMatchObject([{ worker: 'youtube_worker', job: 'games', optional: false }]);
+    expect(staleDataTargets(youtube, firstJob(youtube), gamesFailing, NOW)).toMatchObject([{ worker: 'youtube_worker', job: 'trending' }]);
+    // Fresh again: nothing to refresh.
+    expect(staleUpstreams(creator, firstJob(creator), { youtube_worker: st({ freshAtMs_games: NOW - MIN }) }, NOW)).toEqual([]);
+  });
+
+  it('DEPENDENCY_FAILURE on playbook retries games only: twitch streams had not failed', () => {
+    expect(dependencyRecoveryPlan(playbook, firstJob(playbook), ALL_WORKERS, gamesFailing, NOW)).toEqual({
+      upstream: [expect.objectContaining({ worker: 'youtube_worker', job: 'games' })],
+      dependents: [{ worker: 'playbook_worker', job: 'synthesize' }],
+    });
+  });
+
+  it('DEPENDENCY_FAILURE on the intel cycle retries its failed stage, then runs the blocked stages in order', () => {
+    expect(dependencyRecoveryPlan(cycle, firstJob(cycle), ALL_WORKERS, gamesFailing, NOW)).toEqual({
+      upstream: [expect.objectContaining({ worker: 'youtube_worker', job: 'games' })],
+      dependents: [
+        { worker: 'creator_intel_worker', job: 'analyze' },
+        { worker: 'playbook_worker', job: 'synthesize' },
+      ],
+    });
+  });
+
+  it('DEPENDENCY_FAILURE keyed on the upstream job itself retries it and runs the jobs its failure blocks', () => {
+    const plan = dependencyRecoveryPlan(youtube, jobOf('youtube_worker', 'games'), ALL_WORKERS, gamesFailing, NOW);
+    expect(plan.upstream).toMatchObject([{ worker: 'youtube_worker', job: 'games' }]);
+    expect(plan.dependents).toEqual([
+      { worker: 'creator_intel_worker', job: 'analyze' },
+      { worker: 'playbook_worker', job: 'synthesize' },
+    ]);
+  });
+
+  it('an optional dependency is listed as optional (skipped, not retried)', () => {
+    const soft: WorkerSpec = { ...playbook, dependencies: playbook.dependencies.map((d) => ({ ...d, kind: 'optional' as const })) };
+    expect(dependencyRecoveryPlan(soft, firstJob(soft), ALL_WORKERS, gamesFailing, NOW).upstream).toMatchObject([{ job: 'games', optional: true }]);
+  });
+
+  it('a stage runs at its cycle\'s next slot; a scheduled job at its own; an on-demand job never', () => {
+    expect(nextRunAtMs(creator, firstJob(creator), NOW, ALL_WORKERS)).toBe(Date.parse('2026-03-02T08:00:00.000Z'));
+    expect(nextRunAtMs(youtube, firstJob(youtube), NOW, ALL_WORKERS)).toBe(Date.parse('2026-03-02T04:30:00.000Z'));
+    expect(nextRunAtMs(workerById('generation_worker'), jobOf('generation_worker', 'generate'), NOW, ALL_WORKERS)).toBeNull();
+  });
+});
+
+describe('a run counts as recovered only when it recorded SUCCEEDED', () => {
+  it.each<[string, unknown, string | null]>([
+    ['SUCCEEDED', { record: { status: 'SUCCEEDED' } }, null],
+    ['SKIPPED for a held lock', { record: { status: 'SKIPPED', skipReason: 'LOCK_HELD' } }, 'the run ended SKIPPED (LOCK_HELD), not SUCCEEDED'],
+    ['PARTIAL', { record: { status: 'PARTIAL' } }, 'the run ended PARTIAL, not SUCCEEDED'],
+    ['a duplicate delivery (no record)', { gate: { decision: 'DUPLICATE' } }, 'the run recorded no run (a duplicate slot delivery)'],
+  ])('%s', (_name, output, why) => {
+    expect(runNotRecovered('the run', output, null)).toBe(why);
+  });
+  it('a failed child fails it, whatever its output', () => {
+    expect(runNotRecovered('the run', undefined, { Error: 'States.TaskFailed' })).toBe('the run failed: States.TaskFailed');
+    expect(recordedStatus('nonsense')).toBeNull();
   });
 });
 

@@ -14,7 +14,7 @@ import {
   WorkerConfigPatch,
   type WorkerConfig,
 } from '../../lib/domain/worker-config.js';
-import { applyStateWrite, circuitAttr, parseWorkerState, type RawItem } from '../../lib/domain/worker-state.js';
+import { applyStateWrite, circuitAttr, circuitOf, parseWorkerState, type RawItem } from '../../lib/domain/worker-state.js';
 import { DEFAULT_CIRCUIT, jobOf, workerById } from '../../lib/registry/index.js';
 
 const NOW = Date.parse('2026-01-02T06:00:45.000Z');
@@ -115,12 +115,12 @@ describe('planRecord uses the configured thresholds', () => {
     const state: PipelineState = { worker: 'youtube_worker', job: 'trending', scheduledTime: '2026-01-02T06:00:00.000Z', trigger: 'schedule', gate: RUN, failure: { Error: 'UpstreamRejectedError' } };
     const plan = planRecord({ worker: workerById('youtube_worker'), job: jobOf('youtube_worker', 'trending'), state, executionId: EXEC, startedAtMs: NOW - 30_000, nowMs: NOW, current: parseWorkerState(raw) });
     if (plan.kind !== 'report' || plan.stateWrite === null) throw new Error('expected a state write');
-    return parseWorkerState(applyStateWrite(plan.stateWrite.write, raw)).circuit;
+    return circuitOf(parseWorkerState(applyStateWrite(plan.stateWrite.write, raw)), 'trending');
   };
   const held = (over: RawItem): RawItem => ({ [TRENDING.holder]: EXEC, [TRENDING.fence]: 5, [TRENDING.expiresAt]: NOW + 100_000, version: 3, ...over });
 
   it('the third failure opens the circuit by default, not with circuitFailureThreshold 5', () => {
-    const twoFailures = { circuit: circuitAttr({ ...CLOSED_CIRCUIT, consecutiveFailures: 2 }) };
+    const twoFailures = { circuit_trending: circuitAttr({ ...CLOSED_CIRCUIT, consecutiveFailures: 2 }) };
     expect(failedRun(held(twoFailures))).toMatchObject({ state: 'OPEN' });
     expect(failedRun(held({ ...twoFailures, config: { enabled: true, thresholds: { circuitFailureThreshold: 5 }, version: 1 } }))).toEqual({ ...CLOSED_CIRCUIT, consecutiveFailures: 3 });
   });

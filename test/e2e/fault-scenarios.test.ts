@@ -3,7 +3,7 @@
  * span: what it injects is detected once per dedup window, alerted, and healed as the design says,
  * and nothing is lost (every slot that fired ends in exactly one report).
  */
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { documentClient } from '../../lambdas/adapters/dynamo-state-store.js';
 import { STATE_SK, workerPk } from '../../lib/domain/worker-state.js';
@@ -39,8 +39,9 @@ function expectPerIncident(result: SymphonyResult): void {
 }
 
 describe('scenario stuck-lock', () => {
-  it('skips every clip radar poll while the stuck run holds the lock, raises LOCK_CONTENTION, lengthens the lease, and polls again after', async () => {
+  it('skips every clip radar poll while the stuck run holds the lock, raises LOCK_CONTENTION, lengthens the lease, does not call that healed while the lock stays held, and polls again after', async () => {
     let state: Record<string, unknown> | undefined;
+    let summaries: Record<string, unknown>[] = [];
     const result = await runSymphony({
       startMs: START_MS,
       hours: stuckLock.hours,
@@ -48,8 +49,12 @@ describe('scenario stuck-lock', () => {
       prepare: (ctx) => stuckLock.prepare(ctx),
       beforeSlot: async ({ runtime }, atMs) => {
         if (atMs < at(stuckLock.hours) - 5 * 60_000) return;
-        const out = await documentClient(runtime.dynamo.client).send(new GetCommand({ TableName: runtime.tableName, Key: { pk: workerPk('clip_radar_worker'), sk: STATE_SK } }));
+        const doc = documentClient(runtime.dynamo.client);
+        const out = await doc.send(new GetCommand({ TableName: runtime.tableName, Key: { pk: workerPk('clip_radar_worker'), sk: STATE_SK } }));
         state = out.Item;
+        // The recoveries' summary records (RECOVERY#<alertId> / SUMMARY): their verified outcome.
+        const scan = await doc.send(new ScanCommand({ TableName: runtime.tableName, FilterExpression: 'sk = :s AND begins_with(pk, :p)', ExpressionAttributeValues: { ':s': 'SUMMARY', ':p': 'RECOVERY#' } }));
+        summaries = scan.Items ?? [];
       },
     });
     expectNothingLost(result);
@@ -75,9 +80,16 @@ describe('scenario stuck-lock', () => {
     expect(result.alerts.filter((a) => a.anomaly !== 'LOCK_CONTENTION')).toEqual([]);
     expectPerIncident(result);
 
-    // Healed: one recovery for the incident (not one per dedup window), which lengthened the lease beyond the registry's.
+    // One recovery for the incident (not one per dedup window). It lengthened the lease beyond the
+    // registry's, but the stuck run still held the lock at the next poll, so its goal (the next run
+    // acquires the lock) was not met: FAILED, verified false, and its reason names the holder.
     const recoveries = result.recoveries.filter((r) => r.anomaly === 'LOCK_CONTENTION');
-    expect(recoveries.map((r) => [r.worker, r.status])).toEqual([['clip_radar_worker', 'SUCCEEDED']]);
+    expect(recoveries.map((r) => r.worker)).toEqual(['clip_radar_worker']);
+    const verdicts = summaries.filter((s) => s['anomaly'] === 'LOCK_CONTENTION');
+    expect(verdicts).toHaveLength(1);
+    expect(verdicts[0]).toMatchObject({ outcome: 'FAILED', verified: false, action: 'EXTEND_LEASE', target: 'clip_radar_worker.poll' });
+    expect(String(verdicts[0]?.['reason'])).toMatch(/held by stuck-execution/);
+    expect(recoveries[0]?.status).toBe('FAILED');
     const registryLease = WORKERS.find((w) => w.id === 'clip_radar_worker')?.lockLeaseSeconds ?? Infinity;
     expect(Number(state?.['leaseSecondsOverride'])).toBeGreaterThan(registryLease);
     expect(result.circuits['clip_radar_worker']).toBe('CLOSED');

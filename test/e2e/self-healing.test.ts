@@ -29,6 +29,15 @@ class NamedError extends Error {
   }
 }
 
+/** Waits until no execution of the job's pipeline is RUNNING (a bounded number of event-loop turns). */
+async function pipelinesIdle(runtime: LocalRuntime, workerId: string, jobId: string): Promise<void> {
+  for (let turn = 0; turn < 10_000; turn++) {
+    if (!runtime.runner.listExecutions(runtime.pipelineOf(workerId, jobId)).some((e) => e.status === 'RUNNING')) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error(`${workerId}.${jobId} still has RUNNING executions`);
+}
+
 describe('a crashing worker', () => {
   it('raises one WORKER_CRASH alert, restarts the worker once through the recovery state machine, and pages on-call', async () => {
     // Prepare: coach cleanup crashes on every run.
@@ -53,6 +62,8 @@ describe('a crashing worker', () => {
     await healing.flush();
     await healing.flush();
     const recoveries = await Promise.all(healing.recoveries.map((r) => r.result));
+    // The restart the recovery started runs on its own: let it end (its report is its Record's last write).
+    await pipelinesIdle(rt, 'coach_cleanup_worker', 'cleanup');
     await healing.flush();
 
     // Assess

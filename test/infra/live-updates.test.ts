@@ -22,13 +22,17 @@ beforeAll(() => {
 const onApi = (apiId: string) => ([, r]: [string, { Properties: Record<string, unknown> }]) => JSON.stringify(r.Properties['ApiId']) === JSON.stringify({ Ref: apiId });
 
 describe('WebSocket API', () => {
-  it('authorizes $connect with IAM and has only $connect and $disconnect', () => {
+  it('authorizes $connect with IAM and has only $connect, $disconnect and the two-way heartbeat ping', () => {
     const apiId = s.idOf(s.stack.liveUpdates.api);
     s.template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET', RouteSelectionExpression: '$request.body.action' });
     const routes = s.resourcesOf('AWS::ApiGatewayV2::Route').filter(onApi(apiId));
-    expect(routes.map(([, r]) => r.Properties['RouteKey']).sort()).toEqual(['$connect', '$disconnect']);
+    expect(routes.map(([, r]) => r.Properties['RouteKey']).sort()).toEqual(['$connect', '$disconnect', 'ping']);
     const connect = routes.find(([, r]) => r.Properties['RouteKey'] === '$connect');
     expect(connect?.[1].Properties['AuthorizationType']).toBe('AWS_IAM');
+    // The ping's answer goes back to the page: a route response.
+    const ping = routes.find(([, r]) => r.Properties['RouteKey'] === 'ping');
+    expect(ping?.[1].Properties['RouteResponseSelectionExpression']).toBe('$default');
+    expect(s.resourcesOf('AWS::ApiGatewayV2::RouteResponse').filter(onApi(apiId))).toHaveLength(1);
   });
 
   it('throttles its stage and writes a JSON access log line per event to a retained log group', () => {
@@ -107,13 +111,14 @@ describe('broadcaster stream delivery', () => {
     expect(JSON.parse(JSON.stringify(BROADCAST_PATTERNS))).toEqual({
       reportInserts: { eventName: ['INSERT'], dynamodb: { Keys: { sk: { S: [{ prefix: 'REPORT#' }] } } } },
       alertWrites: { eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { sk: { S: ['ALERT'] } } } },
-      stateModifications: { eventName: ['MODIFY'], dynamodb: { Keys: { pk: { S: [{ prefix: 'WORKER#' }] }, sk: { S: ['STATE'] } } } },
+      stateWrites: { eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { pk: { S: [{ prefix: 'WORKER#' }] }, sk: { S: ['STATE'] } } } },
+      modeWrites: { eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { pk: { S: ['ORCH'] }, sk: { S: ['STATE'] } } } },
     });
   });
 
   it('the same filters, read from the template by the local runtime, pass exactly what the page shows', () => {
     const mapping = broadcasterMappingOf(s.template.toJSON() as Parameters<typeof broadcasterMappingOf>[0]);
-    expect(mapping?.filters).toHaveLength(3);
+    expect(mapping?.filters).toHaveLength(4);
     const pass = compileFilters(mapping?.filters);
     const rec = (eventName: 'INSERT' | 'MODIFY' | 'REMOVE', pk: string, sk: string) => ({ eventName, dynamodb: { Keys: { pk: { S: pk }, sk: { S: sk } } } }) as unknown as StreamRecord;
     const cases: [StreamRecord, boolean][] = [
@@ -124,8 +129,10 @@ describe('broadcaster stream delivery', () => {
       [rec('MODIFY', 'ALERT#a1', 'ALERT'), true],
       [rec('REMOVE', 'ALERT#a1', 'ALERT'), false],
       [rec('MODIFY', 'WORKER#youtube_worker', 'STATE'), true],
-      [rec('INSERT', 'WORKER#youtube_worker', 'STATE'), false],
-      [rec('MODIFY', 'ORCH', 'STATE'), false],
+      [rec('INSERT', 'WORKER#youtube_worker', 'STATE'), true],
+      [rec('REMOVE', 'WORKER#youtube_worker', 'STATE'), false],
+      [rec('MODIFY', 'ORCH', 'STATE'), true],
+      [rec('INSERT', 'ORCH', 'STATE'), true],
       [rec('INSERT', 'WSCONN', 'abc='), false],
       [rec('INSERT', 'WORKER#youtube_worker', 'WINDOW#2026-01-02T06'), false],
       [rec('INSERT', 'WORKER#youtube_worker', 'HEALTH#MISSED_RUN#trending#2026-01-02T06:00:00.000Z'), false],

@@ -85,16 +85,33 @@ describe('status API function', () => {
     expect(Object.keys(pipelines)).not.toContain('twitch_worker.pack');
   });
 
-  it('may start exactly those pipelines, and use the table with the five actions the handler needs', () => {
+  it('may start exactly those pipelines and the backfill, and use the table with the six actions the handler needs', () => {
     const statements = s.statementsOfFunctionRole(s.stack.statusApi.handler.fn);
     const starts = statements.filter((st) => actionsOf(st).includes('states:StartExecution'));
     const started = starts.flatMap(resourcesOfStatement).map((r) => (r as { Ref: string }).Ref).sort();
-    const expected = manualKeys().map((key) => s.idOf(s.stack.pipelines.get(key)?.stateMachine as sfn.StateMachine)).sort();
+    const expected = [...manualKeys().map((key) => s.idOf(s.stack.pipelines.get(key)?.stateMachine as sfn.StateMachine)), s.idOf(s.stack.statusApi.backfill.stateMachine)].sort();
     expect(started).toEqual(expected);
     const dynamo = statements.filter((st) => actionsOf(st).some((a) => a.startsWith('dynamodb:')));
-    expect(dynamo.flatMap(actionsOf).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    expect(dynamo.flatMap(actionsOf).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     // `*` only for X-Ray (no resource-level permissions).
     for (const st of statements.filter((x) => resourcesOfStatement(x).includes('*'))) expect(actionsOf(st).every((a) => a.startsWith('xray:')), JSON.stringify(st)).toBe(true);
+  });
+
+  it('the backfill state machine runs one slot at a time through startExecution.sync:2 and may start exactly the API\'s pipelines', () => {
+    const backfill = s.stack.statusApi.backfill.stateMachine;
+    const roleId = s.idOf(backfill.role);
+    const statements = s
+      .resourcesOf('AWS::IAM::Policy')
+      .filter(([, p]) => JSON.stringify(p.Properties['Roles']) === JSON.stringify([{ Ref: roleId }]))
+      .flatMap(([, p]) => (p.Properties['PolicyDocument'] as { Statement: Parameters<typeof actionsOf>[0][] }).Statement);
+    const starts = statements.filter((st) => actionsOf(st).includes('states:StartExecution')).flatMap(resourcesOfStatement).map((r) => (r as { Ref: string }).Ref).sort();
+    expect(starts).toEqual(manualKeys().map((key) => s.idOf(s.stack.pipelines.get(key)?.stateMachine as sfn.StateMachine)).sort());
+    const machine = s.resourcesOf('AWS::StepFunctions::StateMachine').find(([id]) => id === s.idOf(backfill))?.[1];
+    const definition = joinedText(machine?.Properties['DefinitionString']);
+    expect(definition).toContain('"MaxConcurrency":1');
+    expect(definition).toContain('states:::states:startExecution.sync:2');
+    const fn = s.resourcesOf('AWS::Lambda::Function').find(([id]) => id === s.idOf(s.stack.statusApi.handler.fn))?.[1];
+    expect((fn?.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables['BACKFILL_STATE_MACHINE_ARN']).toEqual({ Ref: s.idOf(backfill) });
   });
 
   it('lets API Gateway invoke the function for its routes only', () => {

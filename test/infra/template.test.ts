@@ -7,8 +7,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LAMBDA_TRANSIENT_ERROR_NAMES, RETRYABLE_ERROR_NAMES } from '../../lib/domain/errors.js';
-import { ALL_WORKERS, functionTimeoutSeconds, jobOf, lambdaWorkers, planStepTimeoutSeconds, scheduledTriggers, SYNC_TASK_SLACK_SECONDS, syncTaskTimeoutSeconds, workerById, workStepTimeoutSeconds } from '../../lib/registry/index.js';
+import { LAMBDA_TRANSIENT_ERROR_NAMES, NON_RETRYABLE_ERROR_NAMES, RETRYABLE_ERROR_NAMES } from '../../lib/domain/errors.js';
+import { RECORD_STEP_RETRY } from '../../lib/domain/retry-policy.js';
+import { ALL_WORKERS, functionTimeoutSeconds, jobOf, lambdaWorkers, maxWorkStepTimeoutSeconds, planStepTimeoutSeconds, scheduledTriggers, SYNC_TASK_SLACK_SECONDS, syncTaskTimeoutSeconds, workerById, workStepTimeoutSeconds } from '../../lib/registry/index.js';
 import { synthesizeForTests, synthFindings, type SynthesizedForTests } from '../support/synth.js';
 
 let synth: SynthesizedForTests;
@@ -59,13 +60,15 @@ describe('schedules', () => {
 });
 
 describe('pipelines', () => {
-  it('has one Standard state machine per scheduled or fan-out job plus the intel cycle, each with the design budget as its timeout', () => {
+  it('has one Standard state machine per scheduled or fan-out job plus the intel cycle, each with the design budget (plus the room for a raised work step) as its timeout', () => {
     const expected = ALL_WORKERS.flatMap((w) => w.jobs.filter((j) => w.executionModel !== 'on-demand' || j.fanOut).map((j) => ({ w, j })));
-    const pipelineNames = [...synth.definitions.keys()].filter((name) => !name.endsWith('-recovery'));
+    const pipelineNames = [...synth.definitions.keys()].filter((name) => !name.endsWith('-recovery') && !name.endsWith('-backfill'));
     expect(pipelineNames).toHaveLength(expected.length);
     for (const { w, j } of expected) {
       const asl = synth.definitionOf(w.id, j.id);
-      expect(asl.TimeoutSeconds, `${w.id}.${j.id}`).toBe(j.timeoutSeconds);
+      // The design budget, plus what a SLOW_EXECUTION recovery may add to the work step (0 for fan-out jobs and the cycle).
+      expect(asl.TimeoutSeconds, `${w.id}.${j.id}`).toBe(j.timeoutSeconds + maxWorkStepTimeoutSeconds(w, j) - workStepTimeoutSeconds(w, j));
+      expect(maxWorkStepTimeoutSeconds(w, j)).toBeLessThanOrEqual(Math.max(900, workStepTimeoutSeconds(w, j)));
     }
     template.allResourcesProperties('AWS::StepFunctions::StateMachine', {
       StateMachineType: 'STANDARD',
@@ -86,13 +89,55 @@ describe('pipelines', () => {
       for (const job of worker.jobs) {
         if (worker.executionModel === 'on-demand' && !job.fanOut) continue;
         const asl = synth.definitionOf(worker.id, job.id);
-        const step = (job.fanOut ? asl.States['Plan'] : asl.States['Work']) as { Retry: { ErrorEquals: string[]; JitterStrategy: string; BackoffRate: number; MaxAttempts: number }[]; Catch: { ErrorEquals: string[]; Next: string }[]; TimeoutSeconds: number };
+        const step = (job.fanOut ? asl.States['Plan'] : asl.States['Work']) as { Retry: { ErrorEquals: string[]; JitterStrategy: string; BackoffRate: number; MaxAttempts: number }[]; Catch: { ErrorEquals: string[]; Next: string }[]; TimeoutSeconds?: number; TimeoutSecondsPath?: string };
         expect(step.Retry).toHaveLength(1);
         expect(step.Retry[0]?.ErrorEquals.sort()).toEqual([...RETRYABLE_ERROR_NAMES, ...LAMBDA_TRANSIENT_ERROR_NAMES].sort());
         expect(step.Retry[0]).toMatchObject({ JitterStrategy: 'FULL', BackoffRate: 2, MaxAttempts: 3 });
         expect(step.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Record' })]);
-        expect(step.TimeoutSeconds, `${worker.id}.${job.id}`).toBe(job.fanOut ? planStepTimeoutSeconds(job) : workStepTimeoutSeconds(worker, job));
+        // A single Work step takes the timeout the gate hands it (the registry's, or one a SLOW_EXECUTION recovery raised); a Plan step keeps its own.
+        if (job.fanOut) expect(step.TimeoutSeconds, `${worker.id}.${job.id}`).toBe(planStepTimeoutSeconds(job));
+        else expect(step.TimeoutSecondsPath, `${worker.id}.${job.id}`).toBe('$.gate.stepTimeoutSeconds');
       }
+    }
+  });
+
+  it('retries the Record step on every error but the non-retryable ones, with backoff and a bound, in every pipeline', () => {
+    for (const [name, asl] of synth.definitions) {
+      const record = asl.States['Record'] as { Retry?: { ErrorEquals: string[]; MaxAttempts: number; BackoffRate?: number; MaxDelaySeconds?: number; JitterStrategy?: string }[]; Catch?: { ErrorEquals: string[]; Next: string }[] } | undefined;
+      if (record === undefined) continue;
+      const retry = record.Retry ?? [];
+      expect(retry.map((r) => r.ErrorEquals), name).toEqual([[...LAMBDA_TRANSIENT_ERROR_NAMES], [...NON_RETRYABLE_ERROR_NAMES], ['States.ALL']]);
+      expect(retry[1]?.MaxAttempts, name).toBe(0);
+      expect(retry[2], name).toMatchObject({ MaxAttempts: RECORD_STEP_RETRY.maxRetries, BackoffRate: RECORD_STEP_RETRY.backoffRate, MaxDelaySeconds: RECORD_STEP_RETRY.maxDelaySeconds, JitterStrategy: 'FULL' });
+      expect(record.Catch, name).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'RecordFailed' })]);
+    }
+    expect([...synth.definitions.values()].filter((asl) => asl.States['Record'] !== undefined).length).toBeGreaterThan(lambdaWorkers().length);
+  });
+
+  it('lets the health sweep deliver the outbox: ALERT_TOPIC_ARN is the alert topic the anomaly Lambda publishes to, and the sweep may publish to it', () => {
+    const fns = Object.entries(template.findResources('AWS::Lambda::Function')) as [string, { Properties: { Environment?: { Variables?: Record<string, unknown> }; Role?: unknown } }][];
+    const envOf = (service: string) => fns.find(([, f]) => f.Properties.Environment?.Variables?.['POWERTOOLS_SERVICE_NAME'] === service)?.[1].Properties.Environment?.Variables ?? {};
+    const sweepTopic = envOf('health-sweep')['ALERT_TOPIC_ARN'];
+    expect(sweepTopic).toEqual({ Ref: expect.any(String) });
+    expect(sweepTopic).toEqual(envOf('anomaly')['ALERT_TOPIC_ARN']);
+    const topicId = (sweepTopic as { Ref: string }).Ref;
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'sns:Publish', Resource: { Ref: topicId } })]) },
+      Roles: Match.arrayWith([{ Ref: Match.stringLikeRegexp('HealthSweep') }]),
+    });
+  });
+
+  it('lets each on-demand consumer send held jobs back to its own queue (sqs:SendMessage on that queue only)', () => {
+    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')) as { Properties: { FunctionName: { Ref: string }; EventSourceArn: { 'Fn::GetAtt': [string, string] } } }[];
+    const sqsMappings = mappings.filter((m) => m.Properties.EventSourceArn?.['Fn::GetAtt']?.[1] === 'Arn' && template.toJSON().Resources[m.Properties.EventSourceArn['Fn::GetAtt'][0]]?.Type === 'AWS::SQS::Queue');
+    expect(sqsMappings.length).toBe(ALL_WORKERS.filter((w) => w.executionModel === 'on-demand').length);
+    for (const m of sqsMappings) {
+      const queueId = m.Properties.EventSourceArn['Fn::GetAtt'][0];
+      const fn = template.toJSON().Resources[m.Properties.FunctionName.Ref] as { Properties: { Role: { 'Fn::GetAtt': [string, string] } } };
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: Match.arrayWith(['sqs:SendMessage']), Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } })]) },
+        Roles: [{ Ref: fn.Properties.Role['Fn::GetAtt'][0] }],
+      });
     }
   });
 

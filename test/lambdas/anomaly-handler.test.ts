@@ -308,14 +308,16 @@ describe('a CRASHED report', () => {
     const first = await t.handle(event(record, other));
     expect(first).toEqual({ batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber }] });
     expect(t.publisher.published).toHaveLength(0);
-    expect(t.recovery.started).toHaveLength(0);
+    // The recovery does not wait for SNS: it started before the publish failed.
+    expect(t.recovery.started).toHaveLength(1);
     expect(t.logger.lines.find((l) => l.message === 'record failed: will be retried')?.attributes['error']).toMatch(/TimeoutError/);
 
     // Lambda retries from the failed record: same eventID, so the claim is still this record's.
     const retry = await t.handle(event(structuredClone(record), structuredClone(other)));
     expect(retry).toEqual({ batchItemFailures: [] });
     expect(t.publisher.published).toHaveLength(1);
-    expect(t.recovery.started).toHaveLength(1);
+    // Started again under the same name: one execution (StartExecution is idempotent by name).
+    expect(new Set(t.recovery.started.map((r) => r.name)).size).toBe(1);
   });
 
   it('an opening left behind by a record that failed for good is finished by a later detection once its claim is stale, not before', async () => {

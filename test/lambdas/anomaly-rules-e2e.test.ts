@@ -30,7 +30,7 @@ import { planRecord, reportExpiresAt } from '../../lib/domain/record.js';
 import { RECOVERY_TABLE } from '../../lib/domain/recovery.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import { addToBucket, bucketKey, EMPTY_BUCKET, windowDelta, type WindowBucket, type WindowDeltaInput } from '../../lib/domain/window-stats.js';
-import { parseWorkerState, STATE_ATTRS, workerPk } from '../../lib/domain/worker-state.js';
+import { freshAtAttrOf, parseWorkerState, workerPk } from '../../lib/domain/worker-state.js';
 import { jobOf, workerById, type WorkerId } from '../../lib/registry/index.js';
 import { InMemoryIncidentStore } from '../support/in-memory-incident-store.js';
 
@@ -147,8 +147,8 @@ const CASES: Readonly<Record<AnomalyCode, Case>> = {
   STALE_DATA: {
     source: 'health',
     record: async () => ({
-      // creator_intel_worker needs youtube_worker data no older than an hour; it is two hours old.
-      item: await healthItem('STALE_DATA', { workers: [workerById('creator_intel_worker')], states: { youtube_worker: parseWorkerState({ [STATE_ATTRS.freshAtMs]: NOW - 120 * MIN }) } }),
+      // creator_intel_worker needs youtube_worker games data; games refreshes every 4 h: five hours old is overdue.
+      item: await healthItem('STALE_DATA', { workers: [workerById('creator_intel_worker')], states: { youtube_worker: parseWorkerState({ [freshAtAttrOf('games')]: NOW - 300 * MIN }) } }),
       worker: 'creator_intel_worker',
     }),
   },

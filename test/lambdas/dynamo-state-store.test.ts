@@ -136,9 +136,9 @@ describe('DynamoStateStore against dynalite: the lock', () => {
   });
 
   it('stores the circuit as a map (nulls included) and reads it back', async () => {
-    const write: StateWrite = { condition: { op: 'notExists', attr: 'version' }, set: { circuit: circuitAttr(CLOSED_CIRCUIT) }, add: { version: 1 }, remove: [] };
-    expect(await store.updateWorkerState('w', write)).toMatchObject({ circuit: CLOSED_CIRCUIT, version: 1 });
-    expect(await rawState('w')).toMatchObject({ circuit: { state: 'CLOSED', changedAtMs: null } });
+    const write: StateWrite = { condition: { op: 'notExists', attr: 'version' }, set: { circuit_poll: circuitAttr(CLOSED_CIRCUIT) }, add: { version: 1 }, remove: [] };
+    expect(await store.updateWorkerState('w', write)).toMatchObject({ circuits: { poll: CLOSED_CIRCUIT }, version: 1 });
+    expect(await rawState('w')).toMatchObject({ circuit_poll: { state: 'CLOSED', changedAtMs: null } });
     // Optimistic concurrency: the same version condition now fails.
     expect(await store.updateWorkerState('w', write)).toBeNull();
   });
@@ -187,9 +187,27 @@ describe('DynamoStateStore against dynalite: reports, counters, batch reads', ()
     expect((await doc.send(new GetCommand({ TableName: tableName, Key: { pk: 'WORKER#w', sk: windowSk('2026-01-02T06') } }))).Item).toMatchObject({ entity: 'WINDOW', expiresAt: expect.any(Number) });
   });
 
+  it('adds window counters once per count key: a second call with the key changes nothing and answers false', async () => {
+    const key = reportSk('2026-01-02T06:00:00.000Z', 'trending');
+    expect(await store.addWindowCounters('w', '2026-01-02T06', { runs: 1, failures: 1 }, 999, key)).toBe(true);
+    expect(await store.addWindowCounters('w', '2026-01-02T06', { runs: 1, failures: 1 }, 999, key)).toBe(false);
+    expect(await store.addWindowCounters('w', '2026-01-02T06', { runs: 1 }, 999, reportSk('2026-01-02T06:05:00.000Z', 'trending'))).toBe(true);
+    const [bucket] = await store.readWindowBuckets('w', ['2026-01-02T06']);
+    expect(bucket).toEqual({ ...EMPTY_BUCKET, runs: 2, failures: 1 });
+    const item = (await doc.send(new GetCommand({ TableName: tableName, Key: { pk: 'WORKER#w', sk: windowSk('2026-01-02T06') } }))).Item;
+    expect(item?.['counted']).toEqual(new Set([key, reportSk('2026-01-02T06:05:00.000Z', 'trending')]));
+  });
+
+  it('tells whether a report exists', async () => {
+    const sk = reportSk('2026-01-02T06:00:00.000Z', 'trending');
+    expect(await store.hasReport('youtube_worker', sk)).toBe(false);
+    await doc.send(new PutCommand({ TableName: tableName, Item: { pk: 'WORKER#youtube_worker', sk, entity: 'REPORT' } }));
+    expect(await store.hasReport('youtube_worker', sk)).toBe(true);
+  });
+
   it('reads the gate view in one batch: orchestrator, worker, dependencies, windows (absent ones empty)', async () => {
     await doc.send(new PutCommand({ TableName: tableName, Item: { pk: ORCH_PK, sk: STATE_SK, mode: 'DRAINING', updatedAt: 't', reason: 'deploy' } }));
-    await store.updateWorkerState('youtube_worker', { condition: { op: 'and', of: [] }, set: { freshAtMs: NOW, lastStatus: 'SUCCEEDED' }, add: {}, remove: [] });
+    await store.updateWorkerState('youtube_worker', { condition: { op: 'and', of: [] }, set: { freshAtMs_games: NOW, lastStatus: 'SUCCEEDED' }, add: {}, remove: [] });
     await store.addWindowCounters('clip_radar_worker', '2026-01-01T03', { runs: 12 }, 1);
     const send = vi.spyOn(doc, 'send');
     const view = await store.readGateView({
@@ -201,7 +219,7 @@ describe('DynamoStateStore against dynalite: reports, counters, batch reads', ()
     send.mockRestore();
     expect(view.orchestrator).toEqual({ mode: 'DRAINING', updatedAt: 't', reason: 'deploy' });
     expect(view.worker).toBeUndefined();
-    expect(view.dependencies['youtube_worker']).toMatchObject({ freshAtMs: NOW, lastStatus: 'SUCCEEDED' });
+    expect(view.dependencies['youtube_worker']).toMatchObject({ freshAt: { games: NOW }, lastStatus: 'SUCCEEDED' });
     expect(view.dependencies['twitch_streams_worker']).toBeUndefined();
     expect(view.windows['clip_radar_worker']).toEqual([EMPTY_BUCKET, { ...EMPTY_BUCKET, runs: 12 }]);
   });
@@ -267,8 +285,9 @@ describe('the protocol on DynamoDB: a successful scheduled run', () => {
     send.mockRestore();
     expect(gate).toMatchObject({ decision: 'RUN', fence: 1 });
     expect(result).toMatchObject({ status: 'SUCCEEDED', lockReleased: true });
-    expect(names).toEqual(['BatchGetCommand', 'UpdateCommand', 'GetCommand', 'UpdateCommand', 'PutCommand', 'UpdateCommand']);
-    expect(await rawState('youtube_worker')).toMatchObject({ lockFence_trending: 1, lockExpiresAtMs_trending: 0, freshAtMs: NOW + 12_000, lastStatus: 'SUCCEEDED', slot_trending: '2026-01-02T06:00:00.000Z', version: 2 });
+    // Record: counters (once per report key), then the fenced state write, then the report (the commit point).
+    expect(names).toEqual(['BatchGetCommand', 'UpdateCommand', 'GetCommand', 'UpdateCommand', 'UpdateCommand', 'PutCommand']);
+    expect(await rawState('youtube_worker')).toMatchObject({ lockFence_trending: 1, lockExpiresAtMs_trending: 0, freshAtMs_trending: NOW + 12_000, lastStatus: 'SUCCEEDED', slot_trending: '2026-01-02T06:00:00.000Z', version: 2 });
     expect(await rawState('youtube_worker')).not.toHaveProperty('lockHolder_trending');
     // A repeated delivery of the slot is a duplicate.
     expect(await gateStep(deps, { executionId: 'exec-2', startedAtMs: now }, input)).toEqual({ decision: 'DUPLICATE', scheduledTime: '2026-01-02T06:00:00.000Z' });

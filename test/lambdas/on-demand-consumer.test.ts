@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { consumeBatch, type ConsumerDeps, type InvokeOutcome, type QueueMessage } from '../../lambdas/on-demand/consume.js';
+import { consumeBatch, ON_DEMAND_HOLD_SECONDS, type ConsumerDeps, type InvokeOutcome, type QueueMessage } from '../../lambdas/on-demand/consume.js';
 import type { RunSample } from '../../lambdas/protocol/run-metrics.js';
 import { PipelineInput, type WorkerInvocation } from '../../lambdas/shared/contracts.js';
 import { CLOSED_CIRCUIT } from '../../lib/domain/circuit.js';
@@ -27,6 +27,9 @@ let logs: { level: string; message: string; fields: Record<string, unknown> }[];
 /** What the fake worker answers; the default is a valid SUCCEEDED result. */
 let respond: (invocation: WorkerInvocation) => Promise<InvokeOutcome>;
 let startPipeline: ConsumerDeps['startPipeline'];
+/** Jobs the consumer held: sent again with a delay. */
+let held: { body: string; delaySeconds: number }[];
+let failHold: boolean;
 
 beforeEach(() => {
   store = new InMemoryStateStore();
@@ -34,6 +37,8 @@ beforeEach(() => {
   invocations = [];
   starts = [];
   logs = [];
+  held = [];
+  failHold = false;
   respond = async (invocation) => ({ ok: true, payload: workerResult(invocation, { jobs_completed: 1 }) });
   startPipeline = async (jobId, name, input) => {
     starts.push({ jobId, name, input });
@@ -50,6 +55,10 @@ const deps = (workerId = 'generation_worker'): ConsumerDeps => ({
   },
   startPipeline: (jobId, name, input) => startPipeline(jobId, name, input),
   maxReceiveCount: MAX_RECEIVE_COUNT,
+  hold: async (m, delaySeconds) => {
+    if (failHold) throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    held.push({ body: m.body, delaySeconds });
+  },
   log: (level, message, fields) => logs.push({ level, message, fields }),
 });
 
@@ -97,7 +106,7 @@ describe('on-demand consumer: a valid job', () => {
       error: null,
       metrics: { jobs_completed: 1 },
     });
-    expect(workerState()).toMatchObject({ lastStatus: 'SUCCEEDED', freshAtMs: NOW + WORK_MS });
+    expect(workerState()).toMatchObject({ lastStatus: 'SUCCEEDED', freshAt: { generate: NOW + WORK_MS } });
     // Unlocked: no lock held (none was ever taken).
     expect(lockOf(workerState(), 'generate').holder).toBeNull();
     expect(workerState().locks).toEqual({});
@@ -186,7 +195,7 @@ describe('on-demand consumer: worker outcomes', () => {
     expect(reports).toHaveLength(1);
     expect(reports[0]).toMatchObject({ sk: reportSkOf('req-1'), status: 'FAILED', error: { name: 'InvalidPayloadError' } });
     expect((reports[0]?.['error'] as { cause: string }).cause).toMatch(/malformed worker result: .*work\.status/);
-    expect(workerState()).toMatchObject({ lastStatus: 'FAILED', circuit: { consecutiveFailures: 1 } });
+    expect(workerState()).toMatchObject({ lastStatus: 'FAILED', circuits: { generate: { consecutiveFailures: 1 } } });
   });
 
   it('a retryable error before the last delivery -> a batch item failure, no report, no write', async () => {
@@ -216,7 +225,7 @@ describe('on-demand consumer: worker outcomes', () => {
     expect(invocations.map((i) => i.retryCount)).toEqual([MAX_RECEIVE_COUNT - 1]);
     expect(store.reports('generation_worker')).toHaveLength(1);
     expect(store.reports('generation_worker')[0]).toMatchObject({ status: 'FAILED', error: { name: 'TransientUpstreamError', cause: '{"errorMessage":"502 from provider"}' } });
-    expect(workerState()).toMatchObject({ lastStatus: 'FAILED', circuit: { consecutiveFailures: 1 } });
+    expect(workerState()).toMatchObject({ lastStatus: 'FAILED', circuits: { generate: { consecutiveFailures: 1 } } });
   });
 
   it('a non-retryable error on the first delivery -> a FAILED report, and the message is done', async () => {
@@ -245,34 +254,43 @@ describe('on-demand consumer: worker outcomes', () => {
 });
 
 describe('on-demand consumer: the gate holds jobs back', () => {
-  it('orchestrator PAUSED -> a batch item failure, the worker is not invoked, nothing written', async () => {
+  it('orchestrator PAUSED -> held: sent again delayed, the original done (no receive counted), the worker not invoked, nothing written', async () => {
     // Prepare
     store.put(ORCH_PK, STATE_SK, { mode: 'PAUSED', updatedAt: '2026-01-02T05:00:00.000Z', reason: 'incident 42' });
     store.resetCounts();
 
-    // Act
-    const response = await consumeBatch(deps(), [message('m-1', body('req-1'))]);
+    // Act: even on what would be its last delivery.
+    const response = await consumeBatch(deps(), [message('m-1', body('req-1'), MAX_RECEIVE_COUNT)]);
 
     // Assess
-    expect(response).toEqual(failed(['m-1']));
+    expect(response).toEqual(failed([]));
+    expect(held).toEqual([{ body: body('req-1'), delaySeconds: ON_DEMAND_HOLD_SECONDS }]);
     expect(invocations).toEqual([]);
     expect(store.reports('generation_worker')).toEqual([]);
     expect(store.writes).toBe(0);
-    expect(logs).toContainEqual(expect.objectContaining({ level: 'warn', fields: expect.objectContaining({ gate: expect.objectContaining({ decision: 'SKIP', skipReason: 'PAUSED' }) }) }));
+    expect(logs).toContainEqual(expect.objectContaining({ fields: expect.objectContaining({ gate: expect.objectContaining({ decision: 'SKIP', skipReason: 'PAUSED' }) }) }));
   });
 
-  it('circuit OPEN -> a batch item failure, the worker is not invoked', async () => {
+  it('circuit OPEN -> held, the worker is not invoked', async () => {
     // Prepare
-    const open: RawItem = { circuit: circuitAttr({ ...CLOSED_CIRCUIT, state: 'OPEN', changedAtMs: NOW - 60_000 }) };
+    const open: RawItem = { circuit_generate: circuitAttr({ ...CLOSED_CIRCUIT, state: 'OPEN', changedAtMs: NOW - 60_000 }) };
     store.put(workerPk('generation_worker'), STATE_SK, open);
 
     // Act
     const response = await consumeBatch(deps(), [message('m-1', body('req-1'))]);
 
     // Assess
-    expect(response).toEqual(failed(['m-1']));
+    expect(response).toEqual(failed([]));
+    expect(held).toHaveLength(1);
     expect(invocations).toEqual([]);
     expect(store.reports('generation_worker')).toEqual([]);
+  });
+
+  it('a hold that cannot be sent -> a batch item failure (SQS redelivers the original)', async () => {
+    store.put(ORCH_PK, STATE_SK, { mode: 'DRAINING', updatedAt: '2026-01-02T05:00:00.000Z' });
+    failHold = true;
+    expect(await consumeBatch(deps(), [message('m-1', body('req-1'))])).toEqual(failed(['m-1']));
+    expect(invocations).toEqual([]);
   });
 });
 

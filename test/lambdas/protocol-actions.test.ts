@@ -9,6 +9,7 @@ import { makeHandler, type ProtocolLogger } from '../../lambdas/protocol/handler
 import { FreshnessResult, RecordResult, type GateResult, type PipelineState } from '../../lambdas/shared/contracts.js';
 import { InvalidPayloadError } from '../../lib/domain/errors.js';
 import { ORCH_PK, parseWorkerState, STATE_SK, workerPk, type RawItem } from '../../lib/domain/worker-state.js';
+import { jobOf, workerById, workStepTimeoutSeconds } from '../../lib/registry/index.js';
 import { InMemoryStateStore } from '../support/in-memory-state-store.js';
 
 const STARTED = Date.parse('2026-01-02T04:00:00.000Z');
@@ -37,8 +38,8 @@ describe('protocol action `freshness`', () => {
 
   it('returns { stale, ageSeconds } per data dependency of playbook_worker from the STATE items, with one read and no write', async () => {
     // Prepare: youtube 1800 s old (limit 3600), twitch streams 1801 s old (limit 1800).
-    seedWorker('youtube_worker', { freshAtMs: now - 1_800_000, lastStatus: 'SUCCEEDED' });
-    seedWorker('twitch_streams_worker', { freshAtMs: now - 1_801_000, lastStatus: 'SUCCEEDED' });
+    seedWorker('youtube_worker', { freshAtMs_games: now - 1_800_000, lastStatus: 'SUCCEEDED' });
+    seedWorker('twitch_streams_worker', { freshAtMs_poll: now - 1_801_000, lastStatus: 'SUCCEEDED' });
     store.resetCounts();
 
     // Act
@@ -52,15 +53,15 @@ describe('protocol action `freshness`', () => {
   });
 
   it('a dependency that never succeeded is stale with age null; exactly at the threshold is fresh', async () => {
-    seedWorker('youtube_worker', { freshAtMs: now - 3_600_000, lastStatus: 'SUCCEEDED' });
+    seedWorker('youtube_worker', { freshAtMs_games: now - 3_600_000, lastStatus: 'SUCCEEDED' });
     seedWorker('twitch_streams_worker', { lastStatus: 'FAILED' });
     expect(await call('freshness', query)).toEqual({ stale: { youtube_worker: false, twitch_streams_worker: true }, ageSeconds: { youtube_worker: 3_600, twitch_streams_worker: null } });
   });
 
   it('answers the same while the orchestrator is paused (it only reads)', async () => {
     store.put(ORCH_PK, STATE_SK, { mode: 'PAUSED', updatedAt: SLOT_MS, reason: 'maintenance' });
-    seedWorker('youtube_worker', { freshAtMs: now - 10_000 });
-    seedWorker('twitch_streams_worker', { freshAtMs: now - 10_000 });
+    seedWorker('youtube_worker', { freshAtMs_games: now - 10_000 });
+    seedWorker('twitch_streams_worker', { freshAtMs_poll: now - 10_000 });
     expect(await call('freshness', query)).toEqual({ stale: { youtube_worker: false, twitch_streams_worker: false }, ageSeconds: { youtube_worker: 10, twitch_streams_worker: 10 } });
   });
 });
@@ -80,7 +81,7 @@ describe('protocol action `cycle-record`', () => {
 
   it('the gate RUNs the cycle for its slot (unlocked, fence 0, slot claimed)', async () => {
     const gate = await gateRun();
-    expect(gate).toEqual({ decision: 'RUN', fence: 0, owner: 'cycle-exec-1', probe: false, scheduledTime: SLOT_MS });
+    expect(gate).toEqual({ decision: 'RUN', fence: 0, owner: 'cycle-exec-1', probe: false, scheduledTime: SLOT_MS, stepTimeoutSeconds: workStepTimeoutSeconds(workerById('intel_orchestrator'), jobOf('intel_orchestrator', 'cycle')) });
     expect(parseWorkerState(store.workerItem('intel_orchestrator') ?? {}).slots).toEqual({ cycle: SLOT_MS });
   });
 
@@ -102,7 +103,7 @@ describe('protocol action `cycle-record`', () => {
       error: null,
       metrics: { stages_succeeded: 3, stages_skipped: 0, duration_ms: CYCLE_MS },
     });
-    expect(parseWorkerState(store.workerItem('intel_orchestrator') ?? {})).toMatchObject({ lastStatus: 'SUCCEEDED', freshAtMs: STARTED + CYCLE_MS });
+    expect(parseWorkerState(store.workerItem('intel_orchestrator') ?? {})).toMatchObject({ lastStatus: 'SUCCEEDED', freshAt: { cycle: STARTED + CYCLE_MS } });
   });
 
   it('a SKIPPED stage -> a PARTIAL report with stages_skipped 1', async () => {
@@ -124,7 +125,7 @@ describe('protocol action `cycle-record`', () => {
     expect(result).toMatchObject({ status: 'FAILED', reportKey });
     expect(report()).toMatchObject({ status: 'FAILED', error: { name: 'StageFailed', cause: 'stage creator_intel_worker.analyze failed (States.TaskFailed); the later stages were skipped' } });
     expect(report()?.['metrics']).not.toHaveProperty('stages_succeeded');
-    expect(parseWorkerState(store.workerItem('intel_orchestrator') ?? {})).toMatchObject({ lastStatus: 'FAILED', freshAtMs: null, circuit: { consecutiveFailures: 1 } });
+    expect(parseWorkerState(store.workerItem('intel_orchestrator') ?? {})).toMatchObject({ lastStatus: 'FAILED', freshAt: {}, circuits: { cycle: { consecutiveFailures: 1 } } });
   });
 
   it('a retried cycle-record stores no second report', async () => {

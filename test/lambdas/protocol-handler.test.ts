@@ -84,7 +84,7 @@ const seedWorker = (id: string, raw: RawItem): void => store.put(workerPk(id), S
 describe('protocol handler: success path', () => {
   it('gate RUN then record SUCCEEDED: lock released, circuit closed, freshness set, 4 writes in all', async () => {
     // Prepare
-    seedWorker('youtube_worker', { circuit: circuitAttr({ ...CLOSED_CIRCUIT, consecutiveFailures: 2 }), [TRENDING.fence]: 9 });
+    seedWorker('youtube_worker', { circuit_trending: circuitAttr({ ...CLOSED_CIRCUIT, consecutiveFailures: 2 }), [TRENDING.fence]: 9 });
     store.resetCounts();
 
     // Act
@@ -93,13 +93,13 @@ describe('protocol handler: success path', () => {
     const r = await record({ ...trending, gate: g, work: result() });
 
     // Assess
-    expect(g).toEqual({ decision: 'RUN', fence: 10, owner: 'exec-1', probe: false, scheduledTime: SLOT_MS });
+    expect(g).toEqual({ decision: 'RUN', fence: 10, owner: 'exec-1', probe: false, scheduledTime: SLOT_MS, stepTimeoutSeconds: 270 });
     expect(r).toMatchObject({ status: 'SUCCEEDED', reportKey: `WORKER#youtube_worker/REPORT#${SLOT_MS}#trending`, lockReleased: true });
     expect(r.overallScore).toBeGreaterThan(90);
     expect(store.writes).toBe(4);
     expect(store.reads).toBe(2);
-    expect(store.log).toEqual(['readGateView', 'updateWorkerState', 'readWorkerState', 'updateWorkerState', 'putReportOnce', 'addWindowCounters']);
-    expect(workerState()).toMatchObject({ locks: { trending: { holder: null, fence: 10 } }, circuit: CLOSED_CIRCUIT, freshAtMs: STARTED + 25_000, lastStatus: 'SUCCEEDED', slots: { trending: SLOT_MS } });
+    expect(store.log).toEqual(['readGateView', 'updateWorkerState', 'readWorkerState', 'addWindowCounters', 'updateWorkerState', 'putReportOnce']);
+    expect(workerState()).toMatchObject({ locks: { trending: { holder: null, fence: 10 } }, circuits: { trending: CLOSED_CIRCUIT }, freshAt: { trending: STARTED + 25_000 }, lastStatus: 'SUCCEEDED', slots: { trending: SLOT_MS } });
     expect(store.reports('youtube_worker')).toHaveLength(1);
     expect(store.reports('youtube_worker')[0]).toMatchObject({ entity: 'REPORT', status: 'SUCCEEDED', lockFence: 10, executionId: 'exec-1' });
     expect(bucket()).toMatchObject({ runs: 1, attempts: 1, durationMsSum: 20_000 });
@@ -144,7 +144,7 @@ describe('protocol handler: gate decisions', () => {
   });
 
   it('circuit OPEN -> SKIP CIRCUIT_OPEN with a SKIPPED report; 3 writes (slot claim, report, counters)', async () => {
-    seedWorker('youtube_worker', { circuit: circuitAttr({ state: 'OPEN', consecutiveFailures: 0, changedAtMs: STARTED - 60_000, probesAdmitted: 0, halfOpenSuccesses: 0 }) });
+    seedWorker('youtube_worker', { circuit_trending: circuitAttr({ state: 'OPEN', consecutiveFailures: 0, changedAtMs: STARTED - 60_000, probesAdmitted: 0, halfOpenSuccesses: 0 }) });
     store.resetCounts();
     const g = await gate(trending);
     expect(g).toMatchObject({ decision: 'SKIP', skipReason: 'CIRCUIT_OPEN' });
@@ -153,7 +153,7 @@ describe('protocol handler: gate decisions', () => {
     expect(store.reports('youtube_worker')[0]).toMatchObject({ status: 'SKIPPED', skipReason: 'CIRCUIT_OPEN', scores: null, attempts: 0 });
     expect(store.writes).toBe(3);
     expect(store.reads).toBe(1);
-    expect(workerState().circuit.state).toBe('OPEN');
+    expect(workerState().circuits['trending']?.state).toBe('OPEN');
     // The skipped slot is claimed: a repeated delivery cannot run it later.
     expect(await gate(trending, 'exec-2')).toMatchObject({ decision: 'DUPLICATE' });
   });
@@ -216,7 +216,7 @@ describe('protocol handler: failures', () => {
     const g = await gate(trending);
     const r = await record({ ...trending, gate: g, failure: { Error: 'UpstreamRejectedError', Cause: '{"errorMessage":"403"}' } });
     expect(r).toMatchObject({ status: 'FAILED', lockReleased: true, overallScore: expect.any(Number) });
-    expect(workerState()).toMatchObject({ locks: { trending: { holder: null } }, circuit: { state: 'CLOSED', consecutiveFailures: 1 }, freshAtMs: null, lastStatus: 'FAILED' });
+    expect(workerState()).toMatchObject({ locks: { trending: { holder: null } }, circuits: { trending: { state: 'CLOSED', consecutiveFailures: 1 } }, freshAtMs: null, lastStatus: 'FAILED' });
     expect(store.reports('youtube_worker')[0]).toMatchObject({ status: 'FAILED', attempts: 1, error: { name: 'UpstreamRejectedError' } });
     expect(bucket()).toMatchObject({ runs: 1, failures: 1 });
   });
@@ -251,7 +251,7 @@ describe('protocol handler: failures', () => {
 
   it('fan-out with one failing item -> PARTIAL', async () => {
     const input: Input = { worker: 'creator_intel_worker', job: 'analyze', scheduledTime: '2026-01-02T04:00:00Z', trigger: 'intel_cycle' };
-    seedWorker('youtube_worker', { freshAtMs: STARTED - 60_000, lastStatus: 'SUCCEEDED' });
+    seedWorker('youtube_worker', { freshAtMs_games: STARTED - 60_000, lastStatus: 'SUCCEEDED' });
     const g = await gate(input);
     expect(g).toMatchObject({ decision: 'RUN', fence: 1 });
     now = STARTED + 600_000;
@@ -263,13 +263,13 @@ describe('protocol handler: failures', () => {
     const r = await record({ ...input, gate: g, plan: { items: [1, 2, 3] }, items });
     expect(r).toMatchObject({ status: 'PARTIAL', lockReleased: true });
     expect(store.reports('creator_intel_worker')[0]).toMatchObject({ status: 'PARTIAL', durationMs: 600_000, anomalies: ['PARTIAL_SUCCESS'], metrics: { items_ok: 2, items_failed: 1, games_processed: 2 } });
-    expect(workerState('creator_intel_worker')).toMatchObject({ freshAtMs: now, lastStatus: 'PARTIAL', locks: { analyze: { holder: null } } });
+    expect(workerState('creator_intel_worker')).toMatchObject({ freshAt: { analyze: now }, lastStatus: 'PARTIAL', locks: { analyze: { holder: null } } });
   });
 
   it('a dependency failed -> SKIP DEPENDENCY_FAILED naming it', async () => {
-    seedWorker('youtube_worker', { freshAtMs: STARTED - 7_200_000, lastStatus: 'FAILED' });
+    seedWorker('youtube_worker', { freshAtMs_games: STARTED - 7_200_000, lastStatus: 'FAILED' });
     const g = await gate({ worker: 'creator_intel_worker', job: 'analyze', scheduledTime: SLOT, trigger: 'intel_cycle' });
-    expect(g).toMatchObject({ decision: 'SKIP', skipReason: 'DEPENDENCY_FAILED', detail: 'dependency youtube_worker data is 7201 s old, limit 3600 s (last status FAILED)' });
+    expect(g).toMatchObject({ decision: 'SKIP', skipReason: 'DEPENDENCY_FAILED', detail: 'dependency youtube_worker.games data is 7201 s old, limit 3600 s (last status of youtube_worker FAILED)' });
   });
 });
 
@@ -277,7 +277,7 @@ describe('protocol handler: unlocked (on-demand) workers', () => {
   const generate: Input = { worker: 'generation_worker', job: 'generate', scheduledTime: SLOT, trigger: 'manual' };
 
   it('gate RUN with fence 0 and no write', async () => {
-    expect(await gate(generate)).toEqual({ decision: 'RUN', fence: 0, owner: 'exec-1', probe: false, scheduledTime: SLOT_MS });
+    expect(await gate(generate)).toEqual({ decision: 'RUN', fence: 0, owner: 'exec-1', probe: false, scheduledTime: SLOT_MS, stepTimeoutSeconds: 270 });
     expect(store.writes).toBe(0);
   });
 
@@ -333,7 +333,7 @@ describe('protocol handler: configuration', () => {
 });
 
 describe('two jobs of one worker', () => {
-  it('run side by side on their own locks, and both failures count on the shared circuit', async () => {
+  it('run side by side on their own locks, and each failure counts on its own job\'s circuit', async () => {
     // Prepare: trending and games of youtube_worker, the same slot, two executions.
     const games: Input = { worker: 'youtube_worker', job: 'games', scheduledTime: SLOT, trigger: 'schedule' };
     const gT = await gate(trending, 'exec-trending');
@@ -344,9 +344,10 @@ describe('two jobs of one worker', () => {
       record({ ...trending, gate: gT, failure: { Error: 'UpstreamRejectedError', Cause: '401' } }, 'exec-trending'),
       record({ ...games, gate: gG, failure: { Error: 'UpstreamRejectedError', Cause: '401' } }, 'exec-games'),
     ]);
-    // Assess: no lost update on the circuit; both locks released.
+    // Assess: no lost update (the version conflict is retried); each job's circuit counts its own failure; both locks released.
     expect([rT.lockReleased, rG.lockReleased]).toEqual([true, true]);
-    expect(workerState().circuit.consecutiveFailures).toBe(2);
+    expect(workerState().circuits['trending']?.consecutiveFailures).toBe(1);
+    expect(workerState().circuits['games']?.consecutiveFailures).toBe(1);
     expect(workerState().locks['trending']?.holder ?? null).toBeNull();
     expect(workerState().locks['games']?.holder ?? null).toBeNull();
   });

@@ -5,6 +5,7 @@ import { makeHandler, RecoveryIncompleteError } from '../../lambdas/recovery/rec
 import { jsonMapEnv, scheduleNamesOf } from '../../lambdas/recovery/config.js';
 import { InvalidPayloadError } from '../../lib/domain/errors.js';
 import { workerById } from '../../lib/registry/index.js';
+import { STATE_SK, workerPk } from '../../lib/domain/worker-state.js';
 import { InMemoryStateStore } from '../support/in-memory-state-store.js';
 
 const T0 = Date.parse('2026-03-02T04:00:00.000Z');
@@ -45,18 +46,26 @@ const call = (step: string, input: Record<string, unknown>, extra: Record<string
 describe('WORKER_CRASH restart', () => {
   const crash = (alertId: string) => ({ alertId, worker: 'youtube_worker', job: 'trending', anomaly: 'WORKER_CRASH' });
 
-  it('restarts once per hour with a deterministic name; a retried step restarts nothing twice', async () => {
-    expect(await call('restart', crash('a1'))).toMatchObject({ result: 'APPLIED' });
-    expect(await call('restart', crash('a1'))).toMatchObject({ result: 'APPLIED', detail: expect.stringContaining('already started') });
-    expect(starter.started).toHaveLength(1);
-    expect(starter.started[0]?.input).toMatchObject({ worker: 'youtube_worker', job: 'trending', trigger: 'recovery' });
+  it('claims the restart once per hour with a deterministic name; a retried step claims nothing twice', async () => {
+    const first = await call('restart', crash('a1'));
+    expect(first).toMatchObject({ start: true, input: { worker: 'youtube_worker', job: 'trending', trigger: 'recovery' } });
+    expect(await call('restart', crash('a1'))).toEqual(first);
 
     now = T0 + 30 * 60_000;
-    expect(await call('restart', crash('a2'))).toMatchObject({ result: 'SKIPPED', detail: expect.stringMatching(/restart budget spent/) });
+    expect(await call('restart', crash('a2'))).toMatchObject({ start: false, reason: expect.stringMatching(/restart budget spent/) });
     now = T0 + 61 * 60_000;
-    expect(await call('restart', crash('a3'))).toMatchObject({ result: 'APPLIED' });
-    expect(starter.started).toHaveLength(2);
+    expect(await call('restart', crash('a3'))).toMatchObject({ start: true });
     expect(recoveries.actions('a2')['restart']).toMatchObject({ result: 'SKIPPED', action: 'RESTART_WORKER', why: expect.stringContaining('Restart worker, alert on-call') });
+  });
+
+  it('is SUCCEEDED only when the restarted run recorded SUCCEEDED; a SKIPPED run fails it; an on-demand job is not applicable', async () => {
+    const plan = await call('restart', crash('v1'));
+    expect(await call('verify-restart', crash('v1'), { restart: plan, restartRun: { status: 'SUCCEEDED', output: { record: { status: 'SUCCEEDED' } } } })).toMatchObject({ outcome: 'SUCCEEDED', verified: true, action: 'RESTART_WORKER', job: 'youtube_worker.trending' });
+    await expect(call('verify-restart', crash('v1'), { restart: plan, restartRun: { status: 'SUCCEEDED', output: { record: { status: 'SKIPPED', skipReason: 'LOCK_HELD' } } } })).rejects.toThrow(/ended SKIPPED \(LOCK_HELD\), not SUCCEEDED/);
+    const onDemand = { alertId: 'v2', worker: 'twitch_worker', job: 'pack', anomaly: 'WORKER_CRASH' };
+    const none = await call('restart', onDemand);
+    expect(none).toMatchObject({ start: false, reason: expect.stringMatching(/on demand/) });
+    expect(await call('verify-restart', onDemand, { restart: none })).toMatchObject({ outcome: 'NOT_APPLICABLE', verified: false });
   });
 
   it('pages on-call', async () => {
@@ -79,31 +88,44 @@ describe('QUEUE_OVERFLOW', () => {
 });
 
 describe('SLOW_EXECUTION and LOCK_CONTENTION', () => {
-  it('recommends for a slow execution: the step already has the whole budget, so raising it would outlive the pipeline', async () => {
-    const slow = { alertId: 's1', worker: 'youtube_worker', job: 'trending', anomaly: 'SLOW_EXECUTION' };
-    expect(await call('raise-timeout', slow)).toMatchObject({ result: 'RECOMMENDED' });
-    expect(store.workerItem('youtube_worker')?.['stepTimeoutOverrideSeconds']).toBeUndefined();
+  it('raises the job\'s step timeout within its bound, verified by reading it back; at the bound it is not applicable', async () => {
+    const slow = (alertId: string) => ({ alertId, worker: 'youtube_worker', job: 'trending', anomaly: 'SLOW_EXECUTION' });
+    expect(await call('raise-timeout', slow('s1'))).toMatchObject({ outcome: 'SUCCEEDED', verified: true, action: 'RAISE_TIMEOUT', reason: expect.stringContaining('270 s -> 338 s') });
+    expect(store.workerItem('youtube_worker')?.['stepTimeoutOverrideSeconds_trending']).toBe(338);
+    expect(await call('raise-timeout', slow('s2'))).toMatchObject({ outcome: 'SUCCEEDED', reason: expect.stringContaining('338 s -> 405 s') });
+    expect(await call('raise-timeout', slow('s3'))).toMatchObject({ outcome: 'NOT_APPLICABLE', verified: false, reason: expect.stringMatching(/at its bound/) });
   });
 
-  it('lengthens the lease', async () => {
-    expect(await call('extend-lease', { alertId: 'l1', worker: 'youtube_worker', job: 'trending', anomaly: 'LOCK_CONTENTION' })).toMatchObject({ result: 'APPLIED' });
+  it('lengthens the lease, then checks that the next run acquired the lock', async () => {
+    const contention = { alertId: 'l1', worker: 'youtube_worker', job: 'trending', anomaly: 'LOCK_CONTENTION' };
+    const plan = await call('extend-lease', contention);
+    // trending next runs at 04:30; the check is a minute after.
+    expect(plan).toMatchObject({ raised: true, check: true, fenceAtRaise: 0, checkAt: '2026-03-02T04:31:00.000Z' });
     expect(store.workerItem('youtube_worker')?.['leaseSecondsOverride']).toBe(450);
+    // Still held by a stuck run: not verified.
+    store.put(workerPk('youtube_worker'), STATE_SK, { ...store.workerItem('youtube_worker'), lockHolder_trending: 'stuck', lockFence_trending: 0, lockExpiresAtMs_trending: T0 + 3_600_000 });
+    await expect(call('verify-lease', contention, { lease: plan })).rejects.toThrow(/held by stuck/);
+    // A later run took it (its fence moved on).
+    store.put(workerPk('youtube_worker'), STATE_SK, { ...store.workerItem('youtube_worker'), lockHolder_trending: null, lockFence_trending: 1, lockExpiresAtMs_trending: 0 });
+    expect(await call('verify-lease', contention, { lease: plan })).toMatchObject({ outcome: 'SUCCEEDED', verified: true, action: 'EXTEND_LEASE' });
   });
 });
 
 describe('STALE_DATA and DEPENDENCY_FAILURE', () => {
-  it('refreshes the upstream pipeline', async () => {
+  it('refreshes the job whose data is stale: youtube games for creator intel, not trending', async () => {
     const job = workerById('creator_intel_worker').jobs[0]?.id ?? '';
-    await call('refresh-upstream', { alertId: 'd1', worker: 'creator_intel_worker', job, anomaly: 'STALE_DATA' });
-    expect(starter.started.map((s) => s.input)).toContainEqual(expect.objectContaining({ worker: 'youtube_worker', job: 'trending', trigger: 'refresh' }));
+    store.put(workerPk('youtube_worker'), STATE_SK, { freshAtMs_trending: T0 - 60_000, freshAtMs_games: T0 - 5 * 3_600_000 });
+    const plan = (await call('refresh-upstream', { alertId: 'd1', worker: 'creator_intel_worker', job, anomaly: 'STALE_DATA' })) as { items: { worker: string; job: string }[] };
+    expect(plan.items.map((i) => `${i.worker}.${i.job}`)).toEqual(['youtube_worker.games']);
   });
 
-  it('records optional dependencies as skipped and fails when a hard one still fails', async () => {
+  it('records optional dependencies as skipped and fails when a hard one still fails (a SKIPPED run is not a success)', async () => {
     const input = { alertId: 'd2', worker: 'youtube_worker', job: 'trending', anomaly: 'DEPENDENCY_FAILURE' };
-    const upstream = { items: [{ worker: 'a', job: 'x', optional: true, stateMachineArn: ARN('a', 'x'), name: 'n1' }, { worker: 'b', job: 'y', optional: false, stateMachineArn: ARN('b', 'y'), name: 'n2' }] };
+    const upstream = { items: [{ worker: 'a', job: 'x', optional: true, stateMachineArn: ARN('a', 'x'), name: 'n1' }, { worker: 'b', job: 'y', optional: false, stateMachineArn: ARN('b', 'y'), name: 'n2' }], dependents: [] };
     await expect(call('record-upstream', input, { upstream, upstreamResults: [{ result: 'SKIPPED' }, { result: 'FAILED', error: 'States.TaskFailed' }] })).rejects.toBeInstanceOf(RecoveryIncompleteError);
-    expect(recoveries.actions('d2')['record-upstream']).toMatchObject({ result: 'FAILED', detail: 'a.x: SKIPPED; b.y: FAILED' });
-    expect(await call('record-upstream', input, { upstream, upstreamResults: [{ result: 'SKIPPED' }, { result: 'APPLIED', status: 'SUCCEEDED' }] })).toMatchObject({ result: 'APPLIED' });
+    expect(recoveries.actions('d2')['record-upstream']).toMatchObject({ result: 'FAILED', detail: 'a.x: optional, skipped; b.y: the run of b.y failed: States.TaskFailed' });
+    await expect(call('record-upstream', input, { upstream, upstreamResults: [{ result: 'SKIPPED' }, { result: 'RAN', output: { record: { status: 'SKIPPED', skipReason: 'LOCK_HELD' } } }] })).rejects.toThrow(/ended SKIPPED \(LOCK_HELD\)/);
+    expect(await call('record-upstream', input, { upstream, upstreamResults: [{ result: 'SKIPPED' }, { result: 'RAN', output: { record: { status: 'SUCCEEDED' } } }] })).toMatchObject({ result: 'APPLIED' });
   });
 });
 

@@ -7,7 +7,7 @@ import { lockAttrsFor, slotAttr } from '../../lib/domain/lock.js';
 import { STATE_SK, workerPk, parseWorkerState } from '../../lib/domain/worker-state.js';
 import { workerById } from '../../lib/registry/index.js';
 import type { EndedExecution, EndedStatus, ExecutionLister, HealthFindingStore, ListedExecution, QueueDepthReader, ReportReader, StoredFinding, SweepLogger } from '../../lambdas/sweep/ports.js';
-import { ENDED_FAILURE, makeHandler, runSweep, STUCK_FAILURE, SweepIncompleteError, type SweepDeps } from '../../lambdas/sweep/sweep.js';
+import { ENDED_FAILURE, makeHandler, RECORD_FAILURE, runSweep, STUCK_FAILURE, SweepIncompleteError, type SweepDeps } from '../../lambdas/sweep/sweep.js';
 import { ENDED_LOOKBACK_MINUTES, healthSk, type EndedWindow } from '../../lib/domain/health-sweep.js';
 import { isCrashError } from '../../lib/domain/errors.js';
 import { InMemoryStateStore } from '../support/in-memory-state-store.js';
@@ -227,7 +227,7 @@ describe('executions that ended without their Record step', () => {
     expect(again.ended).toEqual([expect.objectContaining({ executionArn: TIMED_OUT_ARN, status: 'CRASHED', reportStored: false, heldLock: false })]);
     expect(store.reports('youtube_worker')).toEqual([report]);
     expect(store.workerItem('youtube_worker')).toEqual(stateBefore);
-    expect(store.log.filter((l) => l !== 'readGateView' && l !== 'readWorkerState')).toEqual(['putReportOnce:exists']);
+    expect(store.log.filter((l) => l !== 'readGateView' && l !== 'readWorkerState')).toEqual(['hasReport']);
   });
 
   it('a TIMED_OUT execution whose slot already has a report (it ran its Record step) writes nothing new', async () => {
@@ -241,7 +241,7 @@ describe('executions that ended without their Record step', () => {
     expect(summary.ended).toEqual([expect.objectContaining({ executionArn: TIMED_OUT_ARN, reportStored: false, heldLock: false })]);
     expect(store.reports('youtube_worker')).toEqual([{ pk: workerPk('youtube_worker'), sk: SLOT_SK, ...recorded }]);
     expect(store.workerItem('youtube_worker')).toEqual(stateBefore);
-    expect(store.log.filter((l) => l !== 'readGateView' && l !== 'readWorkerState')).toEqual(['putReportOnce:exists']);
+    expect(store.log.filter((l) => l !== 'readGateView' && l !== 'readWorkerState')).toEqual(['hasReport']);
     expect(findings.puts).toBe(0);
   });
 
@@ -293,5 +293,78 @@ describe('executions that ended without their Record step', () => {
     expect((error as SweepIncompleteError).summary.errors).toHaveLength(4);
     expect((error as SweepIncompleteError).summary.errors[0]).toMatch(/TIMED_OUT executions of youtube_worker.trending: Error: ThrottlingException/);
     expect([...findings.items.values()].map((f) => f.finding.kind)).toEqual(['QUEUE_OVERFLOW']);
+  });
+});
+
+describe('slots whose execution ended without a report (the Record step gave up)', () => {
+  const GONE_ARN = 'arn:aws:states:eu-west-1:123456789012:execution:aura-youtube_worker-trending:slot-0400';
+  const input = { worker: 'youtube_worker', job: 'trending', scheduledTime: '2026-03-02T04:00:00Z', trigger: 'schedule' };
+  const SLOT_SK = 'REPORT#2026-03-02T04:00:00.000Z#trending';
+  const TRENDING = lockAttrsFor('trending');
+  /** The STATE item a run left when its Record step failed before its state write: slot claimed, lock held. */
+  const claimedAndHeld = { ...healthyYoutube, slotOwner_trending: GONE_ARN, [TRENDING.holder]: GONE_ARN, [TRENDING.fence]: 7, [TRENDING.expiresAt]: NOW + 600_000 };
+  /** ... and after its state write but before its report: slot claimed, lock released. */
+  const claimedReleased = { ...healthyYoutube, slotOwner_trending: GONE_ARN, [TRENDING.fence]: 7, [TRENDING.expiresAt]: 0, lastExecutionId: GONE_ARN, lastStatus: 'SUCCEEDED' };
+
+  beforeEach(() => {
+    executions.inputs.set(GONE_ARN, input);
+  });
+
+  it('records the slot FAILED with the cause, releases the lock with its fence, raises UNRECORDED_RUN once; a second sweep adds nothing', async () => {
+    store.put(workerPk('youtube_worker'), STATE_SK, claimedAndHeld);
+
+    const summary = await makeHandler(deps)({});
+
+    expect(summary.unrecorded).toEqual([{ executionArn: GONE_ARN, worker: 'youtube_worker', job: 'trending', scheduledTime: '2026-03-02T04:00:00.000Z', reportStored: true, heldLock: true, lockReleased: true }]);
+    const [report, ...others] = store.reports('youtube_worker');
+    expect(others).toEqual([]);
+    expect(report).toMatchObject({ sk: SLOT_SK, status: 'FAILED', executionId: GONE_ARN, lockFence: 7, error: { name: 'RecordFailed', cause: RECORD_FAILURE.Cause } });
+    const after = parseWorkerState(store.workerItem('youtube_worker') ?? {});
+    expect(after.locks['trending']).toMatchObject({ holder: null, fence: 7 });
+    expect(after.lastStatus).toBe('FAILED');
+    expect([...findings.items.values()].map((f) => f.finding)).toEqual([
+      expect.objectContaining({ kind: 'UNRECORDED_RUN', anomaly: 'WORKER_CRASH', severity: 'CRITICAL', worker: 'youtube_worker', job: 'trending', window: '2026-03-02T04:00:00.000Z', executionArn: GONE_ARN }),
+    ]);
+
+    store.resetCounts();
+    const again = await runSweep(deps);
+    expect(again.unrecorded).toEqual([]);
+    expect(store.reports('youtube_worker')).toEqual([report]);
+    expect(store.writes).toBe(0);
+    expect(findings.items.size).toBe(1);
+  });
+
+  it('records a slot whose state write landed but whose report did not: FAILED report, the released lock left alone', async () => {
+    store.put(workerPk('youtube_worker'), STATE_SK, claimedReleased);
+    const summary = await runSweep(deps);
+    expect(summary.unrecorded).toEqual([expect.objectContaining({ executionArn: GONE_ARN, reportStored: true, heldLock: false, lockReleased: true })]);
+    expect(store.reports('youtube_worker')).toEqual([expect.objectContaining({ sk: SLOT_SK, status: 'FAILED', error: expect.objectContaining({ name: 'RecordFailed' }) })]);
+    expect(parseWorkerState(store.workerItem('youtube_worker') ?? {}).locks['trending']).toMatchObject({ holder: null, fence: 7 });
+    expect(findings.items.size).toBe(1);
+  });
+
+  it('leaves a running owner alone, and an ended owner whose slot has its report (one read, no write)', async () => {
+    store.put(workerPk('youtube_worker'), STATE_SK, claimedAndHeld);
+    executions.running.set(TRENDING_ARN, [{ executionArn: GONE_ARN, startMs: NOW - 60_000 }]);
+    expect((await runSweep(deps)).unrecorded).toEqual([]);
+    expect(store.reports('youtube_worker')).toEqual([]);
+
+    executions.running.clear();
+    store.put(workerPk('youtube_worker'), STATE_SK, { ...claimedReleased });
+    store.put(workerPk('youtube_worker'), SLOT_SK, { entity: 'REPORT', status: 'SUCCEEDED', executionId: GONE_ARN });
+    store.resetCounts();
+    expect((await runSweep(deps)).unrecorded).toEqual([]);
+    expect(store.writes).toBe(0);
+    expect(store.log.filter((l) => l === 'hasReport')).toHaveLength(1);
+    expect(findings.puts).toBe(0);
+  });
+
+  it('judges nothing when the RUNNING listing failed: an execution missing from it is not known to have ended', async () => {
+    store.put(workerPk('youtube_worker'), STATE_SK, claimedAndHeld);
+    executions.failListing = true;
+    const summary = await runSweep(deps);
+    expect(summary.unrecorded).toEqual([]);
+    expect(store.reports('youtube_worker')).toEqual([]);
+    expect(summary.errors.length).toBeGreaterThan(0);
   });
 });

@@ -260,8 +260,53 @@ describe('Map, Parallel and Wait', () => {
     expect(Date.now() - started).toBeLessThan(2000);
     expect(waits.map((w) => [w.stateName, w.seconds, w.dynamic]).sort()).toEqual([
       ['LongWait', 3600, false],
-      ['PathWait', undefined, true],
+      ['PathWait', 7200, true],
     ]);
+  });
+
+  it('resolves SecondsPath and TimestampPath against the wait\'s input before the next task runs', async () => {
+    const T0 = Date.parse('2026-03-02T04:00:00.000Z');
+    let now = T0;
+    const seenAt: Record<string, number> = {};
+    const { resolveTask } = dispatcher({
+      plan: () => ({ waitSeconds: 900, resumeAt: '2026-03-02T08:00:00.000Z' }),
+      afterSeconds: () => {
+        seenAt['afterSeconds'] = now;
+        return null;
+      },
+      afterTimestamp: () => {
+        seenAt['afterTimestamp'] = now;
+        return null;
+      },
+    });
+    const runner = createLocalStateMachineRunner({
+      definitions: [
+        machine('W', {
+          StartAt: 'Plan',
+          States: {
+            Plan: { Type: 'Task', Resource: FN('plan'), ResultPath: '$.plan', Next: 'Check' },
+            Check: { Type: 'Choice', Choices: [{ Variable: '$.plan.waitSeconds', NumericGreaterThan: 0, Next: 'OpenTimeout' }], Default: 'AfterSeconds' },
+            OpenTimeout: { Type: 'Wait', SecondsPath: '$.plan.waitSeconds', Next: 'AfterSeconds' },
+            AfterSeconds: { Type: 'Task', Resource: FN('afterSeconds'), ResultPath: null, Next: 'QuotaReset' },
+            QuotaReset: { Type: 'Wait', InputPath: '$.plan', TimestampPath: '$.resumeAt', Next: 'AfterTimestamp' },
+            AfterTimestamp: { Type: 'Task', Resource: FN('afterTimestamp'), ResultPath: null, End: true },
+          },
+        }),
+      ],
+      resolveTask,
+      timing: {
+        // A simulated clock, as the local runtime keeps one: the wait moves it and takes no real time.
+        waitOverride: (info) => {
+          if (info.timestamp !== undefined) now = Math.max(now, Date.parse(info.timestamp));
+          else now += (info.seconds ?? 0) * 1000;
+          return 0;
+        },
+      },
+    });
+    const out = await runner.startExecution('W', {}).result;
+    expect(out.status).toBe('SUCCEEDED');
+    expect(seenAt['afterSeconds']).toBe(T0 + 900_000);
+    expect(seenAt['afterTimestamp']).toBe(Date.parse('2026-03-02T08:00:00.000Z'));
   });
 });
 

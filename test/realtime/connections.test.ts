@@ -31,6 +31,13 @@ describe('connections handler', () => {
     expect(registry.items.size).toBe(0);
   });
 
+  it('answers the heartbeat ping with a pong carrying the time, and touches no connection', async () => {
+    const registry = new FakeRegistry();
+    const handler = makeHandler({ connections: registry, clock: () => NOW, logger });
+    expect(await handler(wsEvent('ping'))).toEqual({ statusCode: 200, body: JSON.stringify({ type: 'pong', at: new Date(NOW).toISOString() }) });
+    expect(registry.items.size).toBe(0);
+  });
+
   it('answers 400 to a malformed event or an unknown route, and stores nothing', async () => {
     const registry = new FakeRegistry();
     const handler = makeHandler({ connections: registry, clock: () => NOW, logger });

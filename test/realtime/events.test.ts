@@ -38,22 +38,43 @@ describe('eventsFromRecords', () => {
   it('turns a STATE modification into a circuit event only when the circuit changed (absent reads as CLOSED)', () => {
     const opened = eventsFromRecords([stateModify('twitch_worker', undefined, OPEN)]);
     expect(opened).toEqual([
-      { type: 'circuit', worker: 'twitch_worker', at: '2026-01-02T06:05:00.000Z', data: { state: 'OPEN', previousState: 'CLOSED', consecutiveFailures: 3, changedAt: '2026-01-02T06:05:00.000Z' } },
+      { type: 'circuit', worker: 'twitch_worker', at: '2026-01-02T06:05:00.000Z', data: { job: 'asset', state: 'OPEN', previousState: 'CLOSED', consecutiveFailures: 3, changedAt: '2026-01-02T06:05:00.000Z' } },
     ]);
-    // A lock or config write leaves the circuit as it was: no event.
-    expect(eventsFromRecords([stateModify('twitch_worker', OPEN, OPEN, { lockHolder_poll: 'exec-9' })])).toEqual([]);
+    // Each job's circuit is its own: the pack circuit opening names pack.
+    expect(eventsFromRecords([stateModify('twitch_worker', undefined, OPEN, {}, 'pack')])).toEqual([expect.objectContaining({ data: expect.objectContaining({ job: 'pack', state: 'OPEN' }) })]);
+    // A lock write leaves the circuit as it was: no circuit event (only the lock's own event).
+    expect(eventsFromRecords([stateModify('twitch_worker', OPEN, OPEN, { lockHolder_poll: 'exec-9' })]).map((e) => e.type)).toEqual(['lock']);
+    // A config write leaves the circuit as it was: no event.
+    expect(eventsFromRecords([stateModify('twitch_worker', OPEN, OPEN, { config: { enabled: false } })])).toEqual([]);
     expect(eventsFromRecords([stateModify('twitch_worker', undefined, CLOSED_CIRCUIT)])).toEqual([]);
     // A failure counted while CLOSED is a change too; its time is the record's (no changedAtMs).
     const counted = eventsFromRecords([stateModify('twitch_worker', CLOSED_CIRCUIT, { ...CLOSED_CIRCUIT, consecutiveFailures: 1 })]);
     expect(counted).toEqual([expect.objectContaining({ type: 'circuit', at: new Date(1_767_334_000 * 1000).toISOString(), data: expect.objectContaining({ state: 'CLOSED', consecutiveFailures: 1 }) })]);
   });
 
-  it('ignores what is not a report, alert or circuit (window counters, removals, the orchestrator mode)', () => {
+  it('turns a lock change into one lock event per job (taken: holder, fence, expiry; released: holder null)', () => {
+    const taken = eventsFromRecords([
+      streamRecord('INSERT', { pk: 'WORKER#twitch_worker', sk: 'STATE' }, { version: 1, lockHolder_poll: 'exec-9', lockFence_poll: 4, lockExpiresAtMs_poll: Date.parse('2026-01-02T06:10:00.000Z') }),
+    ]);
+    expect(taken).toEqual([{ type: 'lock', worker: 'twitch_worker', at: new Date(1_767_334_000 * 1000).toISOString(), data: { job: 'poll', holder: 'exec-9', fence: 4, expiresAt: '2026-01-02T06:10:00.000Z' } }]);
+    const held = { lockHolder_poll: 'exec-9', lockFence_poll: 4, lockExpiresAtMs_poll: Date.parse('2026-01-02T06:10:00.000Z') };
+    const released = eventsFromRecords([streamRecord('MODIFY', { pk: 'WORKER#twitch_worker', sk: 'STATE' }, { version: 3, lockFence_poll: 4 }, { version: 2, ...held })]);
+    expect(released).toEqual([expect.objectContaining({ type: 'lock', data: { job: 'poll', holder: null, fence: 4, expiresAt: null } })]);
+    // Nothing about the lock changed: no event.
+    expect(eventsFromRecords([streamRecord('MODIFY', { pk: 'WORKER#twitch_worker', sk: 'STATE' }, { version: 3, ...held, lastStatus: 'SUCCEEDED' }, { version: 2, ...held })])).toEqual([]);
+  });
+
+  it('turns a write of the orchestrator state into a mode event', () => {
+    const paused = eventsFromRecords([streamRecord('MODIFY', { pk: 'ORCH', sk: 'STATE' }, { mode: 'PAUSED', reason: 'deploy', updatedAt: '2026-01-02T06:00:00.000Z' }, { mode: 'RUNNING' })]);
+    expect(paused).toEqual([{ type: 'mode', worker: null, at: '2026-01-02T06:00:00.000Z', data: { mode: 'PAUSED', reason: 'deploy', updatedAt: '2026-01-02T06:00:00.000Z' } }]);
+  });
+
+  it('ignores what is not a report, alert, worker state or mode (window counters, removals)', () => {
     const ignored = [
       streamRecord('INSERT', { pk: 'WORKER#youtube_worker', sk: 'WINDOW#2026-01-02T06' }, { runs: 1 }),
       streamRecord('REMOVE', { pk: 'WORKER#youtube_worker', sk: 'REPORT#2026-01-02T06:00:00.000Z#trending' }),
       streamRecord('REMOVE', { pk: 'ALERT#a1b2', sk: 'ALERT' }),
-      streamRecord('MODIFY', { pk: 'ORCH', sk: 'STATE' }, { mode: 'PAUSED' }, { mode: 'RUNNING' }),
+      streamRecord('REMOVE', { pk: 'ORCH', sk: 'STATE' }),
       streamRecord('MODIFY', { pk: 'WORKER#youtube_worker', sk: 'REPORT#x' }, {}, {}),
     ];
     for (const r of ignored) expect(readRecord(r).reading, r.eventID).toEqual({ kind: 'ignored' });

@@ -1,6 +1,6 @@
 /** Stream records in the wire format an event source mapping delivers, for the real-time tests. */
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { circuitAttr } from '../../lib/domain/worker-state.js';
+import { circuitAttr, circuitAttrOf } from '../../lib/domain/worker-state.js';
 import type { CircuitState } from '../../lib/domain/circuit.js';
 
 let seq = 100;
@@ -67,10 +67,11 @@ export const alertWrite = (eventName: 'INSERT' | 'MODIFY', over: Record<string, 
     },
   );
 
-export const stateModify = (worker: string, before: CircuitState | undefined, after: CircuitState | undefined, extra: Record<string, unknown> = {}) =>
+/** A STATE modification of `job`'s circuit (circuits are per job). */
+export const stateModify = (worker: string, before: CircuitState | undefined, after: CircuitState | undefined, extra: Record<string, unknown> = {}, job = 'asset') =>
   streamRecord(
     'MODIFY',
     { pk: `WORKER#${worker}`, sk: 'STATE' },
-    { version: 2, ...(after !== undefined ? { circuit: circuitAttr(after) } : {}), ...extra },
-    { version: 1, ...(before !== undefined ? { circuit: circuitAttr(before) } : {}) },
+    { version: 2, ...(after !== undefined ? { [circuitAttrOf(job)]: circuitAttr(after) } : {}), ...extra },
+    { version: 1, ...(before !== undefined ? { [circuitAttrOf(job)]: circuitAttr(before) } : {}) },
   );

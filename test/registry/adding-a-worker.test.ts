@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { circuitFor, functionTimeoutSeconds, lambdaWorkers, scheduledTriggers, weightsFor, WORKERS, type WorkerSpec } from '../../lib/registry/index.js';
+import { circuitFor, functionTimeoutSeconds, lambdaWorkers, scheduledTriggers, weightsFor, WORKERS, workStepTimeoutSeconds, type WorkerSpec } from '../../lib/registry/index.js';
 import { formatIssue, validateRegistry } from '../../lib/registry/validate.js';
 import { assetExpiryWorker } from './example-worker.js';
 
@@ -25,20 +25,21 @@ describe("the guide's example worker", () => {
     expect(validateRegistry(withExample()).map(formatIssue)).toEqual([]);
   });
 
-  it('gets what the guide says is derived: a Lambda, one schedule, a 270 s function, maintenance weights, the default circuit', () => {
+  it('gets what the guide says is derived: a Lambda, one schedule, a 405 s function (a 270 s work step raised at most 1.5x), maintenance weights, the default circuit', () => {
     expect(lambdaWorkers(withExample()).map((w) => w.id)).toContain('asset_expiry_worker');
     const triggers = scheduledTriggers(withExample()).filter((t) => t.worker.id === 'asset_expiry_worker');
     expect(triggers.map((t) => [t.key, t.schedule.expression, t.schedule.timezone])).toEqual([['asset_expiry_worker.expire', 'cron(30 3 * * ? *)', 'UTC']]);
-    expect(functionTimeoutSeconds(assetExpiryWorker)).toBe(270);
+    expect(workStepTimeoutSeconds(assetExpiryWorker, assetExpiryWorker.jobs[0])).toBe(270);
+    expect(functionTimeoutSeconds(assetExpiryWorker)).toBe(405);
     expect(weightsFor(assetExpiryWorker)).toEqual({ reliability: 50, performance: 20, dataQuality: 20, resource: 10 });
     expect(circuitFor(assetExpiryWorker)).toMatchObject({ failuresToOpen: 3, openTimeoutSeconds: 900 });
-    expect(guide).toContain('(256 MB, 270 s,');
+    expect(guide).toContain('(256 MB, 405 s,');
   });
 
   it.each([
     { name: 'a lease shorter than the timeout', change: { lockLeaseSeconds: 100 } },
     { name: 'a five-field cron', change: { jobs: [{ ...assetExpiryWorker.jobs[0], schedules: [{ expression: 'cron(30 3 * * *)', timezone: 'UTC' }] }] } },
-    { name: 'an unknown dependency', change: { dependencies: [{ on: 'nope_worker', kind: 'hard', relation: 'data', freshnessSeconds: 60 }] } },
+    { name: 'an unknown dependency', change: { dependencies: [{ on: 'nope_worker', job: 'run', kind: 'hard', relation: 'data', freshnessSeconds: 60 }] } },
   ] as const)('refuses $name with the line the guide shows', ({ change }) => {
     const issues = validateRegistry(withExample({ ...assetExpiryWorker, ...change } as WorkerSpec)).map(formatIssue);
     expect(issues).toHaveLength(1);

@@ -97,12 +97,26 @@ export class InMemoryStateStore implements StateStore {
     return parseWorkerState(next);
   }
 
-  async addWindowCounters(workerId: string, bucketKey: string, delta: Partial<Record<WindowCounter, number>>, expiresAt: number): Promise<void> {
+  async addWindowCounters(workerId: string, bucketKey: string, delta: Partial<Record<WindowCounter, number>>, expiresAt: number, countKey?: string): Promise<boolean> {
     this.writes++;
-    this.log.push('addWindowCounters');
     const add = Object.fromEntries(Object.entries(delta).filter((e): e is [string, number] => typeof e[1] === 'number'));
     const k = key(workerPk(workerId), windowSk(bucketKey));
-    this.items.set(k, applyStateWrite({ condition: { op: 'and', of: [] }, set: { entity: 'WINDOW', expiresAt }, add, remove: [] }, this.items.get(k) ?? { pk: workerPk(workerId), sk: windowSk(bucketKey) }));
+    const existing = this.items.get(k) ?? { pk: workerPk(workerId), sk: windowSk(bucketKey) };
+    const counted = Array.isArray(existing['counted']) ? (existing['counted'] as string[]) : [];
+    if (countKey !== undefined && counted.includes(countKey)) {
+      this.log.push('addWindowCounters:counted');
+      return false;
+    }
+    this.log.push('addWindowCounters');
+    const next = applyStateWrite({ condition: { op: 'and', of: [] }, set: { entity: 'WINDOW', expiresAt }, add, remove: [] }, existing);
+    this.items.set(k, countKey === undefined ? next : { ...next, counted: [...counted, countKey] });
+    return true;
+  }
+
+  async hasReport(workerId: string, reportSk: string): Promise<boolean> {
+    this.reads++;
+    this.log.push('hasReport');
+    return this.items.has(key(workerPk(workerId), reportSk));
   }
 
   async putReportOnce(stored: StoredReport): Promise<boolean> {
