@@ -183,7 +183,7 @@ export function renderCircuitTransitions(result: Pick<SymphonyResult, 'startMs' 
     if (t.to === 'CLOSED') return t.from === 'HALF_OPEN' ? 'the probe succeeded: closed' : 'closed';
     return '';
   };
-  return columns(result.circuitTransitions.map((t) => [clockTime(result, t.atMs), t.worker, `${t.from} -> ${t.to}`, what(t)])).join('\n');
+  return columns(result.circuitTransitions.map((t) => [clockTime(result, t.atMs), `${t.worker}.${t.job}`, `${t.from} -> ${t.to}`, what(t)])).join('\n');
 }
 
 export function renderSymphony(result: SymphonyResult): string {

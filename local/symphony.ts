@@ -204,6 +204,8 @@ export interface AlertLine {
 export interface CircuitTransition {
   readonly atMs: number;
   readonly worker: string;
+  /** Circuits are per job (`circuit_<job>` on the worker's STATE item). */
+  readonly job: string;
   readonly from: string;
   readonly to: string;
   readonly consecutiveFailures: number;
@@ -361,16 +363,20 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
     if (!image) return;
     const sk = image['sk']?.S;
     if (sk === STATE_SK) {
-      // The circuit's state before and after this write: a transition when they differ.
-      const stateOf = (img: Record<string, AttributeValue> | undefined): string => img?.['circuit']?.M?.['state']?.S ?? 'CLOSED';
-      const before = stateOf(record.dynamodb.OldImage as Record<string, AttributeValue> | undefined);
-      const circuit = (image as Record<string, AttributeValue>)['circuit']?.M;
-      const after = circuit?.['state']?.S;
-      if (after !== undefined && after !== before) {
+      // Each job's circuit (`circuit_<job>`) before and after this write: a transition when they differ.
+      const oldImage = record.dynamodb.OldImage as Record<string, AttributeValue> | undefined;
+      const newImage = image as Record<string, AttributeValue>;
+      const attrs = [...new Set([...Object.keys(oldImage ?? {}), ...Object.keys(newImage)])].filter((a) => a.startsWith('circuit_')).sort();
+      for (const attr of attrs) {
+        const before = oldImage?.[attr]?.M?.['state']?.S ?? 'CLOSED';
+        const circuit = newImage[attr]?.M;
+        const after = circuit?.['state']?.S;
+        if (after === undefined || after === before) continue;
         const changedAt = Number(circuit?.['changedAtMs']?.N);
         circuitTransitions.push({
           atMs: Number.isFinite(changedAt) ? changedAt : clock.now(),
-          worker: String(image['pk']?.S).replace(/^WORKER#/, ''),
+          worker: String(newImage['pk']?.S).replace(/^WORKER#/, ''),
+          job: attr.slice('circuit_'.length),
           from: before,
           to: after,
           consecutiveFailures: Number(circuit?.['consecutiveFailures']?.N ?? 0),

@@ -162,9 +162,11 @@ describe('scenario twitch-outage', () => {
     const pollSchedule = result.scheduleChanges.filter((c) => /twitchstreamsworkerpoll/i.test(c.name)).map((c) => c.expression);
     expect(pollSchedule.some((e) => e !== 'cron(0/15 * * * ? *)')).toBe(true);
     expect(pollSchedule.at(-1)).toBe('cron(0/15 * * * ? *)');
-    // Playbook's Twitch data went stale: STALE_DATA, and the forced refresh succeeded.
+    // Playbook's Twitch data went stale: one STALE_DATA incident. Its one forced refresh ran during the
+    // outage, so it is FAILED (not called healed); the incident resolves once the sweep no longer finds it.
     expect(result.alerts.some((a) => a.anomaly === 'STALE_DATA' && a.worker === 'playbook_worker')).toBe(true);
-    expect(result.recoveries.some((r) => r.anomaly === 'STALE_DATA' && r.status === 'SUCCEEDED')).toBe(true);
+    expect(result.recoveries.filter((r) => r.anomaly === 'STALE_DATA').map((r) => [r.worker, r.status])).toEqual([['playbook_worker', 'FAILED']]);
+    expect(result.incidents.find((i) => i.id === 'playbook_worker~-~STALE_DATA~1')).toMatchObject({ state: 'RESOLVED', resolution: expect.stringMatching(/no longer finds STALE_DATA/) });
 
     // After the outage: polls succeed again and the circuit is closed.
     const after = polls.filter((r) => Date.parse(r.scheduledTime) >= at(4));

@@ -84,10 +84,10 @@ describe('a simple scheduled run', () => {
     // The cleanup job's lock was taken (fence 1) and released.
     expect(state).toMatchObject({ lockFence_cleanup: 1, lockExpiresAtMs_cleanup: 0 });
     expect(state?.['lockHolder_cleanup']).toBeUndefined();
-    expect(state?.['circuit']).toMatchObject({ state: 'CLOSED', consecutiveFailures: 0 });
+    expect(state?.['circuit_cleanup']).toMatchObject({ state: 'CLOSED', consecutiveFailures: 0 });
     // The simulated clock flows at real speed within a slot: fresh as of this run.
-    expect(state?.['freshAtMs']).toBeGreaterThanOrEqual(T0);
-    expect(state?.['freshAtMs']).toBeLessThan(T0 + 60_000);
+    expect(state?.['freshAtMs_cleanup']).toBeGreaterThanOrEqual(T0);
+    expect(state?.['freshAtMs_cleanup']).toBeLessThan(T0 + 60_000);
     // The AWS bill: at most 8 transitions and 4 DynamoDB writes per simple run.
     expect(transitions(exec.executionArn)).toBeLessThanOrEqual(8);
     const writes = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'].reduce((n, c) => n + (rt.counts.dynamodb[c] ?? 0), 0);
@@ -120,7 +120,7 @@ describe('a simple scheduled run', () => {
     const state = await stateOf('coach_cleanup_worker');
     expect(state).toMatchObject({ lockFence_cleanup: 1, lockExpiresAtMs_cleanup: 0 });
     expect(state?.['lockHolder_cleanup']).toBeUndefined();
-    expect(state?.['circuit']).toMatchObject({ state: 'CLOSED', consecutiveFailures: 1 });
+    expect(state?.['circuit_cleanup']).toMatchObject({ state: 'CLOSED', consecutiveFailures: 1 });
   });
 
   it('records a crash (the Lambda timed out) as CRASHED with WORKER_CRASH, and releases the lock', async () => {
@@ -138,7 +138,7 @@ describe('a simple scheduled run', () => {
   });
 
   it('skips with a report while the circuit is OPEN', async () => {
-    await doc().send(new PutCommand({ TableName: rt.tableName, Item: { pk: 'WORKER#coach_cleanup_worker', sk: 'STATE', circuit: { state: 'OPEN', consecutiveFailures: 0, changedAtMs: T0 - 60_000, probesAdmitted: 0, halfOpenSuccesses: 0 } } }));
+    await doc().send(new PutCommand({ TableName: rt.tableName, Item: { pk: 'WORKER#coach_cleanup_worker', sk: 'STATE', circuit_cleanup: { state: 'OPEN', consecutiveFailures: 0, changedAtMs: T0 - 60_000, probesAdmitted: 0, halfOpenSuccesses: 0 } } }));
     script['coach_cleanup_worker'] = ok();
     const outcome = await rt.start('coach_cleanup_worker', 'cleanup', scheduled()).result;
     expect(outcome.status).toBe('SUCCEEDED');
@@ -197,12 +197,13 @@ describe('the intel cycle (nested .sync:2 pipelines)', () => {
     return workerResult(event, { games_processed: 1, analyzers_succeeded: 3, duration_ms: 50 });
   };
 
-  async function markFresh(workerId: string, freshAtMs: number): Promise<void> {
-    await doc().send(new PutCommand({ TableName: rt.tableName, Item: { pk: `WORKER#${workerId}`, sk: 'STATE', freshAtMs, lastStatus: 'SUCCEEDED' } }));
+  /** Freshness is kept per job: `freshAtMs_<job>` of the job a dependent consumes. */
+  async function markFresh(workerId: string, job: string, freshAtMs: number): Promise<void> {
+    await doc().send(new PutCommand({ TableName: rt.tableName, Item: { pk: `WORKER#${workerId}`, sk: 'STATE', [`freshAtMs_${job}`]: freshAtMs, lastStatus: 'SUCCEEDED' } }));
   }
 
   it('runs YouTube games, then creator intel, then playbook, and records the cycle', async () => {
-    await markFresh('twitch_streams_worker', T0 - 60_000);
+    await markFresh('twitch_streams_worker', 'poll', T0 - 60_000);
     script['youtube_worker'] = ok({ categories_fetched: 5, quota_used: 5, cache_freshness_seconds: 0 });
     script['creator_intel_worker'] = async (e) => intel(e);
     script['playbook_worker'] = ok({ report_generated: 1, data_freshness_seconds: 60, duration_ms: 30 });
@@ -233,7 +234,7 @@ describe('the intel cycle (nested .sync:2 pipelines)', () => {
   });
 
   it('refreshes stale Twitch data before playbook, then runs playbook', async () => {
-    await markFresh('twitch_streams_worker', T0 - 3 * 3_600_000);
+    await markFresh('twitch_streams_worker', 'poll', T0 - 3 * 3_600_000);
     script['youtube_worker'] = ok({ categories_fetched: 5, quota_used: 5, cache_freshness_seconds: 0 });
     script['creator_intel_worker'] = async (e) => intel(e);
     script['twitch_streams_worker'] = ok({ games_fetched: 10, total_streams: 200, total_viewers: 9000 });

@@ -51,15 +51,15 @@ describe('the report', () => {
   it('tells the circuit story: opened, half-open for a probe, closed, each with its time', () => {
     const text = renderCircuitTransitions(run({
       circuitTransitions: [
-        { atMs: at('01:00'), worker: 'analytics_flush_worker', from: 'CLOSED', to: 'OPEN', consecutiveFailures: 2 },
-        { atMs: at('01:30'), worker: 'analytics_flush_worker', from: 'OPEN', to: 'HALF_OPEN', consecutiveFailures: 2 },
-        { atMs: at('01:31'), worker: 'analytics_flush_worker', from: 'HALF_OPEN', to: 'CLOSED', consecutiveFailures: 0 },
+        { atMs: at('01:00'), worker: 'analytics_flush_worker', job: 'flush', from: 'CLOSED', to: 'OPEN', consecutiveFailures: 2 },
+        { atMs: at('01:30'), worker: 'analytics_flush_worker', job: 'flush', from: 'OPEN', to: 'HALF_OPEN', consecutiveFailures: 2 },
+        { atMs: at('01:31'), worker: 'analytics_flush_worker', job: 'flush', from: 'HALF_OPEN', to: 'CLOSED', consecutiveFailures: 0 },
       ],
     })).split('\n');
     expect(text).toEqual([
-      '01:00  analytics_flush_worker  CLOSED -> OPEN       opened: runs are skipped (2 consecutive failures)',
-      '01:30  analytics_flush_worker  OPEN -> HALF_OPEN    half-open: the next run is a probe',
-      '01:31  analytics_flush_worker  HALF_OPEN -> CLOSED  the probe succeeded: closed',
+      '01:00  analytics_flush_worker.flush  CLOSED -> OPEN       opened: runs are skipped (2 consecutive failures)',
+      '01:30  analytics_flush_worker.flush  OPEN -> HALF_OPEN    half-open: the next run is a probe',
+      '01:31  analytics_flush_worker.flush  HALF_OPEN -> CLOSED  the probe succeeded: closed',
     ]);
   });
 
