@@ -39,7 +39,7 @@ function advanceWhenAlone({ runtime, clock }: SymphonyContext, pipeline: string)
 export const slowExecution: Scenario = {
   name: 'slow-execution',
   description:
-    'Twitch /helix/streams answers take 25 s (simulated) from 00:30 to 01:30: twitch_streams_worker runs > 2x expected (SLOW_EXECUTION) and > 80% of the timeout (TIMEOUT_WARNING); the recovery recommends (the step timeout is at its bound).',
+    'Twitch /helix/streams answers take 25 s (simulated) from 00:30 to 01:30: twitch_streams_worker runs > 2x expected (SLOW_EXECUTION) and > 80% of the timeout (TIMEOUT_WARNING); the recovery raises the poll work-step timeout within its bound (1.5x the registry value).',
   hours: 2,
   prepare: (ctx) => {
     ctx.sandbox.faults.slowdown(
