@@ -76,5 +76,12 @@ describe('a flaky worker', () => {
     const lateBySeconds = (Date.parse(alert?.raisedAt ?? '') - crossingReportAt) / 1000;
     expect(lateBySeconds).toBeGreaterThanOrEqual(0);
     expect(lateBySeconds).toBeLessThanOrEqual(ALERT_DEADLINE_SECONDS.HIGH ?? 0);
+    // The incident's recovery (open the circuit, wait out its timeout, probe) runs on: let it end before
+    // the runtime and its table close under it.
+    await Promise.all(healing.recoveries.map((r) => r.result));
+    for (let turn = 0; turn < 10_000 && rt.runner.listExecutions(rt.pipelineOf('coach_cleanup_worker', 'cleanup')).some((e) => e.status === 'RUNNING'); turn++) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await healing.flush();
   });
 });
