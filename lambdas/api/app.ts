@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { applyConfigPatch, effectiveCircuit, WorkerConfigPatch } from '../../lib/domain/worker-config.js';
-import { ALERTS_GSI_PK, GSI1_PK, GSI1_SK, workerPk, type OrchestratorMode } from '../../lib/domain/worker-state.js';
+import { ALERTS_GSI_PK, circuitOf, GSI1_PK, GSI1_SK, workerPk, type OrchestratorMode } from '../../lib/domain/worker-state.js';
 import { ALL_WORKERS } from '../../lib/registry/index.js';
 import type { JobSpec, WorkerSpec } from '../../lib/registry/types.js';
 import { hasExactly, pageParams, encodeCursor } from './cursor.js';
@@ -16,7 +16,7 @@ import type { ApiDeps, PageKey, TriggerRecord } from './ports.js';
 import { matchRoute, type RouteName } from './routes.js';
 import { IdempotencyKey, newTriggerRecord, pipelineKeyOf, TRIGGER_STALE_MS, TriggerBody } from './trigger.js';
 import { configView, iso, lockedJobs, modeView, workerView } from './views.js';
-import { admit, CLOSED_CIRCUIT } from '../../lib/domain/circuit.js';
+import { admit } from '../../lib/domain/circuit.js';
 import {
   BACKFILL_MAX_RANGE_DAYS,
   BACKFILL_MAX_SLOTS,
@@ -319,7 +319,8 @@ export function makeHandler(deps: ApiDeps): (event: ApiEvent | unknown) => Promi
     }
     const state = states[worker.id];
     if (state?.config && !state.config.enabled) throw conflict('WORKER_DISABLED', `worker ${worker.id} is disabled; PUT /workers/${worker.id}/config {"enabled":true} first`);
-    const circuit = state?.circuit ?? CLOSED_CIRCUIT;
+    // Circuits are per job: the backfilled job's own (another job of the worker may be open).
+    const circuit = circuitOf(state, job.id);
     const settings = effectiveCircuit(worker, state?.config);
     if (admit(circuit, nowMs, settings).admission === 'SKIP') {
       const reopens = circuit.changedAtMs === null ? '' : `; it admits a probe from ${iso(circuit.changedAtMs + settings.openTimeoutSeconds * 1000)}`;

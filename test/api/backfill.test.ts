@@ -4,6 +4,7 @@
  * real pipeline (Gate and Record of the real protocol Lambda) for each missed slot. The worker
  * (coach_cleanup_worker, hourly at :00) records which slots it ran.
  */
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../lambdas/api/app.js';
 import { DynamoStatusStore } from '../../lambdas/api/dynamo-status-store.js';
@@ -142,6 +143,17 @@ describe('backfill', () => {
     await settle();
     expect(out.body['queued']).toEqual([iso(T0 + HOUR_MS), iso(T0 + 2 * HOUR_MS), iso(T0 + 3 * HOUR_MS)]);
     expect(ran).toEqual([iso(T0 + HOUR_MS), iso(T0 + 2 * HOUR_MS), iso(T0 + 3 * HOUR_MS)]);
+  });
+
+  it("refuses while the job's circuit is open (409 CIRCUIT_OPEN) and runs nothing", async () => {
+    clock.set(T0 + 2.5 * HOUR_MS);
+    const open = { state: 'OPEN', consecutiveFailures: 3, changedAtMs: T0 + 2.5 * HOUR_MS - 60_000, probesAdmitted: 0, halfOpenSuccesses: 0 };
+    await documentClient(rt.dynamo.client).send(new PutCommand({ TableName: rt.tableName, Item: { pk: `WORKER#${WORKER}`, sk: 'STATE', [`circuit_${JOB}`]: open } }));
+    const out = await request('POST', PATH, { from: iso(T0 + 0.5 * HOUR_MS), to: iso(T0 + 2.5 * HOUR_MS) });
+    expect(out.status).toBe(409);
+    expect(out.body).toMatchObject({ error: { code: 'CIRCUIT_OPEN' } });
+    expect(started).toHaveLength(0);
+    expect(ran).toEqual([]);
   });
 
   it('refuses bad ranges, naming the field and the value', async () => {
