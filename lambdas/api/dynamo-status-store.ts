@@ -227,20 +227,31 @@ export class DynamoStatusStore implements StatusStore {
     }
   }
 
+  /** A Query of one job's reports whose sort key lies between `fromSk` and `toSk` (one page, from `startKey`). */
+  private jobReportsQuery(
+    workerId: string,
+    jobId: string,
+    fromSk: string,
+    toSk: string,
+    startKey: Record<string, unknown> | undefined,
+    order: { readonly ScanIndexForward?: boolean; readonly Limit?: number } = {},
+  ): QueryCommand {
+    return new QueryCommand({
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
+      FilterExpression: '#job = :job',
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#job': 'jobId' },
+      ExpressionAttributeValues: { ':pk': workerPk(workerId), ':from': fromSk, ':to': toSk, ':job': jobId },
+      ...order,
+      ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+    });
+  }
+
   async reportsBetween(workerId: string, jobId: string, fromIso: string, toIso: string, maxItems: number): Promise<readonly WorkerScoreReport[]> {
     const out: WorkerScoreReport[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
-          FilterExpression: '#job = :job',
-          ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#job': 'jobId' },
-          ExpressionAttributeValues: { ':pk': workerPk(workerId), ':from': `${REPORT_PREFIX}${fromIso}`, ':to': `${REPORT_PREFIX}${toIso}`, ':job': jobId },
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
+      const page = await this.client.send(this.jobReportsQuery(workerId, jobId, `${REPORT_PREFIX}${fromIso}`, `${REPORT_PREFIX}${toIso}`, startKey));
       for (const item of page.Items ?? []) out.push(reportOf(item));
       if (out.length > maxItems) throw new TooManyReportsError(`more than ${maxItems} reports of ${workerId}.${jobId} between ${fromIso} and ${toIso}`);
       startKey = page.LastEvaluatedKey;
@@ -252,18 +263,7 @@ export class DynamoStatusStore implements StatusStore {
     const out: WorkerScoreReport[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
-          FilterExpression: '#job = :job',
-          ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#job': 'jobId' },
-          ExpressionAttributeValues: { ':pk': workerPk(workerId), ':from': REPORT_PREFIX, ':to': `${REPORT_PREFIX}${beforeIso}`, ':job': jobId },
-          ScanIndexForward: false,
-          Limit: Math.max(limit, 25),
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
+      const page = await this.client.send(this.jobReportsQuery(workerId, jobId, REPORT_PREFIX, `${REPORT_PREFIX}${beforeIso}`, startKey, { ScanIndexForward: false, Limit: Math.max(limit, 25) }));
       for (const item of page.Items ?? []) if (out.length < limit) out.push(reportOf(item));
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined && out.length < limit);
