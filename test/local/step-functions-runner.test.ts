@@ -34,6 +34,20 @@ function dispatcher(handlers: Record<string, (input: JsonValue, ctx: TaskContext
   return { resolveTask, calls };
 }
 
+/**
+ * Runs `promise` on a fake clock and returns its value if it settled within `simulatedMs` of
+ * simulated time; fails otherwise. A real sleep in the runner would need the clock to move on.
+ */
+async function settledWithin<T>(promise: Promise<T>, simulatedMs: number): Promise<T> {
+  let settled = false;
+  const watched = promise.finally(() => {
+    settled = true;
+  });
+  await vi.advanceTimersByTimeAsync(simulatedMs);
+  if (!settled) throw new Error(`still running after ${simulatedMs} ms of simulated time`);
+  return watched;
+}
+
 afterEach(() => {
   vi.useRealTimers();
 });
@@ -108,6 +122,7 @@ describe('Retry and Catch', () => {
   });
 
   it('retries a named error, then succeeds, without sleeping the real 30 s + 60 s', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     let n = 0;
     const { resolveTask, calls } = dispatcher({
       Work: () => {
@@ -116,10 +131,9 @@ describe('Retry and Catch', () => {
       },
     });
     const runner = createLocalStateMachineRunner({ definitions: [machine('R', retryDef())], resolveTask, timing: { retryIntervalMs: 0 } });
-    const started = Date.now();
     const exec = runner.startExecution('R', {});
-    expect(await exec.result).toEqual({ status: 'SUCCEEDED', output: { ok: 3 } });
-    expect(Date.now() - started).toBeLessThan(2000);
+    // On a fake clock, 1 s of simulated time is far less than the 30 s interval the definition asks for.
+    expect(await settledWithin(exec.result, 1_000)).toEqual({ status: 'SUCCEEDED', output: { ok: 3 } });
     expect(calls).toHaveLength(3);
     expect(runner.history(exec.executionArn).filter((e) => e.type === 'StateRetried')).toHaveLength(2);
   });
@@ -228,6 +242,7 @@ describe('Map, Parallel and Wait', () => {
   });
 
   it('runs Parallel branches and skips waits through the timing options', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const waits: WaitInfo[] = [];
     const runner = createLocalStateMachineRunner({
       definitions: [
@@ -254,10 +269,8 @@ describe('Map, Parallel and Wait', () => {
         },
       },
     });
-    const started = Date.now();
-    const out = await runner.startExecution('P', { delay: 7200 }).result;
+    const out = await settledWithin(runner.startExecution('P', { delay: 7200 }).result, 1_000);
     expect(out).toEqual({ status: 'SUCCEEDED', output: ['a', 'b'] });
-    expect(Date.now() - started).toBeLessThan(2000);
     expect(waits.map((w) => [w.stateName, w.seconds, w.dynamic]).sort()).toEqual([
       ['LongWait', 3600, false],
       ['PathWait', 7200, true],
