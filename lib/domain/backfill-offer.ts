@@ -11,7 +11,7 @@
  * BACKFILL_MAX_RANGE_DAYS): past the bound, it offers the latest slots. The backfill itself runs
  * only slots that still have no report, so taking an offer twice, or after a late run, is safe.
  */
-import type { ScheduleSpec, WorkerSpec } from '../registry/types.js';
+import type { JobSpec, ScheduleSpec, WorkerSpec } from '../registry/types.js';
 import { BACKFILL_MAX_RANGE_DAYS, BACKFILL_MAX_SLOTS, BackfillRangeError, slotsBetween } from './backfill.js';
 import type { Incident } from './incident.js';
 
@@ -68,15 +68,24 @@ export function boundedOffer(worker: string, job: string, schedules: readonly Sc
   return { worker, job, ...body, slots: slots.length, request: { method: 'POST', path: `/workers/${worker}/jobs/${job}/backfill`, body } };
 }
 
+/** Finds a job of the registry; undefined for one it does not have. */
+export type JobLookup = (workerId: string, jobId: string) => Pick<JobSpec, 'id' | 'schedules'> | undefined;
+
+/** A JobLookup over these workers. */
+export const jobLookup =
+  (workers: readonly WorkerSpec[]): JobLookup =>
+  (workerId, jobId) =>
+    workers.find((w) => w.id === workerId)?.jobs.find((j) => j.id === jobId);
+
 /**
  * The backfill a missed-run incident offers; null when the incident was not opened by a missed run,
- * or its job is not in `workers` (or has no schedule).
+ * or its job is unknown (or has no schedule).
  */
-export function backfillOffer(incident: Pick<Incident, 'openedBy' | 'openedOn' | 'observations' | 'detail'>, workers: readonly WorkerSpec[]): BackfillOffer | null {
+export function backfillOffer(incident: Pick<Incident, 'openedBy' | 'openedOn' | 'observations' | 'detail'>, jobOf: JobLookup): BackfillOffer | null {
   const opening = missedRunObservation(incident.openedBy);
   if (opening === null) return null;
   const { worker: workerId, job: jobId } = incident.openedOn;
-  const job = workers.find((w) => w.id === workerId)?.jobs.find((j) => j.id === jobId && j.id === opening.job);
+  const job = opening.job === jobId ? jobOf(workerId, jobId) : undefined;
   if (!job || job.schedules.length === 0) return null;
   const missed = [opening.slotMs, ...incident.observations.map(missedRunObservation).filter((o) => o !== null && o.job === jobId).map((o) => (o as { slotMs: number }).slotMs)];
   const earliest = Math.min(...missed);

@@ -5,7 +5,7 @@
  * it offers. Pure: the API reads the incidents (lambdas/api/app.ts), this module shapes them.
  */
 import type { WorkerSpec } from '../registry/types.js';
-import { backfillOffer, type BackfillOffer } from './backfill-offer.js';
+import { backfillOffer, jobLookup, type BackfillOffer } from './backfill-offer.js';
 import type { Incident, IncidentState } from './incident.js';
 
 /** What an operator needs to know first: is anyone on it, is it over. */
@@ -94,6 +94,6 @@ export function incidentView(incident: Incident, workers: readonly WorkerSpec[],
     resolvedAt: incident.resolvedAt,
     resolution: incident.resolution,
     ackable: status === 'OPEN',
-    backfill: backfillOffer(incident, workers),
+    backfill: backfillOffer(incident, jobLookup(workers)),
   };
 }

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { backfillOffer, backfillOfferText, boundedOffer, lastClaimedOf, missedRunObservation } from '../../lib/domain/backfill-offer.js';
+import { backfillOffer as offerOn, backfillOfferText, boundedOffer, jobLookup, lastClaimedOf, missedRunObservation } from '../../lib/domain/backfill-offer.js';
 import { BACKFILL_MAX_SLOTS } from '../../lib/domain/backfill.js';
 import { missedRuns, type HealthFinding, type SweepFacts } from '../../lib/domain/health-sweep.js';
 import { applyDetection, type Detection, type Incident } from '../../lib/domain/incident.js';
 import { slotAttr } from '../../lib/domain/lock.js';
 import { parseWorkerState } from '../../lib/domain/worker-state.js';
 import { ALL_WORKERS, workerById } from '../../lib/registry/index.js';
+import type { WorkerSpec } from '../../lib/registry/types.js';
+
+const backfillOffer = (incident: Incident, workers: readonly WorkerSpec[]) => offerOn(incident, jobLookup(workers));
 
 const at = (iso: string) => Date.parse(iso);
 const cleanup = workerById('coach_cleanup_worker');
