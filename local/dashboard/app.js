@@ -409,7 +409,7 @@ function incidentItem(incident) {
   } else if (incident.status === 'ACKNOWLEDGED') {
     actions.append(el('span', { class: 'muted', 'data-testid': 'incident-acked' }, `acknowledged by ${incident.acknowledgedBy ?? '?'} `, time(incident.acknowledgedAt)));
   } else {
-    actions.append(el('span', { class: 'muted' }, 'resolved ', time(incident.resolvedAt), incident.resolution ? `: ${incident.resolution}` : ''));
+    actions.append(el('span', { class: 'muted' }, 'resolved ', time(incident.resolvedAt), incident.acknowledgedBy ? ` (acknowledged by ${incident.acknowledgedBy})` : '', incident.resolution ? `: ${incident.resolution}` : ''));
   }
   const offer = incident.backfill;
   if (offer && offer.slots > 0) {
