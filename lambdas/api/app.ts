@@ -339,7 +339,7 @@ export function makeHandler(deps: ApiDeps): (event: ApiEvent | unknown) => Promi
     const settings = effectiveCircuit(worker, state?.config);
     if (admit(circuit, nowMs, settings).admission === 'SKIP') {
       const reopens = circuit.changedAtMs === null ? '' : `; it admits a probe from ${iso(circuit.changedAtMs + settings.openTimeoutSeconds * 1000)}`;
-      throw conflict('CIRCUIT_OPEN', `the circuit of ${worker.id} is ${circuit.state}${reopens}: a backfill would only record skips`);
+      throw conflict('CIRCUIT_OPEN', `the circuit of ${worker.id}.${job.id} is ${circuit.state}${reopens}: a backfill would only record skips`);
     }
 
     let slots: number[];

@@ -471,6 +471,31 @@ describe('POST /incidents/{id}/ack', () => {
   });
 });
 
+describe('POST /workers/{id}/jobs/{job}/backfill and per-job circuits', () => {
+  it('refuses the job whose own circuit is open (409 CIRCUIT_OPEN) and backfills another job of the same worker', async () => {
+    // youtube_worker: trending's circuit is OPEN, games' is CLOSED (circuits are per job).
+    store.states.set('youtube_worker', { circuit_trending: circuitAttr({ ...CLOSED_CIRCUIT, state: 'OPEN', consecutiveFailures: 3, changedAtMs: NOW - MIN }) });
+    const runs: { name: string; job: string; slots: string[] }[] = [];
+    const backfills = { start: async (r: { name: string; job: string; runs: readonly { input: Readonly<Record<string, unknown>> }[] }) => (runs.push({ name: r.name, job: r.job, slots: r.runs.map((x) => String(x.input['scheduledTime'])) }), { executionArn: null, alreadyExisted: false }) };
+    const withBackfills = makeHandler({ store, pipelines: starter, backfills, clock: () => clockMs, logger });
+    const post = async (job: string) => {
+      const r = await withBackfills(apiEvent('POST', `/workers/youtube_worker/jobs/${job}/backfill`, { body: { from: '2026-03-02T04:10:00.000Z', to: '2026-03-02T06:10:00.000Z' } }));
+      return { status: r.statusCode, body: JSON.parse(r.body) as Record<string, unknown> & { error?: { code: string; message: string } } };
+    };
+
+    const refused = await post('trending');
+    expect(refused.status).toBe(409);
+    expect(refused.body.error?.code).toBe('CIRCUIT_OPEN');
+    expect(refused.body.error?.message).toMatch(/^the circuit of youtube_worker.trending is OPEN; it admits a probe from .*: a backfill would only record skips$/);
+    expect(store.calls).not.toContain('claimBackfillSlot');
+
+    const games = await post('games');
+    expect(games.status).toBe(202);
+    expect(games.body).toMatchObject({ worker: 'youtube_worker', job: 'games', queued: ['2026-03-02T05:00:00.000Z'], status: 'STARTED' });
+    expect(runs).toEqual([{ name: expect.any(String), job: 'games', slots: ['2026-03-02T05:00:00.000Z'] }]);
+  });
+});
+
 describe('GET /incidents', () => {
   const missed = (): Incident => {
     // What the health sweep's MISSED_RUN finding opens for coach_cleanup_worker.cleanup (last claim 04:00).
