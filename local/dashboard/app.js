@@ -1,4 +1,4 @@
-/* global document, location, fetch, crypto, WebSocket, setTimeout, setInterval, clearTimeout */
+/* global document, location, fetch, crypto, CSS, WebSocket, setTimeout, setInterval, clearTimeout */
 // The orchestrator page, the same file for the local runtime (npm start -- --serve) and a deployed
 // stack (npm run console): it talks to its own origin only, which is the local API or the console's
 // signing proxy.
@@ -23,6 +23,7 @@ const state = {
   rows: new Map(), // "worker.job" -> { row, worker, job, items }
   alerts: new Map(),
   incidents: new Map(), // id -> view (GET /incidents)
+  offerStatus: new Map(), // incident id -> what its backfill button did (kept across re-renders)
   resolved: new Map(),
   operator: null,
   lastMessageAt: 0,
@@ -414,8 +415,8 @@ function incidentItem(incident) {
   const offer = incident.backfill;
   if (offer && offer.slots > 0) {
     const button = el('button', { type: 'button', class: 'secondary', 'data-testid': 'incident-backfill', title: `${offer.request.method} ${offer.request.path} from ${offer.from} to ${offer.to}` }, `Backfill ${offer.slots} missed slot${offer.slots === 1 ? '' : 's'}`);
-    const status = el('span', { class: 'muted', 'data-testid': 'incident-backfill-status', 'aria-live': 'polite' });
-    button.addEventListener('click', () => runOffer(offer, button, status));
+    const status = el('span', { class: 'muted', 'data-testid': 'incident-backfill-status', 'aria-live': 'polite' }, state.offerStatus.get(incident.id) ?? '');
+    button.addEventListener('click', () => runOffer(incident.id, offer, button));
     actions.append(button, status);
   }
   li.append(
@@ -466,19 +467,25 @@ async function acknowledge(incident, button, actions) {
   }
 }
 
-async function runOffer(offer, button, status) {
+/** Sends an incident's backfill offer; what it did stays shown beside the button (the panel re-renders on every incident event). */
+async function runOffer(incidentId, offer, button) {
   if (button.disabled) return;
   button.disabled = true;
-  status.textContent = 'starting…';
+  const show = (text) => {
+    state.offerStatus.set(incidentId, text);
+    const node = document.querySelector(`[data-testid="incident"][data-incident-id="${CSS.escape(incidentId)}"] [data-testid="incident-backfill-status"]`);
+    if (node) node.textContent = text;
+  };
+  show('starting…');
   try {
     const response = await fetch(offer.request.path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(offer.request.body) });
     const body = await response.json().catch(() => ({}));
-    if (!response.ok) status.textContent = `refused: ${body?.error?.message ?? response.status}`;
-    else if ((body.queued ?? []).length === 0) status.textContent = `nothing missed any more (${(body.alreadyRan ?? []).length} slots already ran)`;
-    else status.textContent = `running ${body.queued.length} missed slots in order: ${body.queued.map(fmtShort).join(', ')}`;
+    if (!response.ok) show(`refused: ${body?.error?.message ?? response.status}`);
+    else if ((body.queued ?? []).length === 0) show(`nothing missed any more (${(body.alreadyRan ?? []).length} slots already ran)`);
+    else show(`running ${body.queued.length} missed slots in order: ${body.queued.map(fmtShort).join(', ')}`);
     refreshRowSoon(offer.worker, offer.job);
   } catch (e) {
-    status.textContent = `failed: ${e instanceof Error ? e.message : String(e)}`;
+    show(`failed: ${e instanceof Error ? e.message : String(e)}`);
   } finally {
     button.disabled = false;
   }

@@ -199,6 +199,13 @@ describe('the orchestrator page', () => {
     await expect.poll(() => incident.getByTestId('incident-backfill-status').textContent(), { timeout: LIVE_TIMEOUT_MS }).toBe(`running 3 missed slots in order: ${slots.map((t) => `${t.slice(5, 10)} ${t.slice(11, 16)}`).join(', ')}`);
     const row = page.locator(`[data-testid="history-row"][data-worker="${worker}"][data-job="${job}"]`);
     for (const slot of slots) await expect.poll(() => row.locator(`[data-testid="run-cell"][data-slot="${slot}"]`).getAttribute('data-status'), { timeout: LIVE_TIMEOUT_MS }).toBe('SUCCEEDED');
+    // What the button did stays shown when the panel is drawn again (here: a reconnection reads everything again).
+    const shown = await incident.getByTestId('incident-backfill-status').textContent();
+    served.server.dropLive();
+    await expect.poll(() => page.getByTestId('live-status').getAttribute('data-state'), { timeout: 5000, interval: 20 }).toBe('offline');
+    await expect.poll(() => page.getByTestId('live-status').getAttribute('data-state'), { timeout: LIVE_TIMEOUT_MS }).toBe('live');
+    await page.locator('body[data-loaded="true"]').waitFor();
+    expect(await incident.getByTestId('incident-backfill-status').textContent()).toBe(shown);
     // Again: nothing is missed any more.
     await incident.getByTestId('incident-backfill').click();
     await expect.poll(() => incident.getByTestId('incident-backfill-status').textContent(), { timeout: LIVE_TIMEOUT_MS }).toBe('nothing missed any more (3 slots already ran)');
