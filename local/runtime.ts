@@ -23,6 +23,7 @@ import { ExecutionTimes, SimulatedClock } from './execution-clock.js';
 import { startSelfHealing, type LocalAlertSink, type SelfHealing } from './self-healing.js';
 import { createLocalStateMachineRunner, type LocalExecution, type LocalStateMachineRunner, type ResolveTask } from './step-functions-runner.js';
 import { extractStateMachines, logicalIdFromArn, type CfnTemplate } from './template-asl.js';
+import { flattenedTemplate } from './nested-templates.js';
 import { cachedBySources, type SourceCacheOptions } from './template-cache.js';
 
 export { SimulatedClock };
@@ -38,7 +39,7 @@ export type LambdaHandler = (event: unknown) => Promise<unknown>;
  */
 export const TEMPLATE_SOURCES: SourceCacheOptions = {
   root: fileURLToPath(new URL('..', import.meta.url)),
-  sources: ['lib', 'lambdas', 'statemachines', 'local/runtime.ts', 'package-lock.json', 'cdk.json'],
+  sources: ['lib', 'lambdas', 'statemachines', 'local/runtime.ts', 'local/nested-templates.ts', 'package-lock.json', 'cdk.json'],
   dir: fileURLToPath(new URL('../node_modules/.cache/aurastream-template/', import.meta.url)),
 };
 
@@ -56,7 +57,8 @@ export function synthesizeFresh(): CfnTemplate {
   process.env['CDK_VALIDATION'] = 'false';
   try {
     const { app } = buildApp({ nag: false, context: { 'aws:cdk:bundling-stacks': [] } });
-    return app.synth().getStackByName(STACK_NAME).template as CfnTemplate;
+    const assembly = app.synth();
+    return flattenedTemplate(assembly.getStackByName(STACK_NAME).template as CfnTemplate, assembly.directory);
   } finally {
     if (previous === undefined) delete process.env['CDK_VALIDATION'];
     else process.env['CDK_VALIDATION'] = previous;
