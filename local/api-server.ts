@@ -25,6 +25,7 @@ import { CONSOLE_INFO_PATH, defaultOperator, readBody, readPageFiles, send, send
 import type { LocalRuntime } from './runtime.js';
 import { silent } from './self-healing.js';
 import { ExecutionAlreadyExists, type LocalExecution } from './step-functions-runner.js';
+import { manualPipelines } from '../lambdas/api/sfn-pipeline-starter.js';
 import { logicalIdFromArn, resolveIntrinsics, type CfnTemplate } from './template-asl.js';
 
 /** The only interface the server listens on. */
@@ -66,21 +67,19 @@ export interface LocalApiServer {
 type TemplateResource = { Type: string; Properties?: Record<string, unknown> };
 
 /**
- * The pipelines a manual trigger may start, `<workerId>.<jobId>` → state machine ARN: the API
- * function's `PIPELINES` in the template, else the recovery function's `PIPELINE_ARNS` (the same
- * map) for a template without the API.
+ * The pipelines a manual trigger may start, `<workerId>.<jobId>` → state machine ARN: what the API
+ * function computes from its PIPELINE_ARN_PREFIX and WORKER_IDS (lambdas/api/sfn-pipeline-starter.ts);
+ * none for a template without the API.
  */
 export function pipelinesOf(template: CfnTemplate): Record<string, string> {
-  const fromFunction = (service: string, name: string): Record<string, string> | undefined => {
-    for (const r of Object.values(template.Resources as Record<string, TemplateResource>)) {
-      if (r.Type !== 'AWS::Lambda::Function') continue;
-      const vars = (r.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
-      if (vars['POWERTOOLS_SERVICE_NAME'] !== service || vars[name] === undefined) continue;
-      return JSON.parse(String(resolveIntrinsics(vars[name], template))) as Record<string, string>;
-    }
-    return undefined;
-  };
-  return fromFunction('api', 'PIPELINES') ?? fromFunction('recovery', 'PIPELINE_ARNS') ?? {};
+  for (const r of Object.values(template.Resources as Record<string, TemplateResource>)) {
+    if (r.Type !== 'AWS::Lambda::Function') continue;
+    const vars = (r.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+    if (vars['POWERTOOLS_SERVICE_NAME'] !== 'api' || vars['PIPELINE_ARN_PREFIX'] === undefined) continue;
+    const workerIds = vars['WORKER_IDS'] === undefined ? undefined : String(resolveIntrinsics(vars['WORKER_IDS'], template));
+    return manualPipelines(String(resolveIntrinsics(vars['PIPELINE_ARN_PREFIX'], template)), workerIds);
+  }
+  return {};
 }
 
 /** The backfill state machine's ARN in the template (the API function's BACKFILL_STATE_MACHINE_ARN), or undefined. */

@@ -37,7 +37,7 @@ export type LambdaHandler = (event: unknown) => Promise<unknown>;
  */
 export const TEMPLATE_SOURCES: SourceCacheOptions = {
   root: fileURLToPath(new URL('..', import.meta.url)),
-  sources: ['lib', 'lambdas', 'statemachines', 'local/runtime.ts', 'local/synthesize.ts', 'package-lock.json', 'cdk.json'],
+  sources: ['lib', 'lambdas', 'statemachines', 'local/runtime.ts', 'local/synthesize.ts', 'local/nested-templates.ts', 'package-lock.json', 'cdk.json'],
   dir: fileURLToPath(new URL('../node_modules/.cache/aurastream-template/', import.meta.url)),
 };
 

@@ -12,7 +12,7 @@ import { DynamoAlertStore } from '../lambdas/adapters/dynamo-alert-store.js';
 import { DynamoIncidentStore } from '../lambdas/adapters/dynamo-incident-store.js';
 import { DynamoOutbox } from '../lambdas/adapters/dynamo-outbox.js';
 import { makeHandler as makeAnomalyHandler } from '../lambdas/anomaly/detector.js';
-import { scheduleNamesOf } from '../lambdas/recovery/config.js';
+import { pipelineArnOf, registryScheduleNamesOf } from '../lambdas/recovery/config.js';
 import { DynamoRecoveryStore } from '../lambdas/recovery/adapters.js';
 import { InMemoryQueueAdapter, InMemoryScheduleAdapter } from '../lambdas/recovery/in-memory.js';
 import { makeHandler as makeRecoveryHandler } from '../lambdas/recovery/recover.js';
@@ -160,8 +160,8 @@ export function startSelfHealing(options: SelfHealingOptions): SelfHealing {
     batchSize: 25,
   });
 
-  const pipelineArns: Record<string, string> = JSON.parse(recoveryEnv['PIPELINE_ARNS'] ?? '{}') as Record<string, string>;
-  const scheduleNames: Record<string, string> = JSON.parse(recoveryEnv['SCHEDULE_NAMES'] ?? '{}') as Record<string, string>;
+  // The recovery finds pipelines and schedules by name (lib/registry/naming.ts), as deployed.
+  const pipelineArnPrefix = recoveryEnv['PIPELINE_ARN_PREFIX'] ?? '';
   // Each update takes effect at the time of the recovery that made it (its own simulated time).
   const schedules = new InMemoryScheduleAdapter(scheduleDetailsOf(template), options.clock);
   const queues = new InMemoryQueueAdapter(consumerConcurrencyOf(template));
@@ -188,8 +188,8 @@ export function startSelfHealing(options: SelfHealingOptions): SelfHealing {
       },
     },
     clock: options.clock,
-    pipelineArnOf: (worker, job) => pipelineArns[`${worker}.${job}`],
-    scheduleNamesOf: scheduleNamesOf(scheduleNames),
+    pipelineArnOf: pipelineArnOf(pipelineArnPrefix),
+    scheduleNamesOf: registryScheduleNamesOf,
     logger: silent,
   }) as LambdaHandler;
 

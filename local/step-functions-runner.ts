@@ -60,6 +60,8 @@ export interface RunnableStateMachine {
   readonly arn?: string;
   readonly stateMachineType?: 'STANDARD' | 'EXPRESS';
   readonly roleLogicalId?: string;
+  /** Its StateMachineName: an ARN built from the name (lib/registry/naming.ts) finds it too. */
+  readonly stateMachineName?: string;
 }
 
 export interface TaskContext {
@@ -497,6 +499,8 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
   const sources = new Map<string, RunnableStateMachine>();
   const list = Array.isArray(options.definitions) ? options.definitions : [...(options.definitions as ReadonlyMap<string, RunnableStateMachine>).values()];
   for (const d of list) sources.set(d.logicalId, d);
+  const byMachineName = new Map<string, string>(); // StateMachineName → logical ID
+  for (const d of list) if (d.stateMachineName !== undefined) byMachineName.set(d.stateMachineName, d.logicalId);
   const prepared = new Map<string, PreparedMachine>();
   const executions = new Map<string, ExecutionRecord>();
   const byName = new Map<string, Map<string, ExecutionRecord>>(); // logicalId → name → record
@@ -530,7 +534,8 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
   };
 
   const machineFor = (idOrArn: string): PreparedMachine => {
-    const id = sources.has(idOrArn) ? idOrArn : logicalIdFromArn(idOrArn);
+    const fromArn = sources.has(idOrArn) ? idOrArn : logicalIdFromArn(idOrArn);
+    const id = fromArn !== undefined && !sources.has(fromArn) ? (byMachineName.get(fromArn) ?? fromArn) : fromArn;
     const source = id === undefined ? undefined : sources.get(id);
     if (source === undefined) throw new StateMachineDoesNotExist(`State Machine Does Not Exist: '${idOrArn}'`);
     let p = prepared.get(source.logicalId);

@@ -28,6 +28,7 @@ import { DynamoIncidentStore } from '../lambdas/adapters/dynamo-incident-store.j
 import { DynamoHealthFindingStore, DynamoReportReader } from '../lambdas/sweep/adapters.js';
 import { ENDED_STATUSES, type EndedExecution, type ExecutionLister, type ListedExecution, type QueueDepthReader } from '../lambdas/sweep/ports.js';
 import { runSweep, type SweepDeps, type SweepSummary } from '../lambdas/sweep/sweep.js';
+import { pipelineArnsOf } from '../lib/registry/naming.js';
 import { ALL_WORKERS, isWorkerId, workerById, type WorkerSpec } from '../lib/registry/index.js';
 import { LocalQueues, LOCAL_BATCH_SIZE } from './local-queues.js';
 import { startLocalRuntime, SimulatedClock, synthesizeTemplate, type LambdaHandler, type LocalRuntime } from './runtime.js';
@@ -628,7 +629,6 @@ const silentSweepLogger = { info: () => undefined, warn: () => undefined, error:
 function localSweepDeps(schedule: LambdaSchedule, runtime: LocalRuntime, queues: LocalQueues, sink: LocalAlertSink, clock: SimulatedClock): SweepDeps {
   const env = schedule.environment;
   const doc = documentClient(runtime.dynamo.client);
-  const pipelineArns = JSON.parse(env['PIPELINE_ARNS'] ?? '{}') as Record<string, string>;
   const queueUrls = JSON.parse(env['QUEUE_URLS'] ?? '{}') as Record<string, string>;
   const workerOfQueue = new Map(Object.entries(queueUrls).map(([worker, url]) => [url, worker]));
   const ids = (env['WORKER_IDS'] ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
@@ -691,7 +691,7 @@ function localSweepDeps(schedule: LambdaSchedule, runtime: LocalRuntime, queues:
     clock: () => clock.now(),
     logger: silentSweepLogger,
     workers,
-    pipelineArns,
+    pipelineArns: pipelineArnsOf(env['PIPELINE_ARN_PREFIX'] ?? '', workers),
     queueUrls,
     reportRetentionDays: Number(env['REPORT_RETENTION_DAYS'] ?? 30) || 30,
     incidents: new DynamoIncidentStore(doc, runtime.tableName),

@@ -9,6 +9,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { pathToFileURL } from 'node:url';
 import { buildApp, STACK_NAME } from '../lib/app.js';
 import { OrchestratorTable } from '../lib/constructs/orchestrator-table.js';
+import { flattenedTemplate } from './nested-templates.js';
 import type { CfnTemplate } from './template-asl.js';
 
 function withoutValidation<T>(fn: () => T): T {
@@ -26,7 +27,9 @@ function withoutValidation<T>(fn: () => T): T {
 export function synthesizeFresh(): CfnTemplate {
   return withoutValidation(() => {
     const { app } = buildApp({ nag: false, context: { 'aws:cdk:bundling-stacks': [] } });
-    return app.synth().getStackByName(STACK_NAME).template as CfnTemplate;
+    const assembly = app.synth();
+    // One template: the nested worker stacks' resources inlined into the parent's (nested-templates.ts).
+    return flattenedTemplate(assembly.getStackByName(STACK_NAME).template as CfnTemplate, assembly.directory);
   });
 }
 

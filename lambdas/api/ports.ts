@@ -57,7 +57,7 @@ export interface TriggerRecord {
   readonly requestKey: string;
   /** The deterministic execution name (`manual-<jobId>-<hash>`). */
   readonly executionName: string;
-  /** The `<workerId>.<jobId>` key of the pipeline (the key in PIPELINES). */
+  /** The `<workerId>.<jobId>` key of the pipeline (lambdas/api/sfn-pipeline-starter.ts manualPipelines). */
   readonly pipelineKey: string;
   /** The execution input. */
   readonly input: Readonly<Record<string, unknown>>;

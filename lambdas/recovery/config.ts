@@ -1,5 +1,7 @@
 /** The recovery Lambda's configuration helpers (pure; handler.ts reads the environment with them). */
 import { ConfigurationError } from '../../lib/domain/errors.js';
+import { isWorkerId, workerById } from '../../lib/registry/index.js';
+import { hasPipeline, pipelineArn, scheduleNamesOf as scheduleNamesOfWorker } from '../../lib/registry/naming.js';
 
 /** A JSON object of strings from the environment; ConfigurationError naming the variable otherwise. */
 export function jsonMapEnv(name: string, raw: string | undefined): Readonly<Record<string, string>> {
@@ -16,10 +18,18 @@ export function jsonMapEnv(name: string, raw: string | undefined): Readonly<Reco
   return parsed as Record<string, string>;
 }
 
-/** The schedules of a worker among the trigger keys `<worker>.<job>[.<n>]`. */
-export const scheduleNamesOf =
-  (names: Readonly<Record<string, string>>) =>
-  (worker: string): string[] =>
-    Object.entries(names)
-      .filter(([key]) => key.split('.')[0] === worker)
-      .map(([, name]) => name);
+/**
+ * The pipeline ARN of a registry worker's job, by the naming convention (PIPELINE_ARN_PREFIX);
+ * undefined for an unknown worker or job, or a job without a pipeline (an on-demand job).
+ */
+export const pipelineArnOf =
+  (prefix: string) =>
+  (workerId: string, jobId: string): string | undefined => {
+    if (!isWorkerId(workerId)) return undefined;
+    const worker = workerById(workerId);
+    const job = worker.jobs.find((j) => j.id === jobId);
+    return job !== undefined && hasPipeline(worker, job) ? pipelineArn(prefix, workerId, jobId) : undefined;
+  };
+
+/** A registry worker's schedule names (its trigger keys); none for an unknown worker. */
+export const registryScheduleNamesOf = (workerId: string): string[] => (isWorkerId(workerId) ? scheduleNamesOfWorker(workerById(workerId)) : []);

@@ -7,9 +7,8 @@
  * - TABLE_NAME (required): the orchestrator table.
  * - ONCALL_TOPIC_ARN (required): the on-call SNS topic.
  * - SCHEDULE_GROUP_NAME (required): the symphony's EventBridge Scheduler group.
- * - PIPELINE_ARNS (required): JSON `{ "<worker>.<job>": "<state machine ARN>" }`.
- * - SCHEDULE_NAMES (optional, default `{}`): JSON `{ "<trigger key>": "<schedule name>" }` (trigger
- *   keys as in registry.scheduledTriggers: `<worker>.<job>` or `<worker>.<job>.<n>`).
+ * - PIPELINE_ARN_PREFIX (required): `arn:...:stateMachine:<stack>-`; a pipeline's ARN is the prefix
+ *   and `<worker>-<job>`, and its schedules are named by their trigger keys (lib/registry/naming.ts).
  * - CONSUMER_MAPPINGS (optional, default `{}`): JSON `{ "<worker>": "<event source mapping UUID>" }`.
  * - RECOVERY_RETENTION_DAYS (optional, default 30).
  */
@@ -24,7 +23,7 @@ import { documentClient, DynamoStateStore } from '../adapters/dynamo-state-store
 import { SchedulerScheduleAdapter } from '../adapters/scheduler-schedule-adapter.js';
 import { positiveNumberEnv, requiredEnv } from '../shared/env.js';
 import { DynamoRecoveryStore, EventSourceMappingQueueAdapter, SfnPipelineStarter, SnsAlertPublisher } from './adapters.js';
-import { jsonMapEnv, scheduleNamesOf } from './config.js';
+import { jsonMapEnv, pipelineArnOf, registryScheduleNamesOf } from './config.js';
 import { makeHandler } from './recover.js';
 
 export { makeHandler } from './recover.js';
@@ -33,8 +32,7 @@ const env = {
   tableName: requiredEnv('TABLE_NAME'),
   topicArn: requiredEnv('ONCALL_TOPIC_ARN'),
   groupName: requiredEnv('SCHEDULE_GROUP_NAME'),
-  pipelines: jsonMapEnv('PIPELINE_ARNS', requiredEnv('PIPELINE_ARNS')),
-  schedules: jsonMapEnv('SCHEDULE_NAMES', process.env['SCHEDULE_NAMES']),
+  pipelineArnPrefix: requiredEnv('PIPELINE_ARN_PREFIX'),
   mappings: jsonMapEnv('CONSUMER_MAPPINGS', process.env['CONSUMER_MAPPINGS']),
   retentionDays: positiveNumberEnv('RECOVERY_RETENTION_DAYS', RECOVERY_RETENTION_DAYS),
 };
@@ -49,8 +47,8 @@ export const handler = makeHandler({
   queues: new EventSourceMappingQueueAdapter(new LambdaClient({}), env.mappings),
   alerts: new SnsAlertPublisher(new SNSClient({}), env.topicArn),
   clock: Date.now,
-  pipelineArnOf: (worker, job) => env.pipelines[`${worker}.${job}`],
-  scheduleNamesOf: scheduleNamesOf(env.schedules),
+  pipelineArnOf: pipelineArnOf(env.pipelineArnPrefix),
+  scheduleNamesOf: registryScheduleNamesOf,
   logger: { info: (m, a) => logger.info(m, a), warn: (m, a) => logger.warn(m, a) },
   retentionDays: env.retentionDays,
 });

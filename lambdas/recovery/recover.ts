@@ -145,9 +145,9 @@ export interface RecoveryDeps {
   readonly alerts: AlertPublisher;
   /** Epoch ms. */
   readonly clock: () => number;
-  /** The pipeline ARN of a worker's job (PIPELINE_ARNS); undefined when it has none (an on-demand job). */
+  /** The pipeline ARN of a worker's job (PIPELINE_ARN_PREFIX and the naming convention); undefined when it has none (an on-demand job). */
   readonly pipelineArnOf: (worker: string, job: string) => string | undefined;
-  /** The EventBridge schedules of a worker (SCHEDULE_NAMES). */
+  /** The EventBridge schedules of a worker (named by trigger key). */
   readonly scheduleNamesOf: (worker: string) => readonly string[];
   readonly logger: RecoveryLogger;
   /** @default workerById (the registry) */

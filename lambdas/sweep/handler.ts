@@ -5,7 +5,8 @@
  *
  * Environment:
  * - TABLE_NAME (required): the orchestrator table.
- * - PIPELINE_ARNS (required): JSON `{ "<worker>.<job>": "<state machine ARN>" }`.
+ * - PIPELINE_ARN_PREFIX (required): `arn:...:stateMachine:<stack>-`; the pipelines of WORKER_IDS are
+ *   the prefix and `<worker>-<job>` (lib/registry/naming.ts).
  * - QUEUE_URLS (optional, default `{}`): JSON `{ "<worker>": "<queue URL>" }` of the on-demand queues.
  * - WORKER_IDS (optional, default every registry worker): comma-separated ids of the deployed workers.
  * - REPORT_RETENTION_DAYS (optional, default 30): TTL of the CRASHED reports of stopped executions.
@@ -26,6 +27,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { ConfigurationError } from '../../lib/domain/errors.js';
 import { DEFAULT_REPORT_RETENTION_DAYS } from '../../lib/domain/worker-state.js';
 import { ALL_WORKERS, isWorkerId, workerById, type WorkerSpec } from '../../lib/registry/index.js';
+import { pipelineArnsOf } from '../../lib/registry/naming.js';
 import { DynamoIncidentStore } from '../adapters/dynamo-incident-store.js';
 import { DynamoOutbox } from '../adapters/dynamo-outbox.js';
 import { SnsAlertPublisher } from '../adapters/sns-alert-publisher.js';
@@ -52,7 +54,7 @@ export const optionalEnv = (raw: string | undefined): string | undefined => (raw
 
 const env = {
   tableName: requiredEnv('TABLE_NAME'),
-  pipelineArns: jsonMapEnv('PIPELINE_ARNS', requiredEnv('PIPELINE_ARNS')),
+  pipelineArnPrefix: requiredEnv('PIPELINE_ARN_PREFIX'),
   queueUrls: jsonMapEnv('QUEUE_URLS', process.env['QUEUE_URLS']),
   workers: workersFromEnv(process.env['WORKER_IDS']),
   reportRetentionDays: positiveNumberEnv('REPORT_RETENTION_DAYS', DEFAULT_REPORT_RETENTION_DAYS),
@@ -75,7 +77,7 @@ export const handler = makeHandler({
   clock: Date.now,
   logger,
   workers: env.workers,
-  pipelineArns: env.pipelineArns,
+  pipelineArns: pipelineArnsOf(env.pipelineArnPrefix, env.workers),
   queueUrls: env.queueUrls,
   reportRetentionDays: env.reportRetentionDays,
   findingRetentionDays: env.findingRetentionDays,

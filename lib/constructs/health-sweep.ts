@@ -6,11 +6,11 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { SWEEP_INTERVAL_MINUTES } from '../domain/health-sweep.js';
 import { ALL_WORKERS, type WorkerSpec } from '../registry/index.js';
 import { OrchestratorFunction } from './orchestrator-function.js';
+import type { PipelineArns } from './pipeline-arns.js';
 import { grantTableAccess } from './table-access.js';
 
 /** The health sweep's delivery and sizing defaults (units in the names). */
@@ -37,8 +37,8 @@ export type SweepTable = Pick<dynamodb.ITable, 'tableName' | 'tableArn' | 'node'
 export interface HealthSweepProps {
   /** The orchestrator table: STATE and REPORT reads, HEALTH finding puts, CRASHED reports of stopped executions. */
   readonly table: SweepTable;
-  /** Every pipeline, by `<worker>.<job>`: RUNNING executions are listed, stuck ones stopped. */
-  readonly pipelines: ReadonlyMap<string, sfn.IStateMachine>;
+  /** Every pipeline, by name (PIPELINE_ARN_PREFIX; the keys follow from WORKER_IDS): RUNNING executions are listed, stuck ones stopped. */
+  readonly pipelines: PipelineArns;
   /**
    * The on-demand queues by worker id: their depth (QUEUE_OVERFLOW).
    * @default - no queue is watched
@@ -106,10 +106,6 @@ export class HealthSweep extends Construct {
   constructor(scope: Construct, id: string, props: HealthSweepProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const pipelines = [...props.pipelines.entries()];
-    for (const [key] of pipelines) {
-      if (!/^[^.]+\.[^.]+$/.test(key)) throw new Error(`health sweep pipelines are keyed "<worker>.<job>", got "${key}"`);
-    }
     const queues = [...(props.queues ?? new Map<string, sqs.IQueue>()).entries()];
     const workers = props.workers ?? ALL_WORKERS;
     if (workers.length === 0) throw new Error('health sweep workers must name at least one worker');
@@ -129,7 +125,7 @@ export class HealthSweep extends Construct {
       description: `Health sweep every ${SWEEP_INTERVAL_MINUTES} min: missed runs, stuck executions (stopped and recorded), queue depth, stale data, quota, memory.`,
       environment: {
         TABLE_NAME: props.table.tableName,
-        PIPELINE_ARNS: stack.toJsonString(Object.fromEntries(pipelines.map(([key, sm]) => [key, sm.stateMachineArn]))),
+        PIPELINE_ARN_PREFIX: props.pipelines.prefix,
         QUEUE_URLS: stack.toJsonString(Object.fromEntries(queues.map(([worker, q]) => [worker, q.queueUrl]))),
         WORKER_IDS: workers.map((w) => w.id).join(','),
         ...(props.reportRetentionDays !== undefined ? { REPORT_RETENTION_DAYS: String(props.reportRetentionDays) } : {}),
@@ -154,12 +150,8 @@ export class HealthSweep extends Construct {
         reason: 'Publishing to the KMS-encrypted on-call and alert topics: grantPublish gives kms:GenerateDataKey* on that one key, which SNS needs to encrypt the message.',
       });
     }
-    const executionResources: string[] = [];
-    for (const [, sm] of pipelines) {
-      sm.grant(fn, 'states:ListExecutions');
-      const grant = sm.grantExecution(fn, 'states:DescribeExecution', 'states:StopExecution');
-      executionResources.push(...grant.principalStatements.flatMap((s) => s.resources));
-    }
+    props.pipelines.grantPipelines(fn, 'states:ListExecutions');
+    props.pipelines.grantPipelineExecutions(fn, 'states:DescribeExecution', 'states:StopExecution');
     for (const [, q] of queues) q.grant(fn, 'sqs:GetQueueAttributes');
 
     // Scheduler's role: invoke this function, send to the (encrypted) DLQ. Only this account's schedules of the group.
@@ -185,7 +177,7 @@ export class HealthSweep extends Construct {
       ...(props.scheduleGroup !== undefined ? { scheduleGroup: props.scheduleGroup } : {}),
     });
 
-    this.acknowledge(executionResources);
+    this.acknowledge();
   }
 
   /** sqs:SendMessage and the two KMS actions SSE-KMS needs, on the one queue and key. */
@@ -195,17 +187,9 @@ export class HealthSweep extends Construct {
   }
 
   /** The findings the design accepts, each acknowledged by its exact id. */
-  private acknowledge(executionResources: readonly string[]): void {
+  private acknowledge(): void {
     const stack = Stack.of(this);
     const fn = this.handler.fn;
-    if (fn.role) {
-      for (const resource of new Set(executionResources)) {
-        Validations.of(fn.role).acknowledge({
-          id: `AwsSolutions-IAM5[Resource::${nagResourceText(stack.resolve(resource))}]`,
-          reason: 'states:DescribeExecution and states:StopExecution on the executions of one pipeline: execution names are generated at run time, so the pipeline\'s execution prefix is the narrowest scope (IStateMachine.grantExecution).',
-        });
-      }
-    }
     Validations.of(this.scheduleRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagResourceText(stack.resolve(`${fn.functionArn}:*`))}]`,
       reason: 'lambda:InvokeFunction on the sweep function and its versions/aliases (`:*`), as IFunction.grantInvoke grants it; scoped to this one function.',

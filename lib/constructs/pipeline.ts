@@ -1,9 +1,10 @@
-import { Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { pipelineTimeoutSeconds, type JobSpec, type WorkerSpec } from '../registry/index.js';
+import { pipelineName } from '../registry/naming.js';
 
 /**
  * The log group of a state machine's execution logs. The `/aws/vendedlogs/states/` prefix lets
@@ -24,6 +25,11 @@ export interface PipelineProps {
   readonly invokes: readonly lambda.IFunction[];
   /** The state machines it starts as nested executions. */
   readonly starts?: readonly sfn.IStateMachine[];
+  /**
+   * The orchestrator stack's name, the first part of the state machine's name (lib/registry/naming.ts).
+   * @default - the name of the stack this construct is in
+   */
+  readonly stackName?: string;
 }
 
 /**
@@ -33,9 +39,6 @@ export interface PipelineProps {
  * `<stack>-<worker>-<job>` so the console's run history says what ran.
  */
 export class Pipeline extends Construct {
-  /** Step Functions' limit on a state machine name. */
-  static readonly MAX_NAME_LENGTH = 80;
-
   readonly stateMachine: sfn.StateMachine;
   readonly worker: WorkerSpec;
   readonly job: JobSpec;
@@ -44,7 +47,7 @@ export class Pipeline extends Construct {
     super(scope, id);
     this.worker = props.worker;
     this.job = props.job;
-    const name = `${Stack.of(this).stackName}-${props.worker.id}-${props.job.id}`.slice(0, Pipeline.MAX_NAME_LENGTH);
+    const name = pipelineName(props.stackName ?? Stack.of(this).stackName, props.worker.id, props.job.id);
     const logGroup = new logs.LogGroup(this, 'ExecutionLogs', { logGroupName: stateMachineLogGroupName(name), retention: PIPELINE_LOG_RETENTION, removalPolicy: RemovalPolicy.DESTROY });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: name,
@@ -68,12 +71,17 @@ export class Pipeline extends Construct {
       'AwsSolutions-IAM5[Resource::*]',
       'X-Ray (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) and CloudWatch Logs delivery (logs:CreateLogDelivery and friends) support only the * resource (AWS requires it). test/infra/template.test.ts allows * for these actions only.',
     );
+    // A function of the parent stack reaches a nested stack as a parameter named after its path.
+    const arnText = (fn: lambda.IFunction): string => (Stack.of(fn) === stack ? `<${logicalId(fn)}.Arn>` : `<referenceto${Names.uniqueId(fn.node.defaultChild as CfnElement)}Arn>`);
     for (const fn of new Set(props.invokes)) {
-      acknowledge(`AwsSolutions-IAM5[Resource::<${logicalId(fn)}.Arn>:*]`, 'lambda:InvokeFunction on the function and its versions/aliases (`:*`), as the Step Functions Lambda integration grants it; scoped to this one function.');
+      acknowledge(`AwsSolutions-IAM5[Resource::${arnText(fn)}:*]`, 'lambda:InvokeFunction on the function and its versions/aliases (`:*`), as the Step Functions Lambda integration grants it; scoped to this one function.');
     }
     for (const child of new Set(props.starts ?? [])) {
+      // A child in this stack is a Ref; one found by name (another worker's stack) is its name.
+      const byName = child.node.defaultChild === undefined ? child.stateMachineArn.split(':stateMachine:')[1] : undefined;
+      const childName = byName ?? `{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId(child)}"}]}]}`;
       acknowledge(
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId(child)}"}]}]}*]`,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${childName}*]`,
         'startExecution.sync:2 must describe and stop the nested executions, whose names are not known in advance; scoped to the executions of this one child state machine.',
       );
     }

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations, type CfnElement } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -8,6 +8,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, type IConstruct } from 'constructs';
 import { buildRecovery, RECOVERY_STEP_TIMEOUT_SECONDS } from '../../statemachines/recovery.js';
 import { OrchestratorFunction } from './orchestrator-function.js';
+import type { PipelineArns } from './pipeline-arns.js';
 import { stateMachineLogGroupName } from './pipeline.js';
 import { grantTableAccess } from './table-access.js';
 
@@ -26,23 +27,19 @@ export const SYNC_EVENTS_RULE = 'StepFunctionsGetEventsForStepFunctionsExecution
 export interface RecoveryPipelineProps {
   /** The orchestrator table (an ITable; only its name and grant are used). */
   readonly table: Pick<dynamodb.ITable, 'tableName' | 'tableArn' | 'node'>;
-  /** Every pipeline the recovery may restart, probe or refresh, by `<worker>.<job>`. */
-  readonly pipelines: ReadonlyMap<string, sfn.IStateMachine>;
+  /** The pipelines the recovery may restart, probe or refresh: by name (PIPELINE_ARN_PREFIX). */
+  readonly pipelines: PipelineArns;
   /** The on-call topic: WORKER_CRASH pages and escalations. */
   readonly oncallTopic: sns.ITopic;
-  /** The symphony's schedule group (API_QUOTA_LOW and REDUCE_RATE slow its schedules). */
+  /** The symphony's schedule group (API_QUOTA_LOW and REDUCE_RATE slow its schedules, named by trigger key). */
   readonly scheduleGroup: scheduler.IScheduleGroup;
   /**
-   * The schedules by registry trigger key (`<worker>.<job>[.<n>]`), as SymphonySchedules.schedules.
-   * @default - no schedule is slowed
-   */
-  readonly schedules?: ReadonlyMap<string, scheduler.ISchedule>;
-  /**
-   * The roles the schedules' targets run as. UpdateSchedule sends the target (its RoleArn included)
-   * again, and Scheduler checks that the caller may pass that role: iam:PassRole on these roles only.
+   * The IAM path of the roles the schedules' targets run as. UpdateSchedule sends the target (its
+   * RoleArn included) again, and Scheduler checks that the caller may pass that role: iam:PassRole
+   * on the roles under this path only.
    * @default - none: UpdateSchedule is then denied for schedules with a target role
    */
-  readonly scheduleTargetRoles?: readonly iam.IRole[];
+  readonly scheduleTargetRolePath?: string;
   /**
    * The on-demand consumers' SQS event source mapping UUIDs by worker id (QUEUE_OVERFLOW raises
    * their ScalingConfig.MaximumConcurrency).
@@ -67,12 +64,6 @@ export class RecoveryPipeline extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     this.scheduleGroupName = props.scheduleGroup.scheduleGroupName;
-    const pipelines = [...props.pipelines.entries()];
-    for (const [key] of pipelines) {
-      if (!/^[^.]+\.[^.]+$/.test(key)) throw new Error(`recovery pipelines are keyed "<worker>.<job>", got "${key}"`);
-    }
-
-    const schedules = [...(props.schedules ?? new Map<string, scheduler.ISchedule>()).entries()];
     const mappings = [...(props.consumerMappings ?? new Map<string, string>()).entries()];
     this.recoveryFunction = new OrchestratorFunction(this, 'Function', {
       entry: 'lambdas/recovery/handler.ts',
@@ -84,18 +75,26 @@ export class RecoveryPipeline extends Construct {
         TABLE_NAME: props.table.tableName,
         ONCALL_TOPIC_ARN: props.oncallTopic.topicArn,
         SCHEDULE_GROUP_NAME: props.scheduleGroup.scheduleGroupName,
-        PIPELINE_ARNS: stack.toJsonString(Object.fromEntries(pipelines.map(([key, sm]) => [key, sm.stateMachineArn]))),
-        SCHEDULE_NAMES: stack.toJsonString(Object.fromEntries(schedules.map(([key, s]) => [key, s.scheduleName]))),
+        PIPELINE_ARN_PREFIX: props.pipelines.prefix,
         CONSUMER_MAPPINGS: stack.toJsonString(Object.fromEntries(mappings)),
       },
     });
     const fn = this.recoveryFunction.fn;
     grantTableAccess(props.table, fn, 'recovery');
     props.oncallTopic.grantPublish(fn);
-    for (const [, sm] of pipelines) sm.grantStartExecution(fn);
+    props.pipelines.grantPipelines(fn, 'states:StartExecution');
     const schedulesArn = stack.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${props.scheduleGroup.scheduleGroupName}/*` });
     iam.Grant.addToPrincipal({ grantee: fn, actions: ['scheduler:GetSchedule', 'scheduler:UpdateSchedule'], resourceArns: [schedulesArn] });
-    for (const role of props.scheduleTargetRoles ?? []) role.grantPassRole(fn.grantPrincipal);
+    if (props.scheduleTargetRolePath !== undefined) {
+      const rolesArn = stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: `${props.scheduleTargetRolePath.replace(/^\//, '')}*` });
+      iam.Grant.addToPrincipal({ grantee: fn, actions: ['iam:PassRole'], resourceArns: [rolesArn], conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } } });
+      if (fn.role) {
+        Validations.of(fn.role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role${props.scheduleTargetRolePath}*]`,
+          reason: 'iam:PassRole (to EventBridge Scheduler only) on the schedule target roles, which live under their own IAM path in the worker stacks: UpdateSchedule sends the target role again.',
+        });
+      }
+    }
     if (mappings.length > 0) {
       iam.Grant.addToPrincipal({
         grantee: fn,
@@ -117,32 +116,15 @@ export class RecoveryPipeline extends Construct {
     });
 
     // What `states:startExecution.sync:2` needs (the Probe and StartUpstream tasks pick the pipeline at run time).
-    const executionsOf = (sm: sfn.IStateMachine): string =>
-      stack.formatArn({
-        service: 'states',
-        resource: 'execution',
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        resourceName: `${stack.splitArn(sm.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName}*`,
-      });
-    if (pipelines.length > 0) {
-      this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: pipelines.map(([, sm]) => sm.stateMachineArn) }));
-      this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:DescribeExecution', 'states:StopExecution'], resources: pipelines.map(([, sm]) => executionsOf(sm)) }));
-    }
+    props.pipelines.grantPipelines(this.stateMachine, 'states:StartExecution');
+    props.pipelines.grantPipelineExecutions(this.stateMachine, 'states:DescribeExecution', 'states:StopExecution');
     this.stateMachine.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
         resources: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: SYNC_EVENTS_RULE })],
       }),
     );
-    this.acknowledgeRequiredWildcards(pipelines.map(([, sm]) => sm));
-  }
-
-  /**
-   * The roles aws-scheduler-targets creates for schedule targets given no role: one
-   * `SchedulerRoleForTarget-<hash>` per target in the stack (SymphonySchedules does not expose them).
-   */
-  static scheduleTargetRolesOf(stack: Stack): iam.IRole[] {
-    return stack.node.children.filter((c): c is iam.Role => c instanceof iam.Role && c.node.id.startsWith('SchedulerRoleForTarget-'));
+    this.acknowledgeRequiredWildcards();
   }
 
   /** Lets the anomaly path start recoveries. */
@@ -151,7 +133,7 @@ export class RecoveryPipeline extends Construct {
   }
 
   /** The wildcards the integrations need, each acknowledged by its exact finding. */
-  private acknowledgeRequiredWildcards(pipelines: readonly sfn.IStateMachine[]): void {
+  private acknowledgeRequiredWildcards(): void {
     const stack = Stack.of(this);
     const logicalId = (c: IConstruct): string | null => {
       const child = c.node.defaultChild;
@@ -165,14 +147,6 @@ export class RecoveryPipeline extends Construct {
     const fnId = logicalId(this.recoveryFunction.fn);
     if (fnId !== null) {
       onMachine(`AwsSolutions-IAM5[Resource::<${fnId}.Arn>:*]`, 'lambda:InvokeFunction on the recovery function and its versions/aliases (`:*`), as the Step Functions Lambda integration grants it; scoped to this one function.');
-    }
-    for (const sm of pipelines) {
-      const id = Token.isUnresolved(sm.stateMachineArn) ? logicalId(sm) : null;
-      if (id === null) continue;
-      onMachine(
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${id}"}]}]}*]`,
-        'startExecution.sync:2 (the probe, the upstream retries) must describe and stop the nested executions, whose names are not known in advance; scoped to the executions of this one pipeline.',
-      );
     }
     const fnRole = this.recoveryFunction.fn.role;
     if (fnRole) {

@@ -4,12 +4,13 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { ALL_WORKERS, type WorkerSpec } from '../registry/index.js';
 import { Construct } from 'constructs';
 import { ROUTES } from '../../lambdas/api/routes.js';
 import type { StreamTable } from './anomaly-detector.js';
 import { acknowledgeIndexGrant } from '../nag-acknowledgements.js';
 import { BackfillRunner } from './backfill-runner.js';
+import type { PipelineArns } from './pipeline-arns.js';
 import { FUNCTION_LOG_RETENTION, OrchestratorFunction } from './orchestrator-function.js';
 
 /** The status API's sizing and protection defaults (units in the names). */
@@ -79,10 +80,15 @@ export interface StatusApiProps {
   /** The orchestrator table: worker states, reports, alerts, configs, trigger claims. */
   readonly table: StreamTable;
   /**
-   * The pipelines a manual trigger may start, by `<workerId>.<jobId>` (the handler's PIPELINES).
-   * The function may start exactly these.
+   * The pipelines, by name (PIPELINE_ARN_PREFIX): a manual trigger may start those of the
+   * scheduled and sub-pipeline workers of `workers`.
    */
-  readonly pipelines: ReadonlyMap<string, sfn.IStateMachine>;
+  readonly pipelines: PipelineArns;
+  /**
+   * The deployed workers (WORKER_IDS).
+   * @default ALL_WORKERS
+   */
+  readonly workers?: readonly WorkerSpec[];
   /** @default STATUS_API_DEFAULTS - 10 requests per second, bursts of 20 */
   readonly throttle?: StatusApiThrottle;
   /** @default FUNCTION_LOG_RETENTION - one month */
@@ -116,9 +122,6 @@ export class StatusApi extends Construct {
     for (const variable of Object.values(STATUS_API_ACCESS_LOG_FIELDS)) {
       if (!HTTP_API_ACCESS_LOG_VARIABLES.has(variable)) throw new Error(`the HTTP API access log format may use only documented HTTP API $context variables, got "${variable}"`);
     }
-    for (const key of props.pipelines.keys()) {
-      if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(key)) throw new Error(`pipelines keys must be "<workerId>.<jobId>", got "${key}"`);
-    }
 
     // Backfills run scheduled jobs' missed slots: the pipelines of jobs that have schedules.
     this.backfill = new BackfillRunner(this, 'Backfill', { pipelines: props.pipelines });
@@ -131,7 +134,8 @@ export class StatusApi extends Construct {
       description: 'Status API: workers, run history, reports, alerts, manual triggers, backfills, worker config, pause/resume/drain.',
       environment: {
         TABLE_NAME: props.table.tableName,
-        PIPELINES: JSON.stringify(Object.fromEntries([...props.pipelines].map(([key, sm]) => [key, sm.stateMachineArn]))),
+        PIPELINE_ARN_PREFIX: props.pipelines.prefix,
+        WORKER_IDS: (props.workers ?? ALL_WORKERS).map((w) => w.id).join(','),
         BACKFILL_STATE_MACHINE_ARN: this.backfill.stateMachine.stateMachineArn,
       },
     });
@@ -139,7 +143,7 @@ export class StatusApi extends Construct {
     // What lambdas/api/handler.ts documents: reads (incl. the byTime index), the trigger and backfill
     // claims (a backfill that cannot start deletes its claims), config and mode writes.
     props.table.grant(fn, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
-    for (const pipeline of props.pipelines.values()) pipeline.grantStartExecution(fn);
+    props.pipelines.grantPipelines(fn, 'states:StartExecution');
     this.backfill.grantStartExecution(fn);
 
     this.api = new apigwv2.HttpApi(this, 'Api', {

@@ -7,6 +7,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { ScheduledTrigger } from '../registry/index.js';
+import { scheduleName } from '../registry/naming.js';
 
 /** Explicit delivery settings (the library defaults are 185 retries over 24 h). */
 export const SCHEDULE_RETRY_ATTEMPTS = 3;
@@ -21,6 +22,21 @@ export interface SymphonySchedulesProps {
   readonly pipelineOf: (trigger: ScheduledTrigger) => sfn.IStateMachine;
   /** Encrypts the dead-letter queue. */
   readonly key: kms.IKey;
+  /**
+   * The group the schedules go in.
+   * @default - a new group, removed by `cdk destroy`
+   */
+  readonly group?: scheduler.IScheduleGroup;
+  /**
+   * Where undeliverable schedule events go.
+   * @default - a new KMS-encrypted queue
+   */
+  readonly deadLetterQueue?: sqs.IQueue;
+  /**
+   * The role the targets run as (it is granted the start of each pipeline, the DLQ and its key).
+   * @default - one role per target, created by aws-scheduler-targets
+   */
+  readonly targetRole?: iam.IRole;
 }
 
 /**
@@ -29,22 +45,27 @@ export interface SymphonySchedulesProps {
  * slot. Flexible window off, explicit retries and event age, and a dead-letter queue.
  */
 export class SymphonySchedules extends Construct {
-  readonly group: scheduler.ScheduleGroup;
-  readonly deadLetterQueue: sqs.Queue;
+  readonly group: scheduler.IScheduleGroup;
+  readonly deadLetterQueue: sqs.IQueue;
   readonly schedules: ReadonlyMap<string, scheduler.Schedule>;
 
   constructor(scope: Construct, id: string, props: SymphonySchedulesProps) {
     super(scope, id);
     // Not retained: `cdk destroy` removes the group (and its schedules), so a later deploy can create it again.
-    this.group = new scheduler.ScheduleGroup(this, 'Group', { removalPolicy: RemovalPolicy.DESTROY });
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.key,
-      enforceSSL: true,
-      retentionPeriod: SCHEDULE_DLQ_RETENTION,
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is the schedules\' dead-letter queue (EventBridge Scheduler targets use it), which cdk-nag cannot see.' });
-    Validations.of(this.deadLetterQueue).acknowledge({ id: 'Serverless-SQSRedrivePolicy', reason: 'This queue is a dead-letter queue; it has no redrive of its own.' });
+    this.group = props.group ?? new scheduler.ScheduleGroup(this, 'Group', { removalPolicy: RemovalPolicy.DESTROY });
+    if (props.deadLetterQueue) {
+      this.deadLetterQueue = props.deadLetterQueue;
+    } else {
+      const dlq = new sqs.Queue(this, 'DeadLetterQueue', {
+        encryption: sqs.QueueEncryption.KMS,
+        encryptionMasterKey: props.key,
+        enforceSSL: true,
+        retentionPeriod: SCHEDULE_DLQ_RETENTION,
+      });
+      Validations.of(dlq).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is the schedules\' dead-letter queue (EventBridge Scheduler targets use it), which cdk-nag cannot see.' });
+      Validations.of(dlq).acknowledge({ id: 'Serverless-SQSRedrivePolicy', reason: 'This queue is a dead-letter queue; it has no redrive of its own.' });
+      this.deadLetterQueue = dlq;
+    }
     const schedules = new Map<string, scheduler.Schedule>();
     for (const trigger of props.triggers) {
       const target = new targets.StepFunctionsStartExecution(props.pipelineOf(trigger), {
@@ -54,6 +75,7 @@ export class SymphonySchedules extends Construct {
           scheduledTime: scheduler.ContextAttribute.scheduledTime,
           trigger: 'schedule',
         }),
+        ...(props.targetRole ? { role: props.targetRole } : {}),
         retryAttempts: SCHEDULE_RETRY_ATTEMPTS,
         maxEventAge: SCHEDULE_MAX_EVENT_AGE,
         deadLetterQueue: this.deadLetterQueue,
@@ -61,6 +83,7 @@ export class SymphonySchedules extends Construct {
       schedules.set(
         trigger.key,
         new scheduler.Schedule(this, trigger.key.replace(/[^A-Za-z0-9]/g, '-'), {
+          scheduleName: scheduleName(trigger.key),
           scheduleGroup: this.group,
           schedule: scheduler.ScheduleExpression.expression(trigger.schedule.expression, TimeZone.of(trigger.schedule.timezone)),
           target,
@@ -72,8 +95,7 @@ export class SymphonySchedules extends Construct {
     this.schedules = schedules;
     // The target roles the scheduler-targets module creates send to the DLQ; it is KMS-encrypted,
     // so they also need the key (the module grants only sqs:SendMessage).
-    for (const role of Stack.of(this).node.children.filter((c): c is iam.Role => c instanceof iam.Role && c.node.id.startsWith('SchedulerRoleForTarget-'))) {
-      props.key.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
-    }
+    const roles = props.targetRole ? [props.targetRole] : Stack.of(this).node.children.filter((c): c is iam.Role => c instanceof iam.Role && c.node.id.startsWith('SchedulerRoleForTarget-'));
+    for (const role of roles) iam.Grant.addToPrincipal({ grantee: role, actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resourceArns: [props.key.keyArn] });
   }
 }

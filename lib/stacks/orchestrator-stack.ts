@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, Validations, type CfnElement, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -21,9 +21,10 @@ import { OrchestratorTable } from '../constructs/orchestrator-table.js';
 import { Pipeline } from '../constructs/pipeline.js';
 import { SymphonySchedules } from '../constructs/symphony-schedules.js';
 import { grantTableAccess } from '../constructs/table-access.js';
-import { ALL_WORKERS, functionTimeoutSeconds, pascalCase, lambdaWorkers, scheduledTriggers, type WorkerSpec } from '../registry/index.js';
-import { buildIntelCycle, intelCycleChildren } from '../../statemachines/intel-cycle.js';
-import { buildWorkerPipeline } from '../../statemachines/worker-pipeline.js';
+import { ALL_WORKERS, pascalCase, type WorkerSpec } from '../registry/index.js';
+import { pipelineKeys, scheduleTargetRolePath } from '../registry/naming.js';
+import { PipelineArns } from '../constructs/pipeline-arns.js';
+import { WorkerStack } from './worker-stack.js';
 import { PROTOCOL_STEP_TIMEOUT_SECONDS } from '../domain/retry-policy.js';
 
 export interface OrchestratorStackProps extends StackProps {
@@ -45,8 +46,7 @@ export const PROTOCOL_MEMORY_MB = 256;
 /** The topics' display names: the sender people see on their emails and confirmation requests. */
 export const ALERTS_TOPIC_DISPLAY_NAME = 'AuraStream alerts';
 export const ONCALL_TOPIC_DISPLAY_NAME = 'AuraStream on-call pages';
-/** Extra time an on-demand consumer has beyond its worker's step, in seconds. */
-export const CONSUMER_OVERHEAD_SECONDS = 30;
+export { CONSUMER_OVERHEAD_SECONDS } from './worker-stack.js';
 
 export const pipelineKey = (workerId: string, jobId: string): string => `${workerId}.${jobId}`;
 
@@ -80,7 +80,12 @@ export class OrchestratorStack extends Stack {
   /** The on-demand consumers, by worker. */
   readonly consumerFunctions: ReadonlyMap<string, OrchestratorFunction>;
   readonly pipelines: ReadonlyMap<string, Pipeline>;
+  /** The shared schedule group and its dead-letter queue (the schedules are in the worker stacks). */
   readonly schedules: SymphonySchedules;
+  /** One nested stack per worker, by worker id. */
+  readonly workerStacks: ReadonlyMap<string, WorkerStack>;
+  /** The pipelines by name: the prefix and the grants the shared functions use. */
+  readonly pipelineArns: PipelineArns;
   readonly queues: ReadonlyMap<string, OnDemandQueue>;
   /** Attach to a producer's role to send on-demand jobs (every queue, and their key). */
   readonly producerPolicy: iam.ManagedPolicy;
@@ -129,113 +134,52 @@ export class OrchestratorStack extends Stack {
     });
     grantTableAccess(this.table.table, this.protocolFunction.fn, 'protocol');
 
-    const endpointEnv: Record<string, string> = {
+    const workerEnvironment: Record<string, string> = {
+      REPORT_RETENTION_DAYS: String(config.reportRetentionDays),
       YOUTUBE_API_BASE_URL: config.endpoints.youtubeApiBaseUrl,
       YOUTUBE_THUMBNAIL_BASE_URL: config.endpoints.youtubeThumbnailBaseUrl,
       TWITCH_API_BASE_URL: config.endpoints.twitchApiBaseUrl,
       TWITCH_AUTH_URL: config.endpoints.twitchAuthUrl,
       ...(config.endpoints.generationApiUrl !== undefined ? { GENERATION_API_URL: config.endpoints.generationApiUrl } : {}),
     };
-    const workerFunctions = new Map<string, OrchestratorFunction>();
-    for (const worker of lambdaWorkers(workers)) {
-      const fn = new OrchestratorFunction(this, `Worker${pascalCase(worker.id)}`, {
-        entry: props.workerEntry?.(worker) ?? `lambdas/workers/${worker.id}.ts`,
-        memorySizeMb: worker.memoryMb,
-        timeout: Duration.seconds(functionTimeoutSeconds(worker)),
-        environment: { ...tableEnv, ...endpointEnv, WORKER_ID: worker.id, WORKER_SECRETS_ARN: this.workerSecrets.secretArn },
-        serviceName: worker.id,
-        description: `${worker.id}: ${worker.description}`.slice(0, 256),
-      });
-      grantTableAccess(this.table.table, fn.fn, 'worker');
-      this.workerSecrets.grantRead(fn.fn);
-      workerFunctions.set(worker.id, fn);
-    }
-    this.workerFunctions = workerFunctions;
+    // The pipelines by name (lib/registry/naming.ts): the shared functions get a prefix, not a map.
+    this.pipelineArns = new PipelineArns(this, 'PipelineArns', this.stackName);
+    // The group and dead-letter queue every worker stack's schedules use.
+    this.schedules = new SymphonySchedules(this, 'Schedules', { triggers: [], pipelineOf: () => { throw new Error('the shared schedules have no trigger'); }, key: this.key });
 
-    const pipelines = new Map<string, Pipeline>();
-    for (const worker of lambdaWorkers(workers)) {
-      const workerFunction = workerFunctions.get(worker.id)?.fn;
-      if (!workerFunction) throw new Error(`worker "${worker.id}": no function`);
-      for (const job of worker.jobs) {
-        // On-demand jobs that fan out get a pipeline (started by the consumer); the rest run in the consumer.
-        if (worker.executionModel === 'on-demand' && !job.fanOut) continue;
-        pipelines.set(
-          pipelineKey(worker.id, job.id),
-          new Pipeline(this, `Pipeline${pascalCase(worker.id)}${pascalCase(job.id)}`, {
-            worker,
-            job,
-            definition: (scope) => buildWorkerPipeline(scope, { worker, job, protocolFunction: this.protocolFunction.fn, workerFunction }),
-            invokes: [this.protocolFunction.fn, workerFunction],
-          }),
-        );
-      }
+    const workerStacks = new Map<string, WorkerStack>();
+    // A 'protocol' worker (graceful_shutdown) runs inside the protocol steps: it has no resources of its own.
+    for (const worker of workers.filter((w) => w.executionModel !== 'protocol')) {
+      workerStacks.set(
+        worker.id,
+        new WorkerStack(this, `Worker${pascalCase(worker.id)}Stack`, {
+          worker,
+          workers,
+          stackName: this.stackName,
+          table: this.table.table,
+          key: this.key,
+          protocolFunction: this.protocolFunction.fn,
+          pipelineArns: this.pipelineArns,
+          scheduleGroup: this.schedules.group,
+          scheduleDeadLetterQueue: this.schedules.deadLetterQueue,
+          workerSecrets: this.workerSecrets,
+          workerEnvironment,
+          ...(props.workerEntry ? { workerEntry: props.workerEntry } : {}),
+        }),
+      );
     }
-    const pipelineOf = (workerId: string, jobId: string) => {
-      const pipeline = pipelines.get(pipelineKey(workerId, jobId));
-      if (!pipeline) throw new Error(`worker "${workerId}": no pipeline for job "${jobId}"`);
-      return pipeline.stateMachine;
-    };
-    const refreshJobOf = (workerId: string): string => {
-      const job = workers.find((w) => w.id === workerId)?.jobs.find((j) => j.schedules.length > 0);
-      if (!job) throw new Error(`worker "${workerId}": no scheduled job can refresh its data`);
-      return job.id;
-    };
-    for (const cycle of workers.filter((w) => w.executionModel === 'sub-pipeline')) {
-      for (const job of cycle.jobs) {
-        pipelines.set(
-          pipelineKey(cycle.id, job.id),
-          new Pipeline(this, `Pipeline${pascalCase(cycle.id)}${pascalCase(job.id)}`, {
-            worker: cycle,
-            job,
-            definition: (scope) => buildIntelCycle(scope, { cycle, protocolFunction: this.protocolFunction.fn, pipelineOf, refreshJobOf }),
-            invokes: [this.protocolFunction.fn],
-            starts: intelCycleChildren(cycle, workers).map(({ worker, job }) => pipelineOf(worker, job)),
-          }),
-        );
-      }
-    }
-    this.pipelines = pipelines;
-
-    this.schedules = new SymphonySchedules(this, 'Schedules', {
-      triggers: scheduledTriggers(workers),
-      pipelineOf: (trigger) => pipelineOf(trigger.worker.id, trigger.job.id),
-      key: this.key,
-    });
-
-    const queues = new Map<string, OnDemandQueue>();
-    const consumerFunctions = new Map<string, OrchestratorFunction>();
-    for (const worker of workers.filter((w) => w.executionModel === 'on-demand')) {
-      const workerFunction = workerFunctions.get(worker.id)?.fn;
-      if (!workerFunction) throw new Error(`worker "${worker.id}": no function`);
-      const consumerTimeout = Duration.seconds(functionTimeoutSeconds(worker) + CONSUMER_OVERHEAD_SECONDS);
-      const packPipelines = worker.jobs.filter((j) => j.fanOut).map((j) => pipelineOf(worker.id, j.id));
-      const consumer = new OrchestratorFunction(this, `Consumer${pascalCase(worker.id)}`, {
-        entry: 'lambdas/on-demand/consumer.ts',
-        memorySizeMb: 256,
-        timeout: consumerTimeout,
-        environment: {
-          ...tableEnv,
-          WORKER_ID: worker.id,
-          WORKER_FUNCTION_NAME: workerFunction.functionName,
-          PACK_PIPELINES: JSON.stringify(Object.fromEntries(worker.jobs.filter((j) => j.fanOut).map((j) => [j.id, pipelineOf(worker.id, j.id).stateMachineArn]))),
-        },
-        serviceName: `${worker.id}-consumer`,
-        description: `Consumes ${worker.id} jobs: runs each one and records its score report.`,
-      });
-      grantTableAccess(this.table.table, consumer.fn, 'consumer');
-      consumerFunctions.set(worker.id, consumer);
-      workerFunction.grantInvoke(consumer.fn);
-      if (consumer.fn.role) {
-        Validations.of(consumer.fn.role).acknowledge({
-          id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(workerFunction.node.defaultChild as CfnElement)}.Arn>:*]`,
-          reason: 'lambda:InvokeFunction on the worker function and its versions/aliases (`:*`), as grantInvoke grants it; scoped to this one function.',
-        });
-      }
-      for (const pipeline of packPipelines) pipeline.grantStartExecution(consumer.fn);
-      queues.set(worker.id, new OnDemandQueue(this, `Queue${pascalCase(worker.id)}`, { workerId: worker.id, consumer: consumer.fn, consumerTimeout, key: this.key }));
-    }
+    this.workerStacks = workerStacks;
+    const collect = <T>(pick: (w: WorkerStack) => T | undefined): Map<string, T> =>
+      new Map([...workerStacks].flatMap(([id, w]) => {
+        const v = pick(w);
+        return v === undefined ? [] : [[id, v] as const];
+      }));
+    this.workerFunctions = collect((w) => w.workerFunction);
+    this.consumerFunctions = collect((w) => w.consumerFunction);
+    const queues = collect((w) => w.queue);
     this.queues = queues;
-    this.consumerFunctions = consumerFunctions;
+    this.pipelines = new Map([...workerStacks.values()].flatMap((w) => [...w.pipelines]));
+
     // Producers of on-demand jobs (outside this stack): one managed policy to attach, and outputs.
     this.producerPolicy = new iam.ManagedPolicy(this, 'OnDemandProducerPolicy', {
       description: 'Send jobs to the AuraStream on-demand queues (sqs:SendMessage and the queues\' KMS key). Attach to the producers\' roles.',
@@ -262,7 +206,7 @@ export class OrchestratorStack extends Stack {
     // The anomalies no report carries: missed runs, stuck or timed-out executions, slots without a report, queue depth, stale data.
     this.healthSweep = new HealthSweep(this, 'HealthSweep', {
       table: this.table.table,
-      pipelines: new Map([...pipelines].map(([key, p]) => [key, p.stateMachine])),
+      pipelines: this.pipelineArns,
       queues: new Map([...queues].map(([worker, q]) => [worker, q.queue])),
       key: this.key,
       scheduleGroup: this.schedules.group,
@@ -277,11 +221,10 @@ export class OrchestratorStack extends Stack {
       config.alertWebhookUrl !== undefined ? new WebhookDelivery(this, 'AlertWebhook', { topic: this.alerts.topic, url: config.alertWebhookUrl, key: this.key }) : undefined;
     this.recovery = new RecoveryPipeline(this, 'Recovery', {
       table: this.table.table,
-      pipelines: new Map([...pipelines].map(([key, p]) => [key, p.stateMachine])),
+      pipelines: this.pipelineArns,
       oncallTopic: this.oncall.topic,
       scheduleGroup: this.schedules.group,
-      schedules: this.schedules.schedules,
-      scheduleTargetRoles: RecoveryPipeline.scheduleTargetRolesOf(this),
+      scheduleTargetRolePath: scheduleTargetRolePath(this.stackName),
       consumerMappings: new Map([...queues].map(([worker, q]) => [worker, q.eventSourceMappingId])),
     });
     this.anomalyDetector = new AnomalyDetector(this, 'Anomaly', {
@@ -292,17 +235,20 @@ export class OrchestratorStack extends Stack {
     });
 
     // Phase 5: the status API, live updates, and the dashboard (last: it watches every queue above).
-    const manualKeys = new Set(workers.filter((w) => w.executionModel === 'scheduled' || w.executionModel === 'sub-pipeline').flatMap((w) => w.jobs.map((j) => pipelineKey(w.id, j.id))));
-    this.statusApi = new StatusApi(this, 'StatusApi', {
-      table: this.table.table,
-      pipelines: new Map([...pipelines].filter(([key]) => manualKeys.has(key)).map(([key, p]) => [key, p.stateMachine])),
-    });
+    this.statusApi = new StatusApi(this, 'StatusApi', { table: this.table.table, pipelines: this.pipelineArns, workers });
     this.apiGatewayAccount = new ApiGatewayAccount(this, 'ApiGatewayAccount');
     this.liveUpdates = new LiveUpdates(this, 'LiveUpdates', { table: this.table.table, key: this.key, apiGatewayAccount: this.apiGatewayAccount });
     const workQueues = new Set<sqs.IQueue>([...queues.values()].map((q) => q.queue));
     this.dashboard = new OrchestratorDashboard(this, 'Dashboard', {
       workers,
-      stateMachines: new Map<string, sfn.IStateMachine>([...[...pipelines].map(([key, p]) => [key, p.stateMachine] as const), ['recovery', this.recovery.stateMachine], ['backfill', this.statusApi.backfill.stateMachine]]),
+      stateMachines: new Map<string, sfn.IStateMachine>([
+        ...pipelineKeys(workers).map((key) => {
+          const [workerId = '', jobId = ''] = key.split('.');
+          return [key, this.pipelineArns.stateMachine(this, workerId, jobId)] as const;
+        }),
+        ['recovery', this.recovery.stateMachine],
+        ['backfill', this.statusApi.backfill.stateMachine],
+      ]),
       queues: new Map([...queues].map(([worker, q]) => [worker, q.queue])),
       deadLetterQueues: deadLetterQueuesOf(this, workQueues),
       alarmTopic: this.alerts.topic,

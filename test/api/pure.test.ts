@@ -1,4 +1,4 @@
-/** The API's pure parts: route table, cursor codec, next-run computation, execution names, PIPELINES and the SFN starter. */
+/** The API's pure parts: route table, cursor codec, next-run computation, execution names, the pipelines by name and the SFN starter. */
 import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -6,7 +6,7 @@ import { decodeCursor, encodeCursor, hasExactly } from '../../lambdas/api/cursor
 import { ApiError } from '../../lambdas/api/http.js';
 import { nextFiring, nextRun, upcomingRuns } from '../../lambdas/api/next-run.js';
 import { matchRoute, ROUTES } from '../../lambdas/api/routes.js';
-import { executionArnOf, parsePipelines, sfnPipelineStarter } from '../../lambdas/api/sfn-pipeline-starter.js';
+import { executionArnOf, manualPipelines, sfnPipelineStarter } from '../../lambdas/api/sfn-pipeline-starter.js';
 import { EXECUTION_NAME_MAX_CHARS, executionName } from '../../lambdas/api/trigger.js';
 import { workerView } from '../../lambdas/api/views.js';
 import { ALL_WORKERS as WORKERS } from '../../lib/registry/index.js';
@@ -120,14 +120,16 @@ describe('executionName', () => {
   });
 });
 
-describe('PIPELINES and the Step Functions starter', () => {
+describe('the pipelines and the Step Functions starter', () => {
   const SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:Pipeline-youtube-trending';
 
-  it('parses PIPELINES or throws naming the problem', () => {
-    expect(parsePipelines(JSON.stringify({ 'youtube_worker.trending': SM }))).toEqual({ 'youtube_worker.trending': SM });
-    expect(() => parsePipelines('{')).toThrow(/PIPELINES must be a JSON object/);
-    expect(() => parsePipelines(JSON.stringify({ youtube_worker: SM }))).toThrow(/PIPELINES must be a JSON object/);
-    expect(() => parsePipelines(JSON.stringify({ 'a.b': 'not-an-arn' }))).toThrow(/a\.b/);
+  it('names the manually triggerable pipelines from PIPELINE_ARN_PREFIX and WORKER_IDS, or throws naming an unknown worker', () => {
+    const prefix = 'arn:aws:states:eu-west-1:123456789012:stateMachine:AuraStreamOrchestrator-';
+    expect(manualPipelines(prefix, 'youtube_worker,generation_worker')).toEqual({ 'youtube_worker.trending': `${prefix}youtube_worker-trending`, 'youtube_worker.games': `${prefix}youtube_worker-games` });
+    const all = manualPipelines(prefix, undefined);
+    expect(Object.keys(all)).toContain('intel_orchestrator.cycle');
+    expect(Object.keys(all).some((k) => k.startsWith('twitch_worker.') || k.startsWith('generation_worker.'))).toBe(false);
+    expect(() => manualPipelines(prefix, 'youtube_worker,nope')).toThrow(/unknown worker "nope"/);
   });
 
   it('starts with the name and input; an existing execution of that name is an answer, not an error', async () => {

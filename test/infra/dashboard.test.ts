@@ -83,9 +83,12 @@ function deadLetterQueueIds(s: Phase5Synth): Set<string> {
 
 describe('alarms', () => {
   it('alarm on failed and on timed-out executions of every state machine', () => {
+    // A pipeline is watched by its name (the naming convention), the recovery and backfill by reference.
+    const names = new Map(s.resourcesOf('AWS::StepFunctions::StateMachine').map(([id, m]) => [m.Properties['StateMachineName'], id]));
+    const machineOf = (arn: unknown): string | undefined => refOf(arn) ?? names.get(joinedText(arn).split(':stateMachine:')[1]);
     for (const [id] of s.resourcesOf('AWS::StepFunctions::StateMachine')) {
       for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut']) {
-        const matching = alarms.filter(([, a]) => a.Properties['MetricName'] === metric && refOf(dimension(a, 'StateMachineArn')) === id);
+        const matching = alarms.filter(([, a]) => a.Properties['MetricName'] === metric && machineOf(dimension(a, 'StateMachineArn')) === id);
         expect(matching, `${id} ${metric}`).toHaveLength(1);
         expect(matching[0]?.[1].Properties).toMatchObject({ Threshold: DASHBOARD_DEFAULTS.executionFailuresToAlarm, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching', Statistic: 'Sum' });
       }

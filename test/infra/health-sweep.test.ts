@@ -18,10 +18,10 @@ import { Pipeline } from '../../lib/constructs/pipeline.js';
 import { workerById } from '../../lib/registry/index.js';
 import { buildWorkerPipeline } from '../../statemachines/worker-pipeline.js';
 import { synthFindings } from '../support/synth.js';
+import { PipelineArns } from '../../lib/constructs/pipeline-arns.js';
 
-const IMPORTED_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:aurastream-generation_worker-pack';
 
-/** A small stack: the table, the youtube worker's real pipelines, an imported one, a queue, a schedule group. */
+/** A small stack: the table, the youtube worker's real pipelines (found by name), a queue, a schedule group. */
 function build(nag: boolean): { app: App; stack: Stack; sweep: HealthSweep } {
   process.env['CDK_VALIDATION'] = 'false';
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -36,14 +36,13 @@ function build(nag: boolean): { app: App; stack: Stack; sweep: HealthSweep } {
     const p = new Pipeline(stack, `Pipeline-${job.id}`, { worker, job, definition: (scope) => buildWorkerPipeline(scope, { worker, job, protocolFunction: protocol.fn, workerFunction: workerFn.fn }), invokes: [protocol.fn, workerFn.fn] });
     pipelines.set(`${worker.id}.${job.id}`, p.stateMachine);
   }
-  pipelines.set('generation_worker.pack', sfn.StateMachine.fromStateMachineArn(stack, 'Imported', IMPORTED_ARN));
   const queue = new sqs.Queue(stack, 'GenerationQueue', { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: key, enforceSSL: true });
   Validations.of(queue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'test queue' });
   Validations.of(queue).acknowledge({ id: 'Serverless-SQSRedrivePolicy', reason: 'test queue' });
   const group = new scheduler.ScheduleGroup(stack, 'Group');
   const sweep = new HealthSweep(stack, 'Sweep', {
     table: table.table,
-    pipelines,
+    pipelines: new PipelineArns(stack, 'PipelineArns', stack.stackName),
     queues: new Map([['generation_worker', queue]]),
     key,
     scheduleGroup: group,
@@ -104,7 +103,7 @@ describe('HealthSweep', () => {
 
   it('gives the function its configuration', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'health-sweep', TABLE_NAME: Match.anyValue(), PIPELINE_ARNS: Match.anyValue(), QUEUE_URLS: Match.anyValue(), WORKER_IDS: 'youtube_worker,generation_worker' }) },
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'health-sweep', TABLE_NAME: Match.anyValue(), PIPELINE_ARN_PREFIX: Match.anyValue(), QUEUE_URLS: Match.anyValue(), WORKER_IDS: 'youtube_worker,generation_worker' }) },
       MemorySize: HEALTH_SWEEP_DEFAULTS.memorySizeMb,
       Timeout: HEALTH_SWEEP_DEFAULTS.timeoutSeconds,
       TracingConfig: { Mode: 'Active' },
@@ -114,14 +113,13 @@ describe('HealthSweep', () => {
   it('grants least privilege: ListExecutions on the pipelines, Describe/Stop on their executions, GetQueueAttributes, no wildcard action', () => {
     const list = statements.filter((s) => actions(s).includes('states:ListExecutions'));
     expect(list.flatMap(actions).every((a) => a === 'states:ListExecutions')).toBe(true);
-    const listed = JSON.stringify(list.map((s) => s.Resource));
-    expect(listed).toContain(IMPORTED_ARN);
-    expect(listed).toMatch(/PipelinetrendingStateMachine/);
+    // Every pipeline by the naming convention: the stack's `<stack>-*` state machines, one statement.
+    expect(list.map((s) => JSON.stringify(s.Resource))).toEqual([expect.stringContaining(':stateMachine:SweepTest-*')]);
     const stop = statements.filter((s) => actions(s).includes('states:StopExecution'));
     expect(stop.length).toBeGreaterThan(0);
     for (const s of stop) {
       expect(actions(s).sort()).toEqual(['states:DescribeExecution', 'states:StopExecution']);
-      expect(JSON.stringify(s.Resource)).toContain(':execution:');
+      expect(JSON.stringify(s.Resource)).toContain(':execution:SweepTest-*');
     }
     const sqsActions = statements.flatMap(actions).filter((a) => a.startsWith('sqs:'));
     expect([...new Set(sqsActions)].sort()).toEqual(['sqs:GetQueueAttributes', 'sqs:SendMessage']);
@@ -142,8 +140,6 @@ describe('HealthSweep', () => {
     const stack = new Stack(app, 'Bad');
     const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
     const table = new OrchestratorTable(stack, 'State').table;
-    const sm = sfn.StateMachine.fromStateMachineArn(stack, 'Sm', IMPORTED_ARN);
-    expect(() => new HealthSweep(stack, 'A', { table, key, pipelines: new Map([['no-dot', sm]]) })).toThrow(/keyed "<worker>.<job>", got "no-dot"/);
-    expect(() => new HealthSweep(stack, 'B', { table, key, pipelines: new Map(), workers: [] })).toThrow(/at least one worker/);
+    expect(() => new HealthSweep(stack, 'B', { table, key, pipelines: new PipelineArns(stack, 'PipelineArns', stack.stackName), workers: [] })).toThrow(/at least one worker/);
   });
 });

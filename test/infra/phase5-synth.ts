@@ -4,7 +4,10 @@
  * can name resources by their constructs instead of generated logical IDs.
  */
 import type { CfnElement } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { flattenedTemplate } from '../../local/nested-templates.js';
+import type { CfnTemplate } from '../../local/template-asl.js';
 import type { IConstruct } from 'constructs';
 import { buildApp } from '../../lib/app.js';
 import type { OrchestratorStack } from '../../lib/stacks/orchestrator-stack.js';
@@ -24,9 +27,14 @@ export interface Phase5Synth {
 
 export function synthPhase5(context: Record<string, unknown> = {}): Phase5Synth {
   process.env['CDK_VALIDATION'] = 'false';
-  const { stack } = buildApp({ context: { 'aws:cdk:bundling-stacks': [], ...context }, nag: false });
-  const template = Template.fromStack(stack);
-  const idOf = (c: IConstruct): string => stack.getLogicalId((c.node.defaultChild ?? c) as CfnElement);
+  const { app, stack } = buildApp({ context: { 'aws:cdk:bundling-stacks': [], ...context }, nag: false });
+  // The parent and its nested worker stacks as one template (a resource keeps its logical ID in its own stack).
+  const assembly = app.synth();
+  const template = Template.fromJSON(flattenedTemplate(assembly.getStackByName(stack.stackName).template as CfnTemplate, assembly.directory) as unknown as Record<string, unknown>);
+  const idOf = (c: IConstruct): string => {
+    const el = (c.node.defaultChild ?? c) as CfnElement;
+    return Stack.of(el).getLogicalId(el);
+  };
   const resourcesOf = (type: string): [string, Resource][] => Object.entries(template.findResources(type)) as [string, Resource][];
   return {
     stack,

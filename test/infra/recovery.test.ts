@@ -18,6 +18,8 @@ import { scheduledTriggers, workerById } from '../../lib/registry/index.js';
 import { buildWorkerPipeline } from '../../statemachines/worker-pipeline.js';
 import { extractStateMachines, type CfnTemplate } from '../../local/template-asl.js';
 import { synthFindings } from '../support/synth.js';
+import { PipelineArns } from '../../lib/constructs/pipeline-arns.js';
+import { scheduleTargetRolePath } from '../../lib/registry/naming.js';
 
 const WORKERS = ['youtube_worker', 'coach_cleanup_worker'] as const;
 
@@ -46,11 +48,10 @@ export function buildRecoveryTestStack(nag: boolean): { app: App; stack: Stack; 
   const topic = new sns.Topic(stack, 'OnCall', { masterKey: key, enforceSSL: true });
   const recovery = new RecoveryPipeline(stack, 'Recovery', {
     table: table.table,
-    pipelines,
+    pipelines: new PipelineArns(stack, 'PipelineArns', stack.stackName),
     oncallTopic: topic,
     scheduleGroup: schedules.group,
-    schedules: schedules.schedules,
-    scheduleTargetRoles: RecoveryPipeline.scheduleTargetRolesOf(stack),
+    scheduleTargetRolePath: scheduleTargetRolePath(stack.stackName),
   });
   if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   return { app, stack, recovery };
@@ -85,8 +86,13 @@ describe('RecoveryPipeline', () => {
 
   it('gives the recovery Lambda its configuration', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'recovery', TABLE_NAME: Match.anyValue(), ONCALL_TOPIC_ARN: Match.anyValue(), SCHEDULE_GROUP_NAME: Match.anyValue(), PIPELINE_ARNS: Match.anyValue(), SCHEDULE_NAMES: Match.anyValue() }) },
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'recovery', TABLE_NAME: Match.anyValue(), ONCALL_TOPIC_ARN: Match.anyValue(), SCHEDULE_GROUP_NAME: Match.anyValue(), PIPELINE_ARN_PREFIX: Match.anyValue() }) },
     });
+    // Pipelines and schedules are found by name (lib/registry/naming.ts), not by maps in the environment.
+    const fn = Object.values(template.findResources('AWS::Lambda::Function')).find((r) => (r as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }).Properties.Environment?.Variables?.['POWERTOOLS_SERVICE_NAME'] === 'recovery') as { Properties: { Environment: { Variables: Record<string, unknown> } } };
+    expect(Object.keys(fn.Properties.Environment.Variables)).not.toContain('PIPELINE_ARNS');
+    expect(Object.keys(fn.Properties.Environment.Variables)).not.toContain('SCHEDULE_NAMES');
+    expect(JSON.stringify(fn.Properties.Environment.Variables['PIPELINE_ARN_PREFIX'])).toContain(':stateMachine:RecoveryTest-');
   });
 
   it('scopes Scheduler access to the group\'s schedules and iam:PassRole to the schedules\' target roles', () => {
@@ -97,7 +103,11 @@ describe('RecoveryPipeline', () => {
     expect(JSON.stringify(scheduler?.Resource)).toMatch(/schedule\/.*\/\*/);
     const passRole = statements.filter((s) => ([] as string[]).concat(s.Action).includes('iam:PassRole'));
     expect(passRole.length).toBeGreaterThan(0);
-    for (const s of passRole) expect(JSON.stringify(s.Resource)).toMatch(/SchedulerRoleForTarget/);
+    // Only the roles under the schedule targets' IAM path, and only to pass to Scheduler.
+    for (const s of passRole) {
+      expect(JSON.stringify(s.Resource)).toContain(`:role${scheduleTargetRolePath('RecoveryTest')}*`);
+      expect(s).toMatchObject({ Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } } });
+    }
     // '*' only where AWS requires it (X-Ray, CloudWatch Logs delivery).
     for (const s of statements.filter((x) => x.Resource === '*')) {
       for (const action of ([] as string[]).concat(s.Action)) expect(action).toMatch(/^(xray|logs):/);

@@ -3,13 +3,14 @@
  * access-logged stage, the handler's configuration, and least-privilege grants.
  */
 import { App, Stack } from 'aws-cdk-lib';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../lambdas/api/routes.js';
 import { OrchestratorTable } from '../../lib/constructs/orchestrator-table.js';
 import { HTTP_API_ACCESS_LOG_VARIABLES, STATUS_API_ACCESS_LOG_FIELDS, STATUS_API_DEFAULTS, STATUS_API_ROUTES, StatusApi } from '../../lib/constructs/status-api.js';
 import { ALL_WORKERS } from '../../lib/registry/index.js';
 import { actionsOf, joinedText, resourcesOfStatement, synthPhase5, type Phase5Synth } from './phase5-synth.js';
+import { PipelineArns } from '../../lib/constructs/pipeline-arns.js';
+import { manualPipelines } from '../../lambdas/api/sfn-pipeline-starter.js';
 
 let s: Phase5Synth;
 beforeAll(() => {
@@ -75,22 +76,30 @@ describe('status API stage', () => {
 });
 
 describe('status API function', () => {
-  it('gets TABLE_NAME and PIPELINES naming exactly the manually triggerable pipelines', () => {
+  it('gets TABLE_NAME, PIPELINE_ARN_PREFIX and WORKER_IDS, from which it names exactly the manually triggerable pipelines', () => {
     const fn = s.template.findResources('AWS::Lambda::Function')[s.idOf(s.stack.statusApi.handler.fn)] as { Properties: { Environment: { Variables: Record<string, unknown> } } };
     const vars = fn.Properties.Environment.Variables;
     expect(vars['TABLE_NAME']).toEqual({ Ref: s.idOf(s.stack.table.table) });
     expect(vars['POWERTOOLS_SERVICE_NAME']).toBe('api');
-    const pipelines = JSON.parse(joinedText(vars['PIPELINES'], 'arn:TOKEN')) as Record<string, string>;
+    expect(vars['PIPELINES']).toBeUndefined();
+    const prefix = joinedText(vars['PIPELINE_ARN_PREFIX'], 'TOKEN');
+    expect(prefix).toMatch(/:states:TOKEN:TOKEN:stateMachine:AuraStreamOrchestrator-$/);
+    const pipelines = manualPipelines(prefix, String(vars['WORKER_IDS']));
     expect(Object.keys(pipelines).sort()).toEqual(manualKeys());
     expect(Object.keys(pipelines)).not.toContain('twitch_worker.pack');
+    // Each ARN names a state machine of the template.
+    const names = new Set(s.resourcesOf('AWS::StepFunctions::StateMachine').map(([, m]) => m.Properties['StateMachineName']));
+    for (const arn of Object.values(pipelines)) expect(names).toContain(arn.slice(arn.indexOf(':stateMachine:') + ':stateMachine:'.length));
   });
 
   it('may start exactly those pipelines and the backfill, and use the table with the six actions the handler needs', () => {
     const statements = s.statementsOfFunctionRole(s.stack.statusApi.handler.fn);
     const starts = statements.filter((st) => actionsOf(st).includes('states:StartExecution'));
-    const started = starts.flatMap(resourcesOfStatement).map((r) => (r as { Ref: string }).Ref).sort();
-    const expected = [...manualKeys().map((key) => s.idOf(s.stack.pipelines.get(key)?.stateMachine as sfn.StateMachine)), s.idOf(s.stack.statusApi.backfill.stateMachine)].sort();
-    expect(started).toEqual(expected);
+    // The stack's pipelines by their name prefix, and the backfill.
+    const started = starts.flatMap(resourcesOfStatement);
+    expect(started).toHaveLength(2);
+    expect(started).toContainEqual({ Ref: s.idOf(s.stack.statusApi.backfill.stateMachine) });
+    expect(started.map((r) => joinedText(r))).toContain('arn:TOKEN:states:TOKEN:TOKEN:stateMachine:AuraStreamOrchestrator-*');
     const dynamo = statements.filter((st) => actionsOf(st).some((a) => a.startsWith('dynamodb:')));
     expect(dynamo.flatMap(actionsOf).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     // `*` only for X-Ray (no resource-level permissions).
@@ -104,8 +113,8 @@ describe('status API function', () => {
       .resourcesOf('AWS::IAM::Policy')
       .filter(([, p]) => JSON.stringify(p.Properties['Roles']) === JSON.stringify([{ Ref: roleId }]))
       .flatMap(([, p]) => (p.Properties['PolicyDocument'] as { Statement: Parameters<typeof actionsOf>[0][] }).Statement);
-    const starts = statements.filter((st) => actionsOf(st).includes('states:StartExecution')).flatMap(resourcesOfStatement).map((r) => (r as { Ref: string }).Ref).sort();
-    expect(starts).toEqual(manualKeys().map((key) => s.idOf(s.stack.pipelines.get(key)?.stateMachine as sfn.StateMachine)).sort());
+    const starts = statements.filter((st) => actionsOf(st).includes('states:StartExecution')).flatMap(resourcesOfStatement).map((r) => joinedText(r, 'TOKEN'));
+    expect(starts).toEqual(['arn:TOKEN:states:TOKEN:TOKEN:stateMachine:AuraStreamOrchestrator-*']);
     const machine = s.resourcesOf('AWS::StepFunctions::StateMachine').find(([id]) => id === s.idOf(backfill))?.[1];
     const definition = joinedText(machine?.Properties['DefinitionString']);
     expect(definition).toContain('"MaxConcurrency":1');
@@ -122,12 +131,11 @@ describe('status API function', () => {
 });
 
 describe('status API validation', () => {
-  it('rejects bad throttles and pipeline keys at synth, naming the value', () => {
+  it('rejects bad throttles at synth, naming the value', () => {
     const stack = new Stack(new App(), 'Bad');
     const table = new OrchestratorTable(stack, 'State').table;
-    const machine = sfn.StateMachine.fromStateMachineArn(stack, 'M', 'arn:aws:states:eu-west-1:123456789012:stateMachine:m');
-    expect(() => new StatusApi(stack, 'A', { table, pipelines: new Map(), throttle: { rateLimitPerSecond: 0, burstLimit: 5 } })).toThrow(/rateLimitPerSecond must be a positive number, got 0/);
-    expect(() => new StatusApi(stack, 'B', { table, pipelines: new Map(), throttle: { rateLimitPerSecond: 5, burstLimit: 1.5 } })).toThrow(/burstLimit must be a positive integer, got 1.5/);
-    expect(() => new StatusApi(stack, 'C', { table, pipelines: new Map([['no-dot', machine]]) })).toThrow(/pipelines keys must be "<workerId>.<jobId>", got "no-dot"/);
+    const pipelines = new PipelineArns(stack, 'PipelineArns', stack.stackName);
+    expect(() => new StatusApi(stack, 'A', { table, pipelines, throttle: { rateLimitPerSecond: 0, burstLimit: 5 } })).toThrow(/rateLimitPerSecond must be a positive number, got 0/);
+    expect(() => new StatusApi(stack, 'B', { table, pipelines, throttle: { rateLimitPerSecond: 5, burstLimit: 1.5 } })).toThrow(/burstLimit must be a positive integer, got 1.5/);
   });
 });

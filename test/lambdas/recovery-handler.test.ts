@@ -2,7 +2,7 @@ import { PAGE_SUBJECT_PATTERN } from '../../lib/domain/alerting.js';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { InMemoryQueueAdapter, InMemoryRecoveryStore, InMemoryScheduleAdapter, RecordingAlertPublisher, RecordingPipelineStarter } from '../../lambdas/recovery/in-memory.js';
 import { makeHandler, RecoveryIncompleteError } from '../../lambdas/recovery/recover.js';
-import { jsonMapEnv, scheduleNamesOf } from '../../lambdas/recovery/config.js';
+import { jsonMapEnv, pipelineArnOf, registryScheduleNamesOf } from '../../lambdas/recovery/config.js';
 import { InvalidPayloadError } from '../../lib/domain/errors.js';
 import { workerById } from '../../lib/registry/index.js';
 import { STATE_SK, workerPk } from '../../lib/domain/worker-state.js';
@@ -159,11 +159,21 @@ describe('payloads and configuration', () => {
     await expect(handler({ step: 'nope', executionId: 'x', state: {} })).rejects.toBeInstanceOf(InvalidPayloadError);
   });
 
-  it('reads the JSON maps and finds a worker\'s schedules by trigger key', () => {
-    const names = jsonMapEnv('SCHEDULE_NAMES', '{"youtube_worker.trending":"s1","youtube_worker.games":"s2","youtube_worker_x.a":"s3"}');
-    expect(scheduleNamesOf(names)('youtube_worker')).toEqual(['s1', 's2']);
+  it('reads the JSON maps, and finds pipelines and schedules by the naming convention', () => {
+    expect(jsonMapEnv('X', '{"generation_worker":"uuid-1"}')).toEqual({ generation_worker: 'uuid-1' });
     expect(() => jsonMapEnv('X', '[1]')).toThrow(/X must be a JSON object/);
     expect(jsonMapEnv('X', undefined)).toEqual({});
+    const prefix = 'arn:aws:states:eu-west-1:123456789012:stateMachine:AuraStreamOrchestrator-';
+    const arnOf = pipelineArnOf(prefix);
+    expect(arnOf('youtube_worker', 'trending')).toBe(`${prefix}youtube_worker-trending`);
+    expect(arnOf('twitch_worker', 'pack')).toBe(`${prefix}twitch_worker-pack`);
+    // No pipeline: an on-demand job without fan-out (it runs in the consumer), an unknown job or worker.
+    const onDemand = workerById('generation_worker').jobs.find((j) => j.fanOut === undefined);
+    expect(onDemand === undefined ? undefined : arnOf('generation_worker', onDemand.id)).toBeUndefined();
+    expect(arnOf('youtube_worker', 'nope')).toBeUndefined();
+    expect(arnOf('nope_worker', 'trending')).toBeUndefined();
+    expect(registryScheduleNamesOf('youtube_worker')).toEqual(['youtube_worker.trending', 'youtube_worker.games']);
+    expect(registryScheduleNamesOf('nope_worker')).toEqual([]);
   });
 });
 

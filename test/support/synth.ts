@@ -7,6 +7,7 @@ import { Validations, type App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { buildApp, STACK_NAME } from '../../lib/app.js';
+import { flattenedTemplate } from '../../local/nested-templates.js';
 import { extractStateMachines, type CfnTemplate } from '../../local/template-asl.js';
 
 export interface AslDefinition {
@@ -54,8 +55,10 @@ export function synthesizeForTests(context: Record<string, unknown> = {}): Synth
   process.env['CDK_VALIDATION'] = 'false';
   const { app, stack } = buildApp({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
   const nagFindings = synthFindings(app);
-  const template = Template.fromStack(stack);
-  const json = template.toJSON() as CfnTemplate;
+  // The parent and its nested worker stacks as one template (what the local runtime runs).
+  const assembly = app.synth();
+  const json = flattenedTemplate(assembly.getStackByName(stack.stackName).template as CfnTemplate, assembly.directory);
+  const template = Template.fromJSON(json as unknown as Record<string, unknown>);
   const definitions = new Map<string, AslDefinition>();
   for (const machine of extractStateMachines(json).values()) {
     definitions.set(machine.stateMachineName ?? machine.logicalId, machine.definition as unknown as AslDefinition);
