@@ -9,8 +9,10 @@
  *
  * The options are parsed and checked first (local/cli-options.ts imports nothing heavy): a mistake
  * prints one line and a short usage and exits 2, and `--help` answers, before the app loads.
+ * `npm start` runs bin/local.mjs, which gives those answers without even loading tsx, and only
+ * then imports this file.
  */
-import { DEFAULT_START, parseLocalArgs, SHORT_USAGE, USAGE, type LocalOptions } from '../local/cli-options.js';
+import { answerWithoutRunning, DEFAULT_START, parseLocalArgs, type LocalOptions } from '../local/cli-options.js';
 
 
 async function run(options: LocalOptions): Promise<number> {
@@ -116,16 +118,14 @@ async function run(options: LocalOptions): Promise<number> {
 }
 
 function main(argv: readonly string[]): Promise<number> | number {
+  const answer = answerWithoutRunning(argv);
+  if (answer !== undefined) {
+    if (answer.stdout !== undefined) console.log(answer.stdout);
+    if (answer.stderr !== undefined) console.error(answer.stderr);
+    return answer.exitCode;
+  }
   const command = parseLocalArgs(argv);
-  if (command.kind === 'help') {
-    console.log(USAGE);
-    return 0;
-  }
-  if (command.kind === 'error') {
-    console.error(`npm start: ${command.message}`);
-    console.error(SHORT_USAGE);
-    return 2;
-  }
+  if (command.kind !== 'run') throw new Error('unreachable: answered above');
   return run(command.options);
 }
 

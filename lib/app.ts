@@ -9,9 +9,10 @@ import { readConfig } from './config.js';
 import { acknowledgeNagFindings } from './nag-acknowledgements.js';
 import { ALL_WORKERS, type WorkerSpec } from './registry/index.js';
 import { assertValidRegistry } from './registry/validate.js';
+import { STACK_NAME } from './stack-name.js';
 import { OrchestratorStack } from './stacks/orchestrator-stack.js';
 
-export const STACK_NAME = 'AuraStreamOrchestrator';
+export { STACK_NAME };
 
 export interface BuildAppOptions extends AppProps {
   readonly workers?: readonly WorkerSpec[];

@@ -173,3 +173,21 @@ const VALUE_HINTS: Readonly<Record<(typeof STRING_OPTIONS)[number], string>> = {
   webhook: 'an http(s) URL on loopback, such as http://127.0.0.1:9000/alerts',
   port: 'a port number from 0 to 65535',
 };
+
+/** What `npm start` prints and its exit status when it stops before running anything. */
+export interface EarlyAnswer {
+  readonly exitCode: number;
+  readonly stdout?: string;
+  readonly stderr?: string;
+}
+
+/**
+ * `--help` (the usage, exit 0) or a mistake (one line, the short usage, exit 2); `undefined` when
+ * the arguments are a run. bin/local.mjs answers with it before loading the app.
+ */
+export function answerWithoutRunning(argv: readonly string[]): EarlyAnswer | undefined {
+  const command = parseLocalArgs(argv);
+  if (command.kind === 'help') return { exitCode: 0, stdout: USAGE };
+  if (command.kind === 'error') return { exitCode: 2, stderr: `npm start: ${command.message}\n${SHORT_USAGE}` };
+  return undefined;
+}

@@ -13,17 +13,15 @@
  * waiting execution's time, so the runs in flight next to it still measure their own duration.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { App, Stack } from 'aws-cdk-lib';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { buildApp, STACK_NAME } from '../lib/app.js';
-import { OrchestratorTable } from '../lib/constructs/orchestrator-table.js';
+import { STACK_NAME } from '../lib/stack-name.js';
 import { DynamoStateStore, documentClient } from '../lambdas/adapters/dynamo-state-store.js';
 import { startEmbeddedDynamo, type EmbeddedDynamo } from './embedded-dynamodb.js';
 import { ExecutionTimes, SimulatedClock } from './execution-clock.js';
 import { startSelfHealing, type LocalAlertSink, type SelfHealing } from './self-healing.js';
 import { createLocalStateMachineRunner, type LocalExecution, type LocalStateMachineRunner, type ResolveTask } from './step-functions-runner.js';
 import { extractStateMachines, logicalIdFromArn, type CfnTemplate } from './template-asl.js';
-import { flattenedTemplate } from './nested-templates.js';
 import { cachedBySources, type SourceCacheOptions } from './template-cache.js';
 
 export { SimulatedClock };
@@ -34,56 +32,40 @@ process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 export type LambdaHandler = (event: unknown) => Promise<unknown>;
 
 /**
- * What the template is synthesized from: the app, its constructs, registry and handlers, this
- * file's synth options and the library versions (template-cache.ts).
+ * What the template is synthesized from: the app, its constructs, registry and handlers, the synth
+ * options (synthesize.ts) and the library versions (template-cache.ts).
  */
 export const TEMPLATE_SOURCES: SourceCacheOptions = {
   root: fileURLToPath(new URL('..', import.meta.url)),
-  sources: ['lib', 'lambdas', 'statemachines', 'local/runtime.ts', 'local/nested-templates.ts', 'package-lock.json', 'cdk.json'],
+  sources: ['lib', 'lambdas', 'statemachines', 'local/runtime.ts', 'local/synthesize.ts', 'local/nested-templates.ts', 'package-lock.json', 'cdk.json'],
   dir: fileURLToPath(new URL('../node_modules/.cache/aurastream-template/', import.meta.url)),
 };
 
 /**
- * The app synthesized in-process, as `cdk synth` would but without bundling or cdk-nag; read from
- * the cache when the sources have not changed since the last synth (template-cache.ts).
+ * synthesize.ts's value, computed in a child process: aws-cdk-lib loads there, never in this
+ * process (a run from the cache does not need it).
  */
-export function synthesizeTemplate(): CfnTemplate {
-  return cachedBySources('template', synthesizeFresh, TEMPLATE_SOURCES);
+function synthesizedInChild<T>(name: 'template' | 'table-properties'): T {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./synthesize.ts', import.meta.url)), name], {
+    cwd: TEMPLATE_SOURCES.root,
+    maxBuffer: 256 * 1024 * 1024,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return JSON.parse(out) as T;
 }
 
-/** The app synthesized in-process now, whatever the cache holds. */
-export function synthesizeFresh(): CfnTemplate {
-  const previous = process.env['CDK_VALIDATION'];
-  process.env['CDK_VALIDATION'] = 'false';
-  try {
-    const { app } = buildApp({ nag: false, context: { 'aws:cdk:bundling-stacks': [] } });
-    const assembly = app.synth();
-    return flattenedTemplate(assembly.getStackByName(STACK_NAME).template as CfnTemplate, assembly.directory);
-  } finally {
-    if (previous === undefined) delete process.env['CDK_VALIDATION'];
-    else process.env['CDK_VALIDATION'] = previous;
-  }
+/**
+ * The app synthesized as `cdk synth` would but without bundling or cdk-nag (synthesize.ts); read
+ * from the cache when the sources have not changed since the last synth (template-cache.ts).
+ */
+export function synthesizeTemplate(): CfnTemplate {
+  return cachedBySources('template', () => synthesizedInChild<CfnTemplate>('template'), TEMPLATE_SOURCES);
 }
 
 /** The `Properties` of the orchestrator table alone, as its construct synthesizes them (adapter tests, benchmarks). */
 export function orchestratorTableProperties(): Record<string, unknown> {
-  return cachedBySources('table-properties', tablePropertiesFresh, TEMPLATE_SOURCES);
-}
-
-function tablePropertiesFresh(): Record<string, unknown> {
-  const previous = process.env['CDK_VALIDATION'];
-  process.env['CDK_VALIDATION'] = 'false';
-  try {
-    const app = new App();
-    new OrchestratorTable(new Stack(app, 'TableOnly'), 'State');
-    const resources = (app.synth().getStackByName('TableOnly').template as CfnTemplate).Resources as Record<string, { Type: string; Properties?: Record<string, unknown> }>;
-    const table = Object.values(resources).find((r) => r.Type === 'AWS::DynamoDB::Table');
-    if (!table?.Properties) throw new Error('no table in the template');
-    return table.Properties;
-  } finally {
-    if (previous === undefined) delete process.env['CDK_VALIDATION'];
-    else process.env['CDK_VALIDATION'] = previous;
-  }
+  return cachedBySources('table-properties', () => synthesizedInChild<Record<string, unknown>>('table-properties'), TEMPLATE_SOURCES);
 }
 
 export interface LocalRuntimeOptions {

@@ -16,7 +16,7 @@ import { pipelineArnOf, registryScheduleNamesOf } from '../lambdas/recovery/conf
 import { DynamoRecoveryStore } from '../lambdas/recovery/adapters.js';
 import { InMemoryQueueAdapter, InMemoryScheduleAdapter } from '../lambdas/recovery/in-memory.js';
 import { makeHandler as makeRecoveryHandler } from '../lambdas/recovery/recover.js';
-import { REPORT_INSERT_PATTERN } from '../lib/constructs/anomaly-detector.js';
+import { REPORT_INSERT_PATTERN } from '../lib/stream-patterns.js';
 import type { EmbeddedDynamo } from './embedded-dynamodb.js';
 import type { ExecutionTime, SimulatedClock } from './execution-clock.js';
 import type { LocalStateMachineRunner } from './step-functions-runner.js';

@@ -139,6 +139,13 @@ export interface LocalRunnerOptions {
    * simulated time this way. @default the execution runs in its starter's context
    */
   readonly scopeExecution?: (execution: LocalExecution, syncParent: LocalExecution | undefined) => ExecutionScope;
+  /**
+   * How many ended executions of each state machine stay describable and listed (the newest);
+   * older ones are forgotten, as a long local run would otherwise keep every execution it ran,
+   * with its input, output and event log. A forgotten STANDARD execution's name stays reserved
+   * (ExecutionAlreadyExists), as in AWS. @default 100
+   */
+  readonly endedExecutionsKept?: number;
 }
 
 export interface StartOptions {
@@ -497,6 +504,34 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
   const prepared = new Map<string, PreparedMachine>();
   const executions = new Map<string, ExecutionRecord>();
   const byName = new Map<string, Map<string, ExecutionRecord>>(); // logicalId → name → record
+  const endedKept = options.endedExecutionsKept ?? 100;
+  const ended = new Map<string, ExecutionRecord[]>(); // logicalId → its ended executions, oldest first
+  const retiredNames = new Map<string, Set<string>>(); // logicalId → names of forgotten STANDARD executions
+
+  /** Remembers `r` as ended and forgets its machine's oldest ended executions beyond `endedKept`. */
+  const retire = (r: ExecutionRecord): void => {
+    let list = ended.get(r.stateMachineLogicalId);
+    if (list === undefined) {
+      list = [];
+      ended.set(r.stateMachineLogicalId, list);
+    }
+    list.push(r);
+    while (list.length > endedKept) {
+      const old = list.shift();
+      if (old === undefined) break;
+      executions.delete(old.executionArn);
+      const names = byName.get(old.stateMachineLogicalId);
+      if (names?.get(old.name) === old) {
+        names.delete(old.name);
+        let retired = retiredNames.get(old.stateMachineLogicalId);
+        if (retired === undefined) {
+          retired = new Set();
+          retiredNames.set(old.stateMachineLogicalId, retired);
+        }
+        retired.add(old.name);
+      }
+    }
+  };
 
   const machineFor = (idOrArn: string): PreparedMachine => {
     const fromArn = sources.has(idOrArn) ? idOrArn : logicalIdFromArn(idOrArn);
@@ -685,6 +720,9 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
       if (existing.status === 'RUNNING' && JSON.stringify(existing.input) === JSON.stringify(input)) return existing;
       throw new ExecutionAlreadyExists(`Execution Already Exists: '${existing.executionArn}'`);
     }
+    if (p.type === 'STANDARD' && retiredNames.get(p.source.logicalId)?.has(name) === true) {
+      throw new ExecutionAlreadyExists(`Execution Already Exists: 'arn:${LOCAL_PARTITION}:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${p.source.logicalId}:${name}'`);
+    }
 
     const executionArn =
       p.type === 'EXPRESS'
@@ -740,6 +778,7 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
       r.stopDate = new Date();
       r.outcome = outcome;
       for (const child of r.syncChildren) if (child.status === 'RUNNING') child.abort();
+      retire(r);
       try {
         scope?.ended?.();
       } finally {

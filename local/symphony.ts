@@ -148,6 +148,12 @@ export interface SymphonyOptions {
   readonly onAlert?: (message: RenderedMessage<AlertEnvelope>) => Promise<void>;
   /** Waits in real time until each slot's time instead of jumping (`--realtime`). */
   readonly realtime?: boolean;
+  /**
+   * Every this many simulated hours, items whose TTL attribute has passed are deleted, as DynamoDB's
+   * TTL would (with its REMOVE stream records). A long run would otherwise keep every expired lock,
+   * window and alert. @default 6
+   */
+  readonly ttlSweepEveryHours?: number;
 }
 
 /** A worker that fails with `errorName` during a window of simulated time (a crash loop, say). */
@@ -294,6 +300,8 @@ export interface SymphonyResult {
   readonly sweeps: readonly SweepLine[];
   /** The on-demand queues: every poll, and what they hold at the end. */
   readonly queues: QueueSummary;
+  /** TTL sweeps run (every `ttlSweepEveryHours`): when, and how many expired items they deleted. */
+  readonly ttlSweeps: readonly { readonly atMs: number; readonly deleted: number }[];
   readonly wallMs: number;
 }
 
@@ -463,6 +471,10 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   };
   const sweepDeps = sweepSchedule ? localSweepDeps(sweepSchedule, runtime, queues, sink, clock) : undefined;
   const sweeps: SweepLine[] = [];
+  const ttlAttribute = runtime.dynamo.tableInfo(runtime.tableName)?.ttlAttributeName;
+  const ttlEveryMs = (options.ttlSweepEveryHours ?? 6) * 3_600_000;
+  let nextTtlMs = options.startMs + ttlEveryMs;
+  const ttlSweeps: { atMs: number; deleted: number }[] = [];
   const polls: QueuePoll[] = [];
   const concurrencyOf = (workerId: string): number => healing?.queues.concurrency.get(workerId) ?? DEFAULT_CONSUMER_CONCURRENCY;
 
@@ -522,6 +534,11 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
           recorded: summary.ended.filter((o) => o.reportStored).map((o) => `${o.executionArn} ${o.ended}`),
           errors: summary.errors,
         });
+      }
+      if (ttlAttribute !== undefined && atMs >= nextTtlMs) {
+        while (nextTtlMs <= atMs) nextTtlMs += ttlEveryMs;
+        const deleted = await runtime.dynamo.expireTtl(runtime.tableName, ttlAttribute, Math.floor(clock.now() / 1000));
+        ttlSweeps.push({ atMs, deleted });
       }
       await settle();
       replan(atMs + 1);
@@ -590,6 +607,7 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
     scheduleChanges: healing ? healing.schedules.updates.map((u) => ({ atMs: u.atMs, name: u.name, job: jobOfSchedule.get(u.name) ?? u.name, expression: u.expression })) : [],
     sweeps,
     queues: queueSummary,
+    ttlSweeps,
     wallMs: performance.now() - wallStart,
   };
 }

@@ -9,17 +9,10 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { OrchestratorFunction } from './orchestrator-function.js';
 import { grantTableAccess } from './table-access.js';
+import { REPORT_INSERT_PATTERN } from '../stream-patterns.js';
 
-/**
- * The event source's filter: inserts of score reports (`sk` begins with `REPORT#`) and of the health
- * sweep's findings (`HEALTH#`, written once per key) only. STATE, WINDOW and ALERT writes,
- * modifications and TTL removals never invoke the function. Plain data, so the local stream
- * emulation (local/embedded-dynamodb.ts) runs the exact same pattern.
- */
-export const REPORT_INSERT_PATTERN = {
-  eventName: ['INSERT'],
-  dynamodb: { Keys: { sk: { S: [{ prefix: 'REPORT#' }, { prefix: 'HEALTH#' }] } } },
-} as const;
+/** The event source's filter: inserts of score reports and health findings (lib/stream-patterns.ts). */
+export { REPORT_INSERT_PATTERN };
 
 /** The anomaly Lambda's delivery and sizing defaults (units in the names). */
 export const ANOMALY_DETECTOR_DEFAULTS = {

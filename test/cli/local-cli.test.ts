@@ -1,11 +1,15 @@
 /**
- * `npm start` mistakes, through the real CLI (bin/local.ts spawned as `npm start` runs it, with
- * tsx): each one prints one line naming the flag and the accepted values, then the short usage,
- * and exits 2, with no stack trace and nothing on stdout. The options are checked before the app
- * loads, so none of these synthesizes anything. The mistakes the issue lists are spawned; more go
- * through the same parser in-process.
+ * `npm start` mistakes, through the real CLI (bin/local.mjs spawned as `npm start` runs it): each
+ * one prints one line naming the flag and the accepted values, then the short usage, and exits 2,
+ * with no stack trace and nothing on stdout. The options are checked before the app loads, so
+ * none of these synthesizes anything. The mistakes the issue lists are spawned; more go through
+ * the same parser in-process. Then the entry's cache of the bundled parser: read when its sources
+ * are unchanged, built again when they changed.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseLocalArgs, SHORT_USAGE } from '../../local/cli-options.js';
@@ -19,9 +23,14 @@ interface Outcome {
   readonly stderr: string;
 }
 
-function cli(args: readonly string[]): Promise<Outcome> {
+/** This file's own cache of the bundled parser: the first spawn builds it. */
+const CACHE_DIR = mkdtempSync(join(tmpdir(), 'aurastream-cli-'));
+
+/** `npm start -- ARGS` (bin/local.mjs); `viaTsx`: bin/local.ts through tsx, as `npx tsx bin/local.ts` runs it. */
+function cli(args: readonly string[], { cacheDir = CACHE_DIR, viaTsx = false }: { cacheDir?: string; viaTsx?: boolean } = {}): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/local.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const entry = viaTsx ? ['--import', 'tsx', 'bin/local.ts'] : ['bin/local.mjs'];
+    const child = spawn(process.execPath, [...entry, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AURASTREAM_CLI_CACHE_DIR: cacheDir } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -90,5 +99,46 @@ describe('npm start mistakes', () => {
     for (const flag of ['--hours', '--start', '--seed', '--scenario', '--webhook', '--realtime', '--serve', '--port', '--json', '--schedule', '--help']) expect(stdout).toContain(flag);
     expect(stdout).toContain('Exit status: 0 done, 1 the run failed, 2 a mistake in the options.');
     expect(stdout).not.toContain('Synthesizing');
+  });
+
+  it('bin/local.ts run directly through tsx gives the same answer', async () => {
+    const { code, stdout, stderr } = await cli(['--bogus'], { viaTsx: true });
+    expect(stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^npm start: unknown option --bogus;/), SHORT_USAGE]);
+    expect(stdout).toBe('');
+    expect(code).toBe(2);
+  });
+
+  it('valid options go on to the app (--schedule prints the schedule)', async () => {
+    const { code, stdout } = await cli(['--schedule']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('analytics_flush_worker');
+  });
+});
+
+describe('the cached parser bundle of bin/local.mjs', () => {
+  const manifestOf = (dir: string): { file: string; inputs: string[]; hash: string } => JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { file: string; inputs: string[]; hash: string };
+
+  it('is built on first use from the parser and its imports, then read as it is while they are unchanged', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aurastream-cli-'));
+    expect((await cli(['--hours', '-3'], { cacheDir: dir })).code).toBe(2);
+    const manifest = manifestOf(dir);
+    expect(manifest.inputs.sort()).toEqual(['local/cli-options.ts', 'scenarios/names.ts']);
+    expect(readdirSync(dir).sort()).toEqual([manifest.file, 'manifest.json'].sort());
+    // A bundle that answers differently proves the next run reads the cache instead of the sources.
+    writeFileSync(join(dir, manifest.file), "export const answerWithoutRunning = () => ({ exitCode: 2, stderr: 'from the cache' });\n");
+    const cached = await cli(['--hours', '-3'], { cacheDir: dir });
+    expect(cached.stderr).toBe('from the cache\n');
+  });
+
+  it('is built again when a source changed since (its hash differs)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aurastream-cli-'));
+    await cli(['--help'], { cacheDir: dir });
+    const manifest = manifestOf(dir);
+    writeFileSync(join(dir, manifest.file), "export const answerWithoutRunning = () => ({ exitCode: 2, stderr: 'stale' });\n");
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...manifest, hash: '0'.repeat(64) }));
+    const { code, stderr } = await cli(['--bogus'], { cacheDir: dir });
+    expect(stderr).toMatch(/^npm start: unknown option --bogus;/);
+    expect(code).toBe(2);
+    expect(manifestOf(dir).hash).toBe(manifest.hash);
   });
 });

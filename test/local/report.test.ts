@@ -21,7 +21,7 @@ function run(over: Partial<SymphonyResult> = {}): SymphonyResult {
   return {
     startMs: START, endMs: START + 3 * 3_600_000, firings: 0, firedSlots: [], executions: { succeeded: 0, failed: 0, other: 0 },
     timeline: [], reports: [], circuits: {}, circuitTransitions: [], sweepAnomalies: [], alerts: [], pages: [], incidents: [], recoveries: [], scheduleChanges: [], sweeps: [],
-    queues: { polls: [], depths: {}, waiting: {}, deadLettered: {}, concurrency: {} }, wallMs: 1234, ...over,
+    queues: { polls: [], depths: {}, waiting: {}, deadLettered: {}, concurrency: {} }, ttlSweeps: [], wallMs: 1234, ...over,
   };
 }
 

@@ -482,6 +482,61 @@ describe('execution names', () => {
   });
 });
 
+describe('ended executions kept', () => {
+  const runnerKeeping = (kept: number) =>
+    createLocalStateMachineRunner({
+      definitions: [
+        machine('Slot', { StartAt: 'Work', States: { Work: { Type: 'Task', Resource: FN('Work'), End: true } } }),
+        machine('Other', { StartAt: 'Work2', States: { Work2: { Type: 'Task', Resource: FN('Work'), End: true } } }),
+      ],
+      resolveTask: async () => 'ok',
+      endedExecutionsKept: kept,
+    });
+
+  it('keeps only the newest ended executions of each machine; a forgotten name stays reserved', async () => {
+    const runner = runnerKeeping(2);
+    const slots: string[] = [];
+    for (let i = 1; i <= 5; i += 1) {
+      const e = runner.startExecution('Slot', { i }, { name: `slot-${i}` });
+      slots.push(e.executionArn);
+      await e.result;
+    }
+    const other = runner.startExecution('Other', {}, { name: 'slot-1' });
+    await other.result;
+    expect(runner.listExecutions('Slot').map((d) => d.name)).toEqual(['slot-4', 'slot-5']);
+    expect(runner.listExecutions('Other').map((d) => d.name)).toEqual(['slot-1']);
+    expect(runner.describeExecution(slots[4] ?? '').status).toBe('SUCCEEDED');
+    expect(() => runner.describeExecution(slots[0] ?? '')).toThrow(/Execution Does Not Exist/);
+    expect(() => runner.history(slots[0] ?? '')).toThrow(/Execution Does Not Exist/);
+    expect(() => runner.startExecution('Slot', { i: 1 }, { name: 'slot-1' })).toThrow(ExecutionAlreadyExists);
+  });
+
+  it('never forgets a running execution', async () => {
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    let first = true;
+    const runner = createLocalStateMachineRunner({
+      definitions: [machine('Slot', { StartAt: 'Work', States: { Work: { Type: 'Task', Resource: FN('Work'), End: true } } })],
+      resolveTask: async () => {
+        if (first) {
+          first = false;
+          await gate;
+        }
+        return 'ok';
+      },
+      endedExecutionsKept: 1,
+    });
+    const slow = runner.startExecution('Slot', {}, { name: 'slow' });
+    for (let i = 1; i <= 3; i += 1) await runner.startExecution('Slot', {}, { name: `quick-${i}` }).result;
+    expect(runner.listExecutions('Slot').map((d) => `${d.name}:${d.status}`)).toEqual(['slow:RUNNING', 'quick-3:SUCCEEDED']);
+    open();
+    await slow.result;
+    expect(runner.listExecutions('Slot').map((d) => d.name)).toEqual(['slow']);
+  });
+});
+
 describe('construction', () => {
   it('validates a definition once and remembers only definitions that passed', async () => {
     const markers = (): number => (existsSync(VALIDATED_DEFINITIONS_DIR) ? readdirSync(VALIDATED_DEFINITIONS_DIR).filter((f) => !f.endsWith('.tmp')).length : 0);
