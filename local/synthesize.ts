@@ -23,7 +23,7 @@ function withoutValidation<T>(fn: () => T): T {
   }
 }
 
-/** The app synthesized now, whatever the cache holds. */
+/** The app synthesized now, whatever the cache holds: the parent and its nested worker stacks as one template (nested-templates.ts). */
 export function synthesizeFresh(): CfnTemplate {
   return withoutValidation(() => {
     const { app } = buildApp({ nag: false, context: { 'aws:cdk:bundling-stacks': [] } });

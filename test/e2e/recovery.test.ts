@@ -15,6 +15,7 @@ import { makeHandler as makeRecoveryHandler } from '../../lambdas/recovery/recov
 import { InMemoryQueueAdapter, InMemoryRecoveryStore, InMemoryScheduleAdapter, RecordingAlertPublisher, RecordingPipelineStarter } from '../../lambdas/recovery/in-memory.js';
 import { SimulatedClock, type LambdaHandler } from '../../local/runtime.js';
 import { createLocalStateMachineRunner, type LocalStateMachineRunner, type ResolveTask } from '../../local/step-functions-runner.js';
+import { flattenedTemplate } from '../../local/nested-templates.js';
 import { extractStateMachines, logicalIdFromArn, type CfnTemplate, type ExtractedStateMachine } from '../../local/template-asl.js';
 import { InMemoryStateStore } from '../support/in-memory-state-store.js';
 import { workerResult } from '../support/worker-result.js';
@@ -32,7 +33,9 @@ beforeAll(async () => {
   process.env['POWERTOOLS_LOG_LEVEL'] ??= 'SILENT';
   // The stack wires the recovery state machine itself (lib/stacks/orchestrator-stack.ts).
   const { app } = buildApp({ nag: false, context: { 'aws:cdk:bundling-stacks': [] } });
-  template = app.synth().getStackByName(STACK_NAME).template as CfnTemplate;
+  // The parent and its nested worker stacks as one template (what the local runtime runs).
+  const assembly = app.synth();
+  template = flattenedTemplate(assembly.getStackByName(STACK_NAME).template as CfnTemplate, assembly.directory);
   machines = extractStateMachines(template);
   protocolModule = await import('../../lambdas/protocol/handler.js');
 });

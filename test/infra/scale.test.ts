@@ -11,7 +11,7 @@ import { LIMITS } from '../../bench/scale.js';
 import { buildApp } from '../../lib/app.js';
 import { pipelineKeys, pipelineName, scheduleName } from '../../lib/registry/naming.js';
 import { scheduledTriggers } from '../../lib/registry/index.js';
-import { nestedTemplatesOf } from '../../local/nested-templates.js';
+import { flattenNestedStacks, nestedTemplatesOf } from '../../local/nested-templates.js';
 import type { CfnTemplate } from '../../local/template-asl.js';
 
 type Resource = { Type: string; Properties?: Record<string, unknown>; DependsOn?: string | string[] };
@@ -19,6 +19,8 @@ type Json = { Resources: Record<string, Resource> };
 interface Synthesized {
   /** Stack name (the parent) or `<parent>/<nested logical id>` → template. */
   readonly stacks: Map<string, Json>;
+  /** The parent and its nested stacks as one template (what the local runtime runs). */
+  readonly flat: Json;
 }
 
 function synthesize(size: number): Synthesized {
@@ -28,8 +30,9 @@ function synthesize(size: number): Synthesized {
   const assembly = app.synth();
   const parent = assembly.getStackByName(stack.stackName).template as Json;
   const stacks = new Map<string, Json>([[stack.stackName, parent]]);
-  for (const [id, t] of nestedTemplatesOf(parent as unknown as CfnTemplate, assembly.directory)) stacks.set(`${stack.stackName}/${id}`, t as unknown as Json);
-  return { stacks };
+  const nested = nestedTemplatesOf(parent as unknown as CfnTemplate, assembly.directory);
+  for (const [id, t] of nested) stacks.set(`${stack.stackName}/${id}`, t as unknown as Json);
+  return { stacks, flat: flattenNestedStacks(parent as unknown as CfnTemplate, nested) as unknown as Json };
 }
 
 /** The logical IDs a value references (Ref, Fn::GetAtt, ${X} in Fn::Sub). */
@@ -101,8 +104,13 @@ describe('a registry of 60 workers', () => {
     }
   });
 
-  it('has no reference cycle inside any template', () => {
+  it('has no reference cycle inside any template, nor across the parent and its nested stacks', () => {
     for (const [name, t] of sixty.stacks) expect(cycleIn(t), name).toBeUndefined();
+    // Flattened (nested outputs and parameters resolved), a cycle through a nested stack shows too.
+    expect(cycleIn(sixty.flat)).toBeUndefined();
+    const resources = Object.values(sixty.flat.Resources);
+    expect(resources.filter((r) => r.Type === 'AWS::CloudFormation::Stack')).toHaveLength(0);
+    expect(resources.filter((r) => r.Type === 'AWS::StepFunctions::StateMachine').length).toBeGreaterThan(sixty.stacks.size);
   });
 
   it('detects a cycle when there is one (the check can fail)', () => {
