@@ -1,5 +1,5 @@
 /**
- * `npm run console -- --stack AuraStreamOrchestrator [--region R] [--profile P] [--port N]`:
+ * `npm run console -- --stack AuraStreamOrchestrator [--region R] [--profile P] [--port N] [--operator NAME]`:
  * the orchestrator page for a deployed stack, on http://127.0.0.1:<port>. Credentials come from the
  * standard AWS chain (environment, profile, SSO, instance role) and stay in this process: every API
  * call and the live-updates `$connect` are signed here (local/console/).
@@ -11,10 +11,10 @@ import { startConsoleServer } from '../local/console/server.js';
 import { makeSigner } from '../local/console/signing.js';
 import { stackEndpoints } from '../local/console/stack-outputs.js';
 
-const USAGE = 'usage: npm run console -- --stack <stack name> [--region <region>] [--profile <profile>] [--port <port>]';
+const USAGE = 'usage: npm run console -- --stack <stack name> [--region <region>] [--profile <profile>] [--port <port>] [--operator <name acknowledgements carry; default: your login>]';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { stack: { type: 'string' }, region: { type: 'string' }, profile: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { stack: { type: 'string' }, region: { type: 'string' }, profile: { type: 'string' }, port: { type: 'string' }, operator: { type: 'string' }, help: { type: 'boolean' } } });
   if (values.help) {
     console.log(USAGE);
     return;
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     environment: endpoints.stackName,
     region,
     port,
+    ...(values.operator ? { operator: values.operator } : {}),
   });
   console.log(`AuraStream console for ${endpoints.stackName} (${region}): ${server.url}`);
   console.log(`  status API ${endpoints.apiUrl}; live updates ${endpoints.liveUrl ?? 'none'}; requests signed with SigV4 here, no credential reaches the browser`);

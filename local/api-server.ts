@@ -21,7 +21,7 @@ import { DynamoStatusStore } from '../lambdas/api/dynamo-status-store.js';
 import type { BackfillStarter, PipelineStarter, StartExecutionRequest } from '../lambdas/api/ports.js';
 import { matchRoute, ROUTES } from '../lambdas/api/routes.js';
 import { startLiveUpdates, type LiveUpdates } from './live-updates.js';
-import { CONSOLE_INFO_PATH, readBody, readPageFiles, send, sendJson, servePageFile, trusted } from './page.js';
+import { CONSOLE_INFO_PATH, defaultOperator, readBody, readPageFiles, send, sendJson, servePageFile, trusted } from './page.js';
 import type { LocalRuntime } from './runtime.js';
 import { silent } from './self-healing.js';
 import { ExecutionAlreadyExists, type LocalExecution } from './step-functions-runner.js';
@@ -44,6 +44,8 @@ export interface LocalApiServerOptions {
   readonly port?: number;
   /** Where the page's files are. @default local/dashboard next to this module */
   readonly dashboardDir?: string;
+  /** Who the page's Ack names. @default defaultOperator() - the login name */
+  readonly operator?: string;
 }
 
 export interface LocalApiServer {
@@ -56,6 +58,8 @@ export interface LocalApiServer {
   liveConnections(): number;
   /** Delivers what the table stream holds now to the live connections. */
   flushLive(): Promise<void>;
+  /** Cuts the open live connections, as a network failure would: the page shows it is disconnected, then reconnects. */
+  dropLive(): void;
   close(): Promise<void>;
 }
 
@@ -198,6 +202,7 @@ export async function startLocalApiServer(options: LocalApiServerOptions): Promi
   // The page: the files of the dashboard folder, read once (no path from the request reaches the disk).
   const files = readPageFiles(options.dashboardDir);
 
+  const operator = options.operator ?? defaultOperator();
   const live: LiveUpdates = startLiveUpdates({ dynamo: runtime.dynamo, tableName: runtime.tableName, template: runtime.template, clock });
   let port = 0;
 
@@ -205,7 +210,7 @@ export async function startLocalApiServer(options: LocalApiServerOptions): Promi
     if (!trusted(request, port)) return sendJson(response, 403, { error: { code: 'FORBIDDEN', message: 'the local API answers loopback requests from its own page only' } });
     const method = (request.method ?? 'GET').toUpperCase();
     const path = new URL(request.url ?? '/', 'http://local').pathname;
-    if (path === CONSOLE_INFO_PATH && method === 'GET') return sendJson(response, 200, { environment: 'local', region: null });
+    if (path === CONSOLE_INFO_PATH && method === 'GET') return sendJson(response, 200, { environment: 'local', region: null, operator });
     if (servePageFile(files, method, path, response)) return;
     const body = await readBody(request, MAX_REQUEST_BYTES);
     if (body === 'tooLarge') return sendJson(response, 413, { error: { code: 'BODY_TOO_LARGE', message: `body: at most ${MAX_REQUEST_BYTES} bytes` } });
@@ -246,6 +251,7 @@ export async function startLocalApiServer(options: LocalApiServerOptions): Promi
     started,
     liveConnections: () => live.connections(),
     flushLive: () => live.flush(),
+    dropLive: () => live.drop(),
     close: async () => {
       await live.close();
       server.closeAllConnections();

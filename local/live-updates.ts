@@ -30,6 +30,8 @@ export interface LiveUpdates {
   connections(): number;
   /** Delivers what the stream holds now to the broadcaster, and waits for its pushes. */
   flush(): Promise<void>;
+  /** Cuts every open connection, as a network failure would (new connections are still accepted). */
+  drop(): void;
   /** Detaches from the stream and closes every connection. */
   close(): Promise<void>;
 }
@@ -134,6 +136,9 @@ export function startLiveUpdates(options: LiveUpdatesOptions): LiveUpdates {
     },
     connections: () => sockets.size,
     flush: () => consumer.flush(),
+    drop: () => {
+      for (const socket of sockets.values()) socket.terminate();
+    },
     close: async () => {
       consumer.stop();
       for (const socket of sockets.values()) socket.terminate();

@@ -5,6 +5,7 @@
  * whose `Origin` is another site's (cross-site requests, WebSocket hijacking) is refused.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,8 +20,19 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 };
 /** The page's own policy: its origin only (the API and the live WebSocket are on it). */
 export const PAGE_CSP = "default-src 'self'; connect-src 'self'";
-/** The page's header info: `{ environment, region }`. */
+/** The page's header info: `{ environment, region, operator }` (the operator is who an Ack names). */
 export const CONSOLE_INFO_PATH = '/console.json';
+
+/** Who acknowledges from this page: the login name of the user running the server. */
+export function defaultOperator(): string {
+  try {
+    const name = userInfo().username.trim();
+    if (name !== '') return name;
+  } catch {
+    // No user entry (some containers): fall through.
+  }
+  return 'operator';
+}
 
 export type PageFiles = ReadonlyMap<string, { readonly type: string; readonly body: Buffer }>;
 

@@ -14,7 +14,9 @@
  *              ─ API_QUOTA_LOW ─────► SlowSchedule ► WaitQuotaReset ► RestoreSchedule
  *              ─ LOCK_CONTENTION ───► ExtendLease
  *              ─ DEPENDENCY_FAILURE ► PlanUpstream ► RetryUpstream (Map: optional ? SkipOptional
- *                                     : StartUpstream.sync:2 with Retry) ► RecordUpstream
+ *                                     : RetryUpstreamRun.sync:2) ► RecordUpstream ► UpstreamAgainOrNot
+ *                                     ─ still failing ► WaitUpstreamBackoff ► RetryUpstream (loop, bounded)
+ *                                     ─ SUCCEEDED ► RunDependents (once each) ► VerifyDependents
  *              ─ otherwise ─────────► NoRecovery
  *   Catch (States.ALL) on Recovery ──► RecordFailure (records, counts the streak, escalates) ──► RecoveryFailed
  *
@@ -28,12 +30,9 @@ import type { Construct } from 'constructs';
 import type { AnomalyCode } from '../lib/domain/anomaly-rules.js';
 import { addLambdaTransientRetry } from './worker-pipeline.js';
 import type { RecoveryStep } from '../lambdas/recovery/recover.js';
-import { RECOVERY_BOUNDS } from '../lib/domain/recovery.js';
 
 /** A recovery Lambda call's timeout: a few API calls. */
 export const RECOVERY_STEP_TIMEOUT_SECONDS = 60;
-/** DEPENDENCY_FAILURE: how the upstream pipeline is retried (a failed run fails its `.sync:2` task). */
-export const UPSTREAM_RETRY = { maxRetries: RECOVERY_BOUNDS.upstreamRetriesMax, intervalSeconds: 60, backoffRate: 2, maxDelaySeconds: 600 } as const;
 /** The longest a probe or upstream retry may run (the longest pipeline budget is 2 h). */
 export const NESTED_PIPELINE_TIMEOUT_SECONDS = 2 * 3600;
 
@@ -63,7 +62,7 @@ export function recoveryStep(scope: Construct, id: string, fn: lambda.IFunction,
  * result keeps the child's status and its output (`$.record.status` is what its run recorded: a
  * pipeline that SKIPPED still ends Succeeded, so the recovery reads the record, not the status).
  */
-function startPipelineSync(scope: Construct, id: string, from: string, resultPath: string, comment: string, nameFromRetryCount: boolean): sfn.CustomState {
+function startPipelineSync(scope: Construct, id: string, from: string, resultPath: string, comment: string): sfn.CustomState {
   return new sfn.CustomState(scope, id, {
     stateJson: {
       Type: 'Task',
@@ -71,7 +70,7 @@ function startPipelineSync(scope: Construct, id: string, from: string, resultPat
       Resource: `arn:${Aws.PARTITION}:states:::states:startExecution.sync:2`,
       Parameters: {
         'StateMachineArn.$': `${from}.stateMachineArn`,
-        ...(nameFromRetryCount ? { 'Name.$': `States.Format('{}-{}', ${from}.name, $$.State.RetryCount)` } : { 'Name.$': `${from}.name` }),
+        'Name.$': `${from}.name`,
         Input: {
           'worker.$': `${from}.input.worker`,
           'job.$': `${from}.input.job`,
@@ -89,21 +88,12 @@ function startPipelineSync(scope: Construct, id: string, from: string, resultPat
 
 /**
  * A Map that runs each item's pipeline once (`.sync:2`), as `{ result: RAN, output }` or
- * `{ result: FAILED, error }`; an item marked `optional` is `{ result: SKIPPED }`. `retry`: a failed
- * run is started again, with backoff, under a new name (UPSTREAM_RETRY).
+ * `{ result: FAILED, error }`; an item marked `optional` is `{ result: SKIPPED }`. A run is never
+ * retried here: DEPENDENCY_FAILURE loops over the Map itself, so that each attempt has its own name
+ * and scheduled time and a SKIPPED run is retried too (a Retry only sees a failed task).
  */
-function runEach(scope: Construct, prefix: string, itemsPath: string, resultPath: string, maxConcurrency: number, retry: boolean, comment: string): sfn.Map {
-  const run = startPipelineSync(scope, `${prefix}Run`, '$', '$.run', 'Run the pipeline once.', retry);
-  if (retry) {
-    run.addRetry({
-      errors: ['States.TaskFailed'],
-      interval: Duration.seconds(UPSTREAM_RETRY.intervalSeconds),
-      backoffRate: UPSTREAM_RETRY.backoffRate,
-      maxAttempts: UPSTREAM_RETRY.maxRetries,
-      maxDelay: Duration.seconds(UPSTREAM_RETRY.maxDelaySeconds),
-      jitterStrategy: sfn.JitterType.FULL,
-    });
-  }
+function runEach(scope: Construct, prefix: string, itemsPath: string, resultPath: string, maxConcurrency: number, comment: string): sfn.Map {
+  const run = startPipelineSync(scope, `${prefix}Run`, '$', '$.run', 'Run the pipeline once.');
   const ran = new sfn.Pass(scope, `${prefix}Ran`, { parameters: { result: 'RAN', 'output.$': '$.run.output' } });
   const failed = new sfn.Pass(scope, `${prefix}Failed`, { parameters: { result: 'FAILED', 'error.$': '$.error.Error' } });
   run.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
@@ -124,7 +114,7 @@ export function buildRecovery(scope: Construct, props: RecoveryDefinitionProps):
 
   // WORKER_CRASH: page, restart within the budget, check the restarted run SUCCEEDED.
   const verifyRestart = verify('VerifyRestart', 'verify-restart', 'SUCCEEDED only when the restarted run recorded SUCCEEDED.');
-  const runRestart = startPipelineSync(scope, 'RunRestart', '$.restart', '$.restartRun', 'Run the worker\'s pipeline again (trigger recovery).', false);
+  const runRestart = startPipelineSync(scope, 'RunRestart', '$.restart', '$.restartRun', 'Run the worker\'s pipeline again (trigger recovery).');
   runRestart.addCatch(verifyRestart, { errors: ['States.ALL'], resultPath: '$.restartFailure' });
   runRestart.next(verifyRestart);
   const crash = step('PageOnCall', 'page', '$.page', 'Page on-call.')
@@ -139,7 +129,7 @@ export function buildRecovery(scope: Construct, props: RecoveryDefinitionProps):
   // HIGH_FAILURE_RATE
   const recordCircuit = step('RecordCircuit', 'record-circuit', '$.circuit', 'Record the circuit state the probe left.');
   recordCircuit.next(verify('RestoreRate', 'restore-rate', 'Restore the schedules; SUCCEEDED only when a probe run SUCCEEDED and closed the circuit.'));
-  const probe = startPipelineSync(scope, 'Probe', '$.halfOpen', '$.probe', 'Run the worker\'s pipeline once as the HALF_OPEN probe; its Record closes (or reopens) the circuit.', false);
+  const probe = startPipelineSync(scope, 'Probe', '$.halfOpen', '$.probe', 'Run the worker\'s pipeline once as the HALF_OPEN probe; its Record closes (or reopens) the circuit.');
   probe.addCatch(recordCircuit, { errors: ['States.ALL'], resultPath: '$.probeFailure' });
   probe.next(recordCircuit);
   const probeOrNot = new sfn.Choice(scope, 'ProbeOrNot', { comment: 'On-demand jobs are not probed here: their next job is the probe.' })
@@ -156,7 +146,7 @@ export function buildRecovery(scope: Construct, props: RecoveryDefinitionProps):
 
   // STALE_DATA: run each stale job again, check each SUCCEEDED.
   const staleData = step('RefreshUpstream', 'refresh-upstream', '$.refresh', 'List the jobs whose data is stale.')
-    .next(runEach(scope, 'RefreshEach', '$.refresh.items', '$.refreshRuns', 4, false, 'Run each stale job once.'))
+    .next(runEach(scope, 'RefreshEach', '$.refresh.items', '$.refreshRuns', 4, 'Run each stale job once.'))
     .next(verify('VerifyRefresh', 'verify-refresh', 'SUCCEEDED only when every refresh run recorded SUCCEEDED.'));
 
   // API_QUOTA_LOW
@@ -175,16 +165,20 @@ export function buildRecovery(scope: Construct, props: RecoveryDefinitionProps):
       .otherwise(verifyLease),
   );
 
-  // DEPENDENCY_FAILURE: retry the failed upstream jobs with backoff, then run the blocked dependents once.
+  // DEPENDENCY_FAILURE: retry the failed upstream jobs with backoff until they succeed (bounded), then run the blocked dependents once.
   const verifyDependents = verify('VerifyDependents', 'verify-dependents', 'SUCCEEDED only when the upstream and then the dependents recorded SUCCEEDED.');
+  const retryUpstream = runEach(scope, 'RetryUpstream', '$.upstream.items', '$.upstreamResults', 4, 'Each upstream job still failing, run once (this attempt\'s name and scheduled time).');
+  const upstreamAgainOrNot = new sfn.Choice(scope, 'UpstreamAgainOrNot', { comment: 'A hard upstream job still failing (or SKIPPED) is tried again after the backoff; RecordUpstream fails the recovery past the bound.' })
+    .when(
+      sfn.Condition.booleanEquals('$.upstream.retry', true),
+      new sfn.Wait(scope, 'WaitUpstreamBackoff', { time: sfn.WaitTime.secondsPath('$.upstream.waitSeconds'), comment: 'The backoff before the next attempt (60, 120, 240, 480, then 600 s).' }).next(retryUpstream),
+    )
+    .when(sfn.Condition.booleanEquals('$.upstream.runDependents', true), runEach(scope, 'RunDependents', '$.upstream.dependents', '$.dependentRuns', 1, 'The blocked dependents, once each, in order, as soon as the upstream SUCCEEDED.').next(verifyDependents))
+    .otherwise(verifyDependents);
   const dependencyFailure = step('PlanUpstream', 'plan-upstream', '$.upstream', 'List the failed upstream jobs (the job consumed; optional ones are skipped) and the dependents they block.')
-    .next(runEach(scope, 'RetryUpstream', '$.upstream.items', '$.upstreamResults', 4, true, 'Each failed upstream job, retried with backoff.'))
-    .next(step('RecordUpstream', 'record-upstream', '$.upstreamRecord', 'Record the retries; fail the recovery when a hard upstream still does not succeed.'))
-    .next(
-      new sfn.Choice(scope, 'DependentsOrNot')
-        .when(sfn.Condition.booleanEquals('$.upstream.runDependents', true), runEach(scope, 'RunDependents', '$.upstream.dependents', '$.dependentRuns', 1, false, 'The blocked dependents, once each, in order.').next(verifyDependents))
-        .otherwise(verifyDependents),
-    );
+    .next(retryUpstream)
+    .next(step('RecordUpstream', 'record-upstream', '$.upstream', 'Record the attempt; plan the next one with its backoff, or fail the recovery past the bound.'))
+    .next(upstreamAgainOrNot);
 
   const branches: Readonly<Partial<Record<AnomalyCode, sfn.IChainable>>> = {
     WORKER_CRASH: crash,

@@ -11,24 +11,34 @@
  * | `state`, `severity` | S | for reading the table by eye                                  |
  * | `version`    | N    | optimistic concurrency: every write is conditional on the previous   |
  * | `incident`   | M    | the whole Incident                                                   |
- * | `gsi1pk`     | S    | `INCIDENTS_OPEN` while not RESOLVED: the sparse GSI `byTime` lists them |
- * | `gsi1sk`     | S    | `<first seen ISO>#<incident id>`                                      |
+ * | `gsi1pk`     | S    | `INCIDENTS_OPEN` while not RESOLVED, then `INCIDENTS_RESOLVED`: the  |
+ * |              |      | GSI `byTime` lists each kind (GET /incidents?state=open or resolved)  |
+ * | `gsi1sk`     | S    | `<first seen ISO>#<incident id>`; resolved: `<resolved ISO>#<id>`     |
  * | `expiresAt`  | N    | TTL, RESOLVED only: resolved + INCIDENT_RETENTION_DAYS               |
  *
  * Requests: `read` one consistent GetItem; `readWorker` one consistent Query of the worker's
- * partition (`begins_with(sk, INCIDENT#)`); `listUnresolved` Queries of the GSI; `write` one
+ * partition (`begins_with(sk, INCIDENT#)`); `listUnresolved` Queries of the GSI; `listPage` one
+ * page of one GSI partition, newest first (the API's listing); `write` one
  * conditional PutItem (`attribute_not_exists(pk)` for version 1, else `version = next - 1`). A
  * failed condition is an answer (`false`); anything else is thrown for the caller to retry.
  */
-import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { keyJob, type Incident, type IncidentKey, type IncidentStore } from '../../lib/domain/incident.js';
-import { BY_TIME_INDEX, GSI1_PK, GSI1_SK, normalizeIso, workerPk } from '../../lib/domain/worker-state.js';
+import { BY_TIME_INDEX, GSI1_PK, GSI1_SK, INCIDENTS_GSI_PK, normalizeIso, workerPk } from '../../lib/domain/worker-state.js';
 import { isConditionFailure } from './dynamo-state-store.js';
 
 export const INCIDENT_SK_PREFIX = 'INCIDENT#';
 export const incidentSk = (key: Pick<IncidentKey, 'job' | 'anomaly'>): string => `${INCIDENT_SK_PREFIX}${keyJob(key.job)}#${key.anomaly}`;
 /** The GSI partition of unresolved incidents. */
-export const INCIDENTS_OPEN_GSI_PK = 'INCIDENTS_OPEN';
+export const INCIDENTS_OPEN_GSI_PK = INCIDENTS_GSI_PK.open;
+/** The GSI partition of resolved incidents (until their TTL). */
+export const INCIDENTS_RESOLVED_GSI_PK = INCIDENTS_GSI_PK.resolved;
+
+/** One page of a GSI listing, newest first; `lastKey` when there may be more. */
+export interface IncidentPage {
+  readonly items: readonly Incident[];
+  readonly lastKey?: Readonly<Record<string, string>>;
+}
 /** How long a resolved incident stays in the table, in days. */
 export const INCIDENT_RETENTION_DAYS = 30;
 
@@ -79,6 +89,29 @@ export class DynamoIncidentStore implements IncidentStore {
     });
   }
 
+  /** One page of the open (`INCIDENTS_OPEN`) or resolved (`INCIDENTS_RESOLVED`) incidents, newest first. */
+  async listPage(partition: typeof INCIDENTS_OPEN_GSI_PK | typeof INCIDENTS_RESOLVED_GSI_PK, limit: number, startKey?: Readonly<Record<string, string>>): Promise<IncidentPage> {
+    const page: QueryCommandOutput = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: BY_TIME_INDEX,
+        KeyConditionExpression: '#gpk = :partition',
+        ExpressionAttributeNames: { '#gpk': GSI1_PK },
+        ExpressionAttributeValues: { ':partition': partition },
+        ScanIndexForward: false,
+        Limit: limit,
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      }),
+    );
+    const items: Incident[] = [];
+    for (const item of page.Items ?? []) {
+      const incident = incidentOfItem(item);
+      if (incident === null) this.onUnreadable(String(item['pk']), String(item['sk']));
+      else items.push(incident);
+    }
+    return page.LastEvaluatedKey ? { items, lastKey: page.LastEvaluatedKey as Record<string, string> } : { items };
+  }
+
   async write(next: Incident): Promise<boolean> {
     const resolved = next.state === 'RESOLVED';
     const item: Record<string, unknown> = {
@@ -91,7 +124,11 @@ export class DynamoIncidentStore implements IncidentStore {
       version: next.version,
       incident: next,
       ...(resolved
-        ? { expiresAt: Math.floor(Date.parse(next.resolvedAt ?? next.lastSeen) / 1000) + INCIDENT_RETENTION_DAYS * 24 * 3600 }
+        ? {
+            expiresAt: Math.floor(Date.parse(next.resolvedAt ?? next.lastSeen) / 1000) + INCIDENT_RETENTION_DAYS * 24 * 3600,
+            [GSI1_PK]: INCIDENTS_RESOLVED_GSI_PK,
+            [GSI1_SK]: `${normalizeIso(next.resolvedAt ?? next.lastSeen)}#${next.id}`,
+          }
         : { [GSI1_PK]: INCIDENTS_OPEN_GSI_PK, [GSI1_SK]: `${normalizeIso(next.firstSeen)}#${next.id}` }),
     };
     try {

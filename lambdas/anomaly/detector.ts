@@ -45,6 +45,7 @@
  */
 import type { DynamoDBBatchResponse } from 'aws-lambda';
 import { deliveryPlan, renderAlert, type Alert } from '../../lib/domain/alerting.js';
+import { backfillOffer } from '../../lib/domain/backfill-offer.js';
 import {
   evaluateReport,
   observedAtMs,
@@ -224,7 +225,10 @@ export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promi
       // Opening not finished (a record that failed between the write and the publish): finish it, once.
       if (incident.state === 'RESOLVED' || (incident.notified.includes('OPENED') && incident.recoveries.length > 0) || outcome.kind === 'STALE') return;
     }
-    const alert = buildIncidentAlert({ incident, transition: 'OPENED', region: deps.region, observed: finding.observed, threshold: finding.threshold, ...(target.report ? { report: target.report } : {}) });
+    const opening = buildIncidentAlert({ incident, transition: 'OPENED', region: deps.region, observed: finding.observed, threshold: finding.threshold, ...(target.report ? { report: target.report } : {}) });
+    // A missed run offers the backfill of its missed slots (in the text and the webhook payload).
+    const offer = backfillOffer(incident, jobSpecOf);
+    const alert: Alert = offer === null ? opening : { ...opening, backfill: offer };
     // The recovery first: it must not wait for SNS, and starting it again is a no-op (named by the alert id).
     await startRecovery(target, incident, alert, attributes, summary);
     if (!incident.notified.includes('OPENED') && (await notify(alert, record, { ...attributes, alertId: alert.id }))) {

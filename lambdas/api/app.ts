@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { applyConfigPatch, effectiveCircuit, WorkerConfigPatch } from '../../lib/domain/worker-config.js';
-import { ALERTS_GSI_PK, circuitOf, GSI1_PK, GSI1_SK, workerPk, type OrchestratorMode } from '../../lib/domain/worker-state.js';
+import { ALERTS_GSI_PK, circuitOf, GSI1_PK, GSI1_SK, INCIDENTS_GSI_PK, workerPk, type OrchestratorMode } from '../../lib/domain/worker-state.js';
 import { ALL_WORKERS } from '../../lib/registry/index.js';
 import type { JobSpec, WorkerSpec } from '../../lib/registry/types.js';
 import { hasExactly, pageParams, encodeCursor } from './cursor.js';
@@ -30,6 +30,7 @@ import {
   type SlotRecord,
 } from '../../lib/domain/backfill.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
+import { INCIDENT_LISTINGS, incidentView } from '../../lib/domain/incident-view.js';
 import { BACKFILL_CLAIM_TTL_SECONDS, BackfillBody, backfillBatchName, backfillRun } from './backfill.js';
 
 export type { ApiDeps } from './ports.js';
@@ -54,6 +55,8 @@ const ReasonBody = z.strictObject({ reason: z.string().min(1).max(500).optional(
 const AckBody = z.strictObject({ by: z.string().trim().min(1).max(128), note: z.string().max(1000).optional() });
 /** `<worker>~<job|->~<ANOMALY>~<generation>` (lib/domain/incident.ts incidentId). */
 const IncidentIdParam = z.string().regex(/^[a-z0-9_]+~([a-z0-9_]+|-)~[A-Z_]+~[1-9][0-9]{0,8}$/, { message: 'must look like <worker>~<job or ->~<ANOMALY>~<generation>' });
+/** `?state=open|resolved` of GET /incidents (default open); limit and cursor are read by pageParams. */
+const IncidentsQuery = z.looseObject({ state: z.enum(INCIDENT_LISTINGS).optional() });
 const AlertIdParam = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, { message: 'must be 1 to 128 characters of A-Z a-z 0-9 _ -' });
 
 const MODE_OF: Readonly<Record<'pause' | 'resume' | 'drain', OrchestratorMode>> = { pause: 'PAUSED', resume: 'RUNNING', drain: 'DRAINING' };
@@ -267,6 +270,18 @@ export function makeHandler(deps: ApiDeps): (event: ApiEvent | unknown) => Promi
     return json(200, { alertId, status: out.status, acknowledgedAt: out.acknowledgedAt, by: body.by });
   }
 
+  async function listIncidents(req: Request): Promise<JsonResponse> {
+    const listing = parseWith(IncidentsQuery, req.query, 'query').state ?? 'open';
+    const partition = INCIDENTS_GSI_PK[listing];
+    const page = pageParams(
+      req.query,
+      (k: PageKey) => hasExactly(k, ['pk', 'sk', GSI1_PK, GSI1_SK]) && k[GSI1_PK] === partition && (k['pk'] ?? '').startsWith('WORKER#') && (k['sk'] ?? '').startsWith('INCIDENT#'),
+    );
+    const out = await deps.store.listIncidents(listing, page);
+    const nowMs = deps.clock();
+    return json(200, { state: listing, at: iso(nowMs), items: out.items.map((i) => incidentView(i, workers, nowMs)), nextCursor: out.lastKey ? encodeCursor(out.lastKey) : null });
+  }
+
   async function ackIncident(req: Request): Promise<JsonResponse> {
     const incidentId = parseWith(IncidentIdParam, req.params['id'], 'path.id', 'INVALID_INCIDENT_ID');
     const raw = parseJsonBody(req.body, req.isBase64Encoded);
@@ -324,7 +339,7 @@ export function makeHandler(deps: ApiDeps): (event: ApiEvent | unknown) => Promi
     const settings = effectiveCircuit(worker, state?.config);
     if (admit(circuit, nowMs, settings).admission === 'SKIP') {
       const reopens = circuit.changedAtMs === null ? '' : `; it admits a probe from ${iso(circuit.changedAtMs + settings.openTimeoutSeconds * 1000)}`;
-      throw conflict('CIRCUIT_OPEN', `the circuit of ${worker.id} is ${circuit.state}${reopens}: a backfill would only record skips`);
+      throw conflict('CIRCUIT_OPEN', `the circuit of ${worker.id}.${job.id} is ${circuit.state}${reopens}: a backfill would only record skips`);
     }
 
     let slots: number[];
@@ -425,6 +440,7 @@ export function makeHandler(deps: ApiDeps): (event: ApiEvent | unknown) => Promi
     triggerWorker,
     putWorkerConfig,
     ackAlert,
+    listIncidents,
     ackIncident,
     pause: (req) => setMode(req, 'pause'),
     resume: (req) => setMode(req, 'resume'),

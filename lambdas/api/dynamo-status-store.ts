@@ -20,7 +20,9 @@ import {
   type WorkerStateItem,
 } from '../../lib/domain/worker-state.js';
 import { DynamoAlertStore } from '../adapters/dynamo-alert-store.js';
-import { DynamoIncidentStore } from '../adapters/dynamo-incident-store.js';
+import { DynamoIncidentStore, INCIDENTS_OPEN_GSI_PK, INCIDENTS_RESOLVED_GSI_PK } from '../adapters/dynamo-incident-store.js';
+import type { Incident } from '../../lib/domain/incident.js';
+import type { IncidentListing } from '../../lib/domain/incident-view.js';
 import { ALERT_SK, alertPk } from '../../lib/domain/anomaly-evaluation.js';
 import { recordAcknowledgement } from '../../lib/domain/incident.js';
 import { DynamoStateStore, isConditionFailure, putIfAbsent } from '../adapters/dynamo-state-store.js';
@@ -170,6 +172,10 @@ export class DynamoStatusStore implements StatusStore {
     const incidentId = (item.Item?.['alert'] as { incident?: { id?: unknown } } | undefined)?.incident?.id;
     if (typeof incidentId === 'string') await recordAcknowledgement(this.incidents, incidentId, ack.by, nowMs);
     return out;
+  }
+
+  async listIncidents(listing: IncidentListing, page: PageRequest): Promise<Page<Incident>> {
+    return this.incidents.listPage(listing === 'open' ? INCIDENTS_OPEN_GSI_PK : INCIDENTS_RESOLVED_GSI_PK, page.limit, page.startKey);
   }
 
   async acknowledgeIncident(incidentId: string, nowMs: number, ack: AcknowledgeBy): Promise<AcknowledgeOutcome> {

@@ -4,6 +4,8 @@
  * their own (in-memory fakes, or the real adapters over dynalite). Types only.
  */
 import type { Alert } from '../../lib/domain/alerting.js';
+import type { Incident } from '../../lib/domain/incident.js';
+import type { IncidentListing } from '../../lib/domain/incident-view.js';
 import type { WorkerConfig } from '../../lib/domain/worker-config.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import type { OrchestratorMode, OrchestratorState, WorkerStateItem } from '../../lib/domain/worker-state.js';
@@ -87,6 +89,11 @@ export interface StatusStore {
   listAlerts(page: PageRequest): Promise<Page<AlertListing>>;
   /** Sets `acknowledgedAt` (and who, and why) once; when the alert announced an incident, acknowledges the incident too. */
   acknowledgeAlert(alertId: string, nowMs: number, ack: AcknowledgeBy): Promise<AcknowledgeOutcome>;
+  /**
+   * Incidents through the `byTime` GSI, newest first: `open` ones (not resolved, acknowledged or
+   * not) by first sighting, `resolved` ones by resolution.
+   */
+  listIncidents(listing: IncidentListing, page: PageRequest): Promise<Page<Incident>>;
   /** Acknowledges an incident once (lib/domain/incident.ts): its escalation stops. */
   acknowledgeIncident(incidentId: string, nowMs: number, ack: AcknowledgeBy): Promise<AcknowledgeOutcome>;
   /**

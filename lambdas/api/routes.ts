@@ -11,6 +11,7 @@ export const ROUTES = [
   { name: 'backfill', method: 'POST', pattern: ['workers', ':id', 'jobs', ':job', 'backfill'] },
   { name: 'listAlerts', method: 'GET', pattern: ['alerts'] },
   { name: 'ackAlert', method: 'POST', pattern: ['alerts', ':id', 'ack'] },
+  { name: 'listIncidents', method: 'GET', pattern: ['incidents'] },
   { name: 'ackIncident', method: 'POST', pattern: ['incidents', ':id', 'ack'] },
   { name: 'pause', method: 'POST', pattern: ['orchestrator', 'pause'] },
   { name: 'resume', method: 'POST', pattern: ['orchestrator', 'resume'] },

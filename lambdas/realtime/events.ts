@@ -11,9 +11,11 @@
  * | lock of a job changed (holder, fence or expiry)     | holder (null = released), fence, expiry|
  * | INSERT or MODIFY of `ORCH` / `STATE`                | `mode`: RUNNING, PAUSED or DRAINING,   |
  * |                                                     | reason, since when                     |
+ * | INSERT or MODIFY of `WORKER#<id>` / `INCIDENT#...`  | `incident`: id, status (OPEN,          |
+ * |                                                     | ACKNOWLEDGED, RESOLVED), state, detail |
  * | anything else (the event source filters most out)   | none (`ignored`)                       |
  *
- * A record of one of the first three kinds that cannot be read is `invalid`, with the reason.
+ * A record of one of these kinds that cannot be read is `invalid`, with the reason.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -66,6 +68,26 @@ const AlertItem = z.object({
     severity: z.string().min(1),
     detail: z.string(),
     raisedAt: IsoTime,
+  }),
+});
+
+const IncidentItem = z.object({
+  pk: z.string().startsWith('WORKER#'),
+  incident: z.object({
+    id: z.string().min(1),
+    key: z.object({ worker: z.string().min(1), job: z.string().nullable(), anomaly: z.string().min(1) }),
+    state: z.string().min(1),
+    severity: z.string().min(1),
+    detail: z.string(),
+    lastDetail: z.string(),
+    firstSeen: IsoTime,
+    lastSeen: IsoTime,
+    count: z.number(),
+    impactedJobs: z.array(z.string()),
+    acknowledgedAt: z.string().nullable(),
+    acknowledgedBy: z.string().nullable(),
+    resolvedAt: z.string().nullable(),
+    resolution: z.string().nullable(),
   }),
 });
 
@@ -197,6 +219,37 @@ function circuitEvents(oldState: WorkerStateItem, newState: WorkerStateItem, wor
   });
 }
 
+/** An incident's write: where it stands now (the page reads GET /incidents for the rest). */
+function incidentEvent(record: ParsedRecord): RealtimeEvent {
+  const parsed = IncidentItem.safeParse(image(record.dynamodb.NewImage, 'NewImage'));
+  if (!parsed.success) throw new Error(`malformed INCIDENT item: ${issuesText(parsed.error)}`);
+  const i = parsed.data.incident;
+  const status = i.state === 'RESOLVED' ? 'RESOLVED' : i.acknowledgedAt !== null ? 'ACKNOWLEDGED' : 'OPEN';
+  const at = i.resolvedAt ?? i.acknowledgedAt ?? i.lastSeen;
+  return {
+    type: 'incident',
+    worker: i.key.worker,
+    at: new Date(Number.isNaN(Date.parse(at)) ? i.lastSeen : at).toISOString(),
+    data: {
+      incidentId: i.id,
+      change: record.eventName,
+      status,
+      state: i.state,
+      job: i.key.job,
+      anomaly: i.key.anomaly,
+      severity: i.severity,
+      detail: i.lastDetail,
+      count: i.count,
+      impactedJobs: i.impactedJobs,
+      firstSeen: i.firstSeen,
+      acknowledgedAt: i.acknowledgedAt,
+      acknowledgedBy: i.acknowledgedBy,
+      resolvedAt: i.resolvedAt,
+      resolution: i.resolution,
+    },
+  };
+}
+
 function eventsOf(record: ParsedRecord): RealtimeEvent[] | null {
   const pk = keyText(record.dynamodb.Keys, 'pk');
   const sk = keyText(record.dynamodb.Keys, 'sk');
@@ -204,6 +257,7 @@ function eventsOf(record: ParsedRecord): RealtimeEvent[] | null {
   if (record.eventName !== 'REMOVE' && pk.startsWith('ALERT#') && sk === 'ALERT') return [alertEvent(record)];
   if (record.eventName !== 'REMOVE' && pk.startsWith('WORKER#') && sk === STATE_SK) return stateEvents(record, pk);
   if (record.eventName !== 'REMOVE' && pk === ORCH_PK && sk === STATE_SK) return [modeEvent(record)];
+  if (record.eventName !== 'REMOVE' && pk.startsWith('WORKER#') && sk.startsWith('INCIDENT#')) return [incidentEvent(record)];
   return null;
 }
 

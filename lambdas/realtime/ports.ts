@@ -3,7 +3,7 @@
  * The AWS adapters are in adapters.ts; the local runtime (local/live-updates.ts) brings its own.
  */
 
-export const REALTIME_EVENT_TYPES = ['report', 'alert', 'circuit', 'lock', 'mode'] as const;
+export const REALTIME_EVENT_TYPES = ['report', 'alert', 'circuit', 'lock', 'mode', 'incident'] as const;
 export type RealtimeEventType = (typeof REALTIME_EVENT_TYPES)[number];
 
 /** What every connected client receives, one JSON message per event. */

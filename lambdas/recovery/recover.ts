@@ -30,6 +30,7 @@ import {
   unmarkSlowed,
   dependencyRecoveryPlan,
   nextRunAtMs,
+  upstreamRetryDelaySeconds,
   RECOVERY_OUTCOMES,
   runNotRecovered,
   staleDataTargets,
@@ -237,10 +238,10 @@ const stepError = (ctx: Ctx, path: string): z.infer<typeof StepError> | null => 
 const onDemandReason = (ctx: Ctx, what: string): string | null =>
   ctx.worker.executionModel === 'on-demand' ? `${jobName(ctx)} is on demand: a ${what} would need a request to replay, and the queue retries its own jobs` : null;
 
-const pipelineInput = (ctx: Ctx, worker: string, job: string, trigger: 'recovery' | 'refresh'): Record<string, unknown> => ({
+const pipelineInput = (ctx: Ctx, worker: string, job: string, trigger: 'recovery' | 'refresh', atMs: number = ctx.nowMs): Record<string, unknown> => ({
   worker,
   job,
-  scheduledTime: new Date(ctx.nowMs).toISOString(),
+  scheduledTime: new Date(atMs).toISOString(),
   trigger,
 });
 
@@ -542,8 +543,22 @@ async function verifyRefresh(ctx: Ctx) {
   return conclude(ctx, verdict(ctx, 'SUCCEEDED', `refreshed ${target}: each run SUCCEEDED`, target));
 }
 
-/** Room for `-<retry count>` after the base name. */
-const RETRY_SUFFIX_CHARS = 3;
+const DependentItem = z.object({ worker: z.string(), job: z.string() });
+/** `$.upstream`: the plan, then (after each attempt) what is left to retry. */
+const UpstreamPlan = z.object({
+  items: z.array(UpstreamItem.loose()),
+  /** Every hard upstream job of the plan, `worker.job` (items shrinks to the ones still failing). */
+  targets: z.array(z.string()).default([]),
+  dependents: z.array(DependentItem.loose()),
+  /** Attempts made before this one: 0 for the first. */
+  attempt: z.number().int().min(0).default(0),
+}).loose();
+
+/** A retried upstream job's run: its own name and scheduled time per attempt (`atMs`). */
+const upstreamRun = (ctx: Ctx, t: { worker: string; job: string }, attempt: number, atMs: number) => ({
+  name: recoveryExecutionName(ctx.input.alertId, `retry${attempt}`, t.worker, t.job),
+  input: pipelineInput(ctx, t.worker, t.job, 'recovery', atMs),
+});
 
 /**
  * DEPENDENCY_FAILURE: the failed upstream jobs to retry (dependencyRecoveryPlan: only stale ones,
@@ -557,7 +572,7 @@ async function planUpstream(ctx: Ctx) {
   const items = plan.upstream.flatMap((t) => {
     const arn = runnable(t.worker, t.job);
     if (arn === undefined) return [];
-    return [{ worker: t.worker, job: t.job, optional: t.optional, why: t.why, stateMachineArn: arn, name: recoveryExecutionName(ctx.input.alertId, 'retry', t.worker, t.job, 80 - RETRY_SUFFIX_CHARS), input: pipelineInput(ctx, t.worker, t.job, 'recovery') }];
+    return [{ worker: t.worker, job: t.job, optional: t.optional, why: t.why, stateMachineArn: arn, ...upstreamRun(ctx, t, 0, ctx.nowMs) }];
   });
   const dependents = plan.dependents.flatMap((d) => {
     const arn = runnable(d.worker, d.job);
@@ -568,29 +583,44 @@ async function planUpstream(ctx: Ctx) {
     upstream: items.map(({ worker, job, optional, why }) => ({ worker, job, optional, why })),
     dependents: dependents.map(({ worker, job }) => ({ worker, job })),
   });
-  return { items, dependents, runDependents: dependents.length > 0 };
+  const targets = items.filter((i) => !i.optional).map((i) => `${i.worker}.${i.job}`);
+  return { items, targets, dependents, runDependents: dependents.length > 0, attempt: 0, retry: false, waitSeconds: 0 };
 }
 
-/** Records the upstream retries; fails the recovery when a hard upstream still did not SUCCEED. */
+/**
+ * After each attempt: the upstream jobs still failing (a SKIPPED run is "not yet") are retried after
+ * the backoff (`retry`, `waitSeconds`), each with a new name and scheduled time; once every hard one
+ * SUCCEEDED the dependents run, now (their scheduled time is now). Past RECOVERY_BOUNDS.upstreamRetriesMax
+ * retries the recovery fails.
+ */
 async function recordUpstream(ctx: Ctx) {
-  const items = parse(z.object({ items: z.array(UpstreamItem.loose()) }), ctx.state['upstream'], '$.upstream').items;
-  const lines = runsNotRecovered(items, parse(z.array(RunOutcome), ctx.state['upstreamResults'] ?? [], '$.upstreamResults'));
-  const failedHard = lines.filter((l) => !l.optional && l.why !== null);
-  const detail = lines.map((l) => `${l.upstream}: ${l.optional ? 'optional, skipped' : (l.why ?? 'SUCCEEDED')}`).join('; ') || 'no upstream';
-  if (failedHard.length > 0) {
-    const v = verdict(ctx, 'FAILED', `upstream still failing after up to ${RECOVERY_BOUNDS.upstreamRetriesMax + 1} attempts with backoff: ${failedHard.map((l) => l.why).join('; ')}`, failedHard.map((l) => l.upstream).join(', '));
-    await record(ctx, 'FAILED', detail, { upstream: lines, verdict: v });
+  const plan = parse(UpstreamPlan, ctx.state['upstream'], '$.upstream');
+  const lines = runsNotRecovered(plan.items, parse(z.array(RunOutcome), ctx.state['upstreamResults'] ?? [], '$.upstreamResults'));
+  const failing = plan.items.filter((item, i) => !item.optional && lines[i]?.why !== null);
+  const attempt = plan.attempt + 1;
+  const detail = `attempt ${attempt}: ${lines.map((l) => `${l.upstream}: ${l.optional ? 'optional, skipped' : (l.why ?? 'SUCCEEDED')}`).join('; ') || 'no upstream'}`;
+  if (failing.length === 0) {
+    await record(ctx, 'APPLIED', detail, { upstream: lines, attempts: attempt });
+    const dependents = plan.dependents.map((d) => ({ ...d, input: pipelineInput(ctx, d.worker, d.job, 'recovery') }));
+    return { ...plan, items: [], dependents, attempt, retry: false, waitSeconds: 0 };
+  }
+  const waitSeconds = upstreamRetryDelaySeconds(attempt);
+  if (waitSeconds === null) {
+    const v = verdict(ctx, 'FAILED', `upstream still failing after ${attempt} attempts (${RECOVERY_BOUNDS.upstreamRetriesMax} retries with backoff): ${failing.map((i) => lines[plan.items.indexOf(i)]?.why).join('; ')}`, failing.map((i) => `${i.worker}.${i.job}`).join(', '));
+    await record(ctx, 'FAILED', detail, { upstream: lines, attempts: attempt, verdict: v });
     throw new RecoveryIncompleteError(v.reason);
   }
-  await record(ctx, 'APPLIED', detail, { upstream: lines });
-  return { result: 'APPLIED', detail };
+  const atMs = ctx.nowMs + waitSeconds * 1000;
+  const items = failing.map((item) => ({ ...item, ...upstreamRun(ctx, item, attempt, atMs) }));
+  await record(ctx, 'APPLIED', `${detail}; retry ${attempt} of ${RECOVERY_BOUNDS.upstreamRetriesMax} in ${waitSeconds} s`, { upstream: lines, attempts: attempt, nextRetryAt: new Date(atMs).toISOString() });
+  return { ...plan, items, attempt, retry: true, waitSeconds };
 }
 
 /** DEPENDENCY_FAILURE's goal: the upstream SUCCEEDED and the blocked dependents then ran and SUCCEEDED. */
 async function verifyDependents(ctx: Ctx) {
-  const plan = parse(z.object({ items: z.array(UpstreamItem.loose()), dependents: z.array(z.object({ worker: z.string(), job: z.string() }).loose()) }), ctx.state['upstream'], '$.upstream');
-  const target = plan.items.filter((i) => !i.optional).map((i) => `${i.worker}.${i.job}`).join(', ') || jobName(ctx);
-  if (plan.items.length === 0 && plan.dependents.length === 0) return conclude(ctx, verdict(ctx, 'NOT_APPLICABLE', `no upstream of ${jobName(ctx)} is failing any more`));
+  const plan = parse(UpstreamPlan, ctx.state['upstream'], '$.upstream');
+  const target = plan.targets.join(', ') || jobName(ctx);
+  if (plan.targets.length === 0 && plan.dependents.length === 0) return conclude(ctx, verdict(ctx, 'NOT_APPLICABLE', `no upstream of ${jobName(ctx)} is failing any more`));
   const lines = runsNotRecovered(plan.dependents, parse(z.array(RunOutcome), ctx.state['dependentRuns'] ?? [], '$.dependentRuns'));
   const failed = lines.filter((l) => l.why !== null);
   if (failed.length > 0) return conclude(ctx, verdict(ctx, 'FAILED', `upstream ${target} recovered, but ${failed.map((l) => l.why).join('; ')}`, target));

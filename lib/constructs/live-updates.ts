@@ -21,13 +21,15 @@ import { FUNCTION_LOG_RETENTION, OrchestratorFunction } from './orchestrator-fun
  * - report inserts (`WORKER#<id>` / `REPORT#...`);
  * - alert inserts and modifications (`ALERT#<id>` / `ALERT`: raised, delivered, escalated, acknowledged);
  * - worker STATE writes (the handler keeps those whose circuit or a job's lock changed);
- * - the orchestrator's mode (`ORCH` / `STATE`: pause, resume, drain).
+ * - the orchestrator's mode (`ORCH` / `STATE`: pause, resume, drain);
+ * - incident writes (`WORKER#<id>` / `INCIDENT#...`: opened, seen again, acknowledged, resolved).
  */
 export const BROADCAST_PATTERNS = {
   reportInserts: { eventName: ['INSERT'], dynamodb: { Keys: { sk: { S: [{ prefix: 'REPORT#' }] } } } },
   alertWrites: { eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { sk: { S: ['ALERT'] } } } },
   stateWrites: { eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { pk: { S: [{ prefix: 'WORKER#' }] }, sk: { S: ['STATE'] } } } },
   modeWrites: { eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { pk: { S: ['ORCH'] }, sk: { S: ['STATE'] } } } },
+  incidentWrites: { eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { pk: { S: [{ prefix: 'WORKER#' }] }, sk: { S: [{ prefix: 'INCIDENT#' }] } } } },
 } as const;
 
 /**
@@ -112,7 +114,7 @@ export interface LiveUpdatesProps {
 /**
  * Real-time updates: an API Gateway WebSocket API whose $connect is IAM-authorized, connections
  * kept in the table (lambdas/realtime/connections.ts), and a broadcaster on the table stream
- * (lambdas/realtime/broadcaster.ts) that pushes report, alert and circuit events to every
+ * (lambdas/realtime/broadcaster.ts) that pushes report, alert, circuit, lock, mode and incident events to every
  * connection. Delivery on the stream is explicit, as for the anomaly detector: filters, partial
  * batch responses, bisect on error, bounded retries and record age, an encrypted on-failure queue.
  */
@@ -149,7 +151,7 @@ export class LiveUpdates extends Construct {
 
     const integration = new WebSocketLambdaIntegration('Connections', this.connectionsHandler.fn);
     this.api = new apigwv2.WebSocketApi(this, 'Api', {
-      description: 'AuraStream live updates: report, alert and circuit events (IAM-authorized $connect).',
+      description: 'AuraStream live updates: report, alert, circuit, lock, mode and incident events (IAM-authorized $connect).',
       connectRouteOptions: { integration, authorizer: new WebSocketIamAuthorizer() },
       disconnectRouteOptions: { integration },
     });
@@ -187,7 +189,7 @@ export class LiveUpdates extends Construct {
       memorySizeMb: LIVE_UPDATES_DEFAULTS.memorySizeMb,
       timeout: Duration.seconds(LIVE_UPDATES_DEFAULTS.timeoutSeconds),
       serviceName: 'broadcaster',
-      description: 'Pushes report, alert and circuit events from the table stream to the live WebSocket connections.',
+      description: 'Pushes report, alert, circuit, lock, mode and incident events from the table stream to the live WebSocket connections.',
       environment: { TABLE_NAME: props.table.tableName, WEBSOCKET_CALLBACK_URL: this.stage.callbackUrl },
     });
     const fn = this.broadcaster.fn;

@@ -14,6 +14,7 @@
  * | LOW      | log only                      | none              | 60 min       |
  */
 import { createHash } from 'node:crypto';
+import { backfillOfferText, type BackfillOffer } from './backfill-offer.js';
 import { ALERT_DEADLINE_SECONDS, RULE_BY_CODE, SEVERITIES, type AnomalyCode, type AnomalyFinding, type Severity } from './anomaly-rules.js';
 import { InvalidPayloadError } from './errors.js';
 import { recoveryFor } from './recovery.js';
@@ -92,6 +93,8 @@ export interface Alert {
   readonly consoleUrl: string | null;
   /** Set when the alert is an incident's transition (lib/domain/incident.ts): then `id` is the transition's, not a dedup window's. */
   readonly incident?: AlertIncident;
+  /** Set when a missed-run incident opened: the backfill that runs the missed slots (lib/domain/backfill-offer.ts). */
+  readonly backfill?: BackfillOffer;
 }
 
 /** The incident an alert announces a transition of (OPENED, RESOLVED). */
@@ -368,6 +371,7 @@ function alertLines(alert: Alert): string[] {
     ['Recommendation', alert.recommendation ?? 'none (alert only)'],
     ['Execution', alert.executionId ?? '-'],
     ['Console', alert.consoleUrl ?? '-'],
+    ...(alert.backfill ? ([['Backfill', backfillOfferText(alert.backfill)]] as [string, string][]) : []),
     ['Alert id', alert.id],
   ];
   return rows.map(([label, value]) => `${`${label}:`.padEnd(16)}${value}`);

@@ -304,7 +304,8 @@ export interface DependencyRecoveryPlan {
  *   stage consumes (youtube games), the dependents the stages that consume one (creator intel,
  *   playbook), in stage order;
  * - a job with stale data dependencies (creator intel skipped DEPENDENCY_FAILED): those are the
- *   upstream, the job itself the dependent;
+ *   upstream; the dependents are the job itself and then every other job a failed hard upstream
+ *   blocks (playbook too: the incident is on the root cause, and so is its one recovery);
  * - the failed upstream job itself (the incident is keyed on the root cause): itself, and the jobs
  *   whose hard data dependency names it and is stale.
  */
@@ -323,14 +324,46 @@ export function dependencyRecoveryPlan(worker: WorkerSpec, job: JobSpec, registr
     const blocked = stages.filter((s) => upstreamOf(s).some((t) => !t.optional));
     return { upstream: unique(stages.flatMap(upstreamOf)), dependents: blocked };
   }
+  /** The jobs whose hard data dependency on `worker.job` is stale: the ones its failure blocks. */
+  const blockedBy = (upWorker: string, upJob: string): DependentRun[] =>
+    registry.flatMap((w) =>
+      w.jobs
+        .filter((j) => w.dependencies.some((d) => d.on === upWorker && d.job === upJob && d.relation === 'data' && d.kind === 'hard') && staleUpstreams(w, j, states, nowMs).some((t) => t.worker === upWorker && t.job === upJob))
+        .map((j) => ({ worker: w.id, job: j.id })),
+    );
+  const uniqueRuns = (runs: DependentRun[]): DependentRun[] => [...new Map(runs.map((r) => [`${r.worker}.${r.job}`, r] as const)).values()];
   const own = staleUpstreams(worker, job, states, nowMs);
-  if (worker.dependencies.length > 0) return { upstream: own, dependents: [{ worker: worker.id, job: job.id }] };
-  const dependents = registry.flatMap((w) =>
-    w.jobs
-      .filter((j) => w.dependencies.some((d) => d.on === worker.id && d.job === job.id && d.relation === 'data' && d.kind === 'hard') && staleUpstreams(w, j, states, nowMs).some((t) => t.worker === worker.id && t.job === job.id))
-      .map((j) => ({ worker: w.id, job: j.id })),
-  );
-  return { upstream: [{ worker: worker.id, job: job.id, optional: false, relation: 'data', why: `${worker.id}.${job.id} ${ageText(freshAtOf(states[worker.id], job.id), nowMs)}` }], dependents };
+  if (worker.dependencies.length > 0) {
+    // The job itself first, then every other job the same failed upstream blocks (one recovery per root cause).
+    const others = own.filter((t) => !t.optional).flatMap((t) => blockedBy(t.worker, t.job));
+    return { upstream: own, dependents: uniqueRuns([{ worker: worker.id, job: job.id }, ...others]) };
+  }
+  return { upstream: [{ worker: worker.id, job: job.id, optional: false, relation: 'data', why: `${worker.id}.${job.id} ${ageText(freshAtOf(states[worker.id], job.id), nowMs)}` }], dependents: blockedBy(worker.id, job.id) };
+}
+
+/**
+ * DEPENDENCY_FAILURE: the wait before each retry of a failed upstream job, in seconds; the last
+ * step repeats up to RECOVERY_BOUNDS.upstreamRetriesMax retries. A retry is a new run with its own
+ * scheduled time (its slot claim does not collide with the attempt before), and a SKIPPED run is
+ * "not yet", never a success.
+ */
+export const UPSTREAM_RETRY_BACKOFF_SECONDS = [60, 120, 240, 480, 600] as const;
+
+/**
+ * The wait before retry `retry` (1-based) of a failed upstream job, in seconds; null past
+ * RECOVERY_BOUNDS.upstreamRetriesMax (the recovery gives up: FAILED).
+ */
+export function upstreamRetryDelaySeconds(retry: number, retriesMax: number = RECOVERY_BOUNDS.upstreamRetriesMax): number | null {
+  if (!Number.isInteger(retry) || retry < 1 || retry > retriesMax) return null;
+  const ladder = UPSTREAM_RETRY_BACKOFF_SECONDS;
+  return ladder[Math.min(retry, ladder.length) - 1] ?? null;
+}
+
+/** The longest a DEPENDENCY_FAILURE recovery waits between attempts in all, in seconds (the bound on retrying). */
+export function upstreamRetryBoundSeconds(retriesMax: number = RECOVERY_BOUNDS.upstreamRetriesMax): number {
+  let total = 0;
+  for (let retry = 1; retry <= retriesMax; retry++) total += upstreamRetryDelaySeconds(retry, retriesMax) ?? 0;
+  return total;
 }
 
 /**

@@ -56,8 +56,12 @@ export const RECOVERY_BOUNDS = {
   scheduleSlowdownFactor: 4,
   /** WORKER_CRASH restarts a worker at most this many times per hour. */
   restartsPerHourMax: 1,
-  /** DEPENDENCY_FAILURE retries a failed upstream run this many times (with backoff) after the first attempt. */
-  upstreamRetriesMax: 2,
+  /**
+   * DEPENDENCY_FAILURE retries a failed upstream job this many times after the first attempt, until
+   * one run SUCCEEDED, waiting UPSTREAM_RETRY_BACKOFF_SECONDS between attempts (60, 120, 240, 480,
+   * then 600 s: about 55 min in all).
+   */
+  upstreamRetriesMax: 8,
 } as const;
 
 /** A raised timeout or lease, bounded by the factor and the absolute cap. Null when already at the bound. */

@@ -36,6 +36,11 @@ export const GSI1_PK = 'gsi1pk';
 export const GSI1_SK = 'gsi1sk';
 export const ALERTS_GSI_PK = 'ALERTS';
 export const alertGsiSk = (raisedAt: string, alertId: string): string => `${normalizeIso(raisedAt)}#${alertId}`;
+/**
+ * Incidents: `gsi1pk = INCIDENTS_OPEN` (`gsi1sk = <firstSeen ISO>#<id>`) while unresolved, then
+ * `INCIDENTS_RESOLVED` (`gsi1sk = <resolvedAt ISO>#<id>`): GET /incidents?state=open|resolved.
+ */
+export const INCIDENTS_GSI_PK = { open: 'INCIDENTS_OPEN', resolved: 'INCIDENTS_RESOLVED' } as const;
 
 /**
  * Seconds a WINDOW bucket lives: 35 days, so daily report aggregates (report-aggregation.ts) exist for

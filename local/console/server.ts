@@ -18,7 +18,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { CONSOLE_INFO_PATH, readBody, readPageFiles, send, sendJson, servePageFile, trusted } from '../page.js';
+import { CONSOLE_INFO_PATH, defaultOperator, readBody, readPageFiles, send, sendJson, servePageFile, trusted } from '../page.js';
 import type { Signer } from './signing.js';
 
 export const CONSOLE_HOST = '127.0.0.1';
@@ -42,6 +42,8 @@ export interface ConsoleServerOptions {
   readonly port?: number;
   /** @default local/dashboard */
   readonly dashboardDir?: string;
+  /** Who the page's Ack names. @default defaultOperator() - the login name */
+  readonly operator?: string;
 }
 
 export interface ConsoleServer {
@@ -90,7 +92,7 @@ export function upstreamUrl(apiUrl: string, requestUrl: string): URL {
 export async function startConsoleServer(options: ConsoleServerOptions): Promise<ConsoleServer> {
   const files = readPageFiles(options.dashboardDir);
   let port = 0;
-  const info = { environment: options.environment, region: options.region };
+  const info = { environment: options.environment, region: options.region, operator: options.operator ?? defaultOperator() };
 
   const handle = async (request: IncomingMessage, response: import('node:http').ServerResponse): Promise<void> => {
     if (!trusted(request, port)) return sendJson(response, 403, { error: { code: 'FORBIDDEN', message: 'the console answers loopback requests from its own page only' } });

@@ -4,7 +4,9 @@
 // signing proxy.
 // - GET /workers: mode, workers (score, circuit, locks, the next runs of each job), server time.
 // - GET /workers/{id}/jobs/{job}/runs: the run history grid; a click opens a run's report.
-// - WebSocket /live: report, alert, circuit, lock and mode events as they happen, and the heartbeat
+// - GET /incidents?state=open|resolved: the incidents panel; Ack (POST /incidents/{id}/ack, in the
+//   name of the operator /console.json names) and, for a missed run, the backfill it offers.
+// - WebSocket /live: report, alert, circuit, lock, mode and incident events as they happen, and the heartbeat
 //   (`{"action":"ping"}` -> `{"type":"pong","at"}`): a connection silent for HEARTBEAT_TIMEOUT_MS
 //   is shown as disconnected and reopened, and everything is read again once it is back.
 // Times are the server's (the local runtime's clock may be simulated): the page keeps the offset.
@@ -20,6 +22,9 @@ const state = {
   workers: new Map(), // id -> { worker, card }
   rows: new Map(), // "worker.job" -> { row, worker, job, items }
   alerts: new Map(),
+  incidents: new Map(), // id -> view (GET /incidents)
+  resolved: new Map(),
+  operator: null,
   lastMessageAt: 0,
   refreshing: false,
 };
@@ -370,12 +375,122 @@ function addAlert(alert, fresh) {
   list.hidden = state.alerts.size === 0;
 }
 
+// ---------------------------------------------------------------- incidents
+
+const INCIDENTS_OPEN_LIMIT = 50;
+const INCIDENTS_RESOLVED_LIMIT = 10;
+
+async function loadIncidents() {
+  const [open, resolved] = await Promise.all([getJson(`/incidents?state=open&limit=${INCIDENTS_OPEN_LIMIT}`), getJson(`/incidents?state=resolved&limit=${INCIDENTS_RESOLVED_LIMIT}`)]);
+  state.incidents = new Map((open.items ?? []).map((i) => [i.id, i]));
+  state.resolved = new Map((resolved.items ?? []).map((i) => [i.id, i]));
+  renderIncidents();
+}
+
+let pendingIncidents = null;
+const freshIncidents = new Set();
+function refreshIncidentsSoon(id) {
+  if (id) freshIncidents.add(id);
+  clearTimeout(pendingIncidents);
+  pendingIncidents = setTimeout(() => loadIncidents().catch((e) => showError(`incidents: ${e.message}`)), 250);
+}
+
+function incidentItem(incident) {
+  const on = incident.job ? [nameNode(incident.worker), el('span', { class: 'muted' }, `.${incident.job}`)] : [nameNode(incident.worker)];
+  const li = el('li', { class: 'incident', 'data-testid': 'incident', 'data-incident-id': incident.id, 'data-status': incident.status, 'data-worker': incident.worker, 'data-anomaly': incident.anomaly });
+  const symptoms = incident.symptoms ?? {};
+  const impacted = (symptoms.impactedJobs ?? []).length > 0 ? ` · blocks ${symptoms.impactedJobs.join(', ')}` : '';
+  const tried = (incident.recoveries ?? []).map((r) => `${r.actions.join('+')} on ${r.on}`).join(', ');
+  const actions = el('div', { class: 'actions' });
+  if (incident.status === 'OPEN') {
+    const ack = el('button', { type: 'button', 'data-testid': 'incident-ack' }, state.operator ? `Ack as ${state.operator}` : 'Ack');
+    ack.addEventListener('click', () => acknowledge(incident, ack, actions));
+    actions.append(ack);
+  } else if (incident.status === 'ACKNOWLEDGED') {
+    actions.append(el('span', { class: 'muted', 'data-testid': 'incident-acked' }, `acknowledged by ${incident.acknowledgedBy ?? '?'} `, time(incident.acknowledgedAt)));
+  } else {
+    actions.append(el('span', { class: 'muted' }, 'resolved ', time(incident.resolvedAt), incident.acknowledgedBy ? ` (acknowledged by ${incident.acknowledgedBy})` : '', incident.resolution ? `: ${incident.resolution}` : ''));
+  }
+  const offer = incident.backfill;
+  if (offer && offer.slots > 0) {
+    const button = el('button', { type: 'button', class: 'secondary', 'data-testid': 'incident-backfill', title: `${offer.request.method} ${offer.request.path} from ${offer.from} to ${offer.to}` }, `Backfill ${offer.slots} missed slot${offer.slots === 1 ? '' : 's'}`);
+    const status = el('span', { class: 'muted', 'data-testid': 'incident-backfill-status', 'aria-live': 'polite' });
+    button.addEventListener('click', () => runOffer(offer, button, status));
+    actions.append(button, status);
+  }
+  li.append(
+    el('div', { class: 'head' },
+      el('span', { class: 'badge', 'data-incident-status': incident.status, 'data-testid': 'incident-status' }, incident.status),
+      el('span', { class: 'badge', 'data-severity': incident.severity }, incident.severity ?? ''),
+      el('strong', {}, incident.anomaly ?? ''),
+      el('span', {}, 'on ', ...on),
+      el('span', { class: 'muted nowrap' }, 'since ', time(incident.firstSeen)),
+      el('span', { class: 'muted nowrap' }, `seen ${symptoms.count ?? 1}×`),
+    ),
+    el('p', { class: 'symptoms', 'data-testid': 'incident-symptoms' }, `${symptoms.lastDetail ?? symptoms.detail ?? ''}${impacted}${tried ? ` · recovery: ${tried}` : ''}`),
+    actions,
+  );
+  if (freshIncidents.has(incident.id)) li.classList.add('fresh');
+  return li;
+}
+
+function renderIncidents() {
+  const byNewest = (a, b) => (String(a.firstSeen) < String(b.firstSeen) ? 1 : -1);
+  const open = [...state.incidents.values()].sort(byNewest);
+  const resolved = [...state.resolved.values()].sort((a, b) => (String(a.resolvedAt) < String(b.resolvedAt) ? 1 : -1));
+  $('[data-testid="incidents"]').replaceChildren(...open.map(incidentItem));
+  $('[data-testid="resolved-incidents"]').replaceChildren(...resolved.map(incidentItem));
+  $('[data-testid="incidents"]').hidden = open.length === 0;
+  $('[data-testid="no-incidents"]').hidden = open.length > 0;
+  const unacked = open.filter((i) => i.status === 'OPEN').length;
+  $('[data-testid="incident-counts"]').textContent = open.length === 0 ? '' : `(${unacked} open, ${open.length - unacked} acknowledged)`;
+  $('[data-testid="resolved-count"]').textContent = `(${resolved.length})`;
+  freshIncidents.clear();
+}
+
+async function acknowledge(incident, button, actions) {
+  if (button.disabled) return;
+  button.disabled = true;
+  try {
+    const response = await fetch(`/incidents/${encodeURIComponent(incident.id)}/ack`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ by: state.operator ?? 'operator' }) });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(body?.error?.message ?? String(response.status));
+    // The live event refreshes the panel too; this shows it at once.
+    const known = state.incidents.get(incident.id);
+    if (known) state.incidents.set(incident.id, { ...known, status: 'ACKNOWLEDGED', ackable: false, acknowledgedAt: body.acknowledgedAt, acknowledgedBy: known.acknowledgedBy ?? body.by });
+    renderIncidents();
+    refreshIncidentsSoon();
+  } catch (e) {
+    button.disabled = false;
+    actions.append(el('span', { class: 'error' }, `ack failed: ${e instanceof Error ? e.message : String(e)}`));
+  }
+}
+
+async function runOffer(offer, button, status) {
+  if (button.disabled) return;
+  button.disabled = true;
+  status.textContent = 'starting…';
+  try {
+    const response = await fetch(offer.request.path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(offer.request.body) });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) status.textContent = `refused: ${body?.error?.message ?? response.status}`;
+    else if ((body.queued ?? []).length === 0) status.textContent = `nothing missed any more (${(body.alreadyRan ?? []).length} slots already ran)`;
+    else status.textContent = `running ${body.queued.length} missed slots in order: ${body.queued.map(fmtShort).join(', ')}`;
+    refreshRowSoon(offer.worker, offer.job);
+  } catch (e) {
+    status.textContent = `failed: ${e instanceof Error ? e.message : String(e)}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
 // ---------------------------------------------------------------- live updates
 
 function onEvent(event) {
   if (!event || typeof event !== 'object') return;
   if (event.type === 'pong') return noteServerTime(event.at);
   if (event.type === 'mode') return setMode(event.data?.mode, event.data?.reason);
+  if (event.type === 'incident') return refreshIncidentsSoon(event.data?.incidentId);
   const entry = typeof event.worker === 'string' ? state.workers.get(event.worker) : undefined;
   const d = event.data ?? {};
   if (event.type === 'alert') {
@@ -472,7 +587,7 @@ async function load() {
     setMode(workers.orchestrator?.mode ?? '?', workers.orchestrator?.reason);
     for (const a of alerts.items ?? []) addAlert({ id: a.id, worker: a.worker, raisedAt: a.raisedAt, anomaly: a.anomaly, severity: a.severity, detail: a.detail, acknowledgedAt: a.acknowledgedAt ?? null }, false);
     ensureRows();
-    await Promise.all([...state.rows.values()].map((r) => loadRow(r.worker.id, r.job.id).catch(() => undefined)));
+    await Promise.all([loadIncidents(), ...[...state.rows.values()].map((r) => loadRow(r.worker.id, r.job.id).catch(() => undefined))]);
     showError(null);
     document.body.dataset.loaded = 'true';
   } finally {
@@ -484,6 +599,7 @@ async function start() {
   try {
     const info = await getJson('/console.json');
     const label = info.region ? `${info.environment} · ${info.region}` : info.environment;
+    if (typeof info.operator === 'string' && info.operator !== '') state.operator = info.operator;
     $('[data-testid="environment"]').textContent = label;
     document.title = `AuraStream orchestrator · ${label}`;
   } catch {

@@ -10,6 +10,7 @@ import { buildAlert, type Alert } from '../../lib/domain/alerting.js';
 import { RULE_BY_CODE, type AnomalyCode } from '../../lib/domain/anomaly-rules.js';
 import { CLOSED_CIRCUIT } from '../../lib/domain/circuit.js';
 import { decideGate } from '../../lib/domain/gate.js';
+import { applyDetection, type Detection, type Incident } from '../../lib/domain/incident.js';
 import { lockAttrsFor } from '../../lib/domain/lock.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import { circuitAttr, ORCHESTRATOR_RUNNING, parseWorkerState } from '../../lib/domain/worker-state.js';
@@ -467,6 +468,76 @@ describe('POST /incidents/{id}/ack', () => {
     expect(status).toBe(400);
     expect(body.error?.code).toBe('INVALID_INCIDENT_ID');
     expect(store.calls).not.toContain('acknowledgeIncident');
+  });
+});
+
+describe('POST /workers/{id}/jobs/{job}/backfill and per-job circuits', () => {
+  it('refuses the job whose own circuit is open (409 CIRCUIT_OPEN) and backfills another job of the same worker', async () => {
+    // youtube_worker: trending's circuit is OPEN, games' is CLOSED (circuits are per job).
+    store.states.set('youtube_worker', { circuit_trending: circuitAttr({ ...CLOSED_CIRCUIT, state: 'OPEN', consecutiveFailures: 3, changedAtMs: NOW - MIN }) });
+    const runs: { name: string; job: string; slots: string[] }[] = [];
+    const backfills = { start: async (r: { name: string; job: string; runs: readonly { input: Readonly<Record<string, unknown>> }[] }) => (runs.push({ name: r.name, job: r.job, slots: r.runs.map((x) => String(x.input['scheduledTime'])) }), { executionArn: null, alreadyExisted: false }) };
+    const withBackfills = makeHandler({ store, pipelines: starter, backfills, clock: () => clockMs, logger });
+    const post = async (job: string) => {
+      const r = await withBackfills(apiEvent('POST', `/workers/youtube_worker/jobs/${job}/backfill`, { body: { from: '2026-03-02T04:10:00.000Z', to: '2026-03-02T06:10:00.000Z' } }));
+      return { status: r.statusCode, body: JSON.parse(r.body) as Record<string, unknown> & { error?: { code: string; message: string } } };
+    };
+
+    const refused = await post('trending');
+    expect(refused.status).toBe(409);
+    expect(refused.body.error?.code).toBe('CIRCUIT_OPEN');
+    expect(refused.body.error?.message).toMatch(/^the circuit of youtube_worker.trending is OPEN; it admits a probe from .*: a backfill would only record skips$/);
+    expect(store.calls).not.toContain('claimBackfillSlot');
+
+    const games = await post('games');
+    expect(games.status).toBe(202);
+    expect(games.body).toMatchObject({ worker: 'youtube_worker', job: 'games', queued: ['2026-03-02T05:00:00.000Z'], status: 'STARTED' });
+    expect(runs).toEqual([{ name: expect.any(String), job: 'games', slots: ['2026-03-02T05:00:00.000Z'] }]);
+  });
+});
+
+describe('GET /incidents', () => {
+  const missed = (): Incident => {
+    // What the health sweep's MISSED_RUN finding opens for coach_cleanup_worker.cleanup (last claim 04:00).
+    const d: Detection = {
+      key: { worker: 'coach_cleanup_worker', job: 'cleanup', anomaly: 'WORKER_CRASH' },
+      severity: 'HIGH',
+      detail: 'coach_cleanup_worker.cleanup: no run for the 2026-03-02T06:00:00.000Z slot (last claimed 2026-03-02T04:00:00.000Z)',
+      observedAtMs: NOW,
+      observationId: 'health:MISSED_RUN#cleanup#2026-03-02T06:00:00.000Z',
+      source: 'health',
+      impactedJob: null,
+      seenOn: { worker: 'coach_cleanup_worker', job: 'cleanup', scheduledTime: '2026-03-02T06:00:00.000Z', executionId: null },
+    };
+    return applyDetection(undefined, d).incident;
+  };
+
+  it('open by default: the view with its symptoms and, for a missed run, the backfill it offers', async () => {
+    store.incidents.push(missed());
+    const { status, body } = await call('GET', '/incidents');
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ state: 'open', nextCursor: null });
+    expect(body['items']).toMatchObject([
+      {
+        id: 'coach_cleanup_worker~cleanup~WORKER_CRASH~1',
+        status: 'OPEN',
+        ackable: true,
+        symptoms: { count: 1, sources: ['health'] },
+        backfill: { worker: 'coach_cleanup_worker', job: 'cleanup', from: '2026-03-02T05:00:00.000Z', to: '2026-03-02T06:00:00.001Z', slots: 2, request: { method: 'POST', path: '/workers/coach_cleanup_worker/jobs/cleanup/backfill' } },
+      },
+    ]);
+    expect((await call('GET', '/incidents', { query: { state: 'resolved' } })).body['items']).toEqual([]);
+  });
+
+  it.each<[string, Record<string, string>, string]>([
+    ['an unknown state', { state: 'closed' }, 'INVALID_REQUEST'],
+    ['a limit out of range', { limit: '0' }, 'INVALID_REQUEST'],
+    ['a cursor of another listing', { cursor: encodeCursor({ pk: 'ALERT#a', sk: 'ALERT', gsi1pk: 'ALERTS', gsi1sk: 'x' }) }, 'INVALID_CURSOR'],
+  ])('%s -> 400, nothing read', async (_name, query, code) => {
+    const { status, body } = await call('GET', '/incidents', { query });
+    expect(status).toBe(400);
+    expect(body.error?.code).toBe(code);
+    expect(store.calls).not.toContain('listIncidents');
   });
 });
 

@@ -13,7 +13,7 @@ import { newTriggerRecord } from '../../lambdas/api/trigger.js';
 import { ALERT_ATTRS, DynamoAlertStore } from '../../lambdas/adapters/dynamo-alert-store.js';
 import { DynamoStateStore } from '../../lambdas/adapters/dynamo-state-store.js';
 import { DynamoIncidentStore } from '../../lambdas/adapters/dynamo-incident-store.js';
-import { applyDetection, buildIncidentAlert, decideIncidentEscalation, type Detection, type Incident } from '../../lib/domain/incident.js';
+import { applyDetection, applyResolution, buildIncidentAlert, decideIncidentEscalation, type Detection, type Incident } from '../../lib/domain/incident.js';
 import { buildAlert, type Alert } from '../../lib/domain/alerting.js';
 import { ALERT_SK, alertPk } from '../../lib/domain/anomaly-evaluation.js';
 import { RULE_BY_CODE, type AnomalyCode } from '../../lib/domain/anomaly-rules.js';
@@ -160,6 +160,41 @@ describe('alerts through the GSI', () => {
     expect((await handle(apiEvent('POST', `/incidents/${other.id}/ack`, { body: { by: 'carol' } }))).statusCode).toBe(200);
     expect(await incidents.read(other.key)).toMatchObject({ acknowledgedBy: 'bob' });
     expect((await handle(apiEvent('POST', '/incidents/youtube_worker~games~WORKER_CRASH~2/ack', { body: { by: 'bob' } }))).statusCode).toBe(404);
+  });
+
+  it('GET /incidents: open ones newest first, a page at a time with its cursor; a resolved one moves to ?state=resolved', async () => {
+    const incidents = new DynamoIncidentStore(doc, tableName);
+    const opened = (worker: string, minutesAgo: number): Incident =>
+      applyDetection(undefined, {
+        key: { worker, job: null, anomaly: 'RESOURCE_EXHAUSTION' },
+        severity: 'HIGH',
+        detail: `${worker} memory at 95%`,
+        observedAtMs: NOW - minutesAgo * MIN,
+        observationId: `obs-${worker}`,
+        source: 'report',
+        impactedJob: null,
+        seenOn: { worker, job: '-', scheduledTime: null, executionId: null },
+      }).incident;
+    const [a, b, c] = [opened('clip_radar_worker', 30), opened('youtube_worker', 20), opened('twitch_streams_worker', 10)] as const;
+    for (const i of [a, b, c]) expect(await incidents.write(i)).toBe(true);
+    const { handle } = handler();
+
+    const first = bodyOf(await handle(apiEvent('GET', '/incidents', { query: { limit: '2' } })));
+    expect(first).toMatchObject({ state: 'open', items: [{ id: c.id, status: 'OPEN', ackable: true, symptoms: { detail: 'twitch_streams_worker memory at 95%' } }, { id: b.id }] });
+    const second = bodyOf(await handle(apiEvent('GET', '/incidents', { query: { limit: '2', cursor: String(first['nextCursor']) } })));
+    expect((second['items'] as { id: string }[]).map((i) => i.id)).toEqual([a.id]);
+    expect(second['nextCursor']).toBeNull();
+
+    // Resolved: out of the open listing, into the resolved one (acknowledged or not).
+    const resolved = applyResolution(b, { atMs: NOW - 5 * MIN, observationId: 'ok', what: 'memory back at 40%' });
+    expect(await incidents.write(resolved.incident)).toBe(true);
+    const open = bodyOf(await handle(apiEvent('GET', '/incidents', { query: { state: 'open' } })));
+    expect((open['items'] as { id: string }[]).map((i) => i.id)).toEqual([c.id, a.id]);
+    const done = bodyOf(await handle(apiEvent('GET', '/incidents', { query: { state: 'resolved' } })));
+    expect(done['items']).toMatchObject([{ id: b.id, status: 'RESOLVED', resolvedAt: new Date(NOW - 5 * MIN).toISOString(), ackable: false }]);
+
+    // A cursor of one listing is not one of the other.
+    expect((await handle(apiEvent('GET', '/incidents', { query: { state: 'resolved', cursor: String(first['nextCursor']) } }))).statusCode).toBe(400);
   });
 });
 

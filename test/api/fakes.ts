@@ -6,11 +6,14 @@
 import type { AcknowledgeBy, AcknowledgeOutcome, AlertListing, BackfillClaim, Page, PageKey, PageRequest, PipelineStarter, StartExecutionRequest, StatusStore, TriggerClaimResult, TriggerRecord } from '../../lambdas/api/ports.js';
 import { alertPk, ALERT_SK } from '../../lib/domain/anomaly-evaluation.js';
 import type { Alert } from '../../lib/domain/alerting.js';
+import type { Incident } from '../../lib/domain/incident.js';
+import type { IncidentListing } from '../../lib/domain/incident-view.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import { configAttr, type WorkerConfig } from '../../lib/domain/worker-config.js';
 import {
   ALERTS_GSI_PK,
   alertGsiSk,
+  INCIDENTS_GSI_PK,
   ORCHESTRATOR_RUNNING,
   parseWorkerState,
   reportSk,
@@ -121,6 +124,18 @@ export class InMemoryStatusStore implements StatusStore {
   }
 
   readonly incidentAcks = new Map<string, AcknowledgeBy & { readonly at: string }>();
+  /** Incidents GET /incidents lists (as the table holds them). */
+  readonly incidents: Incident[] = [];
+  async listIncidents(listing: IncidentListing, page: PageRequest): Promise<Page<Incident>> {
+    await this.enter('listIncidents');
+    const partition = INCIDENTS_GSI_PK[listing];
+    const keyed = this.incidents
+      .filter((i) => (i.state === 'RESOLVED') === (listing === 'resolved'))
+      .map((i) => ({ key: { pk: workerPk(i.key.worker), sk: `INCIDENT#${i.key.job ?? '-'}#${i.key.anomaly}`, gsi1pk: partition, gsi1sk: `${listing === 'resolved' ? (i.resolvedAt ?? '') : i.firstSeen}#${i.id}` }, item: i }))
+      .sort((a, b) => (a.key.gsi1sk < b.key.gsi1sk ? 1 : -1));
+    return pageOf(keyed, page, 'gsi1sk');
+  }
+
   /** Incident ids that exist (acknowledgeIncident answers NOT_FOUND for others). */
   readonly incidentIds = new Set<string>();
   async acknowledgeIncident(incidentId: string, nowMs: number, ack: AcknowledgeBy): Promise<AcknowledgeOutcome> {

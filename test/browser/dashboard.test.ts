@@ -7,7 +7,10 @@
  * - a pause reaches the header within 2 s; a run's lock shows while it runs and goes after;
  * - the next run moves on once its slot has passed (the page follows the server's clock);
  * - a backfill of 3 missed slots from a job's history runs each exactly once; a run's report opens;
- * - a manual run and failing runs (an open circuit, an alert) appear live.
+ * - a missed-run incident appears live, is acknowledged from the page (as the operator the server
+ *   names), and its backfill button runs its 3 missed slots, each exactly once;
+ * - a dropped live connection is shown as disconnected, and the page reconnects;
+ * - a manual run and failing runs (an open circuit, an alert, an incident) appear live.
  * Screenshots at 1400 px and 420 px go to test-artifacts/browser/ (git-ignored).
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -17,7 +20,12 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_WORKERS } from '../../lib/registry/index.js';
 import { synthesizeTemplate } from '../../local/runtime.js';
-import { startServedRuntime, T0, type ServedRuntime } from './served-runtime.js';
+import { startServedRuntime, OPERATOR, T0, type ServedRuntime } from './served-runtime.js';
+import { documentClient } from '../../lambdas/adapters/dynamo-state-store.js';
+import { DynamoStatusStore } from '../../lambdas/api/dynamo-status-store.js';
+import { DynamoHealthFindingStore } from '../../lambdas/sweep/adapters.js';
+import { missedRuns } from '../../lib/domain/health-sweep.js';
+import { workerById } from '../../lib/registry/index.js';
 import { existsSync } from 'node:fs';
 import { CHROMIUM_ARGS, chooseChromium, SYSTEM_CHROMIUM, type ChromiumChoice } from './chromium.js';
 
@@ -143,6 +151,69 @@ describe('the orchestrator page', () => {
     await page.keyboard.press('Escape');
     const ran = served.runs.filter((r) => r.worker === WORKER).slice(before).map((r) => r.scheduledTime);
     expect(ran).toEqual(slots);
+  });
+
+  it('a missed-run incident appears live, is acknowledged from the page, and its backfill button runs its 3 missed slots once each', async () => {
+    const worker = 'analytics_flush_worker';
+    const job = 'flush';
+    // Its 07:00 slot runs (late, as its schedule would start it), then nothing runs until 10:30: 08:00, 09:00 and 10:00 are missed.
+    const ran = await served.runtime.start(worker, job, { scheduledTime: iso(T0 + 3 * HOUR_MS), trigger: 'schedule' }).result;
+    expect(ran.status).toBe('SUCCEEDED');
+    served.clock.set(T0 + 6.5 * HOUR_MS);
+    // The incident's recovery restarts the worker, whose run would resolve it within a second: held until the Ack is in.
+    const release = served.hold(worker);
+    // What the health sweep does: its missed-run rule on the worker's STATE, each finding written once (the anomaly Lambda on the stream opens the incident).
+    const doc = documentClient(served.runtime.dynamo.client);
+    const states = await new DynamoStatusStore(doc, served.runtime.tableName).readWorkerStates([worker]);
+    const findings = missedRuns({ nowMs: served.clock.now(), workers: [workerById(worker)], states, latestReports: {}, queueDepths: {}, running: [] });
+    expect(findings.map((f) => f.detail)).toEqual([`${worker}.${job}: no run for the ${iso(T0 + 6 * HOUR_MS)} slot (last claimed ${iso(T0 + 3 * HOUR_MS)})`]);
+    const sweep = new DynamoHealthFindingStore(doc, served.runtime.tableName);
+    for (const finding of findings) await sweep.putOnce({ finding, raisedAt: iso(served.clock.now()), expiresAt: Math.floor(served.clock.now() / 1000) + 86_400 });
+
+    // Live: no reload.
+    const incident = page.locator(`[data-testid="incident"][data-worker="${worker}"][data-anomaly="WORKER_CRASH"]`);
+    await expect.poll(() => incident.getAttribute('data-status'), { timeout: LIVE_TIMEOUT_MS }).toBe('OPEN');
+    expect(await incident.getByTestId('incident-symptoms').textContent()).toContain(`no run for the ${iso(T0 + 6 * HOUR_MS)} slot`);
+    expect(await page.getByTestId('no-incidents').isHidden()).toBe(true);
+
+    // Ack: in the operator's name, shown at once and pushed back by the live update.
+    const ack = incident.getByTestId('incident-ack');
+    expect(await ack.textContent()).toBe(`Ack as ${OPERATOR}`);
+    await ack.click();
+    await expect.poll(() => incident.getAttribute('data-status'), { timeout: LIVE_TIMEOUT_MS }).toBe('ACKNOWLEDGED');
+    await expect.poll(() => incident.getByTestId('incident-acked').textContent(), { timeout: LIVE_TIMEOUT_MS }).toContain(`acknowledged by ${OPERATOR}`);
+    const listed = (await api('GET', '/incidents?state=open')).body['items'] as { id: string; worker: string; acknowledgedBy: string | null }[];
+    expect(listed.find((i) => i.worker === worker)?.acknowledgedBy).toBe(OPERATOR);
+
+    // The recovery's run succeeds: the incident resolves, live.
+    release();
+    await expect.poll(() => incident.getAttribute('data-status'), { timeout: LIVE_TIMEOUT_MS }).toBe('RESOLVED');
+
+    // Resolved (under "Recently resolved"), it still offers the backfill of the 3 slots it missed since the last claim: each runs exactly once.
+    expect(await page.getByTestId('resolved-count').textContent()).toBe('(1)');
+    await page.getByTestId('resolved-toggle').click();
+    const slots = [4, 5, 6].map((h) => iso(T0 + h * HOUR_MS));
+    const backfill = incident.getByTestId('incident-backfill');
+    expect(await backfill.textContent()).toBe('Backfill 3 missed slots');
+    await backfill.click();
+    await expect.poll(() => incident.getByTestId('incident-backfill-status').textContent(), { timeout: LIVE_TIMEOUT_MS }).toBe(`running 3 missed slots in order: ${slots.map((t) => `${t.slice(5, 10)} ${t.slice(11, 16)}`).join(', ')}`);
+    const row = page.locator(`[data-testid="history-row"][data-worker="${worker}"][data-job="${job}"]`);
+    for (const slot of slots) await expect.poll(() => row.locator(`[data-testid="run-cell"][data-slot="${slot}"]`).getAttribute('data-status'), { timeout: LIVE_TIMEOUT_MS }).toBe('SUCCEEDED');
+    // Again: nothing is missed any more.
+    await incident.getByTestId('incident-backfill').click();
+    await expect.poll(() => incident.getByTestId('incident-backfill-status').textContent(), { timeout: LIVE_TIMEOUT_MS }).toBe('nothing missed any more (3 slots already ran)');
+    for (const slot of slots) expect(served.runs.filter((r) => r.worker === worker && Date.parse(r.scheduledTime) === Date.parse(slot)), slot).toHaveLength(1);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('a dropped live connection is shown as disconnected, then the page reconnects and reads everything again', async () => {
+    const status = page.getByTestId('live-status');
+    expect(await status.getAttribute('data-state')).toBe('live');
+    served.server.dropLive();
+    await expect.poll(() => status.getAttribute('data-state'), { timeout: 5000, interval: 20 }).toBe('offline');
+    expect(await status.textContent()).toMatch(/^disconnected/);
+    await expect.poll(() => status.getAttribute('data-state'), { timeout: LIVE_TIMEOUT_MS }).toBe('live');
+    expect(served.server.liveConnections()).toBe(1);
   });
 
   it('a run\'s report opens from the grid: scores, attempts, fence, and its Step Functions console link', async () => {

@@ -30,6 +30,8 @@ export interface ServedRuntime {
 }
 
 export const T0 = Date.parse('2026-03-02T04:00:00.000Z');
+/** Who the page acknowledges as (the server's /console.json). */
+export const OPERATOR = 'ops-alice';
 
 export async function startServedRuntime(template: CfnTemplate): Promise<ServedRuntime> {
   const clock = new SimulatedClock(T0);
@@ -57,7 +59,7 @@ export async function startServedRuntime(template: CfnTemplate): Promise<ServedR
   }
   let server: LocalApiServer;
   try {
-    server = await startLocalApiServer({ runtime, clock: () => clock.now(), port: 0 });
+    server = await startLocalApiServer({ runtime, clock: () => clock.now(), port: 0, operator: OPERATOR });
   } catch (e) {
     await runtime.close();
     throw e;

@@ -17,8 +17,14 @@ const REGION = 'eu-west-1';
 const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token-example' };
 const verifier = makeSigner({ region: REGION, credentials: CREDENTIALS });
 
-/** What the stand-in saw, per request. */
-const seen: { path: string; verdict: string }[] = [];
+/** What the stand-in saw, per request (the headers as they arrived, to replay them). */
+const seen: { path: string; verdict: string; headers: Record<string, string> }[] = [];
+
+const headersOf = (req: IncomingMessage): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') out[k] = v;
+  return out;
+};
 
 /** SigV4 verification as API Gateway does it: recompute the signature over the signed headers. */
 async function verify(req: IncomingMessage, body: Buffer): Promise<string> {
@@ -64,7 +70,7 @@ beforeAll(async () => {
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       void verify(req, body).then((verdict) => {
-        seen.push({ path: req.url ?? '', verdict });
+        seen.push({ path: req.url ?? '', verdict, headers: headersOf(req) });
         res.writeHead(verdict === 'ok' ? 200 : 403, { 'content-type': 'application/json' });
         res.end(JSON.stringify(verdict === 'ok' ? { path: req.url, body: body.toString(), idempotencyKey: req.headers['idempotency-key'] ?? null } : { message: verdict }));
       });
@@ -72,7 +78,7 @@ beforeAll(async () => {
   });
   api.on('upgrade', (req, socket, head) => {
     void verify(req, Buffer.alloc(0)).then((verdict) => {
-      seen.push({ path: `upgrade ${req.url}`, verdict });
+      seen.push({ path: `upgrade ${req.url}`, verdict, headers: headersOf(req) });
       if (verdict !== 'ok') {
         socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\n\r\n');
         return;
@@ -82,7 +88,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
   apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
-  consoleServer = await startConsoleServer({ apiUrl: `${apiUrl}/prod`, liveUrl: `${apiUrl.replace('http', 'ws')}/live`, signer: makeSigner({ region: REGION, credentials: CREDENTIALS }), environment: 'AuraStreamOrchestrator', region: REGION });
+  consoleServer = await startConsoleServer({ apiUrl: `${apiUrl}/prod`, liveUrl: `${apiUrl.replace('http', 'ws')}/live`, signer: makeSigner({ region: REGION, credentials: CREDENTIALS }), environment: 'AuraStreamOrchestrator', region: REGION, operator: 'ops-alice' });
 });
 
 afterAll(async () => {
@@ -132,6 +138,28 @@ describe('the console signs every API call', () => {
     expect(seen.slice(-5).map((s) => s.verdict)).toEqual([expect.stringMatching(/^(payload hash|signature) mismatch$/), 'signature mismatch', 'signature mismatch', 'missing or malformed Authorization', 'signature mismatch']);
   });
 
+  it('the incidents routes go through signed: the listing, and an Ack whose body cannot be changed on the way', async () => {
+    const list = await fetch(`${consoleServer.url}/incidents?state=resolved&limit=5`);
+    expect(list.status).toBe(200);
+    expect(await list.json()).toMatchObject({ path: '/prod/incidents?state=resolved&limit=5' });
+    const id = 'analytics_flush_worker~flush~WORKER_CRASH~1';
+    const body = JSON.stringify({ by: 'ops-alice' });
+    const ack = await fetch(`${consoleServer.url}/incidents/${encodeURIComponent(id)}/ack`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(ack.status).toBe(200);
+    expect(await ack.json()).toMatchObject({ path: `/prod/incidents/${encodeURIComponent(id)}/ack`, body });
+    const signedAck = seen.at(-1);
+    expect(signedAck?.verdict).toBe('ok');
+
+    // The same signed request replayed as is passes; with the acknowledger changed, or another incident, it is refused.
+    const path = `/prod/incidents/${encodeURIComponent(id)}/ack`;
+    // As they arrived, less the framing headers a new request sets for its own body.
+    const { 'content-length': _length, connection: _connection, ...headers } = signedAck?.headers ?? {};
+    expect(await raw('POST', path, headers, body)).toBe(200);
+    expect(await raw('POST', path, headers, JSON.stringify({ by: 'mallory' }))).toBe(403);
+    expect(await raw('POST', `/prod/incidents/${encodeURIComponent('youtube_worker~games~DEPENDENCY_FAILURE~1')}/ack`, headers, body)).toBe(403);
+    expect(seen.slice(-2).map((s) => s.verdict)).toEqual([expect.stringMatching(/^(payload hash|signature) mismatch$/), 'signature mismatch']);
+  });
+
   it('opens the live WebSocket with a signed $connect and relays both ways (the heartbeat included)', async () => {
     const socket = new WebSocket(`${consoleServer.url.replace('http', 'ws')}/live`);
     const messages: string[] = [];
@@ -163,7 +191,7 @@ describe('the console signs every API call', () => {
     const page = await (await fetch(`${consoleServer.url}/`)).text();
     expect(page).toContain('<script type="module" src="/app.js"></script>');
     const info = await (await fetch(`${consoleServer.url}/console.json`)).json();
-    expect(info).toEqual({ environment: 'AuraStreamOrchestrator', region: REGION });
+    expect(info).toEqual({ environment: 'AuraStreamOrchestrator', region: REGION, operator: 'ops-alice' });
     for (const body of [page, JSON.stringify(info), await (await fetch(`${consoleServer.url}/app.js`)).text()]) {
       expect(body).not.toContain(CREDENTIALS.accessKeyId);
       expect(body).not.toContain(CREDENTIALS.secretAccessKey);

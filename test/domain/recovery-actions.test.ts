@@ -17,7 +17,10 @@ import {
   runNotRecovered,
   staleDataTargets,
   staleUpstreams,
+  upstreamRetryBoundSeconds,
+  upstreamRetryDelaySeconds,
 } from '../../lib/domain/recovery-actions.js';
+import { RECOVERY_BOUNDS } from '../../lib/domain/recovery.js';
 import { ALL_WORKERS } from '../../lib/registry/index.js';
 import { evaluateStateCondition, parseWorkerState } from '../../lib/domain/worker-state.js';
 import { jobOf, workerById, type JobSpec, type WorkerSpec } from '../../lib/registry/index.js';
@@ -173,11 +176,21 @@ describe('recovery targets: the job consumed, and only when it is stale', () => 
     expect(staleUpstreams(creator, firstJob(creator), { youtube_worker: st({ freshAtMs_games: NOW - MIN }) }, NOW)).toEqual([]);
   });
 
-  it('DEPENDENCY_FAILURE on playbook retries games only: twitch streams had not failed', () => {
+  it('DEPENDENCY_FAILURE on playbook retries games only (twitch streams had not failed), then runs playbook and every other job games blocks', () => {
     expect(dependencyRecoveryPlan(playbook, firstJob(playbook), ALL_WORKERS, gamesFailing, NOW)).toEqual({
       upstream: [expect.objectContaining({ worker: 'youtube_worker', job: 'games' })],
-      dependents: [{ worker: 'playbook_worker', job: 'synthesize' }],
+      dependents: [
+        { worker: 'playbook_worker', job: 'synthesize' },
+        { worker: 'creator_intel_worker', job: 'analyze' },
+      ],
     });
+  });
+
+  it('DEPENDENCY_FAILURE on creator intel runs it first, then playbook, which the same games failure blocks', () => {
+    expect(dependencyRecoveryPlan(creator, firstJob(creator), ALL_WORKERS, gamesFailing, NOW).dependents).toEqual([
+      { worker: 'creator_intel_worker', job: 'analyze' },
+      { worker: 'playbook_worker', job: 'synthesize' },
+    ]);
   });
 
   it('DEPENDENCY_FAILURE on the intel cycle retries its failed stage, then runs the blocked stages in order', () => {
@@ -208,6 +221,23 @@ describe('recovery targets: the job consumed, and only when it is stale', () => 
     expect(nextRunAtMs(creator, firstJob(creator), NOW, ALL_WORKERS)).toBe(Date.parse('2026-03-02T08:00:00.000Z'));
     expect(nextRunAtMs(youtube, firstJob(youtube), NOW, ALL_WORKERS)).toBe(Date.parse('2026-03-02T04:30:00.000Z'));
     expect(nextRunAtMs(workerById('generation_worker'), jobOf('generation_worker', 'generate'), NOW, ALL_WORKERS)).toBeNull();
+  });
+});
+
+describe('DEPENDENCY_FAILURE backoff: retry until SUCCEEDED, within a bound', () => {
+  it('waits 60, 120, 240, 480, then 600 s, up to 8 retries (55 min in all)', () => {
+    expect(RECOVERY_BOUNDS.upstreamRetriesMax).toBe(8);
+    const ladder = Array.from({ length: RECOVERY_BOUNDS.upstreamRetriesMax }, (_, i) => upstreamRetryDelaySeconds(i + 1));
+    expect(ladder).toEqual([60, 120, 240, 480, 600, 600, 600, 600]);
+    expect(upstreamRetryBoundSeconds()).toBe(3300);
+  });
+
+  it('has no retry 0 nor past the bound (the recovery then fails)', () => {
+    expect(upstreamRetryDelaySeconds(0)).toBeNull();
+    expect(upstreamRetryDelaySeconds(RECOVERY_BOUNDS.upstreamRetriesMax + 1)).toBeNull();
+    expect(upstreamRetryDelaySeconds(1.5)).toBeNull();
+    expect(upstreamRetryDelaySeconds(3, 2)).toBeNull();
+    expect(upstreamRetryBoundSeconds(2)).toBe(180);
   });
 });
 

@@ -113,12 +113,13 @@ describe('broadcaster stream delivery', () => {
       alertWrites: { eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { sk: { S: ['ALERT'] } } } },
       stateWrites: { eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { pk: { S: [{ prefix: 'WORKER#' }] }, sk: { S: ['STATE'] } } } },
       modeWrites: { eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { pk: { S: ['ORCH'] }, sk: { S: ['STATE'] } } } },
+      incidentWrites: { eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { pk: { S: [{ prefix: 'WORKER#' }] }, sk: { S: [{ prefix: 'INCIDENT#' }] } } } },
     });
   });
 
   it('the same filters, read from the template by the local runtime, pass exactly what the page shows', () => {
     const mapping = broadcasterMappingOf(s.template.toJSON() as Parameters<typeof broadcasterMappingOf>[0]);
-    expect(mapping?.filters).toHaveLength(4);
+    expect(mapping?.filters).toHaveLength(5);
     const pass = compileFilters(mapping?.filters);
     const rec = (eventName: 'INSERT' | 'MODIFY' | 'REMOVE', pk: string, sk: string) => ({ eventName, dynamodb: { Keys: { pk: { S: pk }, sk: { S: sk } } } }) as unknown as StreamRecord;
     const cases: [StreamRecord, boolean][] = [
@@ -137,6 +138,10 @@ describe('broadcaster stream delivery', () => {
       [rec('INSERT', 'WORKER#youtube_worker', 'WINDOW#2026-01-02T06'), false],
       [rec('INSERT', 'WORKER#youtube_worker', 'HEALTH#MISSED_RUN#trending#2026-01-02T06:00:00.000Z'), false],
       [rec('INSERT', 'TRIGGER#youtube_worker', 'key-1'), false],
+      [rec('INSERT', 'WORKER#youtube_worker', 'INCIDENT#games#DEPENDENCY_FAILURE'), true],
+      [rec('MODIFY', 'WORKER#youtube_worker', 'INCIDENT#games#DEPENDENCY_FAILURE'), true],
+      [rec('REMOVE', 'WORKER#youtube_worker', 'INCIDENT#games#DEPENDENCY_FAILURE'), false],
+      [rec('INSERT', 'WORKER#youtube_worker', 'BACKFILL#games#2026-01-02T06:00:00.000Z'), false],
     ];
     for (const [record, expected] of cases) expect(pass(record), JSON.stringify(record)).toBe(expected);
   });

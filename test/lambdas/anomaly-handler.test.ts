@@ -504,6 +504,11 @@ describe('health sweep findings (HEALTH items)', () => {
     const alert = t.publisher.published[0]?.json.alert;
     expect(alert).toMatchObject({ worker: WORKER, anomaly: 'WORKER_CRASH', severity: 'CRITICAL', detail: missedRun.detail, observed: missedRun.observed, threshold: missedRun.threshold, scoreCard: null, executionId: null, consoleUrl: null, raisedAt: RAISED });
     expect(alert?.incident).toMatchObject({ id: 'youtube_worker~trending~WORKER_CRASH~1', transition: 'OPENED' });
+    // It offers the backfill of the slot it missed (trending runs every 30 min; last claimed 06:00): in the payload and the text.
+    const offer = { from: '2026-01-02T06:30:00.000Z', to: '2026-01-02T06:30:00.001Z' };
+    expect(alert?.backfill).toEqual({ worker: WORKER, job: 'trending', ...offer, slots: 1, request: { method: 'POST', path: '/workers/youtube_worker/jobs/trending/backfill', body: offer } });
+    expect(JSON.parse(t.publisher.published[0]?.body ?? '{}')).toMatchObject({ alert: { backfill: { slots: 1, request: { path: '/workers/youtube_worker/jobs/trending/backfill' } } } });
+    expect(t.publisher.published[0]?.text).toContain(`Backfill:       1 slot(s) of youtube_worker.trending from ${offer.from} to ${offer.to}: POST /workers/youtube_worker/jobs/trending/backfill {"from":"${offer.from}","to":"${offer.to}"}`);
     expect(t.incidents.all()).toEqual([expect.objectContaining({ sources: ['health'] })]);
     expect(t.recovery.started).toEqual([
       { name: alert?.id, input: { alertId: alert?.id, worker: WORKER, job: 'trending', anomaly: 'WORKER_CRASH', severity: 'CRITICAL', actions: ['RESTART_WORKER', 'PAGE_ONCALL'], scheduledTime: '2026-01-02T06:30:00.000Z' } },
@@ -519,6 +524,9 @@ describe('health sweep findings (HEALTH items)', () => {
     const t = setup();
     await t.handle(event(streamRecord(await sweepItem(queueOverflow))));
     expect(t.publisher.published.map((m) => m.json.alert)).toEqual([expect.objectContaining({ worker: 'generation_worker', anomaly: 'QUEUE_OVERFLOW', severity: 'CRITICAL', observed: 1500, threshold: 1000, scoreCard: null })]);
+    // Not a missed run: no backfill offered.
+    expect(t.publisher.published[0]?.json.alert.backfill).toBeUndefined();
+    expect(t.publisher.published[0]?.text).not.toContain('Backfill:');
     expect(t.recovery.started).toHaveLength(1);
     expect(t.recovery.started[0]?.input).toMatchObject({ worker: 'generation_worker', job: 'generate', anomaly: 'QUEUE_OVERFLOW', actions: ['SCALE_CONSUMERS', 'PAUSE_NEW_JOBS'], scheduledTime: null });
     expect(RecoveryInput.safeParse(t.recovery.started[0]?.input).success).toBe(true);

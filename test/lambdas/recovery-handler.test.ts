@@ -119,13 +119,37 @@ describe('STALE_DATA and DEPENDENCY_FAILURE', () => {
     expect(plan.items.map((i) => `${i.worker}.${i.job}`)).toEqual(['youtube_worker.games']);
   });
 
-  it('records optional dependencies as skipped and fails when a hard one still fails (a SKIPPED run is not a success)', async () => {
+  it('retries a hard upstream until it SUCCEEDED (a SKIPPED run is "not yet"), each attempt with its own name and scheduled time, optional ones skipped', async () => {
     const input = { alertId: 'd2', worker: 'youtube_worker', job: 'trending', anomaly: 'DEPENDENCY_FAILURE' };
-    const upstream = { items: [{ worker: 'a', job: 'x', optional: true, stateMachineArn: ARN('a', 'x'), name: 'n1' }, { worker: 'b', job: 'y', optional: false, stateMachineArn: ARN('b', 'y'), name: 'n2' }], dependents: [] };
-    await expect(call('record-upstream', input, { upstream, upstreamResults: [{ result: 'SKIPPED' }, { result: 'FAILED', error: 'States.TaskFailed' }] })).rejects.toBeInstanceOf(RecoveryIncompleteError);
-    expect(recoveries.actions('d2')['record-upstream']).toMatchObject({ result: 'FAILED', detail: 'a.x: optional, skipped; b.y: the run of b.y failed: States.TaskFailed' });
-    await expect(call('record-upstream', input, { upstream, upstreamResults: [{ result: 'SKIPPED' }, { result: 'RAN', output: { record: { status: 'SKIPPED', skipReason: 'LOCK_HELD' } } }] })).rejects.toThrow(/ended SKIPPED \(LOCK_HELD\)/);
-    expect(await call('record-upstream', input, { upstream, upstreamResults: [{ result: 'SKIPPED' }, { result: 'RAN', output: { record: { status: 'SUCCEEDED' } } }] })).toMatchObject({ result: 'APPLIED' });
+    const dependents = [{ worker: 'c', job: 'z', stateMachineArn: ARN('c', 'z'), name: 'dep', input: { worker: 'c', job: 'z', scheduledTime: new Date(T0).toISOString(), trigger: 'recovery' } }];
+    const first = { items: [{ worker: 'a', job: 'x', optional: true, stateMachineArn: ARN('a', 'x'), name: 'n1' }, { worker: 'b', job: 'y', optional: false, stateMachineArn: ARN('b', 'y'), name: 'n2' }], targets: ['b.y'], dependents, attempt: 0 };
+    const again = (await call('record-upstream', input, { upstream: first, upstreamResults: [{ result: 'SKIPPED' }, { result: 'FAILED', error: 'States.TaskFailed' }] })) as { items: { worker: string; name: string; input: { scheduledTime: string } }[]; retry: boolean; waitSeconds: number; attempt: number };
+    expect(again).toMatchObject({ retry: true, waitSeconds: 60, attempt: 1, targets: ['b.y'] });
+    // Only the hard one still failing, due after the backoff, under a new name.
+    expect(again.items.map((i) => i.worker)).toEqual(['b']);
+    expect(again.items[0]?.input.scheduledTime).toBe(new Date(T0 + 60_000).toISOString());
+    expect(again.items[0]?.name).not.toBe('n2');
+    expect(recoveries.actions('d2')['record-upstream']).toMatchObject({ result: 'APPLIED', detail: 'attempt 1: a.x: optional, skipped; b.y: the run of b.y failed: States.TaskFailed; retry 1 of 8 in 60 s' });
+
+    // A SKIPPED run (a held lock) is not a success: retried again, after a longer wait, with another scheduled time.
+    now = T0 + 60_000;
+    const third = (await call('record-upstream', input, { upstream: again, upstreamResults: [{ result: 'RAN', output: { record: { status: 'SKIPPED', skipReason: 'LOCK_HELD' } } }] })) as typeof again;
+    expect(third).toMatchObject({ retry: true, waitSeconds: 120, attempt: 2 });
+    expect(third.items[0]?.input.scheduledTime).toBe(new Date(T0 + 180_000).toISOString());
+    expect(new Set([first.items[1]?.name, again.items[0]?.name, third.items[0]?.name]).size).toBe(3);
+
+    // SUCCEEDED: no more retries; the dependents run now.
+    now = T0 + 180_000;
+    const done = await call('record-upstream', input, { upstream: third, upstreamResults: [{ result: 'RAN', output: { record: { status: 'SUCCEEDED' } } }] });
+    expect(done).toMatchObject({ retry: false, items: [], dependents: [{ worker: 'c', input: { scheduledTime: new Date(T0 + 180_000).toISOString() } }] });
+    expect(await call('verify-dependents', input, { upstream: done, dependentRuns: [{ result: 'RAN', output: { record: { status: 'SUCCEEDED' } } }] })).toMatchObject({ outcome: 'SUCCEEDED', verified: true, reason: 'b.y SUCCEEDED; then c.z ran and SUCCEEDED' });
+  });
+
+  it('fails the recovery once the bound of retries is spent', async () => {
+    const input = { alertId: 'd3', worker: 'youtube_worker', job: 'trending', anomaly: 'DEPENDENCY_FAILURE' };
+    const last = { items: [{ worker: 'b', job: 'y', optional: false, stateMachineArn: ARN('b', 'y'), name: 'n8' }], targets: ['b.y'], dependents: [], attempt: 8 };
+    await expect(call('record-upstream', input, { upstream: last, upstreamResults: [{ result: 'FAILED', error: 'States.TaskFailed' }] })).rejects.toBeInstanceOf(RecoveryIncompleteError);
+    expect(recoveries.actions('d3')['record-upstream']).toMatchObject({ result: 'FAILED', detail: 'attempt 9: b.y: the run of b.y failed: States.TaskFailed' });
   });
 });
 

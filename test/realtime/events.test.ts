@@ -1,5 +1,6 @@
 /** Stream records into real-time events: the pure part the broadcaster and the local runtime share. */
 import { describe, expect, it } from 'vitest';
+import { applyAcknowledgement, applyDetection, applyResolution, type Incident } from '../../lib/domain/incident.js';
 import { eventsFromRecords, readRecord } from '../../lambdas/realtime/broadcaster.js';
 import { CLOSED_CIRCUIT, type CircuitState } from '../../lib/domain/circuit.js';
 import { alertWrite, reportInsert, stateModify, streamRecord } from './records.js';
@@ -67,6 +68,33 @@ describe('eventsFromRecords', () => {
   it('turns a write of the orchestrator state into a mode event', () => {
     const paused = eventsFromRecords([streamRecord('MODIFY', { pk: 'ORCH', sk: 'STATE' }, { mode: 'PAUSED', reason: 'deploy', updatedAt: '2026-01-02T06:00:00.000Z' }, { mode: 'RUNNING' })]);
     expect(paused).toEqual([{ type: 'mode', worker: null, at: '2026-01-02T06:00:00.000Z', data: { mode: 'PAUSED', reason: 'deploy', updatedAt: '2026-01-02T06:00:00.000Z' } }]);
+  });
+
+  it('turns an incident write into an incident event: opened (OPEN), acknowledged (ACKNOWLEDGED), resolved (RESOLVED)', () => {
+    const opened = applyDetection(undefined, {
+      key: { worker: 'youtube_worker', job: 'games', anomaly: 'DEPENDENCY_FAILURE' },
+      severity: 'CRITICAL',
+      detail: 'games FAILED',
+      observedAtMs: Date.parse('2026-01-02T06:00:25.000Z'),
+      observationId: 'obs-1',
+      source: 'report',
+      impactedJob: 'creator_intel_worker.analyze',
+      seenOn: { worker: 'creator_intel_worker', job: 'analyze', scheduledTime: null, executionId: null },
+    }).incident;
+    const keys = { pk: 'WORKER#youtube_worker', sk: 'INCIDENT#games#DEPENDENCY_FAILURE' };
+    const item = (incident: Incident) => ({ entity: 'INCIDENT', incidentId: incident.id, state: incident.state, version: incident.version, incident });
+    const acked = applyAcknowledgement(opened, 'alice', Date.parse('2026-01-02T06:05:00.000Z')).incident;
+    const resolved = applyResolution(acked, { atMs: Date.parse('2026-01-02T06:30:00.000Z'), observationId: 'ok', what: 'games SUCCEEDED' }).incident;
+    const events = eventsFromRecords([streamRecord('INSERT', keys, item(opened)), streamRecord('MODIFY', keys, item(acked), item(opened)), streamRecord('MODIFY', keys, item(resolved), item(acked))]);
+    expect(events.map((e) => [e.type, e.worker, e.at, e.data['status'], e.data['incidentId']])).toEqual([
+      ['incident', 'youtube_worker', '2026-01-02T06:00:25.000Z', 'OPEN', 'youtube_worker~games~DEPENDENCY_FAILURE~1'],
+      ['incident', 'youtube_worker', '2026-01-02T06:05:00.000Z', 'ACKNOWLEDGED', 'youtube_worker~games~DEPENDENCY_FAILURE~1'],
+      ['incident', 'youtube_worker', '2026-01-02T06:30:00.000Z', 'RESOLVED', 'youtube_worker~games~DEPENDENCY_FAILURE~1'],
+    ]);
+    expect(events[0]?.data).toMatchObject({ change: 'INSERT', anomaly: 'DEPENDENCY_FAILURE', severity: 'CRITICAL', job: 'games', detail: 'games FAILED', impactedJobs: ['creator_intel_worker.analyze'] });
+    expect(events[1]?.data).toMatchObject({ acknowledgedBy: 'alice' });
+    expect(readRecord(streamRecord('INSERT', keys, { incident: { id: 'x' } })).reading).toMatchObject({ kind: 'invalid', reason: expect.stringMatching(/malformed INCIDENT item/) });
+    expect(readRecord(streamRecord('REMOVE', keys)).reading).toEqual({ kind: 'ignored' });
   });
 
   it('ignores what is not a report, alert, worker state or mode (window counters, removals)', () => {
