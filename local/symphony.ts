@@ -25,7 +25,7 @@ import { InMemorySecretSource } from '../lambdas/kit/secrets.js';
 import { clearTwitchTokenCache } from '../lambdas/workers/logic/common.js';
 import { WORKER_HANDLERS } from '../lambdas/workers/index.js';
 import { DynamoIncidentStore } from '../lambdas/adapters/dynamo-incident-store.js';
-import { DynamoHealthFindingStore, DynamoReportReader } from '../lambdas/sweep/adapters.js';
+import { DynamoHealthFindingStore, DynamoRecoveryOutcomeReader, DynamoReportReader } from '../lambdas/sweep/adapters.js';
 import { ENDED_STATUSES, type EndedExecution, type ExecutionLister, type ListedExecution, type QueueDepthReader } from '../lambdas/sweep/ports.js';
 import { runSweep, type SweepDeps, type SweepSummary } from '../lambdas/sweep/sweep.js';
 import { ALL_WORKERS, isWorkerId, workerById, type WorkerSpec } from '../lib/registry/index.js';
@@ -680,6 +680,7 @@ function localSweepDeps(schedule: LambdaSchedule, runtime: LocalRuntime, queues:
     ...(oncall !== undefined && oncall !== ''
       ? {
           escalation: {
+            recoveries: new DynamoRecoveryOutcomeReader(doc, runtime.tableName),
             pager: {
               page: async (message) => {
                 sink.pages.push({ subject: message.subject, message: message.json as unknown as Record<string, unknown>, atMs: clock.now() });
