@@ -120,6 +120,8 @@ export interface SelfHealing {
   /** Delivers what the stream holds now to the anomaly Lambda. */
   flush(): Promise<void>;
   stop(): void;
+  /** Resolves once the anomaly Lambda has no batch in flight (after `stop`, nothing new starts). */
+  idle(): Promise<void>;
 }
 
 export function startSelfHealing(options: SelfHealingOptions): SelfHealing {
@@ -206,6 +208,7 @@ export function startSelfHealing(options: SelfHealingOptions): SelfHealing {
       consumer.stop();
       writers.stop();
     },
+    idle: () => consumer.idle(),
   };
 }
 
