@@ -59,7 +59,8 @@ import {
 } from '../../lib/domain/health-sweep.js';
 import { isCrashError } from '../../lib/domain/errors.js';
 import { lockAttrsFor, releaseSpec } from '../../lib/domain/lock.js';
-import { deliverEntry, OUTBOX_SWEEP_LIMIT, sweepShouldDeliver, type Outbox, type OutboxPublisher } from '../../lib/domain/outbox.js';
+import { deliverEntry, OUTBOX_SWEEP_LIMIT, planDigest, sweepShouldDeliver, type DigestPlan, type Outbox, type OutboxPublisher } from '../../lib/domain/outbox.js';
+import { renderDigest, type RenderedMessage } from '../../lib/domain/alerting.js';
 import type { StateStore } from '../../lib/domain/ports.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import { lockOf, normalizeIso, reportSk, withVersionBump, type WorkerStateItem } from '../../lib/domain/worker-state.js';
@@ -456,7 +457,22 @@ export async function deliverOutbox(outbox: OutboxDeps, logger: SweepLogger, now
   const token = (outbox.newToken ?? randomUUID)();
   const sent: string[] = [];
   let left = 0;
+  // The MEDIUM digest: the held entries go out together once one of them is due (planDigest).
+  const digest = planDigest(entries, nowMs);
+  if (digest !== null) {
+    try {
+      const ids = await sendDigest(outbox, digest, token, nowMs);
+      sent.push(...ids);
+      logger.info('digest sent by the health sweep', { digestId: digest.message.json.digest.id, alerts: ids });
+    } catch (error) {
+      errors.push(`digest ${digest.message.json.digest.id}: ${errorText(error)}`);
+    }
+  }
   for (const entry of entries) {
+    if (entry.digest === true) {
+      if (!sent.includes(entry.id)) left++;
+      continue;
+    }
     if (!sweepShouldDeliver(entry, nowMs)) {
       left++;
       continue;
@@ -475,6 +491,34 @@ export async function deliverOutbox(outbox: OutboxDeps, logger: SweepLogger, now
     }
   }
   return { pending: entries.length, sent, left };
+}
+
+/**
+ * Claims every entry of the digest, publishes the digest once, marks them SENT; returns their ids.
+ * An entry another delivery holds is left out of this one (a later digest carries it); a failed
+ * publish gives every claim back and throws.
+ */
+async function sendDigest(outbox: OutboxDeps, digest: DigestPlan, token: string, nowMs: number): Promise<string[]> {
+  const claimed: string[] = [];
+  for (const entry of digest.entries) if (await outbox.store.claimSend(entry.id, token, nowMs)) claimed.push(entry.id);
+  if (claimed.length === 0) return [];
+  const message = claimed.length === digest.entries.length ? digest.message : renderDigestOf(digest, claimed);
+  try {
+    await outbox.publisher.publish(message);
+  } catch (error) {
+    await Promise.all(claimed.map((id) => outbox.store.releaseSend(id, token).catch(() => undefined)));
+    throw error;
+  }
+  for (const id of claimed) await outbox.store.markSent(id, token, nowMs);
+  return claimed;
+}
+
+/** The digest narrowed to the alerts of the entries claimed. */
+function renderDigestOf(digest: DigestPlan, ids: readonly string[]): RenderedMessage {
+  const alerts = digest.message.json.digest.alerts.filter((a) => ids.includes(a.id));
+  const workers = [...new Set(alerts.map((a) => a.worker))].sort();
+  const anomalies = [...new Set(alerts.map((a) => a.anomaly))].sort();
+  return renderDigest({ ...digest.message.json.digest, alerts, workers, anomalies });
 }
 
 /** The registry as the sweep's root-cause graph. */
