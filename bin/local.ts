@@ -42,7 +42,7 @@ async function run(options: LocalOptions): Promise<number> {
     import('../lambdas/webhook/secrets.js'),
   ]);
   type SymphonyContext = import('../local/symphony.js').SymphonyContext;
-  type RenderedAlert = import('../lib/domain/alerting.js').RenderedMessage<import('../lib/domain/alerting.js').AlertEnvelope>;
+  type RenderedAlert = import('../lib/domain/alerting.js').RenderedMessage;
 
   const scenario = options.scenario === undefined ? undefined : scenarioByName(options.scenario);
   const hours = options.hours ?? scenario?.hours ?? 24;
@@ -56,7 +56,7 @@ async function run(options: LocalOptions): Promise<number> {
     console.error(`Alerts are POSTed to ${url.href}, signed with ${secret}`);
     const deliver = makeWebhookHandler({ target: { url: url.href }, secrets: new StaticWebhookSecrets([secret]), logger: silent });
     onAlert = async (message) => {
-      await deliver({ Records: [{ Sns: { MessageId: message.json.alert.id, Message: message.body } }] }).catch((e: unknown) => {
+      await deliver({ Records: [{ Sns: { MessageId: message.json.type === 'aurastream.alert-digest' ? message.json.digest.id : message.json.alert.id, Message: message.body } }] }).catch((e: unknown) => {
         console.error(`webhook delivery failed: ${e instanceof Error ? e.message : String(e)}`);
       });
     };

@@ -102,6 +102,10 @@ export interface LocalRuntime {
   /** Starts a job's pipeline, as its schedule would. */
   start(workerId: string, jobId: string, input: Record<string, unknown>, name?: string): LocalExecution;
   resetCounts(): void;
+  /**
+   * Stops the stream consumers, aborts every running execution (no task starts from then on), waits
+   * for the Lambda handlers in flight and the anomaly batch in flight, then closes the table.
+   */
   close(): Promise<void>;
 }
 
@@ -219,6 +223,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
     event.startedAt = start;
   };
+  // close(): no task starts once closing; the handlers in flight are awaited before the table closes.
+  let closing = false;
+  const inFlight = new Set<Promise<unknown>>();
   const resolveTask: ResolveTask = async (resource, parameters, ctx) => {
     // Lambda tasks use the function ARN as Resource (payloadResponseOnly) or lambda:invoke.
     const isInvoke = resource.endsWith(':states:::lambda:invoke');
@@ -231,11 +238,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const event = JSON.parse(JSON.stringify(payload ?? null)) as unknown;
     const isProtocol = roles.get(logicalId)?.kind === 'protocol';
     if (isProtocol) onSimulatedClock(event as ProtocolEvent);
+    if (closing) throw new NamedError('Lambda.ServiceException', 'the local runtime is closing');
     const handler = handlerFor(logicalId);
     // The execution's context flows into its tasks from its start already; entering it again here
     // keeps the handler (and whatever it triggers) on the execution's time whatever the library does.
-    const result = await clock.runIn(executionTimes.of(ctx.executionArn) ?? clock.current(), () => handler(event));
-    return result === undefined ? null : JSON.parse(JSON.stringify(result));
+    const call = clock.runIn(executionTimes.of(ctx.executionArn) ?? clock.current(), () => handler(event));
+    inFlight.add(call);
+    try {
+      const result = await call;
+      return result === undefined ? null : JSON.parse(JSON.stringify(result));
+    } finally {
+      inFlight.delete(call);
+    }
   };
 
   const machines = extractStateMachines(template);
@@ -294,7 +308,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       counts.lambda = {};
     },
     close: async () => {
+      // Stop what could still write, then let what is writing finish, then close the table: an
+      // execution or handler left running would otherwise fail on a closed database.
+      closing = true;
       selfHealing?.stop();
+      await selfHealing?.idle();
+      await runner.stopAll();
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       await dynamo.close();
     },
   };

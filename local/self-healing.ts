@@ -6,7 +6,7 @@
  * on-call topic. Fakes stand only at the AWS boundary.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AlertEnvelope, RenderedMessage } from '../lib/domain/alerting.js';
+import type { Alert, AlertMessage, RenderedMessage } from '../lib/domain/alerting.js';
 import type { StateStore } from '../lib/domain/ports.js';
 import { DynamoAlertStore } from '../lambdas/adapters/dynamo-alert-store.js';
 import { DynamoIncidentStore } from '../lambdas/adapters/dynamo-incident-store.js';
@@ -34,12 +34,24 @@ export interface Page {
 
 /** What the local SNS topics received. */
 export class LocalAlertSink {
-  readonly alerts: RenderedMessage<AlertEnvelope>[] = [];
+  /** Every message on the alert topic: single alerts (incident transitions) and MEDIUM digests. */
+  readonly alerts: RenderedMessage<AlertMessage>[] = [];
+  /** When each of `alerts` was published, epoch ms (the clock given; NaN without one). */
+  readonly sentAtMs: number[] = [];
   readonly pages: Page[] = [];
-  constructor(private readonly onAlert?: (message: RenderedMessage<AlertEnvelope>) => Promise<void> | void) {}
+  constructor(
+    private readonly onAlert?: (message: RenderedMessage<AlertMessage>) => Promise<void> | void,
+    private readonly now?: () => number,
+  ) {}
 
-  async publish(message: RenderedMessage<AlertEnvelope>): Promise<void> {
+  /** The alerts the messages carried, in order: a single alert's, each alert of a digest. */
+  carried(): Alert[] {
+    return this.alerts.flatMap((m) => (m.json.type === 'aurastream.alert-digest' ? [...m.json.digest.alerts] : [m.json.alert]));
+  }
+
+  async publish(message: RenderedMessage<AlertMessage>): Promise<void> {
     this.alerts.push(message);
+    this.sentAtMs.push(this.now?.() ?? Number.NaN);
     await this.onAlert?.(message);
   }
 }
@@ -120,6 +132,8 @@ export interface SelfHealing {
   /** Delivers what the stream holds now to the anomaly Lambda. */
   flush(): Promise<void>;
   stop(): void;
+  /** Resolves once the anomaly Lambda has no batch in flight (after `stop`, nothing new starts). */
+  idle(): Promise<void>;
 }
 
 export function startSelfHealing(options: SelfHealingOptions): SelfHealing {
@@ -206,6 +220,7 @@ export function startSelfHealing(options: SelfHealingOptions): SelfHealing {
       consumer.stop();
       writers.stop();
     },
+    idle: () => consumer.idle(),
   };
 }
 

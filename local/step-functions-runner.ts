@@ -188,6 +188,8 @@ export interface LocalStateMachineRunner {
   history(executionArn: string): readonly ExecutionEvent[];
   /** Constructs (and validates) every StateMachine now instead of on first use. */
   prepare(): void;
+  /** Aborts every running execution and resolves once each has ended. */
+  stopAll(): Promise<void>;
 }
 
 /** The SDK's exception name for a duplicate execution name, as thrown by the real client. */
@@ -802,6 +804,13 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
     history: (arn) => [...recordOf(arn).events],
     prepare: () => {
       for (const id of sources.keys()) machineFor(id);
+    },
+    stopAll: async () => {
+      // An execution's end may start no new one (the runtime refuses tasks while closing), but loop to be sure.
+      for (let running = [...executions.values()].filter((r) => r.status === 'RUNNING'); running.length > 0; running = [...executions.values()].filter((r) => r.status === 'RUNNING')) {
+        for (const r of running) r.abort();
+        await Promise.all(running.map((r) => r.result));
+      }
     },
   };
 }

@@ -64,6 +64,8 @@ export interface StreamConsumer {
   flush(): Promise<void>;
   /** Detaches from the stream; pending records are dropped. */
   stop(): void;
+  /** Resolves once no batch is being delivered (a batch in flight at `stop` finishes first); never rejects. */
+  idle(): Promise<void>;
   /** Records waiting to be delivered (including a batch being retried). */
   pending(): number;
   readonly stats: Readonly<DeliveryStats>;
@@ -241,6 +243,10 @@ class Consumer implements StreamConsumer {
     this.stopped = true;
     this.queue.length = 0;
     this.detach();
+  }
+
+  async idle(): Promise<void> {
+    while (this.running !== undefined) await this.running.catch(() => undefined);
   }
 
   async flush(): Promise<void> {

@@ -14,7 +14,8 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { slotAttr } from '../lib/domain/lock.js';
 import { normalizeIso, STATE_SK } from '../lib/domain/worker-state.js';
-import type { AlertEnvelope, RenderedMessage } from '../lib/domain/alerting.js';
+import { DIGEST_MESSAGE_TYPE, renderAlert, type Alert, type AlertMessage, type DigestEnvelope, type RenderedMessage } from '../lib/domain/alerting.js';
+import { DynamoOutbox } from '../lambdas/adapters/dynamo-outbox.js';
 import type { Incident } from '../lib/domain/incident.js';
 import { occurrences } from '../lib/domain/schedule-math.js';
 import type { WorkerScoreReport } from '../lib/domain/score-report.js';
@@ -25,7 +26,7 @@ import { InMemorySecretSource } from '../lambdas/kit/secrets.js';
 import { clearTwitchTokenCache } from '../lambdas/workers/logic/common.js';
 import { WORKER_HANDLERS } from '../lambdas/workers/index.js';
 import { DynamoIncidentStore } from '../lambdas/adapters/dynamo-incident-store.js';
-import { DynamoHealthFindingStore, DynamoReportReader } from '../lambdas/sweep/adapters.js';
+import { DynamoHealthFindingStore, DynamoRecoveryOutcomeReader, DynamoReportReader } from '../lambdas/sweep/adapters.js';
 import { ENDED_STATUSES, type EndedExecution, type ExecutionLister, type ListedExecution, type QueueDepthReader } from '../lambdas/sweep/ports.js';
 import { runSweep, type SweepDeps, type SweepSummary } from '../lambdas/sweep/sweep.js';
 import { pipelineArnsOf } from '../lib/registry/naming.js';
@@ -145,7 +146,7 @@ export interface SymphonyOptions {
   readonly beforeSlot?: (ctx: SymphonyContext, atMs: number) => Promise<void> | void;
   readonly template?: CfnTemplate;
   /** Called with every alert the local SNS topic receives (e.g. signed webhook delivery). */
-  readonly onAlert?: (message: RenderedMessage<AlertEnvelope>) => Promise<void>;
+  readonly onAlert?: (message: RenderedMessage<AlertMessage>) => Promise<void>;
   /** Waits in real time until each slot's time instead of jumping (`--realtime`). */
   readonly realtime?: boolean;
   /**
@@ -205,6 +206,10 @@ export interface AlertLine {
   /** The incident transition the message announces (OPENED, RESOLVED); null for a plain alert. */
   readonly transition: string | null;
   readonly incidentId: string | null;
+  /** When the message carrying it was published (a MEDIUM one in a digest, up to 15 min after it was raised). */
+  readonly sentAtMs: number;
+  /** The digest message that carried it; null when it went out alone. */
+  readonly digestId: string | null;
 }
 
 /** A circuit changing state, as the worker's STATE item records it. */
@@ -317,7 +322,7 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   // The workers, in-process, against the sandbox and the embedded table. Created after the runtime
   // so they share its DynamoDB client; the runtime asks for them lazily.
   const handlers: Record<string, LambdaHandler> = {};
-  const sink = new LocalAlertSink(options.onAlert);
+  const sink = new LocalAlertSink(options.onAlert, () => clock.now());
   const runtime = await startLocalRuntime({ clock, template, workerHandlers: handlers, alertSink: sink });
   const healing = runtime.selfHealing;
   const recoveryOutcomes: RecoveryOutcome[] = [];
@@ -590,15 +595,22 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
     })),
     reports,
     circuits,
-    alerts: sink.alerts.map((m) => ({
-      atMs: Date.parse(m.json.alert.raisedAt),
-      severity: m.json.alert.severity,
-      worker: m.json.alert.worker,
-      anomaly: m.json.alert.anomaly,
-      subject: m.subject,
-      transition: m.json.alert.incident?.transition ?? null,
-      incidentId: m.json.alert.incident?.id ?? null,
-    })),
+    // One line per alert: a digest message contributes each alert it carries.
+    alerts: sink.alerts.flatMap((m, i) => {
+      const sentAtMs = sink.sentAtMs[i] ?? Number.NaN;
+      const line = (alert: Alert, subject: string, digestId: string | null): AlertLine => ({
+        atMs: Date.parse(alert.raisedAt),
+        severity: alert.severity,
+        worker: alert.worker,
+        anomaly: alert.anomaly,
+        subject,
+        transition: alert.incident?.transition ?? null,
+        incidentId: alert.incident?.id ?? null,
+        sentAtMs,
+        digestId,
+      });
+      return m.json.type === DIGEST_MESSAGE_TYPE ? m.json.digest.alerts.map((a) => line(a, renderAlert(a).subject, (m.json as DigestEnvelope).digest.id)) : [line(m.json.alert, m.subject, null)];
+    }),
     pages: sink.pages.map((p) => ({ subject: p.subject, atMs: p.atMs })),
     incidents: incidents.sort((a, b) => a.firstSeen.localeCompare(b.firstSeen) || a.id.localeCompare(b.id)),
     recoveries: recoveryOutcomes,
@@ -695,9 +707,12 @@ function localSweepDeps(schedule: LambdaSchedule, runtime: LocalRuntime, queues:
     queueUrls,
     reportRetentionDays: Number(env['REPORT_RETENTION_DAYS'] ?? 30) || 30,
     incidents: new DynamoIncidentStore(doc, runtime.tableName),
+    // As deployed: the sweep delivers what the outbox holds, the MEDIUM digest included.
+    outbox: { store: new DynamoOutbox(doc, runtime.tableName), publisher: sink },
     ...(oncall !== undefined && oncall !== ''
       ? {
           escalation: {
+            recoveries: new DynamoRecoveryOutcomeReader(doc, runtime.tableName),
             pager: {
               page: async (message) => {
                 sink.pages.push({ subject: message.subject, message: message.json as unknown as Record<string, unknown>, atMs: clock.now() });

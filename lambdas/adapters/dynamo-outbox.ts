@@ -11,6 +11,7 @@
  * | `message`         | M    | the rendered message (subject, text, json, body, attributes)     |
  * | `enqueuedAtMs`    | N    | when it was enqueued                                             |
  * | `deliverByMs`     | N    | its severity's deadline (absent: none)                           |
+ * | `digest`          | BOOL | true: held for the MEDIUM digest the health sweep sends          |
  * | `sendToken`       | S    | the delivery attempt holding the SENDING claim                   |
  * | `sendClaimedAtMs` | N    | when that claim was taken                                        |
  * | `attempts`        | N    | claims so far                                                    |
@@ -43,6 +44,7 @@ const PendingItem = z.object({
   message: z.looseObject({ subject: z.string(), text: z.string(), body: z.string(), json: z.looseObject({}), attributes: z.looseObject({}) }),
   enqueuedAtMs: z.number(),
   deliverByMs: z.number().optional(),
+  digest: z.boolean().optional(),
   sendClaimedAtMs: z.number().optional(),
   attempts: z.number().optional(),
 });
@@ -76,6 +78,7 @@ export class DynamoOutbox implements Outbox {
       message: entry.message,
       enqueuedAtMs: entry.enqueuedAtMs,
       ...(entry.deliverByMs !== null ? { deliverByMs: entry.deliverByMs } : {}),
+      ...(entry.digest === true ? { digest: true } : {}),
       attempts: 0,
       [GSI1_PK]: OUTBOX_GSI_PK,
       [GSI1_SK]: outboxGsiSk(entry),
@@ -158,6 +161,7 @@ export class DynamoOutbox implements Outbox {
         message: d.message as unknown as RenderedMessage,
         enqueuedAtMs: d.enqueuedAtMs,
         deliverByMs: d.deliverByMs ?? null,
+        ...(d.digest === true ? { digest: true } : {}),
         state: d.outboxState,
         sendClaimedAtMs: d.sendClaimedAtMs ?? null,
         attempts: d.attempts ?? 0,

@@ -193,7 +193,8 @@ export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promi
     }
     // Into the outbox, then delivered from it (one publish per alert id, whoever delivers): a publish
     // that keeps failing is delivered by the health sweep, and a redelivered record never publishes twice.
-    // MEDIUM incidents go out at once too: no digest flusher is deployed yet (see docs/alerting.md).
+    // A MEDIUM notification whose deadline allows it is held in the outbox for the digest the health
+    // sweep sends (planDigest): MEDIUM incidents within 15 minutes reach people as one message.
     const nowMs = deps.clock();
     const plan = deliveryPlan(alert, nowMs);
     const rendered = renderAlert(alert);
@@ -202,6 +203,9 @@ export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promi
     if (deps.outbox === undefined) {
       await deps.publisher.publish(rendered);
       logger.warn('incident notification published', logged);
+    } else if (plan.channel === 'digest') {
+      await deps.outbox.enqueue({ id: alert.id, kind: 'alert', message: rendered, enqueuedAtMs: nowMs, deliverByMs: plan.dueByMs, digest: true });
+      logger.info('incident notification held for the digest', logged);
     } else {
       await deps.outbox.enqueue({ id: alert.id, kind: 'alert', message: rendered, enqueuedAtMs: nowMs, deliverByMs: plan.dueByMs });
       const delivered = await deliverEntry(deps.outbox, { publish: () => deps.publisher.publish(rendered) }, { id: alert.id, message: rendered }, record.eventID, nowMs);

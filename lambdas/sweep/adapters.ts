@@ -8,7 +8,7 @@
 import { DescribeExecutionCommand, ExecutionDoesNotExist, ListExecutionsCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ANOMALY_CODES, type AnomalyCode } from '../../lib/domain/anomaly-rules.js';
 import type { EscalationMessage, OnCallPager } from '../../lib/domain/escalation.js';
 import { healthSk, type EndedWindow } from '../../lib/domain/health-sweep.js';
@@ -16,7 +16,8 @@ import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import { workerPk } from '../../lib/domain/worker-state.js';
 import { publishRendered } from '../adapters/sns-alert-publisher.js';
 import { ReportItemSchema } from '../anomaly/stream-record.js';
-import type { EndedExecution, EndedStatus, ExecutionLister, HealthFindingStore, ListedExecution, QueueDepthReader, ReportReader, StoredFinding } from './ports.js';
+import { RECOVERY_SUMMARY_SK, recoveryPk } from '../../lib/domain/recovery-actions.js';
+import type { EndedExecution, EndedStatus, ExecutionLister, HealthFindingStore, ListedExecution, QueueDepthReader, RecoveryOutcomeReader, ReportReader, StoredFinding } from './ports.js';
 import { putIfAbsent } from '../adapters/dynamo-state-store.js';
 
 /** ListExecutions' page size limit. */
@@ -134,6 +135,40 @@ export class DynamoHealthFindingStore implements HealthFindingStore {
   async putOnce(stored: StoredFinding): Promise<boolean> {
     const { finding, raisedAt, expiresAt } = stored;
     return putIfAbsent(this.client, this.tableName, { pk: workerPk(finding.worker), sk: healthSk(finding), entity: 'HEALTH', ...finding, raisedAt, expiresAt });
+  }
+}
+
+/** BatchGetItem's key limit per request. */
+export const BATCH_GET_MAX_KEYS = 100;
+
+/**
+ * The FAILED verdicts among recoveries' `RECOVERY#<name>` / `SUMMARY` items (BatchGetItem, projected to
+ * the verdict). Keys DynamoDB leaves unprocessed are read by the next sweep: they are left out, as is
+ * a summary without a string outcome.
+ */
+export class DynamoRecoveryOutcomeReader implements RecoveryOutcomeReader {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async failed(names: readonly string[]): Promise<ReadonlyMap<string, string>> {
+    const out = new Map<string, string>();
+    const unique = [...new Set(names)];
+    for (let i = 0; i < unique.length; i += BATCH_GET_MAX_KEYS) {
+      const keys = unique.slice(i, i + BATCH_GET_MAX_KEYS).map((name) => ({ pk: recoveryPk(name), sk: RECOVERY_SUMMARY_SK }));
+      const res = await this.client.send(
+        new BatchGetCommand({
+          RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true, ProjectionExpression: '#pk, #o, #r', ExpressionAttributeNames: { '#pk': 'pk', '#o': 'outcome', '#r': 'reason' } } },
+        }),
+      );
+      for (const item of res.Responses?.[this.tableName] ?? []) {
+        const pk = item['pk'];
+        if (typeof pk !== 'string' || item['outcome'] !== 'FAILED') continue;
+        out.set(pk.slice(recoveryPk('').length), typeof item['reason'] === 'string' ? item['reason'] : 'no reason recorded');
+      }
+    }
+    return out;
   }
 }
 

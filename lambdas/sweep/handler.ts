@@ -34,7 +34,7 @@ import { SnsAlertPublisher } from '../adapters/sns-alert-publisher.js';
 import { documentClient, DynamoStateStore } from '../adapters/dynamo-state-store.js';
 import { jsonMapEnv } from '../recovery/config.js';
 import { positiveNumberEnv, requiredEnv } from '../shared/env.js';
-import { DynamoHealthFindingStore, DynamoReportReader, SfnExecutionLister, SnsOnCallPager, SqsQueueDepthReader } from './adapters.js';
+import { DynamoHealthFindingStore, DynamoRecoveryOutcomeReader, DynamoReportReader, SfnExecutionLister, SnsOnCallPager, SqsQueueDepthReader } from './adapters.js';
 import { HEALTH_RETENTION_DAYS, makeHandler } from './sweep.js';
 
 export { makeHandler } from './sweep.js';
@@ -83,7 +83,7 @@ export const handler = makeHandler({
   findingRetentionDays: env.findingRetentionDays,
   incidents: new DynamoIncidentStore(doc, env.tableName, (pk, sk) => logger.warn('incident item unreadable: not cleared or escalated', { pk, sk })),
   ...(env.oncallTopicArn !== undefined
-    ? { escalation: { pager: new SnsOnCallPager(sns, env.oncallTopicArn), ...(process.env['AWS_REGION'] ? { region: process.env['AWS_REGION'] } : {}) } }
+    ? { escalation: { pager: new SnsOnCallPager(sns, env.oncallTopicArn), recoveries: new DynamoRecoveryOutcomeReader(doc, env.tableName), ...(process.env['AWS_REGION'] ? { region: process.env['AWS_REGION'] } : {}) } }
     : {}),
   ...(env.alertTopicArn !== undefined
     ? { outbox: { store: new DynamoOutbox(doc, env.tableName, (pk, issues) => logger.warn('outbox entry unreadable: not delivered', { pk, issues })), publisher: new SnsAlertPublisher(sns, env.alertTopicArn) } }

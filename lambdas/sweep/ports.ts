@@ -69,3 +69,12 @@ export interface SweepLogger {
   warn(message: string, attributes: Record<string, unknown>): void;
   error(message: string, attributes: Record<string, unknown>): void;
 }
+
+/** The verdicts of finished recoveries: their `RECOVERY#<name>` / `SUMMARY` items. */
+export interface RecoveryOutcomeReader {
+  /**
+   * The recoveries among `names` whose verdict is FAILED, with the verdict's reason. A recovery still
+   * running (no summary yet), SUCCEEDED or NOT_APPLICABLE is left out, and so is an unreadable one.
+   */
+  failed(names: readonly string[]): Promise<ReadonlyMap<string, string>>;
+}

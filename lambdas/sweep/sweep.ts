@@ -21,10 +21,11 @@
  * retries goes out at the first sweep after SNS recovers.
  *
  * Escalation (when `deps.escalation` is given, i.e. ONCALL_TOPIC_ARN is set): each run also reads the
- * CRITICAL alerts that may have been unacknowledged for ESCALATION.unacknowledgedCriticalMinutes
- * (lib/domain/escalation.ts: their ids are computed, so no scan), and for each one
- * `decideEscalation` says is due: claims its escalation (conditional update on the ALERT item),
- * pages the on-call topic, marks it ESCALATED; a failed page releases the claim for the next sweep.
+ * unresolved incidents (one Query of the GSI) and, for each, the verdicts of its recoveries (one
+ * BatchGetItem, only while it could still page), and pages whichever policy step is due first
+ * (decideIncidentEscalation: a CRITICAL unacknowledged for 15 min; a CRITICAL or HIGH whose recovery
+ * FAILED): claims the step on the incident (conditional write), pages the on-call topic, marks it
+ * PAGED; a failed page releases the claim for the next sweep. One page per incident.
  */
 import { randomUUID } from 'node:crypto';
 import { renderEscalation, type OnCallPager } from '../../lib/domain/escalation.js';
@@ -34,7 +35,9 @@ import {
   decideIncidentEscalation,
   incidentKeyString,
   markPaged,
+  recoveriesToCheck,
   releasePage,
+  type FailedRecovery,
   rootCauseOf,
   updateIncident,
   type GraphLookup,
@@ -56,14 +59,15 @@ import {
 } from '../../lib/domain/health-sweep.js';
 import { isCrashError } from '../../lib/domain/errors.js';
 import { lockAttrsFor, releaseSpec } from '../../lib/domain/lock.js';
-import { deliverEntry, OUTBOX_SWEEP_LIMIT, sweepShouldDeliver, type Outbox, type OutboxPublisher } from '../../lib/domain/outbox.js';
+import { deliverEntry, OUTBOX_SWEEP_LIMIT, planDigest, sweepShouldDeliver, type DigestPlan, type Outbox, type OutboxPublisher } from '../../lib/domain/outbox.js';
+import { renderDigest, type RenderedMessage } from '../../lib/domain/alerting.js';
 import type { StateStore } from '../../lib/domain/ports.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import { lockOf, normalizeIso, reportSk, withVersionBump, type WorkerStateItem } from '../../lib/domain/worker-state.js';
 import { isWorkerId, workerById, type WorkerSpec } from '../../lib/registry/index.js';
 import { recordStep } from '../protocol/steps.js';
 import { PipelineInput, type GateResult, type PipelineState, type StepFailure } from '../shared/contracts.js';
-import { ENDED_STATUSES, type EndedExecution, type EndedStatus, type ExecutionLister, type HealthFindingStore, type QueueDepthReader, type ReportReader, type SweepLogger } from './ports.js';
+import { ENDED_STATUSES, type EndedExecution, type EndedStatus, type ExecutionLister, type HealthFindingStore, type QueueDepthReader, type RecoveryOutcomeReader, type ReportReader, type SweepLogger } from './ports.js';
 
 /** The failure a stuck execution is stopped and recorded with (a crash error: CRASHED report). */
 export const STUCK_FAILURE: StepFailure & { readonly Cause: string } = Object.freeze({
@@ -139,6 +143,11 @@ export interface OutboxSummary {
 export interface EscalationDeps {
   /** The on-call topic. */
   readonly pager: OnCallPager;
+  /**
+   * The incidents' recovery verdicts (the RECOVERY_FAILED step).
+   * @default - none: only the UNACKNOWLEDGED_CRITICAL step pages
+   */
+  readonly recoveries?: RecoveryOutcomeReader;
   /** A fresh claim token per sweep run. @default crypto.randomUUID */
   readonly newToken?: () => string;
   /** The AWS region, for console links in pages. @default none (no link) */
@@ -448,7 +457,22 @@ export async function deliverOutbox(outbox: OutboxDeps, logger: SweepLogger, now
   const token = (outbox.newToken ?? randomUUID)();
   const sent: string[] = [];
   let left = 0;
+  // The MEDIUM digest: the held entries go out together once one of them is due (planDigest).
+  const digest = planDigest(entries, nowMs);
+  if (digest !== null) {
+    try {
+      const ids = await sendDigest(outbox, digest, token, nowMs);
+      sent.push(...ids);
+      logger.info('digest sent by the health sweep', { digestId: digest.message.json.digest.id, alerts: ids });
+    } catch (error) {
+      errors.push(`digest ${digest.message.json.digest.id}: ${errorText(error)}`);
+    }
+  }
   for (const entry of entries) {
+    if (entry.digest === true) {
+      if (!sent.includes(entry.id)) left++;
+      continue;
+    }
     if (!sweepShouldDeliver(entry, nowMs)) {
       left++;
       continue;
@@ -469,14 +493,52 @@ export async function deliverOutbox(outbox: OutboxDeps, logger: SweepLogger, now
   return { pending: entries.length, sent, left };
 }
 
+/**
+ * Claims every entry of the digest, publishes the digest once, marks them SENT; returns their ids.
+ * An entry another delivery holds is left out of this one (a later digest carries it); a failed
+ * publish gives every claim back and throws.
+ */
+async function sendDigest(outbox: OutboxDeps, digest: DigestPlan, token: string, nowMs: number): Promise<string[]> {
+  const claimed: string[] = [];
+  for (const entry of digest.entries) if (await outbox.store.claimSend(entry.id, token, nowMs)) claimed.push(entry.id);
+  if (claimed.length === 0) return [];
+  const message = claimed.length === digest.entries.length ? digest.message : renderDigestOf(digest, claimed);
+  try {
+    await outbox.publisher.publish(message);
+  } catch (error) {
+    await Promise.all(claimed.map((id) => outbox.store.releaseSend(id, token).catch(() => undefined)));
+    throw error;
+  }
+  for (const id of claimed) await outbox.store.markSent(id, token, nowMs);
+  return claimed;
+}
+
+/** The digest narrowed to the alerts of the entries claimed. */
+function renderDigestOf(digest: DigestPlan, ids: readonly string[]): RenderedMessage {
+  const alerts = digest.message.json.digest.alerts.filter((a) => ids.includes(a.id));
+  const workers = [...new Set(alerts.map((a) => a.worker))].sort();
+  const anomalies = [...new Set(alerts.map((a) => a.anomaly))].sort();
+  return renderDigest({ ...digest.message.json.digest, alerts, workers, anomalies });
+}
+
 /** The registry as the sweep's root-cause graph. */
 const SWEEP_GRAPH: GraphLookup = {
   hasWorker: (worker) => isWorkerId(worker),
   hasJob: (worker, job) => isWorkerId(worker) && workerById(worker).jobs.some((j) => j.id === job),
 };
 
+/** The first of the incident's recoveries that ended FAILED, when it could still page for it (one BatchGetItem). */
+async function failedRecoveryOf(incident: Incident, reader: RecoveryOutcomeReader | undefined): Promise<FailedRecovery | null> {
+  const names = recoveriesToCheck(incident);
+  if (reader === undefined || names.length === 0) return null;
+  const failed = await reader.failed(names);
+  const name = names.find((n) => failed.has(n));
+  return name === undefined ? null : { name, reason: failed.get(name) ?? '' };
+}
+
 /**
- * Pages on-call once per policy step per incident (decideIncidentEscalation): claims the step on the
+ * Pages on-call once per incident, for whichever policy step is due first (decideIncidentEscalation:
+ * a CRITICAL unacknowledged for 15 min, or a CRITICAL or HIGH whose recovery FAILED): claims the step on the
  * incident (conditional write), pages, marks it PAGED (the incident is ESCALATED); a failed page
  * gives the claim back for the next sweep.
  */
@@ -494,14 +556,15 @@ export async function escalate(
   const token = (esc.newToken ?? randomUUID)();
   for (const seen of unresolved) {
     try {
-      const decision = decideIncidentEscalation(seen, nowMs);
+      const failed = await failedRecoveryOf(seen, esc.recoveries);
+      const decision = decideIncidentEscalation(seen, nowMs, failed);
       if (decision.kind === 'skip') {
         skipped[decision.why]++;
         continue;
       }
       const { step } = decision;
       const claimed = await updateIncident(incidents, seen.key, (current) => {
-        const next = current === undefined || current.id !== seen.id ? null : claimPage(current, step, token, nowMs);
+        const next = current === undefined || current.id !== seen.id ? null : claimPage(current, step, token, nowMs, failed);
         return { result: next, write: next };
       });
       if (claimed === null) {
@@ -511,7 +574,7 @@ export async function escalate(
       }
       try {
         const alert = buildIncidentAlert({ incident: claimed, transition: 'OPENED', region: esc.region ?? '' });
-        await esc.pager.page(renderEscalation(alert, step, nowMs));
+        await esc.pager.page(renderEscalation(alert, step, nowMs, step === 'RECOVERY_FAILED' ? decision.why : undefined));
       } catch (error) {
         await updateIncident(incidents, seen.key, (current) => {
           const next = current === undefined ? null : releasePage(current, step, token);
@@ -522,7 +585,7 @@ export async function escalate(
         throw error;
       }
       paged.push(seen.id);
-      deps.logger.warn('unacknowledged critical incident escalated to on-call', { incidentId: seen.id, step, openMinutes: Math.floor(decision.openMs / 60_000) });
+      deps.logger.warn('incident escalated to on-call', { incidentId: seen.id, step, why: decision.why, openMinutes: Math.floor(decision.openMs / 60_000) });
       const marked = await updateIncident(incidents, seen.key, (current) => {
         const next = current === undefined ? null : markPaged(current, step, token, nowMs);
         return { result: next, write: next };

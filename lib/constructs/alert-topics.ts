@@ -9,8 +9,8 @@ import { SEVERITIES, type Severity } from '../domain/anomaly-rules.js';
 
 /**
  * Severities the email subscription receives by default. LOW is never published (log only); the
- * rest all reach people: CRITICAL and HIGH at once, MEDIUM as published (today at once, as a digest
- * once the digest flusher exists: digests carry the `severity` of their most severe alert).
+ * rest all reach people: CRITICAL and HIGH at once, MEDIUM in the health sweep's digests (a digest
+ * carries the `severity` of its most severe alert).
  */
 export const EMAIL_SEVERITIES: readonly Severity[] = ['CRITICAL', 'HIGH', 'MEDIUM'];
 

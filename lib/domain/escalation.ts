@@ -146,6 +146,8 @@ export interface EscalationEnvelope {
   readonly escalatedAt: string;
   /** Whole minutes since the alert was raised. */
   readonly unacknowledgedMinutes: number;
+  /** RECOVERY_FAILED: the failed recovery's name and reason. */
+  readonly recoveryFailure?: string;
   readonly alert: Alert;
 }
 
@@ -159,9 +161,21 @@ export interface EscalationMessage {
   readonly attributes: AlertMessageAttributes;
 }
 
-export function renderEscalation(alert: Alert, reason: EscalationReason, nowMs: number): EscalationMessage {
+/**
+ * The page for an escalation. `recoveryFailure` (RECOVERY_FAILED): what the failed recovery said; it
+ * names the page's subject and is kept in the envelope.
+ */
+export function renderEscalation(alert: Alert, reason: EscalationReason, nowMs: number, recoveryFailure?: string): EscalationMessage {
   const minutes = Math.floor((nowMs - Date.parse(alert.raisedAt)) / MINUTE_MS);
-  const json: EscalationEnvelope = { version: ALERT_MESSAGE_VERSION, type: ESCALATION_MESSAGE_TYPE, reason, escalatedAt: new Date(nowMs).toISOString(), unacknowledgedMinutes: minutes, alert };
+  const json: EscalationEnvelope = {
+    version: ALERT_MESSAGE_VERSION,
+    type: ESCALATION_MESSAGE_TYPE,
+    reason,
+    escalatedAt: new Date(nowMs).toISOString(),
+    unacknowledgedMinutes: minutes,
+    ...(recoveryFailure !== undefined ? { recoveryFailure } : {}),
+    alert,
+  };
   const rows: [string, string][] = [
     ['Worker', alert.worker],
     ['Anomaly', `${alert.anomaly} (${RULE_BY_CODE[alert.anomaly].description})`],
@@ -175,8 +189,15 @@ export function renderEscalation(alert: Alert, reason: EscalationReason, nowMs: 
     ['Alert id', alert.id],
   ];
   return {
-    subject: pageSubject('ESCALATION', alert.anomaly, alert.worker, `unacknowledged for ${minutes} min`),
-    text: [`AuraStream escalation: a ${alert.severity} alert has not been acknowledged for ${minutes} minutes`, '', ...rows.map(([l, v]) => `${`${l}:`.padEnd(16)}${v}`), ''].join('\n'),
+    subject: pageSubject('ESCALATION', alert.anomaly, alert.worker, reason === 'RECOVERY_FAILED' ? 'recovery FAILED' : `unacknowledged for ${minutes} min`),
+    text: [
+      reason === 'RECOVERY_FAILED'
+        ? `AuraStream escalation: the recovery of a ${alert.severity} incident FAILED (${recoveryFailure ?? 'no reason given'})`
+        : `AuraStream escalation: a ${alert.severity} alert has not been acknowledged for ${minutes} minutes`,
+      '',
+      ...rows.map(([l, v]) => `${`${l}:`.padEnd(16)}${v}`),
+      '',
+    ].join('\n'),
     json,
     body: JSON.stringify(json),
     attributes: { type: ESCALATION_MESSAGE_TYPE, severity: alert.severity, worker: alert.worker, anomaly: alert.anomaly },

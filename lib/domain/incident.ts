@@ -26,7 +26,10 @@
  * - **Resolution** (`applyResolution`): the condition is gone: a later run of the job succeeded
  *   without the anomaly, or the health sweep no longer finds it. RESOLVED: notify, with the duration
  *   and what healed it.
- * - **Escalation** (`decideIncidentEscalation`): each policy step pages once per incident.
+ * - **Escalation** (`decideIncidentEscalation`): the policy's steps are UNACKNOWLEDGED_CRITICAL (a
+ *   CRITICAL incident nobody acknowledged for 15 min) and RECOVERY_FAILED (a CRITICAL or HIGH
+ *   incident whose recovery ended FAILED). Whichever step is due first pages, once; an incident
+ *   already paged (ESCALATED, or by its recovery's PAGE_ONCALL) is not paged again.
  *
  * Concurrency: the store writes an incident only if its `version` is still the one read
  * (`IncidentStore.write`); a writer that lost re-reads and re-applies (`recordDetection`,
@@ -325,32 +328,62 @@ export function applyAcknowledgement(incident: Incident, by: string, atMs: numbe
 // Escalation: each policy step pages once per incident
 
 export type IncidentEscalationDecision =
-  | { readonly kind: 'page'; readonly step: EscalationReason; readonly openMs: number }
+  | { readonly kind: 'page'; readonly step: EscalationReason; readonly openMs: number; readonly why: string }
   | { readonly kind: 'skip'; readonly why: 'resolved' | 'not-critical' | 'acknowledged' | 'paged' | 'paging' | 'not-due' };
 
+/** The severities whose incidents page when their recovery FAILED (MEDIUM and LOW never page). */
+export const RECOVERY_FAILED_PAGE_SEVERITIES: readonly Severity[] = ['CRITICAL', 'HIGH'];
+
+/** Whether one of the incident's recoveries pages on-call itself (the design's PAGE_ONCALL, WORKER_CRASH): that is its page. */
+export function pagedByRecovery(incident: Incident): boolean {
+  return incident.recoveries.some((r) => r.actions.includes('PAGE_ONCALL'));
+}
+
+/** A recovery of the incident that ended FAILED (its summary's verdict), as the sweep read it. */
+export interface FailedRecovery {
+  /** The recovery execution's name (IncidentRecovery.name). */
+  readonly name: string;
+  readonly reason: string;
+}
+
 /**
- * Whether the sweep should page about the incident now. The policy's only time step is
- * UNACKNOWLEDGED_CRITICAL: a CRITICAL incident nobody acknowledged for
- * ESCALATION.unacknowledgedCriticalMinutes since it opened pages once, however long it lasts.
+ * The recoveries whose outcome the sweep must read to decide RECOVERY_FAILED: those of an incident
+ * that could still page for it (unresolved, not acknowledged, never paged, CRITICAL or HIGH); none otherwise.
  */
-export function decideIncidentEscalation(incident: Incident, nowMs: number): IncidentEscalationDecision {
+export function recoveriesToCheck(incident: Incident): readonly string[] {
+  if (incident.state === 'RESOLVED' || incident.acknowledgedAt !== null || incident.pages.length > 0 || pagedByRecovery(incident)) return [];
+  if (!RECOVERY_FAILED_PAGE_SEVERITIES.includes(incident.severity)) return [];
+  return incident.recoveries.map((r) => r.name);
+}
+
+/**
+ * Whether the sweep should page about the incident now, and for which policy step:
+ * - RECOVERY_FAILED: a CRITICAL or HIGH incident one of whose recoveries ended FAILED (`failed`, read
+ *   by the sweep from the recovery's summary): on-call is told that self-healing gave up;
+ * - UNACKNOWLEDGED_CRITICAL: a CRITICAL incident nobody acknowledged for
+ *   ESCALATION.unacknowledgedCriticalMinutes since it opened.
+ * Whichever is due first pages, once, however long the incident lasts: an incident paged for one
+ * step (or with a live claim on one) is not paged for the other, and one whose recovery paged
+ * on-call itself (PAGE_ONCALL) is not paged again. Resolved and acknowledged incidents never page.
+ */
+export function decideIncidentEscalation(incident: Incident, nowMs: number, failed: FailedRecovery | null = null): IncidentEscalationDecision {
   if (incident.state === 'RESOLVED') return { kind: 'skip', why: 'resolved' };
-  if (incident.severity !== 'CRITICAL') return { kind: 'skip', why: 'not-critical' };
   if (incident.acknowledgedAt !== null) return { kind: 'skip', why: 'acknowledged' };
-  const step: EscalationReason = 'UNACKNOWLEDGED_CRITICAL';
-  const page = incident.pages.find((p) => p.step === step);
-  if (page?.state === 'PAGED') return { kind: 'skip', why: 'paged' };
-  if (page !== undefined && page.atMs >= nowMs - INCIDENT_PAGE_CLAIM_STALE_MS) return { kind: 'skip', why: 'paging' };
+  if (incident.pages.some((p) => p.state === 'PAGED') || pagedByRecovery(incident)) return { kind: 'skip', why: 'paged' };
+  if (incident.pages.some((p) => p.atMs >= nowMs - INCIDENT_PAGE_CLAIM_STALE_MS)) return { kind: 'skip', why: 'paging' };
   const openMs = nowMs - Date.parse(incident.firstSeen);
+  if (failed !== null && RECOVERY_FAILED_PAGE_SEVERITIES.includes(incident.severity)) return { kind: 'page', step: 'RECOVERY_FAILED', openMs, why: `recovery ${failed.name} FAILED: ${failed.reason}` };
+  if (incident.severity !== 'CRITICAL') return { kind: 'skip', why: 'not-critical' };
   if (openMs < ESCALATION.unacknowledgedCriticalMinutes * MINUTE_MS) return { kind: 'skip', why: 'not-due' };
-  return { kind: 'page', step, openMs };
+  return { kind: 'page', step: 'UNACKNOWLEDGED_CRITICAL', openMs, why: `unacknowledged for ${Math.floor(openMs / MINUTE_MS)} min` };
 }
 
 /** Claims a policy step for paging (PAGING under `token`); null when the decision is not to page. */
-export function claimPage(incident: Incident, step: EscalationReason, token: string, nowMs: number): Incident | null {
-  const decision = decideIncidentEscalation(incident, nowMs);
+export function claimPage(incident: Incident, step: EscalationReason, token: string, nowMs: number, failed: FailedRecovery | null = null): Incident | null {
+  const decision = decideIncidentEscalation(incident, nowMs, failed);
   if (decision.kind !== 'page' || decision.step !== step) return null;
-  const pages = [...incident.pages.filter((p) => p.step !== step), { step, state: 'PAGING' as const, token, atMs: nowMs }];
+  // Nothing is PAGED (else no page is due); a stale claim of either step is taken over.
+  const pages = [{ step, state: 'PAGING' as const, token, atMs: nowMs }];
   return { ...incident, pages, version: incident.version + 1 };
 }
 

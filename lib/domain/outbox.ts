@@ -18,7 +18,7 @@
  * - The one duplicate left is a publish that succeeded followed by a crash before `markSent`: after
  *   the claim goes stale the entry is published again (at-least-once; subscribers dedupe on the id).
  */
-import type { AlertMessage, RenderedMessage } from './alerting.js';
+import { buildDigest, renderDigest, type Alert, type AlertMessage, type DigestEnvelope, type RenderedMessage } from './alerting.js';
 
 export const OUTBOX_STATES = ['PENDING', 'SENDING', 'SENT'] as const;
 export type OutboxState = (typeof OUTBOX_STATES)[number];
@@ -49,6 +49,11 @@ export interface OutboxEntry<M extends AlertMessage = AlertMessage> {
   readonly enqueuedAtMs: number;
   /** When it is due by its severity's deadline, epoch ms; null: no deadline. */
   readonly deliverByMs: number | null;
+  /**
+   * Held for the MEDIUM digest (deliveryPlan's `digest` channel): nobody publishes it alone; the
+   * health sweep sends it with the other held entries as one digest message (`planDigest`).
+   */
+  readonly digest?: boolean;
 }
 
 /** An entry not yet SENT, as the sweep reads it. */
@@ -120,4 +125,37 @@ export async function deliverEntry(outbox: Outbox, publisher: OutboxPublisher, e
     throw error;
   }
   return (await outbox.markSent(entry.id, token, nowMs)) ? 'SENT' : 'SENT_UNMARKED';
+}
+
+// ---------------------------------------------------------------------------------------------
+// The MEDIUM digest: held entries go out together
+
+/** A digest to send now: the held entries it carries (each claimed and marked SENT) and its message. */
+export interface DigestPlan {
+  readonly entries: readonly PendingOutboxEntry[];
+  readonly message: RenderedMessage<DigestEnvelope>;
+}
+
+/** The alert a held entry carries, or null when its message is not a single alert. */
+function heldAlert(entry: PendingOutboxEntry): Alert | null {
+  const json = entry.message.json as Partial<{ type: string; alert: Alert }>;
+  return json.type === 'aurastream.alert' && json.alert !== undefined ? json.alert : null;
+}
+
+/**
+ * One flush of the held digest entries (`digest: true`, not claimed by a live delivery): when any of
+ * their alerts would miss its deadline by waiting for the next sweep (buildDigest), all of them go out
+ * now as one digest message; otherwise null (held). So MEDIUM notifications raised within the same
+ * 15 minutes reach people as one message, each within its deadline.
+ */
+export function planDigest(pending: readonly PendingOutboxEntry[], nowMs: number): DigestPlan | null {
+  const byAlert = new Map<string, { readonly entry: PendingOutboxEntry; readonly alert: Alert }>();
+  for (const entry of pending) {
+    const live = entry.state === 'SENDING' && (entry.sendClaimedAtMs ?? 0) >= nowMs - OUTBOX_SEND_STALE_MS;
+    const alert = entry.digest === true && !live ? heldAlert(entry) : null;
+    if (alert !== null) byAlert.set(alert.id, { entry, alert });
+  }
+  const { digest } = buildDigest([...byAlert.values()].map((v) => v.alert), nowMs);
+  if (digest === null) return null;
+  return { entries: digest.alerts.flatMap((a) => byAlert.get(a.id)?.entry ?? []), message: renderDigest(digest) };
 }

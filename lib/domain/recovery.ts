@@ -86,7 +86,11 @@ export interface EscalationInput {
   readonly nowMs: number;
 }
 
-export type EscalationReason = 'UNACKNOWLEDGED_CRITICAL' | 'RECOVERY_FAILED_REPEATEDLY';
+/**
+ * Why on-call is paged: a CRITICAL nobody acknowledged in time; the recovery Lambda's streak of failed
+ * recoveries; an incident's recovery ended FAILED (verified: it did not reach its goal).
+ */
+export type EscalationReason = 'UNACKNOWLEDGED_CRITICAL' | 'RECOVERY_FAILED_REPEATEDLY' | 'RECOVERY_FAILED';
 
 export function escalationFor(input: EscalationInput): EscalationReason | null {
   if (input.consecutiveRecoveryFailures >= ESCALATION.failedRecoveriesMax) return 'RECOVERY_FAILED_REPEATEDLY';

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { renderAlert } from '../../lib/domain/alerting.js';
 import {
+  recoveriesToCheck,
   applyAcknowledgement,
   applyDetection,
   applyRecovery,
@@ -206,7 +207,7 @@ describe('escalation: each policy step pages once per incident', () => {
     let incident = open();
     expect(decideIncidentEscalation(incident, T0 + (N - 1) * MIN)).toEqual({ kind: 'skip', why: 'not-due' });
     const due = decideIncidentEscalation(incident, T0 + N * MIN);
-    expect(due).toEqual({ kind: 'page', step: 'UNACKNOWLEDGED_CRITICAL', openMs: N * MIN });
+    expect(due).toEqual({ kind: 'page', step: 'UNACKNOWLEDGED_CRITICAL', openMs: N * MIN, why: `unacknowledged for ${N} min` });
     const claimed = claimPage(incident, 'UNACKNOWLEDGED_CRITICAL', 'sweep-1', T0 + N * MIN);
     expect(claimed).not.toBeNull();
     incident = claimed as Incident;
@@ -235,6 +236,45 @@ describe('escalation: each policy step pages once per incident', () => {
     expect(decideIncidentEscalation(claimed, at + INCIDENT_PAGE_CLAIM_STALE_MS - 1)).toEqual({ kind: 'skip', why: 'paging' });
     expect(decideIncidentEscalation(claimed, at + INCIDENT_PAGE_CLAIM_STALE_MS + 1).kind).toBe('page');
     expect(markPaged(claimed, 'UNACKNOWLEDGED_CRITICAL', 'sweep-2', at)).toBeNull();
+  });
+
+  const failed = { name: 'alert_r1', reason: 'the probe run failed' };
+  const recovering = (severity: Incident['severity']): Incident => applyRecovery({ ...open(), severity }, { name: 'alert_r1', worker: KEY.worker, job: 'poll', actions: ['OPEN_CIRCUIT'], startedAt: new Date(T0).toISOString() });
+
+  it('RECOVERY_FAILED: a CRITICAL or HIGH incident whose recovery FAILED pages at once, once; MEDIUM never', () => {
+    for (const severity of ['CRITICAL', 'HIGH'] as const) {
+      const incident = recovering(severity);
+      expect(recoveriesToCheck(incident)).toEqual(['alert_r1']);
+      // Still running (or not FAILED): nothing to page for yet, unless the CRITICAL step is due.
+      expect(decideIncidentEscalation(incident, T0 + MIN).kind).toBe('skip');
+      expect(decideIncidentEscalation(incident, T0 + MIN, failed)).toEqual({ kind: 'page', step: 'RECOVERY_FAILED', openMs: MIN, why: 'recovery alert_r1 FAILED: the probe run failed' });
+      const claimed = claimPage(incident, 'RECOVERY_FAILED', 'sweep-1', T0 + MIN, failed) as Incident;
+      const paged = markPaged(claimed, 'RECOVERY_FAILED', 'sweep-1', T0 + MIN) as Incident;
+      expect(paged.state).toBe('ESCALATED');
+      // Paged once: neither step pages again, and its recoveries need no more reading.
+      expect(recoveriesToCheck(paged)).toEqual([]);
+      expect(decideIncidentEscalation(paged, T0 + 60 * MIN, failed)).toEqual({ kind: 'skip', why: 'paged' });
+    }
+    expect(recoveriesToCheck(recovering('MEDIUM'))).toEqual([]);
+    expect(decideIncidentEscalation(recovering('MEDIUM'), T0 + 60 * MIN, failed)).toEqual({ kind: 'skip', why: 'not-critical' });
+    expect(decideIncidentEscalation(applyAcknowledgement(recovering('HIGH'), 'alice', T0).incident, T0 + MIN, failed)).toEqual({ kind: 'skip', why: 'acknowledged' });
+    expect(recoveriesToCheck(applyResolution(recovering('HIGH'), clear(T0 + MIN)).incident)).toEqual([]);
+  });
+
+  it('whichever step is due first pages: a CRITICAL paged unacknowledged is not paged again when its recovery then FAILED', () => {
+    const incident = recovering('CRITICAL');
+    const claimed = claimPage(incident, 'UNACKNOWLEDGED_CRITICAL', 'sweep-1', T0 + N * MIN) as Incident;
+    // A live claim of one step holds the other back too.
+    expect(decideIncidentEscalation(claimed, T0 + N * MIN + 1, failed)).toEqual({ kind: 'skip', why: 'paging' });
+    const paged = markPaged(claimed, 'UNACKNOWLEDGED_CRITICAL', 'sweep-1', T0 + N * MIN) as Incident;
+    expect(decideIncidentEscalation(paged, T0 + 2 * N * MIN, failed)).toEqual({ kind: 'skip', why: 'paged' });
+    expect(claimPage(paged, 'RECOVERY_FAILED', 'sweep-2', T0 + 2 * N * MIN, failed)).toBeNull();
+  });
+
+  it('an incident whose recovery paged on-call itself (PAGE_ONCALL, a crash) is not paged again by the sweep', () => {
+    const crash = applyRecovery(open(), { name: 'alert_c1', worker: KEY.worker, job: 'poll', actions: ['RESTART_WORKER', 'PAGE_ONCALL'], startedAt: new Date(T0).toISOString() });
+    expect(recoveriesToCheck(crash)).toEqual([]);
+    expect(decideIncidentEscalation(crash, T0 + 2 * N * MIN, { name: 'alert_c1', reason: 'the restarted run failed' })).toEqual({ kind: 'skip', why: 'paged' });
   });
 });
 

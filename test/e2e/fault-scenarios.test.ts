@@ -128,7 +128,7 @@ describe('scenario corrupt-output', () => {
 });
 
 describe('scenario twitch-outage', () => {
-  it('fails and retries Twitch polls, opens the circuit on HIGH_FAILURE_RATE, slows the schedule, refreshes stale data, and heals after the outage: one message per incident transition', async () => {
+  it('fails and retries Twitch polls, opens the circuit on HIGH_FAILURE_RATE, slows the schedule, refreshes stale data, and heals after the outage: one message per incident transition, one page per incident whose recovery FAILED', async () => {
     const result = await runSymphony({ startMs: START_MS, hours: twitchOutage.hours, seed: 6, prepare: (ctx) => twitchOutage.prepare(ctx) });
     expectNothingLost(result);
 
@@ -167,6 +167,16 @@ describe('scenario twitch-outage', () => {
     expect(result.alerts.some((a) => a.anomaly === 'STALE_DATA' && a.worker === 'playbook_worker')).toBe(true);
     expect(result.recoveries.filter((r) => r.anomaly === 'STALE_DATA').map((r) => [r.worker, r.status])).toEqual([['playbook_worker', 'FAILED']]);
     expect(result.incidents.find((i) => i.id === 'playbook_worker~-~STALE_DATA~1')).toMatchObject({ state: 'RESOLVED', resolution: expect.stringMatching(/no longer finds STALE_DATA/) });
+
+    // Escalation: each HIGH incident whose recovery FAILED pages on-call once (RECOVERY_FAILED), and only those.
+    const failedIncidents = result.incidents.filter((i) => i.pages.some((p) => p.step === 'RECOVERY_FAILED')).map((i) => i.id);
+    expect(failedIncidents).toEqual(expect.arrayContaining(['twitch_streams_worker~-~HIGH_FAILURE_RATE~1', 'playbook_worker~-~STALE_DATA~1']));
+    expect(result.pages).toHaveLength(failedIncidents.length);
+    for (const incident of result.incidents.filter((i) => failedIncidents.includes(i.id))) {
+      expect(result.pages.filter((p) => p.subject.includes(`ESCALATION ${incident.key.anomaly} on ${incident.key.worker}: recovery FAILED`)), incident.id).toHaveLength(1);
+    }
+    // The messages end with the resolutions.
+    expect(result.alerts.at(-1)?.transition).toBe('RESOLVED');
 
     // After the outage: polls succeed again and the circuit is closed.
     const after = polls.filter((r) => Date.parse(r.scheduledTime) >= at(4));

@@ -59,14 +59,14 @@ describe('a flaky worker', () => {
       clock.set(T0 + k * SLOT_MS);
       await rt.start('coach_cleanup_worker', 'cleanup', { scheduledTime: slot, trigger: 'schedule' }).result;
       await healing.flush();
-      alertsAfterRun.push(sink.alerts.map((a) => a.json.alert.anomaly).filter((code) => code === 'HIGH_FAILURE_RATE'));
+      alertsAfterRun.push(sink.carried().map((a) => a.anomaly).filter((code) => code === 'HIGH_FAILURE_RATE'));
     }
 
     expect(THRESHOLDS.failureRateMinFailures).toBe(2);
     // Quiet through the 10th report, raised by the 11th: the report that crossed the threshold.
     expect(alertsAfterRun.slice(0, 10).every((codes) => codes.length === 0)).toBe(true);
     expect(alertsAfterRun[10]).toEqual(['HIGH_FAILURE_RATE']);
-    const alert = sink.alerts.find((a) => a.json.alert.anomaly === 'HIGH_FAILURE_RATE')?.json.alert;
+    const alert = sink.carried().find((a) => a.anomaly === 'HIGH_FAILURE_RATE');
     expect(alert).toMatchObject({ severity: 'HIGH', worker: 'coach_cleanup_worker' });
     const crossing = await documentClient(rt.dynamo.client).send(
       new GetCommand({ TableName: rt.tableName, Key: { pk: 'WORKER#coach_cleanup_worker', sk: `REPORT#${new Date(T0 + 10 * SLOT_MS).toISOString()}#cleanup` } }),

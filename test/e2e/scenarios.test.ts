@@ -3,6 +3,8 @@
  * the recovery does what the design says.
  */
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ALERT_DEADLINE_SECONDS } from '../../lib/domain/anomaly-rules.js';
+import { DIGEST_FLUSH_LATENESS_MS } from '../../lib/domain/alerting.js';
 import { describe, expect, it } from 'vitest';
 import { documentClient } from '../../lambdas/adapters/dynamo-state-store.js';
 import { runSymphony, type SymphonyContext } from '../../local/symphony.js';
@@ -100,6 +102,15 @@ describe('scenario slow-execution', () => {
     const alerts = result.alerts.filter((a) => a.worker === 'twitch_streams_worker');
     expect(alerts.some((a) => a.anomaly === 'SLOW_EXECUTION' && a.severity === 'HIGH')).toBe(true);
     expect(alerts.some((a) => a.anomaly === 'TIMEOUT_WARNING' && a.severity === 'MEDIUM')).toBe(true);
+    // MEDIUM goes out in the digest the health sweep sends, within its 15-minute deadline (the design
+    // allows the sweep to start up to DIGEST_FLUSH_LATENESS_MS late); HIGH goes out alone, at once.
+    const medium = alerts.filter((a) => a.severity === 'MEDIUM');
+    expect(medium.length).toBeGreaterThan(0);
+    for (const a of medium) {
+      expect(a.digestId, a.subject).toMatch(/^digest_/);
+      expect(a.sentAtMs - a.atMs, a.subject).toBeLessThanOrEqual((ALERT_DEADLINE_SECONDS.MEDIUM ?? 0) * 1000 + DIGEST_FLUSH_LATENESS_MS);
+    }
+    expect(alerts.filter((a) => a.severity === 'HIGH').every((a) => a.digestId === null)).toBe(true);
     // Only the slow worker: the shared simulated clock did not make the slot's other runs look slow.
     expect(result.alerts.filter((a) => a.anomaly === 'SLOW_EXECUTION' || a.anomaly === 'TIMEOUT_WARNING').every((a) => a.worker === 'twitch_streams_worker')).toBe(true);
 

@@ -69,7 +69,7 @@ describe('a crashing worker', () => {
     // Assess
     expect(outcome.status).toBe('FAILED');
     // One alert per anomaly: the crash, then (after the restart crashed too: 2 failures in 2 runs) the failure rate.
-    expect(sink.alerts.map((a) => [a.json.alert.anomaly, a.json.alert.severity, a.json.alert.worker])).toEqual([
+    expect(sink.carried().map((a) => [a.anomaly, a.severity, a.worker])).toEqual([
       ['WORKER_CRASH', 'CRITICAL', 'coach_cleanup_worker'],
       ['HIGH_FAILURE_RATE', 'HIGH', 'coach_cleanup_worker'],
     ]);
@@ -82,7 +82,7 @@ describe('a crashing worker', () => {
     expect(sink.pages.length).toBeGreaterThanOrEqual(1);
     expect(sink.pages[0]?.subject).toMatch(/WORKER_CRASH on coach_cleanup_worker/);
     const actions = await documentClient(rt.dynamo.client).send(
-      new QueryCommand({ TableName: rt.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `RECOVERY#${sink.alerts[0]?.json.alert.id}` } }),
+      new QueryCommand({ TableName: rt.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `RECOVERY#${sink.carried()[0]?.id}` } }),
     );
     expect((actions.Items ?? []).map((i) => i['sk']).sort()).toEqual(expect.arrayContaining(['SUMMARY']));
     expect((actions.Items ?? []).length).toBeGreaterThanOrEqual(2);

@@ -184,6 +184,53 @@ describe('the alert outbox', () => {
   });
 });
 
+describe('the MEDIUM digest', () => {
+  const medium = (worker: string, job: string, slot: string, completedAt: string): WorkerScoreReport => ({
+    ...slowReport,
+    workerName: worker,
+    jobId: job,
+    executionId: `arn:aws:states:eu-west-1:123456789012:execution:aurastream-${worker}-${job}:${slot}`,
+    scheduledTime: slot,
+    startedAt: slot,
+    completedAt,
+    anomalies: ['TIMEOUT_WARNING'],
+  });
+  const recordOf = (r: WorkerScoreReport, seq: string): DynamoDBRecord => {
+    const base = streamRecord(r);
+    return { ...base, eventID: `ev-${seq}`, dynamodb: { ...base.dynamodb, ApproximateCreationDateTime: Math.floor(Date.parse(r.completedAt) / 1000), SequenceNumber: seq } };
+  };
+
+  it('holds MEDIUM notifications in the outbox and the sweep sends those of the same 15 minutes as one digest, within their deadline', async () => {
+    const first = medium('youtube_worker', 'trending', '2026-01-02T06:30:00.000Z', '2026-01-02T06:33:21.000Z');
+    const second = medium('clip_radar_worker', 'poll', '2026-01-02T06:35:00.000Z', '2026-01-02T06:38:00.000Z');
+    now = Date.parse(first.completedAt) + 1_000;
+    await handle({ Records: [recordOf(first, '4000000000000000011')] });
+    now = Date.parse(second.completedAt) + 1_000;
+    await handle({ Records: [recordOf(second, '4000000000000000012')] });
+    // Nothing published alone: both are held for the digest.
+    expect(sns.published).toEqual([]);
+    expect((await outbox.pending(OUTBOX_SWEEP_LIMIT)).map((e) => e.digest)).toEqual([true, true]);
+
+    // Sweeps every SWEEP_INTERVAL_MINUTES: held while the next sweep is still in time, then sent together, once.
+    const firstDue = Date.parse(first.completedAt) + (ALERT_DEADLINE_SECONDS.MEDIUM ?? 0) * 1000;
+    let sentAt: number | null = null;
+    for (now = Date.parse('2026-01-02T06:40:00.000Z'); now <= firstDue + SWEEP_INTERVAL_MINUTES * 60_000; now += SWEEP_INTERVAL_MINUTES * 60_000) {
+      const { sent } = await deliverOutbox(sweepOutbox(), silent, now, []);
+      if (sent.length > 0) {
+        expect(sentAt).toBeNull();
+        expect(sent).toHaveLength(2);
+        sentAt = now;
+      }
+    }
+    expect(sentAt).not.toBeNull();
+    expect(sentAt ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(firstDue);
+    expect(sns.published).toHaveLength(1);
+    const [digest] = sns.published;
+    expect(digest?.json).toMatchObject({ type: 'aurastream.alert-digest', digest: { severity: 'MEDIUM', workers: ['clip_radar_worker', 'youtube_worker'], anomalies: ['TIMEOUT_WARNING'] } });
+    expect(await outbox.pending(OUTBOX_SWEEP_LIMIT)).toEqual([]);
+  });
+});
+
 describe('publish, recovery start and mark, redelivered', () => {
   it('a failed recovery start comes before the publish: the retry publishes once', async () => {
     const record = streamRecord(slowReport);

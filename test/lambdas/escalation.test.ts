@@ -10,7 +10,7 @@ import { SnsOnCallPager } from '../../lambdas/sweep/adapters.js';
 import { escalate, makeHandler, runSweep, SweepIncompleteError, type EscalationDeps, type SweepDeps } from '../../lambdas/sweep/sweep.js';
 import type { SweepLogger, StoredFinding } from '../../lambdas/sweep/ports.js';
 import { ESCALATION_MESSAGE_TYPE, type EscalationMessage, type OnCallPager } from '../../lib/domain/escalation.js';
-import { applyAcknowledgement, applyDetection, applyResolution, type Detection, type Incident, type IncidentKey } from '../../lib/domain/incident.js';
+import { applyAcknowledgement, applyDetection, applyRecovery, applyResolution, type Detection, type Incident, type IncidentKey } from '../../lib/domain/incident.js';
 import { ESCALATION } from '../../lib/domain/recovery.js';
 import { workerById } from '../../lib/registry/index.js';
 import { InMemoryIncidentStore } from '../support/in-memory-incident-store.js';
@@ -111,6 +111,26 @@ describe('escalation of incidents in the health sweep', () => {
     expect((await t.incidents.read(incident.key))?.pages).toEqual([]);
     expect((await t.sweepAt(DUE + 5 * MIN)).summary.paged).toEqual([incident.id]);
     expect(t.pager.pages).toHaveLength(1);
+  });
+
+  it('RECOVERY_FAILED: a HIGH incident whose recovery FAILED pages once, at the first sweep that reads the verdict; a running one does not', async () => {
+    const t = setup();
+    const verdicts = new Map<string, string>();
+    const reads: string[][] = [];
+    const esc: EscalationDeps = { ...t.esc, recoveries: { failed: async (names) => (reads.push([...names]), new Map([...verdicts].filter(([n]) => names.includes(n)))) } };
+    const incident = await t.add(applyRecovery(applyDetection(undefined, detection(keyOf('HIGH_FAILURE_RATE', null), 'HIGH')).incident, { name: 'alert_r1', worker: WORKER, job: 'generate', actions: ['OPEN_CIRCUIT'], startedAt: new Date(OPENED).toISOString() }));
+    const sweep = async (nowMs: number) => escalate({ logger }, t.incidents, esc, await t.incidents.listUnresolved(), nowMs, []);
+    // Still running: no verdict, no page.
+    expect((await sweep(OPENED + 5 * MIN)).paged).toEqual([]);
+    verdicts.set('alert_r1', 'the probe run of generation_worker.generate failed: States.TaskFailed');
+    expect((await sweep(OPENED + 10 * MIN)).paged).toEqual([incident.id]);
+    for (let k = 1; k <= 6; k++) expect((await sweep(OPENED + (10 + 5 * k) * MIN)).paged).toEqual([]);
+    expect(t.pager.pages).toHaveLength(1);
+    expect(t.pager.pages[0]?.subject).toMatch(/ESCALATION HIGH_FAILURE_RATE on generation_worker: recovery FAILED/);
+    expect(t.pager.pages[0]?.json).toMatchObject({ reason: 'RECOVERY_FAILED', recoveryFailure: 'recovery alert_r1 FAILED: the probe run of generation_worker.generate failed: States.TaskFailed' });
+    expect(await t.incidents.read(incident.key)).toMatchObject({ state: 'ESCALATED', pages: [{ step: 'RECOVERY_FAILED', state: 'PAGED' }] });
+    // Once paged, its recoveries are not read again.
+    expect(reads).toHaveLength(2);
   });
 });
 

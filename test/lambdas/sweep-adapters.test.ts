@@ -1,9 +1,9 @@
 /** The health sweep's AWS adapters over fake clients: the commands they send and how they read answers. */
 import { ExecutionDoesNotExist, ListExecutionsCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { DynamoHealthFindingStore, DynamoReportReader, SfnExecutionLister, SqsQueueDepthReader } from '../../lambdas/sweep/adapters.js';
+import { BATCH_GET_MAX_KEYS, DynamoHealthFindingStore, DynamoRecoveryOutcomeReader, DynamoReportReader, SfnExecutionLister, SqsQueueDepthReader } from '../../lambdas/sweep/adapters.js';
 import type { HealthFinding } from '../../lib/domain/health-sweep.js';
 
 type Sent = { constructor: { name: string }; input: Record<string, unknown> };
@@ -100,5 +100,30 @@ describe('DynamoHealthFindingStore and DynamoReportReader', () => {
     expect(unreadable).toEqual(['youtube_worker']);
     expect(c.sent[0]).toBeInstanceOf(QueryCommand);
     expect(c.sent[0]?.input).toMatchObject({ ScanIndexForward: false, Limit: 1, ExpressionAttributeValues: { ':pk': 'WORKER#youtube_worker', ':prefix': 'REPORT#' } });
+  });
+});
+
+describe('DynamoRecoveryOutcomeReader', () => {
+  it('reads the recoveries\' summaries with consistent BatchGetItem and keeps only the FAILED verdicts', async () => {
+    const c = client((command) => {
+      const keys = ((command.input['RequestItems'] as Record<string, { Keys: { pk: string }[] }>)['T']?.Keys ?? []).map((k) => k.pk);
+      const items: Record<string, Record<string, unknown>> = {
+        'RECOVERY#r1': { pk: 'RECOVERY#r1', outcome: 'FAILED', reason: 'probe failed' },
+        'RECOVERY#r2': { pk: 'RECOVERY#r2', outcome: 'SUCCEEDED', reason: 'closed' },
+        'RECOVERY#r3': { pk: 'RECOVERY#r3', outcome: 'FAILED' },
+      };
+      return { Responses: { T: keys.flatMap((k) => (items[k] ? [items[k]] : [])) } };
+    });
+    const reader = new DynamoRecoveryOutcomeReader(c as never, 'T');
+    expect(await reader.failed(['r1', 'r2', 'r3', 'r4', 'r1'])).toEqual(new Map([['r1', 'probe failed'], ['r3', 'no reason recorded']]));
+    expect(c.sent).toHaveLength(1);
+    expect(c.sent[0]).toBeInstanceOf(BatchGetCommand);
+    expect(c.sent[0]?.input).toMatchObject({ RequestItems: { T: { ConsistentRead: true, Keys: [{ pk: 'RECOVERY#r1', sk: 'SUMMARY' }, { pk: 'RECOVERY#r2', sk: 'SUMMARY' }, { pk: 'RECOVERY#r3', sk: 'SUMMARY' }, { pk: 'RECOVERY#r4', sk: 'SUMMARY' }] } } });
+  });
+
+  it('splits the keys into requests of at most the BatchGetItem limit', async () => {
+    const c = client(() => ({ Responses: {} }));
+    await new DynamoRecoveryOutcomeReader(c as never, 'T').failed(Array.from({ length: BATCH_GET_MAX_KEYS + 1 }, (_, i) => `r${i}`));
+    expect(c.sent).toHaveLength(2);
   });
 });

@@ -232,4 +232,43 @@ describe('the local runtime', () => {
     expect(report?.['anomalies']).not.toContain('SLOW_EXECUTION');
     expect(clock.now()).toBeGreaterThanOrEqual(T0 + 5 * MINUTE);
   });
+
+  it('close() stops the running executions and waits for the handlers in flight before it closes the table', async () => {
+    const clock = new SimulatedClock(T0);
+    const inWork = signal();
+    const release = signal();
+    let lateWrite: unknown = 'not attempted';
+    const workers: Record<string, LambdaHandler> = {
+      thumbnail_intel_worker: async (event) => {
+        const e = event as { phase: string };
+        if (e.phase === 'plan') return { items: ['gaming'] };
+        inWork.fire();
+        await release.promise;
+        // A handler still writing when the runtime closes (it used to fail with "Database is closed").
+        lateWrite = await documentClient((runtime as LocalRuntime).dynamo.client)
+          .send(new PutCommand({ TableName: runtime?.tableName, Item: { pk: 'LATE', sk: 'WRITE' } }))
+          .then(
+            () => 'written',
+            (error: unknown) => error,
+          );
+        return workerResult(event, { categories_analyzed: 1, thumbnails_processed: 10, duration_ms: 100, peak_memory_mb: 300 });
+      },
+    };
+    const runtime: LocalRuntime | undefined = await startLocalRuntime({ clock, template, workerHandlers: workers });
+    const run = runtime.start('thumbnail_intel_worker', 'analyze', { scheduledTime: '2026-03-02T04:00:00Z', trigger: 'schedule' });
+    await inWork.promise;
+
+    let closed = false;
+    const closing = runtime.close().then(() => {
+      closed = true;
+    });
+    // The execution is stopped at once; the close waits for its handler.
+    expect((await run.result).status).toBe('ABORTED');
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(closed).toBe(false);
+    release.fire();
+    await closing;
+    expect(lateWrite).toBe('written');
+    expect(runtime.runner.listExecutions(run.stateMachineArn).every((e) => e.status !== 'RUNNING')).toBe(true);
+  });
 });

@@ -34,8 +34,8 @@ describe('the report', () => {
       ],
       sweepAnomalies: [{ atMs: at('02:05'), worker: 'clip_radar_worker', job: 'poll', anomaly: 'STALE_DATA', severity: 'HIGH', detail: 'clips older than 15 min' }],
       alerts: [
-        { atMs: at('01:00'), severity: 'CRITICAL', worker: 'analytics_flush_worker', anomaly: 'WORKER_CRASH', subject: 's', transition: 'OPENED', incidentId: 'analytics_flush_worker~flush~WORKER_CRASH~1' },
-        { atMs: at('02:01'), severity: 'HIGH', worker: 'analytics_flush_worker', anomaly: 'HIGH_FAILURE_RATE', subject: 's', transition: 'OPENED', incidentId: 'analytics_flush_worker~-~HIGH_FAILURE_RATE~1' },
+        { atMs: at('01:00'), severity: 'CRITICAL', worker: 'analytics_flush_worker', anomaly: 'WORKER_CRASH', subject: 's', transition: 'OPENED', incidentId: 'analytics_flush_worker~flush~WORKER_CRASH~1', sentAtMs: at('01:00'), digestId: null },
+        { atMs: at('02:01'), severity: 'HIGH', worker: 'analytics_flush_worker', anomaly: 'HIGH_FAILURE_RATE', subject: 's', transition: 'OPENED', incidentId: 'analytics_flush_worker~-~HIGH_FAILURE_RATE~1', sentAtMs: at('02:01'), digestId: null },
       ],
     });
     const text = renderAnomalies(result).split('\n');
