@@ -41,6 +41,8 @@ import { SharedMemoryMeter } from './memory-meter.js';
 /** One EventBridge schedule as the template declares it. */
 export interface TemplateSchedule {
   readonly logicalId: string;
+  /** Its name in Scheduler (the recovery slows it by name): `Name` (the trigger key), else the logical ID. */
+  readonly name: string;
   readonly expression: string;
   readonly timezone: string;
   /** Logical ID of the target state machine. */
@@ -62,6 +64,7 @@ export function schedulesOf(template: CfnTemplate): TemplateSchedule[] {
     if (!stateMachine) throw new Error(`schedule ${logicalId}: cannot resolve its target ${arn}`);
     out.push({
       logicalId,
+      name: r.Properties['Name'] !== undefined ? String(resolveIntrinsics(r.Properties['Name'], template)) : logicalId,
       expression: String(r.Properties['ScheduleExpression']),
       timezone: String(r.Properties['ScheduleExpressionTimezone'] ?? 'UTC'),
       stateMachine,
@@ -427,10 +430,10 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   };
   const endMs = options.startMs + options.hours * 3_600_000;
   const schedules = schedulesOf(template);
-  /** Schedule logical id → `worker.job` of its target input, for the report. */
+  /** Schedule name → `worker.job` of its target input, for the report. */
   const jobOfSchedule = new Map(schedules.map((sc) => {
     const input = JSON.parse(sc.inputTemplate) as Record<string, unknown>;
-    return [sc.logicalId, `${String(input['worker'])}.${String(input['job'])}`] as const;
+    return [sc.name, `${String(input['worker'])}.${String(input['job'])}`] as const;
   }));
   // Firings are computed up front, and again from "now" for a schedule a recovery changes. A change
   // takes effect at the time the recovery made it, on the recovery's own simulated time: a
@@ -447,17 +450,17 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
     seenScheduleChanges = changes.length;
     const changed = new Set(changes.map((c) => c.name));
     const replanned: Firing[] = [];
-    for (const sc of schedules.filter((s) => changed.has(s.logicalId))) {
+    for (const sc of schedules.filter((s) => changed.has(s.name))) {
       // The schedule's expression over time: the template's, then each change from its time on.
       const segments = [{ fromMs: options.startMs, expression: sc.expression }];
-      for (const c of changes.filter((u) => u.name === sc.logicalId).sort((a, b) => a.atMs - b.atMs)) segments.push({ fromMs: c.atMs, expression: c.expression });
+      for (const c of changes.filter((u) => u.name === sc.name).sort((a, b) => a.atMs - b.atMs)) segments.push({ fromMs: c.atMs, expression: c.expression });
       segments.forEach((segment, i) => {
         const from = Math.max(fromMs, segment.fromMs);
         const to = Math.min(horizonMs, segments[i + 1]?.fromMs ?? horizonMs);
         if (to > from) replanned.push(...firings([{ ...sc, expression: segment.expression }], from, to));
       });
     }
-    due = [...due.filter((f) => f.atMs < fromMs || !changed.has(f.schedule.logicalId)), ...replanned].sort(
+    due = [...due.filter((f) => f.atMs < fromMs || !changed.has(f.schedule.name)), ...replanned].sort(
       (a, b) => a.atMs - b.atMs || a.schedule.logicalId.localeCompare(b.schedule.logicalId),
     );
   };
@@ -469,7 +472,7 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   const extend = (): void => {
     const next = Math.min(endMs, horizonMs + PLAN_AHEAD_MS);
     const latest = new Map((healing?.schedules.updates ?? []).map((u) => [u.name, u.expression]));
-    const more = firings(schedules.map((sc) => ({ ...sc, expression: latest.get(sc.logicalId) ?? sc.expression })), horizonMs, next);
+    const more = firings(schedules.map((sc) => ({ ...sc, expression: latest.get(sc.name) ?? sc.expression })), horizonMs, next);
     due = [...due, ...more];
     if (sweepSchedule) sweepTimes.push(...occurrences(sweepSchedule.expression, sweepSchedule.timezone, horizonMs, next));
     horizonMs = next;
