@@ -159,7 +159,7 @@ describe('scenario twitch-outage', () => {
     const recoveries = result.recoveries.filter((r) => r.anomaly === 'HIGH_FAILURE_RATE' && r.worker === 'twitch_streams_worker');
     expect(recoveries.map((r) => r.status)).toEqual(['FAILED']);
     // "Reduce rate": the poll schedule was slowed, and is back to its registry expression at the end.
-    const pollSchedule = result.scheduleChanges.filter((c) => /twitchstreamsworkerpoll/i.test(c.name)).map((c) => c.expression);
+    const pollSchedule = result.scheduleChanges.filter((c) => c.name === 'twitch_streams_worker.poll').map((c) => c.expression);
     expect(pollSchedule.some((e) => e !== 'cron(0/15 * * * ? *)')).toBe(true);
     expect(pollSchedule.at(-1)).toBe('cron(0/15 * * * ? *)');
     // Playbook's Twitch data went stale: one STALE_DATA incident. Its one forced refresh ran during the

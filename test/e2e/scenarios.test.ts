@@ -59,14 +59,14 @@ describe('scenario youtube-quota-exhaustion', () => {
 
     // Slowed 4x (every 30 minutes -> every 2 hours) until the reset, then restored: the recovery
     // waits for the reset on its own time, so the 07:30 slot does not fire and 08:00 does.
-    const trendingChanges = result.scheduleChanges.filter((c) => /youtubeworkertrending/i.test(c.name)).map((c) => c.expression);
+    const trendingChanges = result.scheduleChanges.filter((c) => c.name === 'youtube_worker.trending').map((c) => c.expression);
     expect(trendingChanges.slice(0, 2)).toEqual(['cron(0 0/2 * * ? *)', 'cron(0/30 * * * ? *)']);
     expect(trendingChanges.at(-1)).toBe('cron(0/30 * * * ? *)');
     const trendingSlots = result.firedSlots.filter((f) => f.worker === 'youtube_worker' && f.job === 'trending').map((f) => new Date(f.atMs).toISOString());
     expect(trendingSlots).toEqual(['2026-03-02T07:00:00.000Z', '2026-03-02T08:00:00.000Z']);
     // The slot the slowed schedule skipped is not a missed run: no WORKER_CRASH from the health sweep.
     expect(result.alerts.filter((a) => a.anomaly === 'WORKER_CRASH')).toEqual([]);
-    const gamesChanges = result.scheduleChanges.filter((c) => /youtubeworkergames/i.test(c.name)).map((c) => c.expression);
+    const gamesChanges = result.scheduleChanges.filter((c) => c.name === 'youtube_worker.games').map((c) => c.expression);
     expect(gamesChanges.at(-1)).toBe('cron(0 5 * * ? *)');
     expect(gamesChanges.some((e) => e !== 'cron(0 5 * * ? *)')).toBe(true);
   }, 120_000);
