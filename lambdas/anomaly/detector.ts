@@ -58,12 +58,15 @@ import {
 import {
   buildIncidentAlert,
   incidentKeyString,
+  inhibitingIncident,
   recordDetection,
   recordNotified,
   recordRecovery,
   recordResolution,
+  recordSymptom,
   reportClears,
   rootCauseOf,
+  staleSourceIn,
   type ClearEvidence,
   type Detection,
   type GraphLookup,
@@ -219,6 +222,7 @@ export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promi
 
   /** Counts the sighting on its incident; a new incident is notified and its recovery started. */
   async function actOn(target: Sighted, record: ParsedStreamRecord, summary: BatchSummary): Promise<void> {
+    if (await countedAsSymptom(target, summary)) return;
     const { finding, detection } = target;
     const outcome = await recordDetection(deps.incidents, detection);
     const { incident } = outcome;
@@ -240,6 +244,25 @@ export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promi
       summary.opened++;
       await recordNotified(deps.incidents, incident.id, 'OPENED');
     }
+  }
+
+  /**
+   * Inhibition (lib/domain/incident.ts `inhibitingIncident`): a consumer's STALE_DATA while the job
+   * producing the data has an open incident is a symptom of that incident. It is counted there (count,
+   * impacted jobs) and nobody is notified; no incident, no recovery of its own. True when counted.
+   */
+  async function countedAsSymptom(target: Sighted, summary: BatchSummary): Promise<boolean> {
+    const { finding, detection } = target;
+    if (finding.code !== 'STALE_DATA') return false;
+    const source = staleSourceIn([finding.detail], graph);
+    if (source === null || source.worker === detection.seenOn.worker) return false;
+    const parent = inhibitingIncident(source, await deps.incidents.readWorker(source.worker));
+    if (parent === null) return false;
+    const outcome = await recordSymptom(deps.incidents, { ...detection, key: parent.key, impactedJob: `${detection.seenOn.worker}.${detection.seenOn.job}` });
+    if (outcome === null) return false;
+    summary.duplicates++;
+    logger.info('symptom of an open incident: counted there, nobody notified', { anomaly: finding.code, severity: finding.severity, source: target.source, incidentId: outcome.incident.id, detail: finding.detail, transition: outcome.kind });
+    return true;
   }
 
   /** Starts the recovery of a newly opened incident, once (none when its anomaly has none, or one was tried). */

@@ -17,7 +17,8 @@
  *   DEPENDENCY_FAILED, or the intel cycle failing because of a stage, is keyed on the upstream job
  *   with DEPENDENCY_FAILURE and listed in `impactedJobs` (inhibition: one incident, one page). A
  *   condition of the worker as a whole (its rolling window, quota, memory, queue, freshness) is keyed
- *   on the worker (`job: null`).
+ *   on the worker (`job: null`). A consumer's STALE_DATA while the job producing the data has an
+ *   open incident is counted on that incident (`inhibitingIncident`, `recordSymptom`).
  * - **Detections** (`applyDetection`): a new key, or a key whose incident is RESOLVED, opens an
  *   incident (OPENED: notify). A key whose incident is not resolved is updated (last seen, count,
  *   impacted jobs): nobody is notified, however many dedup windows pass. A detection already counted
@@ -37,7 +38,7 @@
  */
 import { createHash } from 'node:crypto';
 import { buildAlert, type Alert } from './alerting.js';
-import { RULE_BY_CODE, type AnomalyCode, type Severity } from './anomaly-rules.js';
+import { RULE_BY_CODE, SEVERITIES, type AnomalyCode, type Severity } from './anomaly-rules.js';
 import { InvalidPayloadError, RetryableError } from './errors.js';
 import { ESCALATION, type EscalationReason } from './recovery.js';
 import type { WorkerScoreReport } from './score-report.js';
@@ -470,6 +471,35 @@ export function rootCauseOf(s: Sighting, graph: GraphLookup): RootCause {
   return { key: { worker: s.worker, job: s.job, anomaly: s.anomaly }, impactedJob: null };
 }
 
+/** `needs <worker>[.<job>] data` as the health sweep words a stale dependency (health-sweep.ts `levelFindings`). */
+const STALE_SOURCE = /\bneeds ([a-z][a-z0-9_]*)(?:\.([a-z][a-z0-9_]*))? data\b/;
+
+/** The job whose data a STALE_DATA sighting says is stale (`job: null`: the worker's data), if its texts name one the registry knows. */
+export function staleSourceIn(texts: readonly string[], graph: GraphLookup): { readonly worker: string; readonly job: string | null } | null {
+  for (const text of texts) {
+    const m = STALE_SOURCE.exec(text);
+    if (m?.[1] === undefined) continue;
+    if (m[2] !== undefined && graph.hasJob(m[1], m[2])) return { worker: m[1], job: m[2] };
+    if (m[2] === undefined && graph.hasWorker(m[1])) return { worker: m[1], job: null };
+  }
+  return null;
+}
+
+/**
+ * Inhibition of stale data: the open incident that explains a consumer's STALE_DATA, if any. Data
+ * goes stale because the job producing it is failing; while that job (or its worker as a whole)
+ * has an incident that is not resolved, the consumer's stale data is a symptom of it, counted
+ * there (impacted jobs, count), not an incident and a notification of its own. Another STALE_DATA
+ * incident never explains one (staleness is not a cause). The oldest such incident wins, so every
+ * symptom lands on the same one.
+ */
+export function inhibitingIncident(source: { readonly worker: string; readonly job: string | null }, incidents: readonly Incident[]): Incident | null {
+  const causes = incidents.filter(
+    (i) => i.state !== 'RESOLVED' && i.key.worker === source.worker && i.key.anomaly !== 'STALE_DATA' && (i.key.job === null || source.job === null || i.key.job === source.job),
+  );
+  return [...causes].sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || a.firstSeen.localeCompare(b.firstSeen) || a.id.localeCompare(b.id))[0] ?? null;
+}
+
 /**
  * Whether a run's report clears an incident: the run was of the incident's job (or, for a
  * worker-level incident, of the worker), it ran and succeeded (a skip proves nothing), and its
@@ -523,6 +553,19 @@ export async function recordDetection(store: Pick<IncidentStore, 'read' | 'write
   return updateIncident(store, detection.key, (current) => {
     const out = applyDetection(current, detection);
     return { result: out, write: out.kind === 'OPENED' || out.kind === 'UPDATED' ? out.incident : null };
+  });
+}
+
+/**
+ * Counts a symptom on the open incident it belongs to (`detection.key`, from `inhibitingIncident`),
+ * concurrency-safe. Null when that incident resolved in between (nothing written): the caller then
+ * treats the sighting as a condition of its own. A symptom never opens an incident.
+ */
+export async function recordSymptom(store: Pick<IncidentStore, 'read' | 'write'>, detection: Detection): Promise<DetectionOutcome | null> {
+  return updateIncident(store, detection.key, (current) => {
+    if (current === undefined || current.state === 'RESOLVED') return { result: null, write: null };
+    const out = applyDetection(current, detection);
+    return { result: out, write: out.kind === 'UPDATED' ? out.incident : null };
   });
 }
 

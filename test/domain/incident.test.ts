@@ -18,9 +18,12 @@ import {
   incidentId,
   INCIDENT_PAGE_CLAIM_STALE_MS,
   markPaged,
+  inhibitingIncident,
   parseIncidentId,
   recordDetection,
   recordResolution,
+  recordSymptom,
+  staleSourceIn,
   releasePage,
   reportClears,
   rootCauseOf,
@@ -323,6 +326,66 @@ describe('root cause through the dependency graph', () => {
     const jobIncident = { ...incident, key: { worker: 'youtube_worker', job: 'games', anomaly: 'DEPENDENCY_FAILURE' as const } };
     expect(reportClears(jobIncident, { worker: 'youtube_worker', job: 'trending', status: 'SUCCEEDED' }, [])).toBe(false);
     expect(reportClears(jobIncident, { worker: 'youtube_worker', job: 'games', status: 'SUCCEEDED' }, [])).toBe(true);
+  });
+});
+
+describe('inhibition: stale data while the producing job has an open incident', () => {
+  const GAMES_KEY: IncidentKey = { worker: 'youtube_worker', job: 'games', anomaly: 'DEPENDENCY_FAILURE' };
+  const upstream = (key: IncidentKey, severity: Detection['severity'], atMs: number): Incident => {
+    const out = applyDetection(undefined, detection(atMs, { key, severity, observationId: `${incidentId(key, 1)}@${atMs}`, seenOn: { worker: key.worker, job: key.job ?? 'poll', scheduledTime: null, executionId: null } }));
+    if (out.kind !== 'OPENED') throw new Error('expected OPENED');
+    return out.incident;
+  };
+  const stale = (atMs: number): Detection =>
+    detection(atMs, {
+      key: { worker: 'creator_intel_worker', job: null, anomaly: 'STALE_DATA' },
+      severity: 'HIGH',
+      detail: 'creator_intel_worker needs youtube_worker.games data no older than 3600 s at its run, refreshed at least every 15300 s; it is 16000 s old',
+      observationId: `health:STALE_DATA#-#${atMs}`,
+      source: 'health',
+      seenOn: { worker: 'creator_intel_worker', job: 'analyze', scheduledTime: null, executionId: null },
+    });
+
+  it('reads the stale job from the sweep text, only when the registry knows it', () => {
+    expect(staleSourceIn([stale(T0).detail], GRAPH)).toEqual({ worker: 'youtube_worker', job: 'games' });
+    expect(staleSourceIn(['playbook_worker needs twitch_streams_worker data no older than 1800 s'], GRAPH)).toEqual({ worker: 'twitch_streams_worker', job: null });
+    expect(staleSourceIn(['x needs youtube_worker.nope data no older than 1 s'], GRAPH)).toBeNull();
+    expect(staleSourceIn(['x needs unknown_worker data no older than 1 s'], GRAPH)).toBeNull();
+    expect(staleSourceIn(['memory 95% > 90%'], GRAPH)).toBeNull();
+  });
+
+  it('the most severe unresolved incident of the job or its worker explains it, then the oldest; never a resolved one or another STALE_DATA', () => {
+    const games = upstream(GAMES_KEY, 'CRITICAL', T0 + 5 * MIN);
+    const rate = upstream({ worker: 'youtube_worker', job: null, anomaly: 'ELEVATED_RETRIES' }, 'MEDIUM', T0);
+    const trending = upstream({ worker: 'youtube_worker', job: 'trending', anomaly: 'WORKER_CRASH' }, 'CRITICAL', T0);
+    const staleToo = upstream({ worker: 'youtube_worker', job: null, anomaly: 'STALE_DATA' }, 'CRITICAL', T0);
+    const source = { worker: 'youtube_worker', job: 'games' };
+    expect(inhibitingIncident(source, [rate, games, trending, staleToo])?.id).toBe(games.id);
+    expect(inhibitingIncident(source, [rate, trending, staleToo])?.id).toBe(rate.id);
+    const resolved = applyResolution(games, clear(T0 + 30 * MIN));
+    expect(resolved.kind).toBe('RESOLVED');
+    expect(inhibitingIncident(source, [resolved.incident, trending, staleToo])).toBeNull();
+    expect(inhibitingIncident({ worker: 'twitch_streams_worker', job: null }, [games, rate])).toBeNull();
+  });
+
+  it('a symptom is counted on the open incident (impacted job, count), never opens or reopens one', async () => {
+    const store = new InMemoryIncidentStore();
+    await recordDetection(store, { ...detection(T0), key: GAMES_KEY, observationId: 'games@00:00' });
+    const symptom = { ...stale(T0 + 20 * MIN), key: GAMES_KEY, impactedJob: 'creator_intel_worker.analyze' };
+    const counted = await recordSymptom(store, symptom);
+    expect(counted?.kind).toBe('UPDATED');
+    expect(await store.read(GAMES_KEY)).toMatchObject({ state: 'OPEN', count: 2, impactedJobs: ['creator_intel_worker.analyze'], sources: ['health', 'report'] });
+    // Redelivered: nothing more.
+    expect((await recordSymptom(store, symptom))?.kind).toBe('DUPLICATE');
+    // Resolved in between: nothing written, the caller treats it as its own condition.
+    await recordResolution(store, GAMES_KEY, clear(T0 + 25 * MIN));
+    const before = await store.read(GAMES_KEY);
+    expect(await recordSymptom(store, { ...symptom, observedAtMs: T0 + 40 * MIN, observationId: 'later' })).toBeNull();
+    expect(await store.read(GAMES_KEY)).toEqual(before);
+    // No incident at all: nothing opened.
+    const empty = new InMemoryIncidentStore();
+    expect(await recordSymptom(empty, symptom)).toBeNull();
+    expect(await empty.read(GAMES_KEY)).toBeUndefined();
   });
 });
 

@@ -34,6 +34,12 @@ describe('scenario upstream-failure', () => {
     const root = result.incidents.find((i) => i.id === 'youtube_worker~games~DEPENDENCY_FAILURE~1');
     expect(root).toMatchObject({ severity: 'CRITICAL', impactedJobs: expect.arrayContaining(['creator_intel_worker.analyze', 'playbook_worker.synthesize']) });
     expect(result.incidents.filter((i) => i.key.anomaly === 'DEPENDENCY_FAILURE').map((i) => i.id)).toEqual([root?.id]);
+    // The dependents' games data went stale while games failed: symptoms counted on the same incident
+    // (inhibition), not STALE_DATA incidents, messages or refresh recoveries of their own.
+    expect(result.incidents.filter((i) => i.key.anomaly === 'STALE_DATA')).toEqual([]);
+    expect(result.alerts.filter((a) => a.anomaly === 'STALE_DATA')).toEqual([]);
+    expect(result.recoveries.filter((r) => r.anomaly === 'STALE_DATA')).toEqual([]);
+    expect(root?.sources).toContain('health');
     const critical = result.alerts.filter((a) => a.severity === 'CRITICAL');
     expect(critical.map((a) => [a.transition, a.incidentId])).toEqual([
       ['OPENED', root?.id],
