@@ -60,7 +60,7 @@ import {
 import { isCrashError } from '../../lib/domain/errors.js';
 import { lockAttrsFor, releaseSpec } from '../../lib/domain/lock.js';
 import { deliverEntry, OUTBOX_SWEEP_LIMIT, planDigest, sweepShouldDeliver, type DigestPlan, type Outbox, type OutboxPublisher } from '../../lib/domain/outbox.js';
-import { renderDigest, type RenderedMessage } from '../../lib/domain/alerting.js';
+import { digestOf, renderDigest, type RenderedMessage } from '../../lib/domain/alerting.js';
 import type { StateStore } from '../../lib/domain/ports.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import { lockOf, normalizeIso, reportSk, withVersionBump, type WorkerStateItem } from '../../lib/domain/worker-state.js';
@@ -502,7 +502,7 @@ async function sendDigest(outbox: OutboxDeps, digest: DigestPlan, token: string,
   const claimed: string[] = [];
   for (const entry of digest.entries) if (await outbox.store.claimSend(entry.id, token, nowMs)) claimed.push(entry.id);
   if (claimed.length === 0) return [];
-  const message = claimed.length === digest.entries.length ? digest.message : renderDigestOf(digest, claimed);
+  const message = claimed.length === digest.entries.length ? digest.message : renderDigestOf(digest, claimed, nowMs);
   try {
     await outbox.publisher.publish(message);
   } catch (error) {
@@ -513,12 +513,9 @@ async function sendDigest(outbox: OutboxDeps, digest: DigestPlan, token: string,
   return claimed;
 }
 
-/** The digest narrowed to the alerts of the entries claimed. */
-function renderDigestOf(digest: DigestPlan, ids: readonly string[]): RenderedMessage {
-  const alerts = digest.message.json.digest.alerts.filter((a) => ids.includes(a.id));
-  const workers = [...new Set(alerts.map((a) => a.worker))].sort();
-  const anomalies = [...new Set(alerts.map((a) => a.anomaly))].sort();
-  return renderDigest({ ...digest.message.json.digest, alerts, workers, anomalies });
+/** The digest narrowed to the alerts of the entries claimed (its id follows the narrowed set). */
+function renderDigestOf(digest: DigestPlan, ids: readonly string[], nowMs: number): RenderedMessage {
+  return renderDigest(digestOf(digest.message.json.digest.alerts.filter((a) => ids.includes(a.id)), nowMs));
 }
 
 /** The registry as the sweep's root-cause graph. */

@@ -264,19 +264,21 @@ export function buildDigest(alerts: readonly Alert[], nowMs: number, options: Di
   }
   const anyDue = eligible.some((alert) => (dueByMs(alert) ?? Number.POSITIVE_INFINITY) <= horizon);
   if (!anyDue) return { digest: null, held: eligible, ignored };
-  const sorted = [...eligible].sort(bySeverityThenAge);
-  const first = sorted[0] as Alert; // anyDue implies at least one
+  return { digest: digestOf(eligible, nowMs), held: [], ignored };
+}
+
+/** The digest of these alerts (at least one), created at `nowMs`: its id follows the set of alert ids. */
+export function digestOf(alerts: readonly Alert[], nowMs: number): AlertDigest {
+  const sorted = [...alerts].sort(bySeverityThenAge);
+  const first = sorted[0];
+  if (first === undefined) throw new InvalidPayloadError('a digest needs at least one alert');
   return {
-    digest: {
-      id: `digest_${hash(JSON.stringify(sorted.map((a) => a.id).sort()), 32)}`,
-      createdAt: new Date(nowMs).toISOString(),
-      severity: first.severity,
-      workers: [...new Set(sorted.map((a) => a.worker))].sort(),
-      anomalies: [...new Set(sorted.map((a) => a.anomaly))].sort(),
-      alerts: sorted,
-    },
-    held: [],
-    ignored,
+    id: `digest_${hash(JSON.stringify(sorted.map((a) => a.id).sort()), 32)}`,
+    createdAt: new Date(nowMs).toISOString(),
+    severity: first.severity,
+    workers: [...new Set(sorted.map((a) => a.worker))].sort(),
+    anomalies: [...new Set(sorted.map((a) => a.anomaly))].sort(),
+    alerts: sorted,
   };
 }
 

@@ -11,11 +11,12 @@ import { buildIntelCycle, intelCycleChildren } from '../../statemachines/intel-c
 import { buildWorkerPipeline } from '../../statemachines/worker-pipeline.js';
 import { OnDemandQueue } from '../constructs/on-demand-queue.js';
 import { OrchestratorFunction } from '../constructs/orchestrator-function.js';
-import { Pipeline } from '../constructs/pipeline.js';
+import { Pipeline, type PipelineProps } from '../constructs/pipeline.js';
 import type { PipelineArns } from '../constructs/pipeline-arns.js';
 import { SymphonySchedules } from '../constructs/symphony-schedules.js';
 import { grantTableAccess } from '../constructs/table-access.js';
-import { functionTimeoutSeconds, pascalCase, scheduledTriggers, type WorkerSpec } from '../registry/index.js';
+import { refreshJobOf as refreshJobOfWorker } from '../domain/recovery-actions.js';
+import { functionTimeoutSeconds, pascalCase, scheduledTriggers, type JobSpec, type WorkerSpec } from '../registry/index.js';
 import { hasPipeline, scheduleTargetRolePath } from '../registry/naming.js';
 
 /**
@@ -94,40 +95,29 @@ export class WorkerStack extends NestedStack {
     this.workerFunction = workerFunction;
 
     const pipelines = new Map<string, Pipeline>();
+    const addPipeline = (job: JobSpec, how: Pick<PipelineProps, 'definition' | 'invokes' | 'starts'>): void => {
+      pipelines.set(`${worker.id}.${job.id}`, new Pipeline(this, `Pipeline${pascalCase(worker.id)}${pascalCase(job.id)}`, { worker, job, stackName: props.stackName, ...how }));
+    };
     if (workerFunction) {
       const fn = workerFunction.fn;
       for (const job of worker.jobs.filter((j) => hasPipeline(worker, j))) {
-        pipelines.set(
-          `${worker.id}.${job.id}`,
-          new Pipeline(this, `Pipeline${pascalCase(worker.id)}${pascalCase(job.id)}`, {
-            worker,
-            job,
-            stackName: props.stackName,
-            definition: (scope) => buildWorkerPipeline(scope, { worker, job, protocolFunction, workerFunction: fn }),
-            invokes: [protocolFunction, fn],
-          }),
-        );
+        addPipeline(job, { definition: (scope) => buildWorkerPipeline(scope, { worker, job, protocolFunction, workerFunction: fn }), invokes: [protocolFunction, fn] });
       }
     }
     if (worker.executionModel === 'sub-pipeline') {
       const pipelineOf = (workerId: string, jobId: string) => props.pipelineArns.stateMachine(this, workerId, jobId);
       const refreshJobOf = (workerId: string): string => {
-        const job = workers.find((w) => w.id === workerId)?.jobs.find((j) => j.schedules.length > 0);
-        if (!job) throw new Error(`worker "${workerId}": no scheduled job can refresh its data`);
-        return job.id;
+        const spec = workers.find((w) => w.id === workerId);
+        const job = spec === undefined ? null : refreshJobOfWorker(spec);
+        if (job === null) throw new Error(`worker "${workerId}": no scheduled job can refresh its data`);
+        return job;
       };
       for (const job of worker.jobs) {
-        pipelines.set(
-          `${worker.id}.${job.id}`,
-          new Pipeline(this, `Pipeline${pascalCase(worker.id)}${pascalCase(job.id)}`, {
-            worker,
-            job,
-            stackName: props.stackName,
-            definition: (scope) => buildIntelCycle(scope, { cycle: worker, protocolFunction, pipelineOf, refreshJobOf }),
-            invokes: [protocolFunction],
-            starts: intelCycleChildren(worker, workers).map(({ worker: w, job: j }) => pipelineOf(w, j)),
-          }),
-        );
+        addPipeline(job, {
+          definition: (scope) => buildIntelCycle(scope, { cycle: worker, protocolFunction, pipelineOf, refreshJobOf }),
+          invokes: [protocolFunction],
+          starts: intelCycleChildren(worker, workers).map(({ worker: w, job: j }) => pipelineOf(w, j)),
+        });
       }
     }
     this.pipelines = pipelines;

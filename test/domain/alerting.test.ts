@@ -5,6 +5,7 @@ import {
   alertId,
   buildAlert,
   buildDigest,
+  digestOf,
   dedupKey,
   dedupWindowFor,
   deliveryPlan,
@@ -208,6 +209,17 @@ describe('buildDigest', () => {
     const b = medium('CACHE_MISS', 'b', T0);
     expect(buildDigest([a, b], T0 + 12 * MIN).digest?.id).toBe(buildDigest([b, a], T0 + 13 * MIN).digest?.id);
     expect(buildDigest([a], T0 + 12 * MIN).digest?.id).not.toBe(buildDigest([a, b], T0 + 12 * MIN).digest?.id);
+  });
+
+  it('digestOf: a narrowed set of alerts is a digest of its own (its own id, workers and anomalies); none is refused', () => {
+    const a = medium('CACHE_MISS', 'a', T0);
+    const b = medium('CACHE_MISS', 'b', T0);
+    const full = buildDigest([a, b], T0 + 12 * MIN).digest;
+    const narrowed = digestOf([a], T0 + 12 * MIN);
+    expect(full && digestOf(full.alerts, T0 + 12 * MIN)).toEqual(full);
+    expect(narrowed).toMatchObject({ id: buildDigest([a], T0 + 12 * MIN).digest?.id, workers: ['a'], alerts: [a] });
+    expect(narrowed.id).not.toBe(full?.id);
+    expect(() => digestOf([], T0)).toThrow(/at least one alert/);
   });
 
   it('ignores severities that are not digested', () => {
