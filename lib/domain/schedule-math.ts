@@ -66,6 +66,40 @@ function parsedSchedule(expression: string, timezone: string) {
 }
 
 /**
+ * The occurrences of a cron expression, cached per UTC day: the health sweep asks for the same
+ * two days of slots of every dependency every 15 minutes, and the symphony and the backfill ask
+ * again for ranges they share. A range is the union of its days' occurrences, filtered to the range,
+ * so the answer is exactly the enumeration's. The cache is bounded (least recently added out first).
+ */
+const DAY_MS = 24 * 60 * MINUTE_MS;
+export const CRON_DAY_CACHE_ENTRIES = 4096;
+/** `lastOccurrence` scans cached days for ranges up to this long, and asks croner beyond. */
+const LAST_OCCURRENCE_SCAN_DAYS = 8;
+const cronDays = new Map<string, readonly number[]>();
+
+function cronDay(pattern: string, timezone: string, dayStartMs: number): readonly number[] {
+  const key = `${timezone}|${pattern}|${dayStartMs}`;
+  const hit = cronDays.get(key);
+  if (hit !== undefined) return hit;
+  const cron = new Cron(pattern, cronerOptions(timezone));
+  const end = dayStartMs + DAY_MS;
+  const times: number[] = [];
+  // nextRun is strictly after its argument; croner works in whole seconds.
+  let next = cron.nextRun(new Date(dayStartMs - 1));
+  while (next !== null && next.getTime() < end) {
+    times.push(next.getTime());
+    next = cron.nextRun(next);
+  }
+  cron.stop();
+  if (cronDays.size >= CRON_DAY_CACHE_ENTRIES) {
+    const oldest = cronDays.keys().next();
+    if (oldest.done !== true) cronDays.delete(oldest.value);
+  }
+  cronDays.set(key, times);
+  return times;
+}
+
+/**
  * The times (epoch ms, ascending) at which `expression` fires in `timezone` within
  * `[fromMs, toMs)`. Throws ScheduleMathError for a malformed expression or an unknown timezone.
  */
@@ -88,16 +122,14 @@ export function occurrences(expression: string, timezone: string, fromMs: number
       return at !== null && at.getTime() < toMs ? [at.getTime()] : [];
     }
     case 'cron': {
-      const cron = new Cron(toCronerPattern(schedule.fields), cronerOptions(timezone));
+      const pattern = toCronerPattern(schedule.fields);
       const times: number[] = [];
-      // nextRun is strictly after its argument; croner works in whole seconds.
-      let next = cron.nextRun(new Date(fromMs - 1));
-      while (next !== null && next.getTime() < toMs) {
-        times.push(next.getTime());
+      for (let day = Math.floor(fromMs / DAY_MS) * DAY_MS; day < toMs; day += DAY_MS) {
+        for (const t of cronDay(pattern, timezone, day)) {
+          if (t >= fromMs && t < toMs) times.push(t);
+        }
         guardCount(times.length, expression);
-        next = cron.nextRun(next);
       }
-      cron.stop();
       return times;
     }
   }
@@ -105,8 +137,7 @@ export function occurrences(expression: string, timezone: string, fromMs: number
 
 /**
  * The latest time (epoch ms) at which `expression` fires in `timezone` within `[fromMs, toMs)`, or
- * null: the last element of `occurrences(...)`, found without enumerating the range (croner
- * searches backwards from `toMs`).
+ * null: the last element of `occurrences(...)`, found from the newest cached day backwards.
  */
 export function lastOccurrence(expression: string, timezone: string, fromMs: number, toMs: number): number | null {
   const schedule = parsedSchedule(expression, timezone);
@@ -122,10 +153,26 @@ export function lastOccurrence(expression: string, timezone: string, fromMs: num
       last = occurrences(expression, timezone, fromMs, toMs)[0] ?? null;
       break;
     case 'cron': {
-      const cron = new Cron(toCronerPattern(schedule.fields), cronerOptions(timezone));
-      // previousRuns is strictly before its reference.
-      last = cron.previousRuns(1, new Date(toMs))[0]?.getTime() ?? null;
-      cron.stop();
+      const pattern = toCronerPattern(schedule.fields);
+      if (toMs - fromMs > LAST_OCCURRENCE_SCAN_DAYS * DAY_MS) {
+        // A long range of a rare schedule: croner searches backwards from `toMs` (strictly before).
+        const cron = new Cron(pattern, cronerOptions(timezone));
+        last = cron.previousRuns(1, new Date(toMs))[0]?.getTime() ?? null;
+        cron.stop();
+        break;
+      }
+      // The cached days, newest first, down to the range's first day.
+      last = null;
+      for (let day = Math.floor((toMs - 1) / DAY_MS) * DAY_MS; day + DAY_MS > fromMs && last === null; day -= DAY_MS) {
+        const times = cronDay(pattern, timezone, day);
+        for (let i = times.length - 1; i >= 0; i--) {
+          const t = times[i] as number;
+          if (t < toMs) {
+            last = t;
+            break;
+          }
+        }
+      }
       break;
     }
   }

@@ -117,13 +117,21 @@ export function parseScheduleExpression(expression: string): ParseResult {
   }
 }
 
+/** Answers of `isValidTimezone`, kept for the first 256 names asked (the zones in use are a handful). */
+const timezoneValidity = new Map<string, boolean>();
+
 /** Whether `zone` is an IANA timezone this runtime knows. */
 export function isValidTimezone(zone: string): boolean {
   if (zone.trim() === '') return false;
+  const known = timezoneValidity.get(zone);
+  if (known !== undefined) return known;
+  let valid: boolean;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
+    valid = true;
   } catch {
-    return false;
+    valid = false;
   }
+  if (timezoneValidity.size < 256) timezoneValidity.set(zone, valid);
+  return valid;
 }
