@@ -165,13 +165,17 @@ export interface LocalExecution {
   readonly result: Promise<ExecutionOutcome>;
 }
 
-export interface ExecutionDescription {
+/** An execution as ListExecutions gives it: no input or output (DescribeExecution has those). */
+export interface ExecutionListItem {
   readonly executionArn: string;
   readonly stateMachineArn: string;
   readonly name: string;
   readonly status: ExecutionStatus;
   readonly startDate: Date;
   readonly stopDate?: Date;
+}
+
+export interface ExecutionDescription extends ExecutionListItem {
   readonly input: string;
   readonly output?: string;
   readonly error?: string;
@@ -183,7 +187,8 @@ export interface LocalStateMachineRunner {
   describeExecution(executionArn: string): ExecutionDescription;
   /** Aborts a running execution (status ABORTED). No-op when it already ended. */
   stopExecution(executionArn: string): void;
-  listExecutions(stateMachineLogicalIdOrArn: string): ExecutionDescription[];
+  /** The machine's executions, oldest first, as ListExecutions lists them (no input or output). */
+  listExecutions(stateMachineLogicalIdOrArn: string): ExecutionListItem[];
   /** The library's event log of an execution so far (StateEntered/Exited/Failed/Retried/Caught...). */
   history(executionArn: string): readonly ExecutionEvent[];
   /** Constructs (and validates) every StateMachine now instead of on first use. */
@@ -407,6 +412,17 @@ function prepare(source: RunnableStateMachine): PreparedMachine {
   };
 }
 
+function listItem(r: ExecutionRecord): ExecutionListItem {
+  return {
+    executionArn: r.executionArn,
+    stateMachineArn: r.stateMachineArn,
+    name: r.name,
+    status: r.status,
+    startDate: r.startDate,
+    ...(r.stopDate !== undefined ? { stopDate: r.stopDate } : {}),
+  };
+}
+
 function describe(r: ExecutionRecord): ExecutionDescription {
   return {
     executionArn: r.executionArn,
@@ -505,6 +521,7 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
   for (const d of list) if (d.stateMachineName !== undefined) byMachineName.set(d.stateMachineName, d.logicalId);
   const prepared = new Map<string, PreparedMachine>();
   const executions = new Map<string, ExecutionRecord>();
+  const byMachine = new Map<string, Set<ExecutionRecord>>(); // logicalId → its executions kept, oldest first
   const byName = new Map<string, Map<string, ExecutionRecord>>(); // logicalId → name → record
   const endedKept = options.endedExecutionsKept ?? 100;
   const ended = new Map<string, ExecutionRecord[]>(); // logicalId → its ended executions, oldest first
@@ -522,6 +539,7 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
       const old = list.shift();
       if (old === undefined) break;
       executions.delete(old.executionArn);
+      byMachine.get(old.stateMachineLogicalId)?.delete(old);
       const names = byName.get(old.stateMachineLogicalId);
       if (names?.get(old.name) === old) {
         names.delete(old.name);
@@ -752,6 +770,12 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
       waitVisits: new Map(),
     };
     executions.set(executionArn, record);
+    let ofMachine = byMachine.get(record.stateMachineLogicalId);
+    if (ofMachine === undefined) {
+      ofMachine = new Set();
+      byMachine.set(record.stateMachineLogicalId, ofMachine);
+    }
+    ofMachine.add(record);
     if (p.type === 'STANDARD') names.set(name, record);
 
     const scope = options.scopeExecution?.(publicView(record), syncParent === undefined ? undefined : publicView(syncParent));
@@ -799,7 +823,7 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
     },
     listExecutions: (idOrArn) => {
       const id = machineFor(idOrArn).source.logicalId;
-      return [...executions.values()].filter((r) => r.stateMachineLogicalId === id).map(describe);
+      return [...(byMachine.get(id) ?? [])].map(listItem);
     },
     history: (arn) => [...recordOf(arn).events],
     prepare: () => {

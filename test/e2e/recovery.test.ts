@@ -192,7 +192,7 @@ describe('HIGH_FAILURE_RATE', () => {
     const probes = world.runner.listExecutions(probeMachine.logicalId);
     expect(probes).toHaveLength(1);
     expect(probes[0]?.status).toBe('SUCCEEDED');
-    expect(JSON.parse(probes[0]?.input ?? '{}')).toMatchObject({ worker: 'coach_cleanup_worker', job: 'cleanup', trigger: 'recovery' });
+    expect(JSON.parse(world.runner.describeExecution(probes[0]?.executionArn ?? '').input)).toMatchObject({ worker: 'coach_cleanup_worker', job: 'cleanup', trigger: 'recovery' });
     // The open timeout's SecondsPath wait took the circuit's 900 s: HALF_OPEN came 900 s after OPEN.
     const openedAt = Date.parse(String(actions['open-circuit']?.['at']));
     const halfOpenAt = Date.parse(String(actions['half-open']?.['at']));

@@ -505,6 +505,8 @@ describe('ended executions kept', () => {
     await other.result;
     expect(runner.listExecutions('Slot').map((d) => d.name)).toEqual(['slot-4', 'slot-5']);
     expect(runner.listExecutions('Other').map((d) => d.name)).toEqual(['slot-1']);
+    // As ListExecutions: arn, name, status and dates, no input or output (DescribeExecution has them).
+    expect(Object.keys(runner.listExecutions('Slot')[0] ?? {}).sort()).toEqual(['executionArn', 'name', 'startDate', 'stateMachineArn', 'status', 'stopDate']);
     expect(runner.describeExecution(slots[4] ?? '').status).toBe('SUCCEEDED');
     expect(() => runner.describeExecution(slots[0] ?? '')).toThrow(/Execution Does Not Exist/);
     expect(() => runner.history(slots[0] ?? '')).toThrow(/Execution Does Not Exist/);
