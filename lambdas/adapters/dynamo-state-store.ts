@@ -9,7 +9,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Condition } from '../../lib/domain/lock.js';
-import type { GateView, GateViewRequest, StateStore, StoredReport } from '../../lib/domain/ports.js';
+import type { GateView, GateViewRequest, ReportKey, StateStore, StoredReport } from '../../lib/domain/ports.js';
 import { EMPTY_BUCKET, WINDOW_COUNTERS, type WindowBucket, type WindowCounter } from '../../lib/domain/window-stats.js';
 import {
   ORCH_PK,
@@ -147,8 +147,11 @@ export class DynamoStateStore implements StateStore {
     private readonly tableName: string,
   ) {}
 
-  /** Consistent BatchGetItem of distinct keys, in chunks, following UnprocessedKeys with backoff. */
-  async batchGet(keys: readonly Key[]): Promise<Map<string, RawItem>> {
+  /**
+   * Consistent BatchGetItem of distinct keys, in chunks, following UnprocessedKeys with backoff.
+   * With `keysOnly`, only `pk` and `sk` come back (for existence checks).
+   */
+  async batchGet(keys: readonly Key[], keysOnly = false): Promise<Map<string, RawItem>> {
     const pending = new Map<string, Key>(keys.map((k) => [keyId(k), { pk: k.pk, sk: k.sk }]));
     const found = new Map<string, RawItem>();
     let queue = [...pending.values()];
@@ -158,7 +161,8 @@ export class DynamoStateStore implements StateStore {
       const next: Key[] = [];
       for (let i = 0; i < queue.length; i += BATCH_GET_MAX_KEYS) {
         const chunk = queue.slice(i, i + BATCH_GET_MAX_KEYS);
-        const out = await this.client.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: chunk, ConsistentRead: true } } }));
+        const projection = keysOnly ? { ProjectionExpression: '#pk, #sk', ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' } } : {};
+        const out = await this.client.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: chunk, ConsistentRead: true, ...projection } } }));
         for (const item of out.Responses?.[this.tableName] ?? []) {
           if (typeof item['pk'] === 'string' && typeof item['sk'] === 'string') found.set(keyId({ pk: item['pk'], sk: item['sk'] }), item);
         }
@@ -239,6 +243,13 @@ export class DynamoStateStore implements StateStore {
       new GetCommand({ TableName: this.tableName, Key: { pk: workerPk(workerId), sk: reportSk }, ConsistentRead: true, ProjectionExpression: '#pk', ExpressionAttributeNames: { '#pk': 'pk' } }),
     );
     return out.Item !== undefined;
+  }
+
+  async hasReports(keys: readonly ReportKey[]): Promise<boolean[]> {
+    if (keys.length === 0) return [];
+    const wanted = keys.map((k) => ({ pk: workerPk(k.workerId), sk: k.reportSk }));
+    const found = await this.batchGet(wanted, true);
+    return wanted.map((k) => found.has(keyId(k)));
   }
 
   async putReportOnce(stored: StoredReport): Promise<boolean> {

@@ -399,10 +399,11 @@ export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
   // release the lock with its fence, and raise the finding. Stuck and ended executions were recorded above.
   const unrecorded: UnrecordedOutcome[] = [];
   const handled = new Set([...stuck.map((o) => o.executionArn), ...ended.map((o) => o.executionArn)]);
-  for (const candidate of unrecordedCandidates(facts, listed)) {
-    if (handled.has(candidate.executionArn)) continue;
+  const candidates = unrecordedCandidates(facts, listed).filter((c) => !handled.has(c.executionArn));
+  const reported = await reportedSlots(deps, candidates);
+  for (const candidate of candidates) {
     try {
-      const outcome = await recordUnrecorded(deps, candidate, lookup);
+      const outcome = await recordUnrecorded(deps, candidate, lookup, reported.get(candidate.executionArn));
       if (outcome === null) continue;
       unrecorded.push(outcome);
       if (!outcome.reportStored || outcome.scheduledTime === null) continue;
@@ -632,11 +633,32 @@ async function recordEnded(deps: SweepDeps, executionArn: string, startMs: numbe
   return { status: result.status, reportStored, heldLock: gate !== undefined, lockReleased: result.lockReleased, scheduledTime };
 }
 
-/** Records the slot of an execution that ended without a report; null when its input is not a pipeline input. */
-async function recordUnrecorded(deps: SweepDeps, candidate: UnrecordedCandidate, lookup: (id: string) => WorkerSpec): Promise<UnrecordedOutcome | null> {
+/**
+ * The cheap check of every candidate at once: whether the slot it claimed has its report (one
+ * BatchGetItem per 100, keys only), by execution ARN. Only candidates that claimed a slot and hold no
+ * lock are asked. Empty when the read fails: each candidate is then checked on its own.
+ */
+async function reportedSlots(deps: SweepDeps, candidates: readonly UnrecordedCandidate[]): Promise<ReadonlyMap<string, boolean>> {
+  const asked = candidates.flatMap((c) => (c.claimedSlot !== null && !c.holdsLock ? [{ arn: c.executionArn, key: { workerId: c.worker, reportSk: reportSk(c.claimedSlot, c.job) } }] : []));
+  if (asked.length === 0) return new Map();
+  try {
+    const present = await deps.store.hasReports(asked.map((a) => a.key));
+    return new Map(asked.map((a, i) => [a.arn, present[i] === true]));
+  } catch (error) {
+    deps.logger.warn('batched report check failed: checking each slot on its own', { error: errorText(error) });
+    return new Map();
+  }
+}
+
+/**
+ * Records the slot of an execution that ended without a report; null when its input is not a
+ * pipeline input, or when the slot it claimed has its report (`reported`, from `reportedSlots`, or
+ * asked here) and it holds no lock.
+ */
+async function recordUnrecorded(deps: SweepDeps, candidate: UnrecordedCandidate, lookup: (id: string) => WorkerSpec, reported: boolean | undefined): Promise<UnrecordedOutcome | null> {
   const { executionArn, worker, job, claimedSlot, holdsLock } = candidate;
   // The usual case, and the cheap check: the slot it claimed has its report, and it holds no lock.
-  if (claimedSlot !== null && !holdsLock && (await deps.store.hasReport(worker, reportSk(claimedSlot, job)))) return null;
+  if (claimedSlot !== null && !holdsLock && (reported ?? (await deps.store.hasReport(worker, reportSk(claimedSlot, job))))) return null;
   const recorded = await recordEnded(deps, executionArn, deps.clock(), RECORD_FAILURE, lookup);
   if (recorded === null) {
     deps.logger.warn('execution without a report: its input is not a pipeline input, nothing recorded', { executionArn });

@@ -39,6 +39,12 @@ export interface StoredReport {
   readonly expiresAt: number;
 }
 
+/** A report's key: its worker's partition and its `REPORT#...` sort key. */
+export interface ReportKey {
+  readonly workerId: string;
+  readonly reportSk: string;
+}
+
 export interface StateStore {
   /** ORCH/STATE, the worker's and its dependencies' STATE items and the requested WINDOW buckets. */
   readGateView(request: GateViewRequest): Promise<GateView>;
@@ -57,6 +63,8 @@ export interface StateStore {
   putReportOnce(stored: StoredReport): Promise<boolean>;
   /** Whether the worker's partition holds the report `reportSk` (consistent read). */
   hasReport(workerId: string, reportSk: string): Promise<boolean>;
+  /** `hasReport` for several reports at once (consistent reads, batched), answers in request order. */
+  hasReports(keys: readonly ReportKey[]): Promise<boolean[]>;
   /** WINDOW buckets of one worker, in request order (EMPTY_BUCKET where absent). */
   readWindowBuckets(workerId: string, bucketKeys: readonly string[]): Promise<WindowBucket[]>;
 }

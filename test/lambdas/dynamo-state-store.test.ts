@@ -205,6 +205,15 @@ describe('DynamoStateStore against dynalite: reports, counters, batch reads', ()
     expect(await store.hasReport('youtube_worker', sk)).toBe(true);
   });
 
+  it('tells which of many reports exist, in request order, past the 100 keys of one BatchGetItem', async () => {
+    const slots = Array.from({ length: 130 }, (_, i) => reportSk(new Date(Date.UTC(2026, 0, 2, 0, i * 5)).toISOString(), 'trending'));
+    const stored = new Set(slots.filter((_, i) => i % 3 === 0));
+    for (const sk of stored) await doc.send(new PutCommand({ TableName: tableName, Item: { pk: 'WORKER#youtube_worker', sk, entity: 'REPORT' } }));
+    const keys = [...slots.map((sk) => ({ workerId: 'youtube_worker', reportSk: sk })), { workerId: 'other_worker', reportSk: slots[0] ?? '' }];
+    expect(await store.hasReports(keys)).toEqual([...slots.map((sk) => stored.has(sk)), false]);
+    expect(await store.hasReports([])).toEqual([]);
+  });
+
   it('reads the gate view in one batch: orchestrator, worker, dependencies, windows (absent ones empty)', async () => {
     await doc.send(new PutCommand({ TableName: tableName, Item: { pk: ORCH_PK, sk: STATE_SK, mode: 'DRAINING', updatedAt: 't', reason: 'deploy' } }));
     await store.updateWorkerState('youtube_worker', { condition: { op: 'and', of: [] }, set: { freshAtMs_games: NOW, lastStatus: 'SUCCEEDED' }, add: {}, remove: [] });

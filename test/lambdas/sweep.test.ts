@@ -355,7 +355,18 @@ describe('slots whose execution ended without a report (the Record step gave up)
     store.resetCounts();
     expect((await runSweep(deps)).unrecorded).toEqual([]);
     expect(store.writes).toBe(0);
-    expect(store.log.filter((l) => l === 'hasReport')).toHaveLength(1);
+    expect(store.log.filter((l) => l.startsWith('hasReport'))).toEqual(['hasReports']);
+    expect(findings.puts).toBe(0);
+  });
+
+  it('checks the ended owners\' slots in one batched read; when that read fails, each slot on its own', async () => {
+    store.put(workerPk('youtube_worker'), STATE_SK, { ...claimedReleased });
+    store.put(workerPk('youtube_worker'), SLOT_SK, { entity: 'REPORT', status: 'SUCCEEDED', executionId: GONE_ARN });
+    const failing: InMemoryStateStore = Object.assign(Object.create(store) as InMemoryStateStore, { hasReports: () => Promise.reject(new Error('throttled')) });
+    store.resetCounts();
+    expect((await runSweep({ ...deps, store: failing })).unrecorded).toEqual([]);
+    expect(store.writes).toBe(0);
+    expect(store.log.filter((l) => l.startsWith('hasReport'))).toEqual(['hasReport']);
     expect(findings.puts).toBe(0);
   });
 

@@ -2,7 +2,7 @@
  * An in-memory StateStore with DynamoDB's single-item semantics (worker-state.evaluateStateCondition
  * / applyStateWrite), counting reads and writes so tests can hold the protocol to its budget.
  */
-import type { GateView, GateViewRequest, StateStore, StoredReport } from '../../lib/domain/ports.js';
+import type { GateView, GateViewRequest, ReportKey, StateStore, StoredReport } from '../../lib/domain/ports.js';
 import { EMPTY_BUCKET, WINDOW_COUNTERS, type WindowBucket, type WindowCounter } from '../../lib/domain/window-stats.js';
 import {
   applyStateWrite,
@@ -117,6 +117,12 @@ export class InMemoryStateStore implements StateStore {
     this.reads++;
     this.log.push('hasReport');
     return this.items.has(key(workerPk(workerId), reportSk));
+  }
+
+  async hasReports(keys: readonly ReportKey[]): Promise<boolean[]> {
+    this.reads++;
+    this.log.push('hasReports');
+    return keys.map((k) => this.items.has(key(workerPk(k.workerId), k.reportSk)));
   }
 
   async putReportOnce(stored: StoredReport): Promise<boolean> {
