@@ -585,7 +585,19 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
     const candidates: SdkItem[] = [];
     let startKey: SdkItem | undefined;
     do {
-      const page = await rawClient.send(new ScanCommand({ TableName: tableName, ConsistentRead: true, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }));
+      // Only the keys and the TTL of expired items come back (the whole table would be read otherwise).
+      const names = Object.fromEntries([...keyNames, attributeName].map((n, i) => [`#a${i}`, n]));
+      const page = await rawClient.send(
+        new ScanCommand({
+          TableName: tableName,
+          ConsistentRead: true,
+          ProjectionExpression: Object.keys(names).join(', '),
+          FilterExpression: `#a${keyNames.length} < :now AND #a${keyNames.length} >= :oldest`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':now': { N: String(nowEpochSeconds) }, ':oldest': { N: String(nowEpochSeconds - FIVE_YEARS_SECONDS) } },
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
       for (const item of page.Items ?? []) if (isExpired(item)) candidates.push(item);
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
