@@ -2,8 +2,10 @@ import { HOUR_MS, type Scenario } from './types.js';
 
 /**
  * The analytics flush worker dies on every run for three hours (its Lambda times out). Each run is
- * CRASHED (WORKER_CRASH, critical): the recovery restarts it once and pages on-call; the failure
- * rate opens its circuit, so later slots are skipped until a probe succeeds.
+ * CRASHED (WORKER_CRASH, critical): the recovery restarts it once and pages on-call. The failure
+ * rate the crashes make is a symptom of that incident, counted on it (one incident, one page); the
+ * gate's breaker opens the circuit after the consecutive failures, so later slots are skipped until
+ * a probe succeeds.
  */
 export const crashLoop: Scenario = {
   name: 'crash-loop',

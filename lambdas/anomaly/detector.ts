@@ -18,6 +18,13 @@
  * step 4 as above. A finding about the worker as a whole (no job) starts its recovery on the
  * worker's first job.
  *
+ * Inhibition and the fold (lib/domain/incident.ts): a report's findings are acted on root causes
+ * first; a consumer's STALE_DATA, or a worker's rate (HIGH_FAILURE_RATE, ELEVATED_RETRIES), that an
+ * incident explains is counted on it (one Query of that worker's incidents, then its read and write);
+ * an opening reads the worker's incidents again after its write and folds in the rate incidents it
+ * explains (or, a rate racing its root, merges into the root), withdrawing a folded incident's OPENED
+ * still held for the digest.
+ *
  * DynamoDB requests per report: 1 without alertable findings; 2 for an anomaly already alerted in
  * its dedup window (the read and the losing put); 3 for a new alert (read, put, mark), plus 3 with the
  * outbox (enqueue, claim, SENT). Per health finding: 1 when already alerted, 2 (5 with the outbox)
@@ -57,18 +64,26 @@ import {
 } from '../../lib/domain/anomaly-evaluation.js';
 import {
   buildIncidentAlert,
+  explainsRate,
+  foldIntoRoot,
   incidentKeyString,
   inhibitingIncident,
+  inhibitionRank,
+  rateParentOf,
+  RATE_SYMPTOM_CODES,
   recordDetection,
   recordNotified,
   recordRecovery,
   recordResolution,
   recordSymptom,
   reportClears,
+  resolvedNoticeDue,
   rootCauseOf,
   staleSourceIn,
+  transitionAlertId,
   type ClearEvidence,
   type Detection,
+  type DetectionOutcome,
   type GraphLookup,
   type Incident,
   type IncidentKey,
@@ -77,7 +92,7 @@ import {
 import type { AnomalyCode, AnomalyFinding } from '../../lib/domain/anomaly-rules.js';
 import { InvalidPayloadError, NonRetryableError } from '../../lib/domain/errors.js';
 import type { StateStore } from '../../lib/domain/ports.js';
-import { deliverEntry, type Outbox } from '../../lib/domain/outbox.js';
+import { deliverEntry, withdrawEntry, type Outbox } from '../../lib/domain/outbox.js';
 import { recoveryFor, routingFor } from '../../lib/domain/recovery.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
 import { isWorkerId, jobOf, workerById, type JobSpec } from '../../lib/registry/index.js';
@@ -233,6 +248,26 @@ export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promi
       // Opening not finished (a record that failed between the write and the publish): finish it, once.
       if (incident.state === 'RESOLVED' || (incident.notified.includes('OPENED') && incident.recoveries.length > 0) || outcome.kind === 'STALE') return;
     }
+    // The fold (lib/domain/incident.ts `foldIntoRoot`), read after the opening write: a rate incident
+    // that a root incident opened meanwhile explains merges into it; a root folds in the rate incidents
+    // opened before it, and its OPENED message covers them.
+    const fold = await foldIntoRoot(deps.incidents, incident, await deps.incidents.readWorker(incident.key.worker), detection.observedAtMs);
+    if (fold.mergedInto !== null) {
+      logger.info('opened racing the incident that explains it: merged into it, nobody notified', { ...attributes, mergedInto: fold.mergedInto.id });
+      return;
+    }
+    // A folded incident's OPENED still held for the MEDIUM digest is withdrawn: the root's OPENED covers it.
+    for (const child of fold.folded) {
+      const withdrawn = deps.outbox !== undefined && (await withdrawEntry(deps.outbox, transitionAlertId(child.id, 'OPENED'), record.eventID, deps.clock()));
+      logger.info('folded into this incident: resolved as merged, no RESOLVED message', { ...attributes, folded: child.id, openedWithdrawn: withdrawn });
+    }
+    await finishOpening(target, fold.incident, attributes, record, summary);
+  }
+
+  /** Announces a newly opened incident (OPENED, once) and starts its recovery (once). */
+  async function finishOpening(target: Sighted, incident: Incident, attributes: Record<string, unknown>, record: ParsedStreamRecord, summary: BatchSummary): Promise<void> {
+    const { finding } = target;
+    if ((incident.covers ?? []).length > 0) logger.info('covers the incidents it explains (merged into it)', { ...attributes, covers: incident.covers });
     const opening = buildIncidentAlert({ incident, transition: 'OPENED', region: deps.region, observed: finding.observed, threshold: finding.threshold, ...(target.report ? { report: target.report } : {}) });
     // A missed run offers the backfill of its missed slots (in the text and the webhook payload).
     const offer = backfillOffer(incident, jobSpecOf);
@@ -247,22 +282,36 @@ export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promi
   }
 
   /**
-   * Inhibition (lib/domain/incident.ts `inhibitingIncident`): a consumer's STALE_DATA while the job
-   * producing the data has an open incident is a symptom of that incident. It is counted there (count,
+   * Inhibition (lib/domain/incident.ts): a consumer's STALE_DATA while the job producing the data has
+   * an open incident (`inhibitingIncident`), or a worker's rolling-hour rate while one of its jobs has
+   * a failing-run incident (`rateParentOf`), is a symptom of that incident. It is counted there (count,
    * impacted jobs) and nobody is notified; no incident, no recovery of its own. True when counted.
    */
   async function countedAsSymptom(target: Sighted, summary: BatchSummary): Promise<boolean> {
     const { finding, detection } = target;
-    if (finding.code !== 'STALE_DATA') return false;
-    const source = staleSourceIn([finding.detail], graph);
-    if (source === null || source.worker === detection.seenOn.worker) return false;
-    const parent = inhibitingIncident(source, await deps.incidents.readWorker(source.worker));
-    if (parent === null) return false;
-    const outcome = await recordSymptom(deps.incidents, { ...detection, key: parent.key, impactedJob: `${detection.seenOn.worker}.${detection.seenOn.job}` });
+    const outcome = RATE_SYMPTOM_CODES.includes(detection.key.anomaly) ? await countedOnRoot(detection) : await countedOnProducer(finding, detection);
     if (outcome === null) return false;
     summary.duplicates++;
     logger.info('symptom of an open incident: counted there, nobody notified', { anomaly: finding.code, severity: finding.severity, source: target.source, incidentId: outcome.incident.id, detail: finding.detail, transition: outcome.kind });
     return true;
+  }
+
+  /** A consumer's STALE_DATA on the incident of the job producing its data; null when none explains it. */
+  async function countedOnProducer(finding: AnomalyFinding, detection: Detection): Promise<DetectionOutcome | null> {
+    if (finding.code !== 'STALE_DATA') return null;
+    const source = staleSourceIn([finding.detail], graph);
+    if (source === null || source.worker === detection.seenOn.worker) return null;
+    const parent = inhibitingIncident(source, await deps.incidents.readWorker(source.worker));
+    if (parent === null) return null;
+    return recordSymptom(deps.incidents, { ...detection, key: parent.key, impactedJob: `${detection.seenOn.worker}.${detection.seenOn.job}` });
+  }
+
+  /** A worker's rate on the incident of its failing job (or its failure rate) that explains it; null when none does. */
+  async function countedOnRoot(detection: Detection): Promise<DetectionOutcome | null> {
+    const rate = detection.key;
+    const parent = rateParentOf(rate, detection.observedAtMs, await deps.incidents.readWorker(rate.worker));
+    if (parent === null) return null;
+    return recordSymptom(deps.incidents, { ...detection, key: parent.key }, { accepts: (current) => explainsRate(current, rate, detection.observedAtMs), lagging: true });
   }
 
   /** Starts the recovery of a newly opened incident, once (none when its anomaly has none, or one was tried). */
@@ -287,7 +336,7 @@ export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promi
     const outcome = await recordResolution(deps.incidents, key, evidence);
     if (outcome === null) return;
     const { incident } = outcome;
-    if (incident.state !== 'RESOLVED' || incident.notified.includes('RESOLVED')) return;
+    if (!resolvedNoticeDue(incident)) return;
     const alert = buildIncidentAlert({ incident, transition: 'RESOLVED', region: deps.region });
     const attributes = { anomaly: key.anomaly, severity: incident.severity, incidentId: incident.id, alertId: alert.id, resolution: incident.resolution };
     if (await notify(alert, record, attributes)) {
@@ -362,7 +411,9 @@ export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promi
     const slot = `${report.workerName}.${report.jobId}@${report.scheduledTime}`;
     const texts = [...report.recommendations, ...(report.error === null ? [] : [report.error.cause])];
     const found: string[] = [];
-    for (const item of evaluation.findings) {
+    // Root causes before their symptoms: a per-run anomaly opens its incident before the worker's rates are weighed against it.
+    const ordered = [...evaluation.findings].sort((a, b) => inhibitionRank(a.finding.code) - inhibitionRank(b.finding.code));
+    for (const item of ordered) {
       const root = rootCauseOf({ worker: report.workerName, job: report.jobId, anomaly: item.finding.code, skipReason: report.skipReason, texts: [item.finding.detail, ...texts] }, graph);
       found.push(incidentKeyString(root.key));
       if (item.routing.logOnly) {
@@ -390,7 +441,7 @@ export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promi
     const ran = { worker: report.workerName, job: report.jobId, status: report.status };
     const observationId = `${slot}#${report.executionId}#CLEARED`;
     for (const incident of open) {
-      const unsent = incident.state === 'RESOLVED' && !incident.notified.includes('RESOLVED');
+      const unsent = resolvedNoticeDue(incident);
       if (!unsent && !reportClears(incident, ran, found)) continue;
       await resolve(incident.key, { atMs: nowMs, observationId, what: `the ${report.workerName}.${report.jobId} run of ${report.scheduledTime} ${report.status}` }, record, summary);
     }

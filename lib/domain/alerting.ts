@@ -116,6 +116,11 @@ export interface AlertIncident {
   readonly durationMs: number | null;
   /** RESOLVED: what healed it; else null. */
   readonly resolution: string | null;
+  /**
+   * The incidents merged into it, which it explains (its worker's rate incidents opened before it).
+   * @default absent - none
+   */
+  readonly covers?: readonly string[];
 }
 
 export interface AlertInput {
@@ -355,6 +360,7 @@ function incidentRows(incident: AlertIncident): [string, string][] {
     ['Root cause', incident.rootJob],
     ['Impacted', incident.impactedJobs.length === 0 ? '-' : incident.impactedJobs.join(', ')],
     ['Seen', `${incident.count} time(s), ${incident.firstSeen} to ${incident.lastSeen}`],
+    ...((incident.covers ?? []).length > 0 ? ([['Covers', `${(incident.covers ?? []).join(', ')} (merged into this incident: symptoms of it)`]] as [string, string][]) : []),
     ...(incident.transition === 'RESOLVED' ? ([['Duration', incident.durationMs === null ? '-' : minutesText(incident.durationMs)], ['Healed by', incident.resolution ?? '-']] as [string, string][]) : []),
   ];
 }

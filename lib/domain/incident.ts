@@ -18,7 +18,11 @@
  *   with DEPENDENCY_FAILURE and listed in `impactedJobs` (inhibition: one incident, one page). A
  *   condition of the worker as a whole (its rolling window, quota, memory, queue, freshness) is keyed
  *   on the worker (`job: null`). A consumer's STALE_DATA while the job producing the data has an
- *   open incident is counted on that incident (`inhibitingIncident`, `recordSymptom`).
+ *   open incident is counted on that incident (`inhibitingIncident`, `recordSymptom`). So is a
+ *   worker's rolling-hour rate (HIGH_FAILURE_RATE, ELEVATED_RETRIES) while one of its jobs has a
+ *   failing-run incident, or ELEVATED_RETRIES while the worker has a HIGH_FAILURE_RATE incident
+ *   (`rateParentOf`); a rate incident opened before its root is folded into it when the root opens
+ *   (`foldIntoRoot`: resolved as merged, no RESOLVED message, the root covering it).
  * - **Detections** (`applyDetection`): a new key, or a key whose incident is RESOLVED, opens an
  *   incident (OPENED: notify). A key whose incident is not resolved is updated (last seen, count,
  *   impacted jobs): nobody is notified, however many dedup windows pass. A detection already counted
@@ -42,6 +46,7 @@ import { RULE_BY_CODE, SEVERITIES, type AnomalyCode, type Severity } from './ano
 import { InvalidPayloadError, RetryableError } from './errors.js';
 import { ESCALATION, type EscalationReason } from './recovery.js';
 import type { WorkerScoreReport } from './score-report.js';
+import { HOUR_MS } from './window-stats.js';
 
 const MINUTE_MS = 60_000;
 
@@ -169,6 +174,18 @@ export interface Incident {
   readonly resolution: string | null;
   /** The worker, job and slot of the opening detection (the recovery runs on it), and its execution. */
   readonly openedOn: { readonly worker: string; readonly job: string; readonly scheduledTime: string | null; readonly executionId: string | null };
+  /**
+   * Set when this incident was folded into the root incident that explains it (a worker's rate
+   * incident opened before the failing job's incident): it is RESOLVED as merged, with no RESOLVED
+   * notification of its own (`foldIntoRoot`).
+   * @default absent - not merged
+   */
+  readonly mergedInto?: string;
+  /**
+   * The ids of the incidents folded into this one (their counts and impacted jobs added here), sorted.
+   * @default absent - none
+   */
+  readonly covers?: readonly string[];
   /** Optimistic-concurrency version: 1 when created, +1 on every write. */
   readonly version: number;
 }
@@ -500,6 +517,152 @@ export function inhibitingIncident(source: { readonly worker: string; readonly j
   return [...causes].sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || a.firstSeen.localeCompare(b.firstSeen) || a.id.localeCompare(b.id))[0] ?? null;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Inhibition of rate conditions: a failing job's runs are its worker's rolling-hour rates
+
+/**
+ * The worker-level rates a failing job of the worker makes up: its failed runs are the numerator of
+ * HIGH_FAILURE_RATE, its retried runs that of ELEVATED_RETRIES (window-stats `windowDelta`).
+ * LOCK_CONTENTION is not one: lock failures are runs skipped because another run holds the lock,
+ * not failed or retried runs, and what causes them (a run holding the lock too long) has no per-run
+ * incident of its own; its recovery (a longer lease) is its own.
+ */
+export const RATE_SYMPTOM_CODES: readonly AnomalyCode[] = ['HIGH_FAILURE_RATE', 'ELEVATED_RETRIES'];
+
+/**
+ * The per-run anomalies whose runs failed or were retried, and so count in their worker's rates:
+ * a crash (CRASHED is a failure), a job whose failure blocked its dependents (DEPENDENCY_FAILURE keyed
+ * on that job), and a run past its budget (a run that times out fails, and is retried).
+ */
+export const FAILING_RUN_CODES: readonly AnomalyCode[] = ['WORKER_CRASH', 'DEPENDENCY_FAILURE', 'SLOW_EXECUTION'];
+
+/**
+ * Until when, epoch ms, a run at `atMs` can still be counted in its worker's rolling hour: the rules
+ * read the run's hour bucket, then, for the whole next hour, the previous bucket weighted by the part
+ * of it still inside the window (window-stats `rollingWindow`). So the end of the hour after the run's.
+ */
+export function rateWindowHoldsUntilMs(atMs: number): number {
+  return Math.floor(atMs / HOUR_MS) * HOUR_MS + 2 * HOUR_MS;
+}
+
+/**
+ * Whether `parent` explains a worker-level rate condition (`rate`, a RATE_SYMPTOM_CODES key) seen at
+ * `atMs`: the parent is of the same worker, not itself merged, and either rooted in one of the
+ * worker's jobs with a failing-run anomaly (FAILING_RUN_CODES), or, for ELEVATED_RETRIES, the worker's
+ * HIGH_FAILURE_RATE (failed runs are retried first). A parent not resolved explains it; a resolved
+ * one still does while the rolling hour can hold the runs that failed before it resolved
+ * (`rateWindowHoldsUntilMs` of its resolution): the rate lags the job it is made of.
+ */
+export function explainsRate(parent: Incident, rate: IncidentKey, atMs: number): boolean {
+  if (rate.job !== null || !RATE_SYMPTOM_CODES.includes(rate.anomaly)) return false;
+  if (parent.key.worker !== rate.worker || parent.mergedInto !== undefined || incidentKeyString(parent.key) === incidentKeyString(rate)) return false;
+  const failingJob = FAILING_RUN_CODES.includes(parent.key.anomaly);
+  const failureRate = rate.anomaly === 'ELEVATED_RETRIES' && parent.key.anomaly === 'HIGH_FAILURE_RATE' && parent.key.job === null;
+  if (!failingJob && !failureRate) return false;
+  if (parent.state !== 'RESOLVED') return true;
+  return atMs < rateWindowHoldsUntilMs(Date.parse(parent.resolvedAt ?? parent.lastSeen));
+}
+
+/**
+ * The incident a worker-level rate sighting is a symptom of, if any (`explainsRate`): an unresolved
+ * one before a resolved one, then the most severe, then the oldest, so every symptom of one outage
+ * lands on the same incident.
+ */
+export function rateParentOf(rate: IncidentKey, atMs: number, incidents: readonly Incident[]): Incident | null {
+  const parents = incidents.filter((i) => explainsRate(i, rate, atMs));
+  const resolved = (i: Incident): number => (i.state === 'RESOLVED' ? 1 : 0);
+  return (
+    [...parents].sort(
+      (a, b) => resolved(a) - resolved(b) || SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || a.firstSeen.localeCompare(b.firstSeen) || a.id.localeCompare(b.id),
+    )[0] ?? null
+  );
+}
+
+/**
+ * The order a report's findings are acted on: the per-run anomalies first (the root causes), then the
+ * worker-level ones, ELEVATED_RETRIES last (HIGH_FAILURE_RATE explains it). So a report showing a
+ * crash and the failure rate it makes opens the crash's incident and counts the rate on it.
+ */
+export function inhibitionRank(code: AnomalyCode): number {
+  if (code === 'ELEVATED_RETRIES') return 2;
+  return WORKER_LEVEL_CODES.includes(code) ? 1 : 0;
+}
+
+/**
+ * The incidents an opening root incident folds in (`foldIntoRoot`): the unresolved rate incidents of
+ * its worker it explains (opened before it), and those already merged into it (a fold cut short, redone).
+ */
+export function foldableInto(root: Incident, incidents: readonly Incident[]): Incident[] {
+  if (root.state === 'RESOLVED') return [];
+  return incidents.filter((i) => i.id !== root.id && (i.mergedInto === root.id || (i.state !== 'RESOLVED' && explainsRate(root, i.key, Date.parse(i.lastSeen)))));
+}
+
+/**
+ * Resolves `child` as merged into the incident `parentId` (at `atMs`, never before its last sighting):
+ * no RESOLVED notification is sent for it (`resolvedNoticeDue`). Unchanged when it is merged into it
+ * already, or it resolved on its own meanwhile.
+ */
+export function applyMerge(child: Incident, parentId: string, atMs: number): Incident {
+  if (child.state === 'RESOLVED') return child;
+  const resolvedAtMs = Math.max(atMs, Date.parse(child.lastSeen));
+  return {
+    ...child,
+    state: 'RESOLVED',
+    resolvedAt: iso(resolvedAtMs),
+    resolvedBy: `merged:${parentId}`,
+    resolution: `merged into ${parentId}: a symptom of it`,
+    mergedInto: parentId,
+    version: child.version + 1,
+  };
+}
+
+/**
+ * Records on `parent` the incident merged into it: its id among `covers`, its count (less the
+ * sightings the parent counted already: a redelivery counted on both while they raced), impacted jobs
+ * and observations added (a redelivered sighting of it then counts nothing). Unchanged when covered already.
+ */
+export function applyCover(parent: Incident, child: Incident): Incident {
+  if (parent.covers?.includes(child.id) === true) return parent;
+  const fresh = child.observations.filter((o) => !parent.observations.includes(o));
+  return {
+    ...parent,
+    covers: sortedUnique([...(parent.covers ?? []), child.id]),
+    count: parent.count + child.count - (child.observations.length - fresh.length),
+    impactedJobs: sortedUnique([...parent.impactedJobs, ...child.impactedJobs]),
+    observations: [...parent.observations, ...fresh].slice(-INCIDENT_OBSERVATIONS_KEPT),
+    version: parent.version + 1,
+  };
+}
+
+/**
+ * Counts a symptom on its parent incident: like a detection of an open one (last seen, count,
+ * impacted jobs). A `lagging` symptom (a rolling-hour rate, which stays high for up to two hours after
+ * its root healed) and any symptom of a resolved parent count only the count, impacted jobs and
+ * observation: they neither move its last seen (the root's next good run still resolves it) nor
+ * reopen it. A redelivered sighting changes nothing (DUPLICATE).
+ */
+export function applySymptom(parent: Incident, d: Detection, lagging = false): DetectionOutcome {
+  checkDetection(d);
+  if (parent.observations.includes(d.observationId)) return { kind: 'DUPLICATE', incident: parent };
+  if (parent.state !== 'RESOLVED' && !lagging) return applyDetection(parent, { ...d, key: parent.key });
+  return {
+    kind: 'UPDATED',
+    incident: {
+      ...parent,
+      count: parent.count + 1,
+      impactedJobs: d.impactedJob === null ? parent.impactedJobs : sortedUnique([...parent.impactedJobs, d.impactedJob]),
+      sources: sortedUnique([...parent.sources, d.source]) as DetectionSource[],
+      observations: [...parent.observations, d.observationId].slice(-INCIDENT_OBSERVATIONS_KEPT),
+      version: parent.version + 1,
+    },
+  };
+}
+
+/** Whether a RESOLVED notification is still to be sent for the incident: resolved, not sent, and not merged (a merged one has none). */
+export function resolvedNoticeDue(incident: Incident): boolean {
+  return incident.state === 'RESOLVED' && incident.mergedInto === undefined && !incident.notified.includes('RESOLVED');
+}
+
 /**
  * Whether a run's report clears an incident: the run was of the incident's job (or, for a
  * worker-level incident, of the worker), it ran and succeeded (a skip proves nothing), and its
@@ -556,17 +719,93 @@ export async function recordDetection(store: Pick<IncidentStore, 'read' | 'write
   });
 }
 
+export interface SymptomOptions {
+  /**
+   * Whether the parent (as re-read) still takes the symptom.
+   * @default while it is not resolved
+   */
+  readonly accepts?: (parent: Incident) => boolean;
+  /**
+   * A symptom that lags its root (a rolling-hour rate): it does not move the parent's last seen (`applySymptom`).
+   * @default false
+   */
+  readonly lagging?: boolean;
+}
+
 /**
- * Counts a symptom on the open incident it belongs to (`detection.key`, from `inhibitingIncident`),
- * concurrency-safe. Null when that incident resolved in between (nothing written): the caller then
- * treats the sighting as a condition of its own. A symptom never opens an incident.
+ * Counts a symptom on the incident it belongs to (`detection.key`, from `inhibitingIncident` or
+ * `rateParentOf`), concurrency-safe, if that incident (as re-read) still `accepts` it. Null when it
+ * no longer does (nothing written): the caller then treats the sighting as a condition of its own.
+ * A symptom never opens an incident, nor reopens one.
  */
-export async function recordSymptom(store: Pick<IncidentStore, 'read' | 'write'>, detection: Detection): Promise<DetectionOutcome | null> {
+export async function recordSymptom(store: Pick<IncidentStore, 'read' | 'write'>, detection: Detection, options: SymptomOptions = {}): Promise<DetectionOutcome | null> {
+  const accepts = options.accepts ?? ((parent: Incident) => parent.state !== 'RESOLVED');
   return updateIncident(store, detection.key, (current) => {
-    if (current === undefined || current.state === 'RESOLVED') return { result: null, write: null };
-    const out = applyDetection(current, detection);
+    if (current === undefined || !accepts(current)) return { result: null, write: null };
+    const out = applySymptom(current, detection, options.lagging ?? false);
     return { result: out, write: out.kind === 'UPDATED' ? out.incident : null };
   });
+}
+
+/**
+ * Merges `child` into the incident `parentId` (concurrency-safe), both ways: the child resolved as
+ * merged (`applyMerge`), then the parent covering it (`applyCover`). Idempotent: a redelivery, or a
+ * concurrent fold of the same pair, writes nothing more. Null when the child resolved on its own or
+ * was merged into another incident first, or the parent's key moved on to another incident.
+ */
+export async function recordMerge(store: Pick<IncidentStore, 'read' | 'write'>, child: IncidentKey, parentId: string, atMs: number): Promise<{ readonly child: Incident; readonly parent: Incident } | null> {
+  const merged = await updateIncident(store, child, (current) => {
+    if (current === undefined) return { result: null, write: null };
+    const next = applyMerge(current, parentId, atMs);
+    return { result: next.mergedInto === parentId ? next : null, write: next === current ? null : next };
+  });
+  if (merged === null) return null;
+  const parent = await updateIncident(store, parseIncidentId(parentId).key, (current) => {
+    if (current === undefined || current.id !== parentId) return { result: null, write: null };
+    const next = applyCover(current, merged);
+    return { result: next, write: next === current ? null : next };
+  });
+  return parent === null ? null : { child: merged, parent };
+}
+
+/**
+ * The fold of rate incidents into a root incident, whichever opened first (`incident` just opened,
+ * `incidents` its worker's as read after that write):
+ * - a rate incident with a parent that explains it (`rateParentOf`) merges itself into that parent:
+ *   it was opened racing the parent (each side writes, then reads the other), and is not announced;
+ * - a root (or HIGH_FAILURE_RATE) incident folds in the unresolved rate incidents it explains
+ *   (`foldableInto`): they are resolved as merged, with no RESOLVED message, and it covers them.
+ * Returns the opened incident as it now is (covering what it folded in), the incidents it folded in,
+ * and whether it was itself merged into another (then it is announced to nobody and starts no recovery).
+ *
+ * Known limit: when three incidents of a worker open at once (retries, failure rate, root), retries
+ * folded into a failure rate that the root folded in a moment before may be left out of the root's
+ * count; every link (merged into, covers) and the one incident people see are still right.
+ */
+export async function foldIntoRoot(
+  store: Pick<IncidentStore, 'read' | 'write'>,
+  incident: Incident,
+  incidents: readonly Incident[],
+  atMs: number,
+): Promise<{ readonly incident: Incident; readonly mergedInto: Incident | null; readonly folded: readonly Incident[] }> {
+  const others = incidents.filter((i) => i.id !== incident.id);
+  // As read after the opening write: a concurrent root may have merged it already.
+  const self = incidents.find((i) => i.id === incident.id && i.version >= incident.version) ?? incident;
+  if (self.mergedInto !== undefined) return { incident: self, mergedInto: others.find((i) => i.id === self.mergedInto) ?? self, folded: [] };
+  const parent = self.state === 'RESOLVED' ? null : rateParentOf(incident.key, atMs, others);
+  if (parent !== null) {
+    const merged = await recordMerge(store, incident.key, parent.id, atMs);
+    if (merged !== null) return { incident: merged.child, mergedInto: merged.parent, folded: [] };
+  }
+  let root = self;
+  const folded: Incident[] = [];
+  for (const child of foldableInto(self, others)) {
+    const merged = await recordMerge(store, child.key, incident.id, atMs);
+    if (merged === null) continue;
+    root = merged.parent;
+    folded.push(merged.child);
+  }
+  return { incident: root, mergedInto: null, folded };
 }
 
 /** Resolves the key's incident on the evidence, if it still applies (concurrency-safe); null when the key has none. */
@@ -639,6 +878,9 @@ export interface IncidentAlertInput {
   readonly report?: WorkerScoreReport;
 }
 
+/** The id of the alert announcing an incident transition (`buildIncidentAlert`). */
+export const transitionAlertId = (id: string, transition: IncidentTransition): string => `alert_${transitionDigest(id, transition)}`;
+
 /**
  * The alert of an incident transition. Its id is the transition's (`alert_` + transitionDigest), so
  * the ALERT claim delivers each transition once, whatever the dedup windows; it is raised when the
@@ -663,7 +905,7 @@ export function buildIncidentAlert(input: IncidentAlertInput): Alert {
     region: input.region,
     raisedAtMs,
   });
-  const id = `alert_${transitionDigest(incident.id, transition)}`;
+  const id = transitionAlertId(incident.id, transition);
   return {
     ...base,
     id,
@@ -680,6 +922,7 @@ export function buildIncidentAlert(input: IncidentAlertInput): Alert {
       count: incident.count,
       durationMs: resolved ? raisedAtMs - Date.parse(incident.firstSeen) : null,
       resolution: resolved ? incident.resolution : null,
+      ...((incident.covers ?? []).length > 0 ? { covers: incident.covers ?? [] } : {}),
     },
   };
 }

@@ -127,6 +127,17 @@ export async function deliverEntry(outbox: Outbox, publisher: OutboxPublisher, e
   return (await outbox.markSent(entry.id, token, nowMs)) ? 'SENT' : 'SENT_UNMARKED';
 }
 
+/**
+ * Withdraws an entry nobody published yet (a MEDIUM notification held for the digest whose incident
+ * was since folded into another): claimed and marked SENT without a publish, so no delivery
+ * publishes it afterwards. False when it is absent, published already, or held by another live
+ * delivery (then it goes out).
+ */
+export async function withdrawEntry(outbox: Pick<Outbox, 'claimSend' | 'markSent'>, id: string, token: string, nowMs: number): Promise<boolean> {
+  if (!(await outbox.claimSend(id, token, nowMs))) return false;
+  return outbox.markSent(id, token, nowMs);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The MEDIUM digest: held entries go out together
 

@@ -27,12 +27,19 @@ function expectNothingLost(result: SymphonyResult): void {
 
 /**
  * Alerts per incident: every message is an incident transition, each incident is opened once and
- * resolved at most once, and a resolution follows its opening.
+ * resolved at most once, and a resolution follows its opening. An incident folded into the root
+ * incident that explains it has no RESOLVED message (its OPENED went out if it was sent before the fold).
  */
 function expectPerIncident(result: SymphonyResult): void {
   expect(result.alerts.length).toBeGreaterThan(0);
   for (const incident of result.incidents) {
     const messages = result.alerts.filter((a) => a.incidentId === incident.id).map((a) => a.transition);
+    if (incident.mergedInto !== undefined) {
+      expect(messages, incident.id).not.toContain('RESOLVED');
+      expect(messages.filter((m) => m === 'OPENED').length, incident.id).toBeLessThanOrEqual(1);
+      expect(result.incidents.find((i) => i.id === incident.mergedInto)?.covers, incident.id).toContain(incident.id);
+      continue;
+    }
     expect(messages, incident.id).toEqual(incident.state === 'RESOLVED' ? ['OPENED', 'RESOLVED'] : ['OPENED']);
   }
   expect(result.alerts.every((a) => a.incidentId !== null && result.incidents.some((i) => i.id === a.incidentId))).toBe(true);
@@ -168,6 +175,14 @@ describe('scenario twitch-outage', () => {
     expect(result.recoveries.filter((r) => r.anomaly === 'STALE_DATA')).toEqual([]);
     expect(result.incidents.filter((i) => i.key.anomaly === 'STALE_DATA')).toEqual([]);
     expect(result.incidents.find((i) => i.id === 'twitch_streams_worker~-~HIGH_FAILURE_RATE~1')?.impactedJobs).toContain('playbook_worker.synthesize');
+
+    // One incident per worker's root cause: each worker's retries are a symptom of its failure rate
+    // (counted on it, or, opened first, folded into it: merged, with no RESOLVED message).
+    expect(result.incidents.filter((i) => i.mergedInto === undefined).map((i) => i.id).sort()).toEqual(['clip_radar_worker~-~HIGH_FAILURE_RATE~1', 'twitch_streams_worker~-~HIGH_FAILURE_RATE~1']);
+    for (const merged of result.incidents.filter((i) => i.mergedInto !== undefined)) {
+      expect(merged.key.anomaly).toBe('ELEVATED_RETRIES');
+      expect(merged.mergedInto).toBe(`${merged.key.worker}~-~HIGH_FAILURE_RATE~1`);
+    }
 
     // Escalation: each HIGH incident whose recovery FAILED pages on-call once (RECOVERY_FAILED), and only those.
     const failedIncidents = result.incidents.filter((i) => i.pages.some((p) => p.step === 'RECOVERY_FAILED')).map((i) => i.id);

@@ -20,7 +20,7 @@ function expectNothingLost(result: SymphonyResult): void {
 }
 
 describe('scenario upstream-failure', () => {
-  it('youtube games failing with the intel cycle and its dependents is one incident on the games job, retried to success, the dependents run right after, at most one page', async () => {
+  it('youtube games failing with the intel cycle and its dependents is one incident on the games job (its worker\'s failure rate and retries counted on it), retried to success, the dependents run right after, at most one page', async () => {
     // One simulated hour: the failure, the blocked stages, the sweep re-finding the failed cycle, the escalation.
     const result = await runSymphony({ startMs: START_MS, hours: 1, seed: 7, prepare: (ctx) => upstreamFailure.prepare(ctx) });
     expectNothingLost(result);
@@ -46,6 +46,17 @@ describe('scenario upstream-failure', () => {
       ['RESOLVED', root?.id],
     ]);
     expect(critical[0]?.subject).toMatch(/DEPENDENCY_FAILURE on youtube_worker\.games \(impacts/);
+    // One root cause, one incident: youtube's rolling-hour failure rate and retries are made of the
+    // games failures, so they are symptoms counted on the games incident (inhibition), or, when a rate
+    // incident opened before it, folded into it (resolved as merged, no message of its own, covered).
+    const seen = result.incidents.filter((i) => i.mergedInto === undefined);
+    expect(seen.map((i) => i.id)).toEqual([root?.id]);
+    for (const merged of result.incidents.filter((i) => i.mergedInto !== undefined)) {
+      expect(merged).toMatchObject({ mergedInto: root?.id, state: 'RESOLVED', key: { worker: 'youtube_worker', job: null } });
+      expect(root?.covers).toContain(merged.id);
+    }
+    expect(result.alerts.map((a) => a.incidentId)).toEqual([root?.id, root?.id]);
+    expect(result.recoveries.map((r) => r.anomaly)).toEqual(['DEPENDENCY_FAILURE']);
 
     // One recovery for the dependency failure, started where it was first seen (a dependent), not one per dependent.
     expect(result.recoveries.filter((r) => r.anomaly === 'DEPENDENCY_FAILURE').map((r) => r.status)).toEqual(['SUCCEEDED']);
