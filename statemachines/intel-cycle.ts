@@ -62,8 +62,8 @@ export function buildIntelCycle(scope: Construct, props: IntelCycleDefinitionPro
       }),
       resultSelector: { 'status.$': '$.Output.record.status' },
       resultPath,
-      // The child times out on its own budget; the slack bounds the wait for that to reach us.
-      taskTimeout: sfn.Timeout.duration(Duration.seconds(syncTaskTimeoutSeconds(jobOf(workerId, jobId)))),
+      // The child times out on its own overall timeout (a raised work step included); the slack bounds the wait for that to reach us.
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(syncTaskTimeoutSeconds(workerById(workerId), jobOf(workerId, jobId)))),
       comment: `Run ${workerId}.${jobId} as a nested execution.`,
     });
 

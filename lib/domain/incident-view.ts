@@ -53,6 +53,10 @@ export interface IncidentView {
   readonly acknowledgedBy: string | null;
   readonly resolvedAt: string | null;
   readonly resolution: string | null;
+  /** The incident it was folded into (resolved as merged: a symptom of that one); null otherwise. */
+  readonly mergedInto: string | null;
+  /** The incidents folded into it (its worker's rate incidents opened before it), sorted. */
+  readonly covers: readonly string[];
   /** Whether POST /incidents/{id}/ack would still change it (unresolved, not acknowledged). */
   readonly ackable: boolean;
   /** The backfill a missed run offers; null otherwise. */
@@ -93,6 +97,8 @@ export function incidentView(incident: Incident, workers: readonly WorkerSpec[],
     acknowledgedBy: incident.acknowledgedBy,
     resolvedAt: incident.resolvedAt,
     resolution: incident.resolution,
+    mergedInto: incident.mergedInto ?? null,
+    covers: incident.covers ?? [],
     ackable: status === 'OPEN',
     backfill: backfillOffer(incident, jobLookup(workers)),
   };

@@ -10,9 +10,12 @@
  * - a cycle: its gate and record, one freshness check per stage with external data dependencies,
  *   and each nested `.sync:2` execution (stage or refresh) bounded by the child's timeout plus a
  *   start/stop slack; its timeout must leave a headroom on top.
+ * Those are the design's budgets, which the validator checks. The state machines' own timeouts add
+ * the room a SLOW_EXECUTION recovery may take (`raiseRoomSeconds`): a job's raised work step, and for
+ * a cycle every nested execution's (`pipelineTimeoutSeconds`, `syncTaskTimeoutSeconds`).
  */
 import { PROTOCOL_STEP_TIMEOUT_SECONDS } from '../domain/retry-policy.js';
-import { CYCLE_HEADROOM_PERCENT, FAN_OUT_PLAN_TIMEOUT_SECONDS, PROTOCOL_RESERVE_SECONDS, SYNC_TASK_SLACK_SECONDS } from './defaults.js';
+import { CYCLE_HEADROOM_PERCENT, FAN_OUT_PLAN_TIMEOUT_SECONDS, LAMBDA_MAX_TIMEOUT_SECONDS, PROTOCOL_RESERVE_SECONDS, STEP_TIMEOUT_RAISE_FACTOR_MAX, SYNC_TASK_SLACK_SECONDS } from './defaults.js';
 import type { JobSpec, WorkerSpec } from './types.js';
 
 /** The longest a job may wait for `not-running` dependencies before it skips. */
@@ -56,10 +59,65 @@ export function jobBudget(worker: WorkerSpec, job: JobSpec): JobBudget {
   return { worstCaseSeconds: work + PROTOCOL_RESERVE_SECONDS + waits, breakdown: `work ${work} s + ${tail}` };
 }
 
-/** The task timeout of a nested `.sync:2` execution of `job`: its own timeout plus a start/stop slack. */
-export function syncTaskTimeoutSeconds(job: JobSpec): number {
-  return job.timeoutSeconds + SYNC_TASK_SLACK_SECONDS;
+/**
+ * The timeout of the work step (or of one fan-out item): the design's budget less the protocol
+ * reserve and the bounded dependency waits, so the Catch can always record within the budget.
+ */
+export function workStepTimeoutSeconds(worker: WorkerSpec, job: JobSpec): number {
+  if (job.fanOut) return job.fanOut.itemTimeoutSeconds;
+  return job.timeoutSeconds - PROTOCOL_RESERVE_SECONDS - dependencyWaitSeconds(worker, job);
 }
+
+/**
+ * The longest the SLOW_EXECUTION recovery may raise a job's work step to: the registry's step
+ * timeout x STEP_TIMEOUT_RAISE_FACTOR_MAX, at most Lambda's 900 s. A fan-out job's items keep their
+ * registry timeout (raise `itemTimeoutSeconds`, or split the items, instead), and so does a cycle
+ * (it has no work step: its nested executions are raised each in its own pipeline).
+ */
+export function maxWorkStepTimeoutSeconds(worker: WorkerSpec, job: JobSpec): number {
+  const step = workStepTimeoutSeconds(worker, job);
+  if (job.fanOut || job.mode === 'cycle') return step;
+  return Math.max(step, Math.min(LAMBDA_MAX_TIMEOUT_SECONDS, Math.floor(step * STEP_TIMEOUT_RAISE_FACTOR_MAX)));
+}
+
+/** The jobs a cycle runs as nested `.sync:2` executions, in order: each stage's refreshes, then the stage. */
+export function nestedJobs(cycle: WorkerSpec, workers: readonly WorkerSpec[]): { readonly worker: WorkerSpec; readonly job: JobSpec }[] {
+  return (cycle.stages ?? []).flatMap((stage, i) => {
+    const worker = workers.find((w) => w.id === stage.worker);
+    const job = worker?.jobs.find((j) => j.id === stage.job);
+    return [...stageRefreshes(cycle, i, workers), ...(worker && job ? [{ worker, job }] : [])];
+  });
+}
+
+/**
+ * The room a raise may add to a job's pipeline, in seconds: its own work step raised to the bound,
+ * and, for a cycle, every nested execution's room (each runs in turn, in its own pipeline).
+ */
+export function raiseRoomSeconds(worker: WorkerSpec, job: JobSpec, workers: readonly WorkerSpec[]): number {
+  const own = maxWorkStepTimeoutSeconds(worker, job) - workStepTimeoutSeconds(worker, job);
+  if (job.mode !== 'cycle') return own;
+  return own + nestedJobs(worker, workers).reduce((sum, n) => sum + raiseRoomSeconds(n.worker, n.job, workers), 0);
+}
+
+/**
+ * A pipeline's overall timeout: the design's budget plus the room raised work steps may take
+ * (`raiseRoomSeconds`): for the intel cycle, its stages' and refreshes' raised steps.
+ */
+export function pipelineTimeoutSeconds(worker: WorkerSpec, job: JobSpec, workers: readonly WorkerSpec[]): number {
+  return job.timeoutSeconds + raiseRoomSeconds(worker, job, workers);
+}
+
+/**
+ * The task timeout of a nested `.sync:2` execution of `job`: the child pipeline's own overall
+ * timeout (raise room included) plus a start/stop slack, so the parent never gives up on a child
+ * that is still within its bound.
+ */
+export function syncTaskTimeoutSeconds(worker: WorkerSpec, job: JobSpec, workers: readonly WorkerSpec[]): number {
+  return pipelineTimeoutSeconds(worker, job, workers) + SYNC_TASK_SLACK_SECONDS;
+}
+
+/** A nested execution as the design budgets it (the registry's timeout plus the slack): what a cycle's own timeout is checked against. */
+const designSyncSeconds = (job: JobSpec): number => job.timeoutSeconds + SYNC_TASK_SLACK_SECONDS;
 
 export interface CycleBudget extends JobBudget {
   /** The least timeout that fits the worst case with the headroom. */
@@ -94,12 +152,12 @@ export function cycleBudget(cycle: WorkerSpec, workers: readonly WorkerSpec[]): 
       parts.push(`freshness ${PROTOCOL_STEP_TIMEOUT_SECONDS} s`);
     }
     for (const r of refreshes) {
-      total += syncTaskTimeoutSeconds(r.job);
-      parts.push(`refresh ${r.worker.id}.${r.job.id} ${syncTaskTimeoutSeconds(r.job)} s`);
+      total += designSyncSeconds(r.job);
+      parts.push(`refresh ${r.worker.id}.${r.job.id} ${designSyncSeconds(r.job)} s`);
     }
     if (job) {
-      total += syncTaskTimeoutSeconds(job);
-      parts.push(`${stage.worker}.${stage.job} ${syncTaskTimeoutSeconds(job)} s`);
+      total += designSyncSeconds(job);
+      parts.push(`${stage.worker}.${stage.job} ${designSyncSeconds(job)} s`);
     }
   });
   total += PROTOCOL_STEP_TIMEOUT_SECONDS;

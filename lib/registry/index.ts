@@ -2,14 +2,15 @@
  * Read-only views derived from the registry. Everything that builds infrastructure or runs
  * locally goes through these, so no worker is ever written out by hand twice.
  */
-import { CATEGORY_WEIGHTS, DEFAULT_CIRCUIT, LAMBDA_MAX_TIMEOUT_SECONDS as LAMBDA_MAX_SECONDS, PROTOCOL_RESERVE_SECONDS as PROTOCOL_RESERVE_SECONDS_INTERNAL, STEP_TIMEOUT_RAISE_FACTOR_MAX as RAISE_FACTOR } from './defaults.js';
+import { CATEGORY_WEIGHTS, DEFAULT_CIRCUIT } from './defaults.js';
 import type { CircuitSpec, JobSpec, ScheduleSpec, ScoringWeights, WorkerSpec } from './types.js';
 import { WORKERS, type WorkerId } from './workers.js';
 
 export * from './types.js';
 export { WORKERS, type WorkerId, type LambdaWorkerId } from './workers.js';
 export { CATEGORY_WEIGHTS, CYCLE_HEADROOM_PERCENT, DEFAULT_CIRCUIT, FAN_OUT_PLAN_TIMEOUT_SECONDS, LAMBDA_MAX_TIMEOUT_SECONDS, PROTOCOL_RESERVE_SECONDS, STEP_TIMEOUT_RAISE_FACTOR_MAX, SYNC_TASK_SLACK_SECONDS } from './defaults.js';
-export { cycleBudget, fanOutRounds, jobBudget, planStepTimeoutSeconds, stageRefreshes, syncTaskTimeoutSeconds, type CycleBudget, type JobBudget } from './budget.js';
+export { cycleBudget, fanOutRounds, jobBudget, maxWorkStepTimeoutSeconds, nestedJobs, planStepTimeoutSeconds, raiseRoomSeconds, stageRefreshes, workStepTimeoutSeconds, type CycleBudget, type JobBudget } from './budget.js';
+import { maxWorkStepTimeoutSeconds, pipelineTimeoutSeconds as pipelineTimeoutIn, syncTaskTimeoutSeconds as syncTaskTimeoutIn } from './budget.js';
 
 export const ALL_WORKERS: readonly WorkerSpec[] = WORKERS;
 
@@ -76,29 +77,14 @@ export function maxDependencyWaitSeconds(worker: WorkerSpec, job: JobSpec): numb
     .reduce((sum, d) => sum + (d.maxWaitSeconds ?? 0), 0);
 }
 
-/**
- * The timeout of the work step (or of one fan-out item): the design's budget less the protocol
- * reserve and the bounded dependency waits, so the Catch can always record within the budget.
- */
-export function workStepTimeoutSeconds(worker: WorkerSpec, job: JobSpec): number {
-  if (job.fanOut) return job.fanOut.itemTimeoutSeconds;
-  return job.timeoutSeconds - PROTOCOL_RESERVE_SECONDS_INTERNAL - maxDependencyWaitSeconds(worker, job);
-}
-
-/**
- * The longest the SLOW_EXECUTION recovery may raise a job's work step to: the registry's step
- * timeout x STEP_TIMEOUT_RAISE_FACTOR_MAX, at most Lambda's 900 s. A fan-out job's items keep their
- * registry timeout (raise `itemTimeoutSeconds`, or split the items, instead).
- */
-export function maxWorkStepTimeoutSeconds(worker: WorkerSpec, job: JobSpec): number {
-  const step = workStepTimeoutSeconds(worker, job);
-  if (job.fanOut) return step;
-  return Math.max(step, Math.min(LAMBDA_MAX_SECONDS, Math.floor(step * RAISE_FACTOR)));
-}
-
-/** A pipeline's overall timeout: the design's budget plus the room a raised work step may take. */
+/** A pipeline's overall timeout: the design's budget plus the room raised work steps may take (budget.ts `pipelineTimeoutSeconds`; for the intel cycle, its stages' and refreshes' raised steps). */
 export function pipelineTimeoutSeconds(worker: WorkerSpec, job: JobSpec): number {
-  return job.timeoutSeconds + (maxWorkStepTimeoutSeconds(worker, job) - workStepTimeoutSeconds(worker, job));
+  return pipelineTimeoutIn(worker, job, ALL_WORKERS);
+}
+
+/** The task timeout of a nested `.sync:2` execution of `job`: the child pipeline's overall timeout plus a start/stop slack (budget.ts). */
+export function syncTaskTimeoutSeconds(worker: WorkerSpec, job: JobSpec): number {
+  return syncTaskTimeoutIn(worker, job, ALL_WORKERS);
 }
 
 /** A worker function's Lambda timeout: the longest its work steps may be raised to, so a raised step is not cut short by the function. */

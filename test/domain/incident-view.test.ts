@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyAcknowledgement, applyDetection, applyRecovery, applyResolution, type Detection, type Incident } from '../../lib/domain/incident.js';
+import { applyAcknowledgement, applyCover, applyDetection, applyMerge, applyRecovery, applyResolution, type Detection, type Incident } from '../../lib/domain/incident.js';
 import { incidentStatus, incidentView } from '../../lib/domain/incident-view.js';
 import { ALL_WORKERS } from '../../lib/registry/index.js';
 
@@ -50,6 +50,15 @@ describe('an incident as the page shows it', () => {
     const view = incidentView(out.incident, ALL_WORKERS, at('2026-03-02T09:00:00.000Z'));
     expect(view).toMatchObject({ status: 'RESOLVED', resolvedAt: '2026-03-02T04:30:10.000Z', durationMs: 30 * 60_000, ackable: false });
     expect(view.resolution).toContain('youtube_worker.games run at 04:30 SUCCEEDED');
+    expect(view).toMatchObject({ mergedInto: null, covers: [] });
+  });
+
+  it('a fold: the merged incident names the one it was folded into, which lists what it covers', () => {
+    const root = opened();
+    const rate = { ...root, id: 'youtube_worker~-~HIGH_FAILURE_RATE~1', key: { worker: 'youtube_worker', job: null, anomaly: 'HIGH_FAILURE_RATE' as const } };
+    const merged = applyMerge(rate, root.id, at('2026-03-02T04:01:00.000Z'));
+    expect(incidentView(merged, ALL_WORKERS, at('2026-03-02T05:00:00.000Z'))).toMatchObject({ status: 'RESOLVED', mergedInto: root.id, covers: [], resolution: expect.stringMatching(/^merged into/) });
+    expect(incidentView(applyCover(root, merged), ALL_WORKERS, at('2026-03-02T05:00:00.000Z'))).toMatchObject({ status: 'OPEN', mergedInto: null, covers: [merged.id] });
   });
 
   it.each([

@@ -9,7 +9,22 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LAMBDA_TRANSIENT_ERROR_NAMES, NON_RETRYABLE_ERROR_NAMES, RETRYABLE_ERROR_NAMES } from '../../lib/domain/errors.js';
 import { RECORD_STEP_RETRY } from '../../lib/domain/retry-policy.js';
-import { ALL_WORKERS, functionTimeoutSeconds, jobOf, lambdaWorkers, maxWorkStepTimeoutSeconds, planStepTimeoutSeconds, scheduledTriggers, SYNC_TASK_SLACK_SECONDS, syncTaskTimeoutSeconds, workerById, workStepTimeoutSeconds } from '../../lib/registry/index.js';
+import {
+  ALL_WORKERS,
+  functionTimeoutSeconds,
+  jobOf,
+  lambdaWorkers,
+  maxWorkStepTimeoutSeconds,
+  pascalCase,
+  pipelineTimeoutSeconds,
+  planStepTimeoutSeconds,
+  scheduledTriggers,
+  stageRefreshes,
+  SYNC_TASK_SLACK_SECONDS,
+  syncTaskTimeoutSeconds,
+  workerById,
+  workStepTimeoutSeconds,
+} from '../../lib/registry/index.js';
 import { synthesizeForTests, synthFindings, type SynthesizedForTests } from '../support/synth.js';
 
 let synth: SynthesizedForTests;
@@ -66,8 +81,10 @@ describe('pipelines', () => {
     expect(pipelineNames).toHaveLength(expected.length);
     for (const { w, j } of expected) {
       const asl = synth.definitionOf(w.id, j.id);
-      // The design budget, plus what a SLOW_EXECUTION recovery may add to the work step (0 for fan-out jobs and the cycle).
-      expect(asl.TimeoutSeconds, `${w.id}.${j.id}`).toBe(j.timeoutSeconds + maxWorkStepTimeoutSeconds(w, j) - workStepTimeoutSeconds(w, j));
+      // The design budget, plus what a SLOW_EXECUTION recovery may add to the work step (0 for fan-out
+      // jobs), and for the cycle to its nested executions' work steps (the test below).
+      expect(asl.TimeoutSeconds, `${w.id}.${j.id}`).toBe(pipelineTimeoutSeconds(w, j));
+      if (j.mode !== 'cycle') expect(asl.TimeoutSeconds, `${w.id}.${j.id}`).toBe(j.timeoutSeconds + maxWorkStepTimeoutSeconds(w, j) - workStepTimeoutSeconds(w, j));
       expect(maxWorkStepTimeoutSeconds(w, j)).toBeLessThanOrEqual(Math.max(900, workStepTimeoutSeconds(w, j)));
     }
     template.allResourcesProperties('AWS::StepFunctions::StateMachine', {
@@ -170,7 +187,32 @@ describe('pipelines', () => {
     expect(syncTasks.length).toBeGreaterThanOrEqual((workerById('intel_orchestrator').stages ?? []).length);
     for (const st of syncTasks) expect(st.TimeoutSeconds).toBeGreaterThan(SYNC_TASK_SLACK_SECONDS);
     const stage2 = (asl.States as Record<string, { TimeoutSeconds?: number }>)['Stage2CreatorIntelWorker'];
-    expect(stage2?.TimeoutSeconds).toBe(syncTaskTimeoutSeconds(jobOf('creator_intel_worker', 'analyze')));
+    expect(stage2?.TimeoutSeconds).toBe(syncTaskTimeoutSeconds(workerById('creator_intel_worker'), jobOf('creator_intel_worker', 'analyze')));
+  });
+
+  it("bounds each nested execution by its child pipeline's own timeout (a raised work step included) plus slack, and the cycle by its budget plus every nested raise", () => {
+    const cycle = workerById('intel_orchestrator');
+    const cycleJob = jobOf('intel_orchestrator', 'cycle');
+    const states = synth.definitionOf('intel_orchestrator', 'cycle').States as Record<string, { Resource?: string; TimeoutSeconds?: number }>;
+    // The task state of each nested execution: the stages, and the refreshes before a stage.
+    const nested = (cycle.stages ?? []).flatMap((stage, i) => [
+      ...stageRefreshes(cycle, i, ALL_WORKERS).map((r) => ({ state: `Refresh${pascalCase(r.worker.id)}`, worker: r.worker.id, job: r.job.id })),
+      { state: `Stage${i + 1}${pascalCase(stage.worker)}`, worker: stage.worker, job: stage.job },
+    ]);
+    expect(nested.map((n) => n.state)).toEqual(['Stage1YoutubeWorker', 'Stage2CreatorIntelWorker', 'RefreshTwitchStreamsWorker', 'Stage3PlaybookWorker']);
+    let raised = 0;
+    for (const n of nested) {
+      const child = synth.definitionOf(n.worker, n.job);
+      expect(String(states[n.state]?.Resource), n.state).toMatch(/startExecution\.sync:2$/);
+      // The parent never gives up on a child still within its own bound, raised step included.
+      expect(states[n.state]?.TimeoutSeconds, n.state).toBe(Number(child.TimeoutSeconds) + SYNC_TASK_SLACK_SECONDS);
+      raised += Number(child.TimeoutSeconds) - jobOf(n.worker, n.job).timeoutSeconds;
+    }
+    // youtube games 270 -> 405 s, twitch poll 270 -> 405 s, playbook 570 -> 855 s; creator intel fans out (0).
+    expect(raised).toBe(135 + 135 + 285);
+    const cycleTimeout = Number(synth.definitionOf('intel_orchestrator', 'cycle').TimeoutSeconds);
+    expect(cycleTimeout).toBe(cycleJob.timeoutSeconds + raised);
+    expect(cycleTimeout).toBe(4455);
   });
 
   it('runs the intel cycle stages as nested .sync:2 executions in registry order', () => {

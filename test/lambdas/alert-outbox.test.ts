@@ -21,6 +21,7 @@ import { ALERT_DEADLINE_SECONDS } from '../../lib/domain/anomaly-rules.js';
 import { SWEEP_INTERVAL_MINUTES } from '../../lib/domain/health-sweep.js';
 import { OUTBOX_SWEEP_GRACE_MS, OUTBOX_SWEEP_LIMIT } from '../../lib/domain/outbox.js';
 import type { WorkerScoreReport } from '../../lib/domain/score-report.js';
+import { bucketKey, windowDelta } from '../../lib/domain/window-stats.js';
 import { reportSk, workerPk } from '../../lib/domain/worker-state.js';
 import { startTableFixture, type TableFixture } from '../support/table-fixture.js';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
@@ -228,6 +229,59 @@ describe('the MEDIUM digest', () => {
     const [digest] = sns.published;
     expect(digest?.json).toMatchObject({ type: 'aurastream.alert-digest', digest: { severity: 'MEDIUM', workers: ['clip_radar_worker', 'youtube_worker'], anomalies: ['TIMEOUT_WARNING'] } });
     expect(await outbox.pending(OUTBOX_SWEEP_LIMIT)).toEqual([]);
+  });
+});
+
+describe('the fold withdraws a held notification', () => {
+  it("a MEDIUM ELEVATED_RETRIES held for the digest, then a crash of the same worker: the crash's incident folds it in, its held OPENED is withdrawn, and no digest ever carries it", async () => {
+    const windows = new DynamoStateStore(fixture.doc, tableName);
+    const run = (slot: string, completedAt: string, overrides: Partial<WorkerScoreReport>): WorkerScoreReport => ({
+      ...slowReport,
+      executionId: `arn:aws:states:eu-west-1:123456789012:execution:aurastream-youtube_worker-trending:${slot}`,
+      scheduledTime: slot,
+      startedAt: slot,
+      completedAt,
+      durationMs: 40_000,
+      anomalies: [],
+      ...overrides,
+    });
+    const recordOf = async (r: WorkerScoreReport, seq: string): Promise<DynamoDBRecord> => {
+      // What the Record step does: the window counters, then the report.
+      await windows.addWindowCounters(r.workerName, bucketKey(Date.parse(r.completedAt)), windowDelta(r), 1_770_000_000);
+      const base = streamRecord(r);
+      return { ...base, eventID: `ev-${seq}`, dynamodb: { ...base.dynamodb, SequenceNumber: seq } };
+    };
+    // A retried run: 1 of 1 runs retried, ELEVATED_RETRIES (MEDIUM), held for the digest.
+    const retried = run('2026-01-02T06:30:00.000Z', '2026-01-02T06:31:00.000Z', { attempts: 2 });
+    now = Date.parse(retried.completedAt) + 1_000;
+    await handle({ Records: [await recordOf(retried, '4000000000000000021')] });
+    expect(sns.published).toEqual([]);
+    expect((await outbox.pending(OUTBOX_SWEEP_LIMIT)).map((e) => e.digest)).toEqual([true]);
+
+    // The next run crashes: WORKER_CRASH, the root of the worker's failures and retries.
+    const crash = run('2026-01-02T06:35:00.000Z', '2026-01-02T06:40:00.000Z', {
+      status: 'CRASHED',
+      success: false,
+      scores: null,
+      anomalies: ['WORKER_CRASH'],
+      error: { name: 'States.Timeout', cause: 'the work step timed out' },
+    });
+    now = Date.parse(crash.completedAt) + 1_000;
+    const crashRecord = await recordOf(crash, '4000000000000000022');
+    await handle({ Records: [crashRecord] });
+    // Redelivered: nothing more.
+    await handle({ Records: [structuredClone(crashRecord)] });
+
+    const alertsOut = sns.published.flatMap((m) => (m.json.type === 'aurastream.alert' && 'alert' in m.json ? [m.json.alert] : []));
+    expect(alertsOut.map((a) => [a.anomaly, a.incident?.transition, a.incident?.covers])).toEqual([['WORKER_CRASH', 'OPENED', ['youtube_worker~-~ELEVATED_RETRIES~1']]]);
+    expect(await outbox.pending(OUTBOX_SWEEP_LIMIT)).toEqual([]);
+    const incidents = new DynamoIncidentStore(fixture.doc, tableName);
+    expect(await incidents.read({ worker: 'youtube_worker', job: null, anomaly: 'ELEVATED_RETRIES' })).toMatchObject({ state: 'RESOLVED', mergedInto: 'youtube_worker~trending~WORKER_CRASH~1' });
+    expect(await incidents.read({ worker: 'youtube_worker', job: 'trending', anomaly: 'WORKER_CRASH' })).toMatchObject({ covers: ['youtube_worker~-~ELEVATED_RETRIES~1'], count: 3 });
+
+    // The sweeps past the MEDIUM deadline send no digest: the withdrawn entry is never published.
+    for (let at = now; at <= now + 30 * 60_000; at += SWEEP_INTERVAL_MINUTES * 60_000) await deliverOutbox(sweepOutbox(), silent, at, []);
+    expect(sns.published.map((m) => m.json.type)).toEqual(['aurastream.alert']);
   });
 });
 
