@@ -154,7 +154,6 @@ export interface ListedAlert {
   readonly deliveryState: string | null;
   readonly acknowledgedAt: string | null;
   readonly acknowledgedBy: string | null;
-  readonly escalationState: string | null;
 }
 
 /** A page of `listAlerts`: newest first; `lastKey` when there may be more. */
@@ -174,7 +173,6 @@ export function listedAlert(item: Record<string, unknown>): ListedAlert | null {
     deliveryState: optionalString(item[ALERT_ATTRS.state]),
     acknowledgedAt: optionalString(item[ALERT_ATTRS.acknowledgedAt]),
     acknowledgedBy: optionalString(item[ALERT_ATTRS.acknowledgedBy]),
-    escalationState: optionalString(item[ALERT_ATTRS.escalationState]),
   };
 }
 

@@ -109,7 +109,7 @@ describe('alerts through the GSI', () => {
     const first = await store.listAlerts({ limit: 2 });
     expect(requests).toEqual(['Query']);
     expect(first.items.map((a) => a.alert.anomaly)).toEqual(['SLOW_EXECUTION', 'HIGH_FAILURE_RATE']);
-    expect(first.items[0]).toMatchObject({ deliveryState: 'CLAIMED', acknowledgedAt: null, escalationState: null });
+    expect(first.items[0]).toMatchObject({ deliveryState: 'CLAIMED', acknowledgedAt: null });
     const second = await store.listAlerts({ limit: 2, ...(first.lastKey ? { startKey: first.lastKey } : {}) });
     expect(second.items.map((a) => a.alert.anomaly)).toEqual(['WORKER_CRASH']);
   });
