@@ -6,7 +6,7 @@
 export interface OrchestratorConfig {
   /** Email address subscribed to the alert topics. */
   readonly alertEmail?: string;
-  /** Email address paged on escalations (unacknowledged critical alerts, recoveries that keep failing). */
+  /** Email address paged on escalations (unacknowledged critical incidents, recoveries that failed or keep failing). */
   readonly oncallEmail?: string;
   /** HTTPS endpoint that receives signed webhooks. */
   readonly alertWebhookUrl?: string;

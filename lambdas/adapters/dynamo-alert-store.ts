@@ -17,43 +17,23 @@
  * | `acknowledgedBy`, `ackNote` | S | who acknowledged it, and why (optional), set with it      |
  * | `gsi1pk`      | S    | `ALERTS`: puts the alert in the sparse GSI `byTime`                |
  * | `gsi1sk`      | S    | `<raisedAt ISO>#<alert id>`: newest first with ScanIndexForward false |
- * | `escalationState` | S | `PAGING` (a sweep is paging on-call) or `ESCALATED`               |
- * | `escalationToken` | S | the sweep run that claimed the escalation                         |
- * | `escalationClaimedAtMs` | N | when it was claimed                                         |
- * | `escalatedAtMs` | N  | when on-call was paged (marked ESCALATED)                          |
  *
  * `claim` is one conditional PutItem; `markDelivered` one conditional UpdateItem. A failed
  * condition is an answer (`false`), not an error; anything else (throttling, network) is thrown
- * for the caller to retry.
- *
- * Escalation (lib/domain/escalation.ts; the health sweep): no marker item and no index. Alert ids
- * are deterministic, so the sweep computes the ids of the CRITICAL alerts that may be due and
- * `readAlerts` point-reads them (BatchGetItem, 100 keys a request, eventually consistent: the
- * conditional claim is the authority). `claimEscalation`, `markEscalated` and `releaseEscalation`
- * are conditional UpdateItems on the ALERT item itself, so two sweeps never page twice.
- * `acknowledgeAlert` is one conditional UpdateItem (plus a GetItem when it was acknowledged
- * already or does not exist, to tell the two apart).
+ * for the caller to retry. `acknowledgeAlert` is one conditional UpdateItem (plus a GetItem when it
+ * was acknowledged already or does not exist, to tell the two apart). Escalation is per incident
+ * (lib/domain/incident.ts, lambdas/adapters/dynamo-incident-store.ts), not on this item.
  *
  * `listAlerts` is one Query of the GSI `byTime` (`gsi1pk = ALERTS`, newest first, paginated by
  * LastEvaluatedKey). Alerts claimed before the GSI existed have no `gsi1pk` and are not listed.
  *
  * Known edge: `claim` replaces the whole item when a retry (or a stale takeover) of a CLAIMED,
- * never-delivered alert wins, which drops `acknowledgedAt` and the escalation attributes; an alert
- * whose delivery kept failing for 15 minutes and then succeeded may page on-call a second time.
+ * never-delivered alert wins, which drops `acknowledgedAt`, `acknowledgedBy` and `ackNote`; the
+ * acknowledgement of the alert's incident (on the INCIDENT item) is kept.
  */
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Alert } from '../../lib/domain/alerting.js';
 import { ALERT_CLAIM_STALE_MS, ALERT_SK, alertExpiresAt, alertPk, type AlertClaim, type AlertState, type AlertStore } from '../../lib/domain/anomaly-evaluation.js';
-import { ANOMALY_CODES, SEVERITIES } from '../../lib/domain/anomaly-rules.js';
-import {
-  ESCALATION_CLAIM_STALE_MS,
-  ESCALATION_STATES,
-  type AlertEscalationView,
-  type EscalationClaim,
-  type EscalationState,
-  type EscalationStore,
-} from '../../lib/domain/escalation.js';
 import { ALERTS_GSI_PK, alertGsiSk, BY_TIME_INDEX, GSI1_PK, GSI1_SK } from '../../lib/domain/worker-state.js';
 import { isConditionFailure } from './dynamo-state-store.js';
 
@@ -65,67 +45,15 @@ export const ALERT_ATTRS = {
   acknowledgedAt: 'acknowledgedAt',
   acknowledgedBy: 'acknowledgedBy',
   ackNote: 'ackNote',
-  escalationState: 'escalationState',
-  escalationToken: 'escalationToken',
-  escalationClaimedAtMs: 'escalationClaimedAtMs',
-  escalatedAtMs: 'escalatedAtMs',
 } as const;
-
-/** BatchGetItem's limit of keys per request. */
-export const ALERT_BATCH_GET_MAX_KEYS = 100;
-/** Rounds of UnprocessedKeys before `readAlerts` gives up. */
-export const ALERT_BATCH_GET_MAX_ROUNDS = 5;
-
-const PAGING: EscalationState = 'PAGING';
-const ESCALATED: EscalationState = 'ESCALATED';
 
 /** What `acknowledgeAlert` found. */
 export type AcknowledgeResult =
   | { readonly status: 'ACKNOWLEDGED' | 'ALREADY_ACKNOWLEDGED'; readonly acknowledgedAt: string }
   | { readonly status: 'NOT_FOUND' };
 
-const IsoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { message: 'must be an ISO-8601 date-time' });
-
-/** The parts of an ALERT item escalation reads; the stored `alert` is checked for what the page needs. */
-const EscalationItemSchema = z.object({
-  pk: z.string().startsWith('ALERT#'),
-  severity: z.enum(SEVERITIES),
-  alert: z.looseObject({
-    id: z.string().min(1),
-    worker: z.string().min(1),
-    anomaly: z.enum(ANOMALY_CODES),
-    severity: z.enum(SEVERITIES),
-    detail: z.string(),
-    raisedAt: IsoTime,
-    windowStart: IsoTime,
-  }),
-  acknowledgedAt: IsoTime.optional(),
-  escalationState: z.enum(ESCALATION_STATES).optional(),
-  escalationToken: z.string().optional(),
-  escalationClaimedAtMs: z.number().optional(),
-  escalatedAtMs: z.number().optional(),
-});
-
-/** An ALERT item as escalation sees it; null when it is not readable. */
-export function escalationView(item: Record<string, unknown>): AlertEscalationView | null {
-  const parsed = EscalationItemSchema.safeParse(item);
-  if (!parsed.success) return null;
-  const d = parsed.data;
-  return {
-    alert: d.alert as unknown as Alert,
-    acknowledgedAt: d.acknowledgedAt ?? null,
-    escalation:
-      d.escalationState === undefined
-        ? null
-        : { state: d.escalationState, token: d.escalationToken ?? '', claimedAtMs: d.escalationClaimedAtMs ?? 0, ...(d.escalatedAtMs !== undefined ? { escalatedAtMs: d.escalatedAtMs } : {}) },
-  };
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 const CLAIMED: AlertState = 'CLAIMED';
 const DELIVERED: AlertState = 'DELIVERED';
-
 
 /** The item stored for a claim. */
 export function alertItem(alert: Alert, claim: AlertClaim): Record<string, unknown> {
@@ -154,7 +82,6 @@ export interface ListedAlert {
   readonly deliveryState: string | null;
   readonly acknowledgedAt: string | null;
   readonly acknowledgedBy: string | null;
-  readonly escalationState: string | null;
 }
 
 /** A page of `listAlerts`: newest first; `lastKey` when there may be more. */
@@ -174,7 +101,6 @@ export function listedAlert(item: Record<string, unknown>): ListedAlert | null {
     deliveryState: optionalString(item[ALERT_ATTRS.state]),
     acknowledgedAt: optionalString(item[ALERT_ATTRS.acknowledgedAt]),
     acknowledgedBy: optionalString(item[ALERT_ATTRS.acknowledgedBy]),
-    escalationState: optionalString(item[ALERT_ATTRS.escalationState]),
   };
 }
 
@@ -183,11 +109,11 @@ const stringKey = (key: Record<string, unknown> | undefined): Readonly<Record<st
   return Object.fromEntries(Object.entries(key).filter((e): e is [string, string] => typeof e[1] === 'string'));
 };
 
-export class DynamoAlertStore implements AlertStore, EscalationStore {
+export class DynamoAlertStore implements AlertStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
-    /** Told about ALERT items `readAlerts` cannot read (they are left out). */
+    /** Told about ALERT items `listAlerts` cannot read (they are left out). */
     private readonly onUnreadable: (alertId: string) => void = () => undefined,
   ) {}
 
@@ -299,78 +225,5 @@ export class DynamoAlertStore implements AlertStore, EscalationStore {
     }
     const lastKey = stringKey(out.LastEvaluatedKey);
     return lastKey ? { items, lastKey } : { items };
-  }
-
-  /** BatchGetItem of the ids (distinct, 100 a request), following UnprocessedKeys with backoff. Missing items are left out. */
-  async readAlerts(alertIds: readonly string[]): Promise<AlertEscalationView[]> {
-    let queue: Record<string, unknown>[] = [...new Set(alertIds)].map((id) => ({ pk: alertPk(id), sk: ALERT_SK }));
-    const views: AlertEscalationView[] = [];
-    for (let round = 0; queue.length > 0; round++) {
-      if (round >= ALERT_BATCH_GET_MAX_ROUNDS) throw new Error(`BatchGetItem left ${queue.length} ALERT key(s) unprocessed after ${ALERT_BATCH_GET_MAX_ROUNDS} rounds`);
-      if (round > 0) await sleep(50 * 2 ** round);
-      const unprocessed: Record<string, unknown>[] = [];
-      for (let i = 0; i < queue.length; i += ALERT_BATCH_GET_MAX_KEYS) {
-        const out = await this.client.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: queue.slice(i, i + ALERT_BATCH_GET_MAX_KEYS) } } }));
-        for (const item of out.Responses?.[this.tableName] ?? []) {
-          const view = escalationView(item);
-          if (view === null) this.onUnreadable(String(item['pk']).replace(/^ALERT#/, ''));
-          else views.push(view);
-        }
-        unprocessed.push(...((out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[]));
-      }
-      queue = unprocessed;
-    }
-    return views;
-  }
-
-  /** `escalationClaimWins` as a ConditionExpression: CRITICAL, not acknowledged, not escalated or PAGING and stale. */
-  async claimEscalation(alertId: string, claim: EscalationClaim): Promise<boolean> {
-    return this.conditionalUpdate({
-      TableName: this.tableName,
-      Key: { pk: alertPk(alertId), sk: ALERT_SK },
-      UpdateExpression: 'SET #state = :paging, #token = :token, #claimedAt = :now',
-      ConditionExpression: 'attribute_exists(#pk) AND #severity = :critical AND attribute_not_exists(#ack) AND (attribute_not_exists(#state) OR (#state = :paging AND #claimedAt < :staleBefore))',
-      ExpressionAttributeNames: {
-        '#pk': 'pk',
-        '#severity': 'severity',
-        '#ack': ALERT_ATTRS.acknowledgedAt,
-        '#state': ALERT_ATTRS.escalationState,
-        '#token': ALERT_ATTRS.escalationToken,
-        '#claimedAt': ALERT_ATTRS.escalationClaimedAtMs,
-      },
-      ExpressionAttributeValues: { ':paging': PAGING, ':token': claim.token, ':now': claim.nowMs, ':critical': 'CRITICAL', ':staleBefore': claim.nowMs - ESCALATION_CLAIM_STALE_MS },
-    });
-  }
-
-  async markEscalated(alertId: string, claim: EscalationClaim): Promise<boolean> {
-    return this.conditionalUpdate({
-      TableName: this.tableName,
-      Key: { pk: alertPk(alertId), sk: ALERT_SK },
-      UpdateExpression: 'SET #state = :escalated, #escalatedAt = :now',
-      ConditionExpression: '#state = :paging AND #token = :token',
-      ExpressionAttributeNames: { '#state': ALERT_ATTRS.escalationState, '#token': ALERT_ATTRS.escalationToken, '#escalatedAt': ALERT_ATTRS.escalatedAtMs },
-      ExpressionAttributeValues: { ':escalated': ESCALATED, ':paging': PAGING, ':token': claim.token, ':now': claim.nowMs },
-    });
-  }
-
-  async releaseEscalation(alertId: string, token: string): Promise<void> {
-    await this.conditionalUpdate({
-      TableName: this.tableName,
-      Key: { pk: alertPk(alertId), sk: ALERT_SK },
-      UpdateExpression: 'REMOVE #state, #token, #claimedAt',
-      ConditionExpression: '#state = :paging AND #token = :token',
-      ExpressionAttributeNames: { '#state': ALERT_ATTRS.escalationState, '#token': ALERT_ATTRS.escalationToken, '#claimedAt': ALERT_ATTRS.escalationClaimedAtMs },
-      ExpressionAttributeValues: { ':paging': PAGING, ':token': token },
-    });
-  }
-
-  private async conditionalUpdate(input: ConstructorParameters<typeof UpdateCommand>[0]): Promise<boolean> {
-    try {
-      await this.client.send(new UpdateCommand(input));
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
   }
 }

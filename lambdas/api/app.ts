@@ -140,7 +140,7 @@ export function makeHandler(deps: ApiDeps): (event: ApiEvent | unknown) => Promi
       (k: PageKey) => hasExactly(k, ['pk', 'sk', GSI1_PK, GSI1_SK]) && k[GSI1_PK] === ALERTS_GSI_PK && (k['pk'] ?? '').startsWith('ALERT#') && k['sk'] === 'ALERT',
     );
     const out = await deps.store.listAlerts(page);
-    const items = out.items.map((a) => ({ ...a.alert, acknowledgedAt: a.acknowledgedAt, acknowledgedBy: a.acknowledgedBy, deliveryState: a.deliveryState, escalationState: a.escalationState }));
+    const items = out.items.map((a) => ({ ...a.alert, acknowledgedAt: a.acknowledgedAt, acknowledgedBy: a.acknowledgedBy, deliveryState: a.deliveryState }));
     return json(200, { items, nextCursor: out.lastKey ? encodeCursor(out.lastKey) : null });
   }
 

@@ -35,8 +35,6 @@ export interface AlertListing {
   readonly deliveryState: string | null;
   readonly acknowledgedAt: string | null;
   readonly acknowledgedBy: string | null;
-  /** `PAGING` or `ESCALATED`, or null. */
-  readonly escalationState: string | null;
 }
 
 /** The outcome of `acknowledgeAlert` (the same shape as DynamoAlertStore.acknowledgeAlert). */

@@ -60,7 +60,6 @@ const AlertItem = z.object({
   pk: z.string().startsWith('ALERT#'),
   alertState: z.string().optional(),
   acknowledgedAt: z.string().optional(),
-  escalationState: z.string().optional(),
   alert: z.object({
     id: z.string().min(1),
     worker: z.string().min(1),
@@ -140,7 +139,7 @@ function reportEvent(record: ParsedRecord): RealtimeEvent {
 function alertEvent(record: ParsedRecord): RealtimeEvent {
   const parsed = AlertItem.safeParse(image(record.dynamodb.NewImage, 'NewImage'));
   if (!parsed.success) throw new Error(`malformed ALERT item: ${issuesText(parsed.error)}`);
-  const { alert, alertState, acknowledgedAt, escalationState } = parsed.data;
+  const { alert, alertState, acknowledgedAt } = parsed.data;
   return {
     type: 'alert',
     worker: alert.worker,
@@ -153,7 +152,6 @@ function alertEvent(record: ParsedRecord): RealtimeEvent {
       detail: alert.detail,
       state: alertState ?? null,
       acknowledgedAt: acknowledgedAt ?? null,
-      escalationState: escalationState ?? null,
     },
   };
 }

@@ -2,8 +2,8 @@
  * The health sweep's AWS adapters: ExecutionLister on Step Functions (ListExecutions RUNNING,
  * TIMED_OUT and ABORTED, DescribeExecution, StopExecution), QueueDepthReader on SQS GetQueueAttributes, ReportReader and
  * HealthFindingStore on the single table (Query of the latest REPORT, conditional PutItem),
- * OnCallPager on SNS (the on-call topic). The escalation store is DynamoAlertStore
- * (lambdas/adapters/dynamo-alert-store.ts).
+ * OnCallPager on SNS (the on-call topic). The escalation store is DynamoIncidentStore
+ * (lambdas/adapters/dynamo-incident-store.ts).
  */
 import { DescribeExecutionCommand, ExecutionDoesNotExist, ListExecutionsCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import type { SNSClient } from '@aws-sdk/client-sns';

@@ -59,8 +59,9 @@ export interface HealthSweepProps {
   /** @default 30 (the protocol's default) */
   readonly reportRetentionDays?: number;
   /**
-   * Paged when a CRITICAL alert stays unacknowledged past the escalation time.
-   * @default - no escalation of unacknowledged alerts
+   * Paged when an incident escalates (lib/domain/incident.ts): CRITICAL and unacknowledged past the
+   * escalation time, or CRITICAL/HIGH with a FAILED recovery.
+   * @default - no escalation of incidents
    */
   readonly oncallTopic?: sns.ITopic;
   /**
@@ -141,7 +142,7 @@ export class HealthSweep extends Construct {
     fn.configureAsyncInvoke({ onFailure: { bind: () => ({ destination: dlq.queueArn }) }, retryAttempts: HEALTH_SWEEP_DEFAULTS.asyncRetryAttempts, maxEventAge });
     this.grantDeadLetter(fn, props.key);
 
-    // Alerts by time (escalation) and pending outbox entries read the byTime index.
+    // Unresolved incidents (escalation) and pending outbox entries read the byTime index.
     grantTableAccess(props.table, fn, 'sweep', { indexes: true });
     for (const topic of [props.oncallTopic, props.alertTopic]) topic?.grantPublish(fn);
     if (props.oncallTopic || props.alertTopic) {

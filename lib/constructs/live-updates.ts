@@ -19,7 +19,7 @@ import { FUNCTION_LOG_RETENTION, OrchestratorFunction } from './orchestrator-fun
  * The broadcaster's filter: what a live page shows. Plain data, so the local stream emulation
  * (local/live-updates.ts reads them from the template) runs the exact same patterns.
  * - report inserts (`WORKER#<id>` / `REPORT#...`);
- * - alert inserts and modifications (`ALERT#<id>` / `ALERT`: raised, delivered, escalated, acknowledged);
+ * - alert inserts and modifications (`ALERT#<id>` / `ALERT`: raised, delivered, acknowledged);
  * - worker STATE writes (the handler keeps those whose circuit or a job's lock changed);
  * - the orchestrator's mode (`ORCH` / `STATE`: pause, resume, drain);
  * - incident writes (`WORKER#<id>` / `INCIDENT#...`: opened, seen again, acknowledged, resolved).

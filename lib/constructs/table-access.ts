@@ -10,7 +10,7 @@ import { acknowledgeIndexGrant } from '../nag-acknowledgements.js';
  * | adapter | commands |
  * |---|---|
  * | DynamoStateStore (gate, record, state) | GetItem, BatchGetItem, PutItem, UpdateItem |
- * | DynamoAlertStore (alerts; byTime index) | GetItem, BatchGetItem, PutItem, UpdateItem, Query |
+ * | DynamoAlertStore (alerts; byTime index) | GetItem, PutItem, UpdateItem, Query |
  * | DynamoDataStore (the worker kit's own data) | GetItem, BatchGetItem, PutItem, DeleteItem, BatchWriteItem, Query |
  * | DynamoRecoveryStore | GetItem, PutItem, UpdateItem |
  * | DynamoIncidentStore (incidents; byTime index for the unresolved) | GetItem, PutItem, Query |
@@ -30,7 +30,10 @@ export const TABLE_ACTIONS = {
    * the worker's partition, conditional PutItem), the ALERT claim (PutItem) and its mark (UpdateItem).
    */
   anomaly: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
-  /** The health sweep: the state and alert stores (alerts by time on the index) and report queries. */
+  /**
+   * The health sweep: the state store, the incident store (unresolved incidents on the index), the
+   * outbox (pending entries on the index), health findings and report queries.
+   */
   sweep: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
 } as const satisfies Record<string, readonly `dynamodb:${string}`[]>;
 

@@ -24,7 +24,7 @@ const MINUTE_MS = 60_000;
 
 /**
  * How long the same anomaly on the same worker stays one alert, in minutes. CRITICAL re-alerts
- * every 15 min while it persists, the same period after which an unacknowledged critical escalates
+ * every 15 min while it persists, the same period after which an unacknowledged critical incident escalates
  * (ESCALATION.unacknowledgedCriticalMinutes); HIGH every 30 min; MEDIUM and LOW once an hour, the
  * span of the rolling window most of those rules read.
  */

@@ -1,140 +1,14 @@
 /**
- * Escalation of unacknowledged critical alerts: "a critical alert unacknowledged for N minutes
- * escalates to an on-call topic" (N = ESCALATION.unacknowledgedCriticalMinutes). The health sweep
- * (lambdas/sweep) applies it every run; this module decides. Pure (node:crypto only, via alerting).
- *
- * Lookup without a scan or an index: alert ids are deterministic from (worker, anomaly, dedup
- * window) (lib/domain/alerting.ts `alertId`), so the ALERT items that may be due are known in
- * advance: every deployed worker x every CRITICAL code x every 15-minute CRITICAL window that
- * started between `now - N - ESCALATION_LOOKBACK_MINUTES` and `now - N`. The sweep point-reads
- * those keys (BatchGetItem; most do not exist) and nothing is added to the anomaly Lambda's write
- * path. The ALERT item stays the one source of truth: `acknowledgedAt`, and the escalation claim
- * (`escalationState` PAGING then ESCALATED) that makes the page go out once.
- *
- * Escalation claim rule (the DynamoDB adapter's ConditionExpression, and the in-memory fakes): a
- * sweep may page about an alert when the alert is CRITICAL, not acknowledged, and either not
- * escalated yet or only PAGING under a claim older than ESCALATION_CLAIM_STALE_MS (a sweep that
- * died between its claim and its page). The page goes out after the claim wins; the claim is then
- * marked ESCALATED, or released when the page failed (so the next sweep tries again).
+ * The on-call page: what the health sweep (lambdas/sweep/sweep.ts) publishes to the on-call topic
+ * when an incident escalates (lib/domain/incident.ts `decideIncidentEscalation`: CRITICAL and
+ * unacknowledged for ESCALATION.unacknowledgedCriticalMinutes, or a FAILED recovery), and the
+ * OnCallPager port it publishes through. Pure.
  */
-import { ALERT_MESSAGE_VERSION, dedupWindowFor, pageSubject, windowStartFor, alertId, scoreCardText, type Alert, type AlertMessageAttributes } from './alerting.js';
-import { ANOMALY_RULES, RULE_BY_CODE, type AnomalyCode } from './anomaly-rules.js';
-import { InvalidPayloadError } from './errors.js';
-import { ESCALATION, escalationFor, type EscalationReason } from './recovery.js';
+import { ALERT_MESSAGE_VERSION, pageSubject, scoreCardText, type Alert, type AlertMessageAttributes } from './alerting.js';
+import { RULE_BY_CODE } from './anomaly-rules.js';
+import { ESCALATION, type EscalationReason } from './recovery.js';
 
 const MINUTE_MS = 60_000;
-
-/**
- * How far past its due time an alert is still looked for, in minutes. The sweep runs every 5
- * minutes; a sweep outage longer than this leaves the alerts that fell due during it unescalated
- * (their own alert went out; the sweep's failures land in its dead-letter queue).
- */
-export const ESCALATION_LOOKBACK_MINUTES = 60;
-
-/**
- * After this long a PAGING claim that was never marked ESCALATED (its sweep died between the claim
- * and the mark) may be taken over by a later sweep, in ms. Longer than the sweep's 60 s timeout, so
- * a live sweep's claim is never taken over.
- */
-export const ESCALATION_CLAIM_STALE_MS = 5 * MINUTE_MS;
-
-/** The anomaly codes whose alerts are CRITICAL: the only ones that escalate when unacknowledged. */
-export const CRITICAL_CODES: readonly AnomalyCode[] = ANOMALY_RULES.filter((r) => r.severity === 'CRITICAL').map((r) => r.code);
-
-export const ESCALATION_STATES = ['PAGING', 'ESCALATED'] as const;
-export type EscalationState = (typeof ESCALATION_STATES)[number];
-
-/** One ALERT item the sweep may have to escalate. */
-export interface EscalationCandidate {
-  readonly alertId: string;
-  readonly worker: string;
-  readonly anomaly: AnomalyCode;
-  /** Start of the CRITICAL dedup window, epoch ms. */
-  readonly windowStartMs: number;
-}
-
-/**
- * The CRITICAL windows whose alerts may be due at `nowMs`: those that started in
- * `[nowMs - N - lookback, nowMs - N]` (an alert is raised inside its window, so one raised more
- * than N minutes ago has a window that started more than N minutes ago). Oldest first.
- */
-export function candidateWindows(nowMs: number, lookbackMinutes: number = ESCALATION_LOOKBACK_MINUTES): number[] {
-  if (!Number.isFinite(nowMs) || nowMs < 0) throw new InvalidPayloadError(`nowMs must be epoch ms, got ${nowMs}`);
-  if (!Number.isFinite(lookbackMinutes) || lookbackMinutes < 0) throw new InvalidPayloadError(`lookbackMinutes must be >= 0, got ${lookbackMinutes}`);
-  const step = dedupWindowFor('CRITICAL');
-  const dueEdge = nowMs - ESCALATION.unacknowledgedCriticalMinutes * MINUTE_MS;
-  const last = windowStartFor('CRITICAL', dueEdge);
-  const first = windowStartFor('CRITICAL', dueEdge - lookbackMinutes * MINUTE_MS);
-  const out: number[] = [];
-  for (let w = first; w <= last; w += step) out.push(w);
-  return out;
-}
-
-/** Every ALERT key that may need escalating at `nowMs`: workers x CRITICAL_CODES x candidateWindows. */
-export function escalationCandidates(workers: readonly string[], nowMs: number, lookbackMinutes: number = ESCALATION_LOOKBACK_MINUTES): EscalationCandidate[] {
-  const windows = candidateWindows(nowMs, lookbackMinutes);
-  return [...new Set(workers)].flatMap((worker) =>
-    CRITICAL_CODES.flatMap((anomaly) => windows.map((windowStartMs) => ({ alertId: alertId(worker, anomaly, windowStartMs), worker, anomaly, windowStartMs }))),
-  );
-}
-
-/** What an ALERT item says about its escalation. */
-export interface StoredEscalation {
-  readonly state: EscalationState;
-  readonly token: string;
-  readonly claimedAtMs: number;
-  /** When it was marked ESCALATED, epoch ms. */
-  readonly escalatedAtMs?: number;
-}
-
-/** An ALERT item as the sweep reads it. */
-export interface AlertEscalationView {
-  readonly alert: Alert;
-  /** ISO-8601; null when nobody acknowledged the alert. */
-  readonly acknowledgedAt: string | null;
-  readonly escalation: StoredEscalation | null;
-}
-
-export interface EscalationClaim {
-  /** Identifies the sweep run: a fresh id per run. */
-  readonly token: string;
-  /** Epoch ms. */
-  readonly nowMs: number;
-}
-
-/** The claim rule (see the module comment). */
-export function escalationClaimWins(existing: Pick<AlertEscalationView, 'acknowledgedAt' | 'escalation'> & { readonly severity: string }, claim: EscalationClaim): boolean {
-  if (existing.severity !== 'CRITICAL' || existing.acknowledgedAt !== null) return false;
-  if (existing.escalation === null) return true;
-  return existing.escalation.state === 'PAGING' && existing.escalation.claimedAtMs < claim.nowMs - ESCALATION_CLAIM_STALE_MS;
-}
-
-export type EscalationSkip = 'not-critical' | 'acknowledged' | 'escalated' | 'paging' | 'not-due';
-
-export type EscalationDecision =
-  | { readonly kind: 'page'; readonly reason: EscalationReason; readonly unacknowledgedMs: number }
-  | { readonly kind: 'skip'; readonly why: EscalationSkip };
-
-/**
- * Whether the sweep should page about an alert now: escalationFor (lib/domain/recovery.ts) on the
- * alert's severity, raise time and acknowledgement, unless it is escalated or being escalated.
- * Only UNACKNOWLEDGED_CRITICAL is this path's (the recovery Lambda applies the repeated-failure rule).
- */
-export function decideEscalation(view: AlertEscalationView, nowMs: number): EscalationDecision {
-  const { alert } = view;
-  if (alert.severity !== 'CRITICAL') return { kind: 'skip', why: 'not-critical' };
-  if (view.acknowledgedAt !== null) return { kind: 'skip', why: 'acknowledged' };
-  if (view.escalation?.state === 'ESCALATED') return { kind: 'skip', why: 'escalated' };
-  if (view.escalation !== null && !escalationClaimWins({ severity: alert.severity, ...view }, { token: '', nowMs })) return { kind: 'skip', why: 'paging' };
-  const raisedAtMs = Date.parse(alert.raisedAt);
-  if (!Number.isFinite(raisedAtMs)) throw new InvalidPayloadError(`alert ${alert.id} raisedAt must be an ISO-8601 date-time, got "${alert.raisedAt}"`);
-  const reason = escalationFor({ severity: alert.severity, raisedAtMs, acknowledged: false, consecutiveRecoveryFailures: 0, nowMs });
-  if (reason !== 'UNACKNOWLEDGED_CRITICAL') return { kind: 'skip', why: 'not-due' };
-  return { kind: 'page', reason, unacknowledgedMs: nowMs - raisedAtMs };
-}
-
-// ---------------------------------------------------------------------------------------------
-// The page
 
 export const ESCALATION_MESSAGE_TYPE = 'aurastream.escalation';
 
@@ -157,7 +31,7 @@ export interface EscalationMessage {
   readonly text: string;
   readonly json: EscalationEnvelope;
   readonly body: string;
-  /** `severity` is the alert's (CRITICAL): the on-call topic's subscriptions filter on it. */
+  /** `severity` is the incident alert's (CRITICAL, or HIGH for RECOVERY_FAILED): the on-call topic's subscriptions filter on it. */
   readonly attributes: AlertMessageAttributes;
 }
 
@@ -205,18 +79,7 @@ export function renderEscalation(alert: Alert, reason: EscalationReason, nowMs: 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Ports (lambdas/adapters/dynamo-alert-store.ts and lambdas/sweep/adapters.ts; fakes in the tests)
-
-export interface EscalationStore {
-  /** The ALERT items among `alertIds` that exist (any order); unreadable items are left out. */
-  readAlerts(alertIds: readonly string[]): Promise<AlertEscalationView[]>;
-  /** Claims the alert's escalation (escalationClaimWins as a condition). False when it lost. */
-  claimEscalation(alertId: string, claim: EscalationClaim): Promise<boolean>;
-  /** PAGING -> ESCALATED, if the claim is still this token's. */
-  markEscalated(alertId: string, claim: EscalationClaim): Promise<boolean>;
-  /** Gives a claim back after a failed page, if it is still this token's. */
-  releaseEscalation(alertId: string, token: string): Promise<void>;
-}
+// Port (lambdas/sweep/adapters.ts SnsOnCallPager; fakes in the tests)
 
 export interface OnCallPager {
   /** Publishes the page to the on-call topic (with `attributes` as message attributes). */

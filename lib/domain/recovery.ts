@@ -72,7 +72,7 @@ export function boundedIncrease(currentSeconds: number, originalSeconds: number,
 }
 
 export const ESCALATION = {
-  /** A critical alert unacknowledged this long escalates to on-call. */
+  /** A critical incident unacknowledged this long after it opened escalates to on-call (lib/domain/incident.ts). */
   unacknowledgedCriticalMinutes: 15,
   /** A recovery that failed this many times in a row escalates to on-call. */
   failedRecoveriesMax: 2,

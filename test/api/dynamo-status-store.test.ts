@@ -109,9 +109,20 @@ describe('alerts through the GSI', () => {
     const first = await store.listAlerts({ limit: 2 });
     expect(requests).toEqual(['Query']);
     expect(first.items.map((a) => a.alert.anomaly)).toEqual(['SLOW_EXECUTION', 'HIGH_FAILURE_RATE']);
-    expect(first.items[0]).toMatchObject({ deliveryState: 'CLAIMED', acknowledgedAt: null, escalationState: null });
+    expect(first.items[0]).toMatchObject({ deliveryState: 'CLAIMED', acknowledgedAt: null });
     const second = await store.listAlerts({ limit: 2, ...(first.lastKey ? { startKey: first.lastKey } : {}) });
     expect(second.items.map((a) => a.alert.anomaly)).toEqual(['WORKER_CRASH']);
+  });
+
+  it('an ALERT item in the GSI whose alert is unreadable is reported and left out', async () => {
+    const unreadable: string[] = [];
+    const alerts = new DynamoAlertStore(doc, tableName, (id) => unreadable.push(id));
+    const readable = alertOf('WORKER_CRASH', NOW - 20 * MIN);
+    await alerts.claim(readable, { token: 't', nowMs: NOW });
+    await doc.send(new PutCommand({ TableName: tableName, Item: { pk: alertPk('alert_broken'), sk: ALERT_SK, entity: 'ALERT', gsi1pk: 'ALERTS', gsi1sk: `${new Date(NOW).toISOString()}#alert_broken` } }));
+    const page = await alerts.listAlerts({ limit: 10 });
+    expect(page.items.map((a) => a.alert.id)).toEqual([readable.id]);
+    expect(unreadable).toEqual(['alert_broken']);
   });
 
   it('GET /alerts with the cursor it handed out, and ack with who and why', async () => {

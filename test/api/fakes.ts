@@ -70,7 +70,7 @@ export class InMemoryStatusStore implements StatusStore {
 
   addAlert(alert: Alert, over: Partial<AlertListing> = {}): void {
     this.alerts.push({
-      listing: { alert, deliveryState: 'DELIVERED', acknowledgedAt: null, acknowledgedBy: null, escalationState: null, ...over },
+      listing: { alert, deliveryState: 'DELIVERED', acknowledgedAt: null, acknowledgedBy: null, ...over },
       key: { pk: alertPk(alert.id), sk: ALERT_SK, gsi1pk: ALERTS_GSI_PK, gsi1sk: alertGsiSk(alert.raisedAt, alert.id) },
       acknowledgedBy: null,
     });

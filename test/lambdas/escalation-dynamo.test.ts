@@ -1,9 +1,9 @@
 /**
- * DynamoAlertStore's acknowledgement and escalation operations against embedded DynamoDB (dynalite),
- * on the table exactly as the construct declares it: the conditional updates decide, so two sweeps
- * never page twice and an acknowledged alert never pages; the sweep's escalation end to end on it.
+ * Against embedded DynamoDB (dynalite), on the table exactly as the construct declares it:
+ * DynamoAlertStore's acknowledgement (a conditional update, set once), and the sweep's escalation of
+ * incidents end to end (two sweeps never page twice; an acknowledged incident never pages).
  */
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ALERT_ATTRS, DynamoAlertStore } from '../../lambdas/adapters/dynamo-alert-store.js';
 import { escalate } from '../../lambdas/sweep/sweep.js';
@@ -12,7 +12,7 @@ import { applyAcknowledgement, applyDetection, applyResolution, type Detection, 
 import { buildAlert, type Alert } from '../../lib/domain/alerting.js';
 import { ALERT_SK, alertPk } from '../../lib/domain/anomaly-evaluation.js';
 import { RULE_BY_CODE, type AnomalyCode } from '../../lib/domain/anomaly-rules.js';
-import { ESCALATION_CLAIM_STALE_MS, type EscalationMessage } from '../../lib/domain/escalation.js';
+import type { EscalationMessage } from '../../lib/domain/escalation.js';
 import { ESCALATION } from '../../lib/domain/recovery.js';
 import { startTableFixture, type TableFixture } from '../support/table-fixture.js';
 
@@ -69,72 +69,6 @@ describe('acknowledgeAlert', () => {
     expect(await itemOf(alert.id)).toMatchObject({ [ALERT_ATTRS.state]: 'DELIVERED', [ALERT_ATTRS.acknowledgedAt]: '2026-03-02T04:06:10.000Z' });
   });
 
-  it('an acknowledged alert can no longer be claimed for escalation', async () => {
-    const alert = await delivered(alertOf('WORKER_CRASH'));
-    await store.acknowledgeAlert(alert.id, RAISED + MIN);
-    expect(await store.claimEscalation(alert.id, { token: 'a', nowMs: DUE })).toBe(false);
-  });
-});
-
-describe('escalation claims on the ALERT item', () => {
-  it('reads existing alerts only, in batches of 100, with their acknowledgement and escalation state', async () => {
-    const crash = await delivered(alertOf('WORKER_CRASH'));
-    const overflow = await delivered(alertOf('QUEUE_OVERFLOW'));
-    await store.acknowledgeAlert(overflow.id, RAISED + MIN);
-    const ids = [crash.id, overflow.id, ...Array.from({ length: 148 }, (_, i) => `alert_missing${i}`)];
-    requests.length = 0;
-    const views = await store.readAlerts(ids);
-    expect(requests).toEqual(['BatchGetItem', 'BatchGetItem']);
-    expect(views.map((v) => [v.alert.id, v.acknowledgedAt, v.escalation]).sort()).toEqual(
-      [
-        [crash.id, null, null],
-        [overflow.id, '2026-03-02T04:03:10.000Z', null],
-      ].sort(),
-    );
-    expect(views.find((v) => v.alert.id === crash.id)?.alert).toEqual(crash);
-  });
-
-  it('one claim wins; the loser, a non-critical alert and a missing alert lose; the mark and release need the token', async () => {
-    const crash = await delivered(alertOf('WORKER_CRASH'));
-    const slow = await delivered(alertOf('SLOW_EXECUTION'));
-    const [a, b] = await Promise.all([store.claimEscalation(crash.id, { token: 'a', nowMs: DUE }), store.claimEscalation(crash.id, { token: 'b', nowMs: DUE })]);
-    expect([a, b].filter(Boolean)).toHaveLength(1);
-    const winner = a ? 'a' : 'b';
-    const loser = a ? 'b' : 'a';
-    expect(await store.claimEscalation(slow.id, { token: 'a', nowMs: DUE })).toBe(false);
-    expect(await store.claimEscalation('alert_missing', { token: 'a', nowMs: DUE })).toBe(false);
-    expect(await itemOf('alert_missing')).toBeUndefined();
-
-    expect(await store.markEscalated(crash.id, { token: loser, nowMs: DUE + 1 })).toBe(false);
-    await store.releaseEscalation(crash.id, loser); // not the claim's: no effect
-    expect(await itemOf(crash.id)).toMatchObject({ [ALERT_ATTRS.escalationState]: 'PAGING', [ALERT_ATTRS.escalationToken]: winner });
-    expect(await store.markEscalated(crash.id, { token: winner, nowMs: DUE + 1 })).toBe(true);
-    expect(await itemOf(crash.id)).toMatchObject({ [ALERT_ATTRS.escalationState]: 'ESCALATED', [ALERT_ATTRS.escalatedAtMs]: DUE + 1, [ALERT_ATTRS.state]: 'DELIVERED' });
-    // ESCALATED is final: even a much later claim loses.
-    expect(await store.claimEscalation(crash.id, { token: 'c', nowMs: DUE + 10 * ESCALATION_CLAIM_STALE_MS })).toBe(false);
-  });
-
-  it('a released claim can be claimed again; a stale PAGING claim is taken over, a live one is not', async () => {
-    const crash = await delivered(alertOf('DATA_CORRUPTION'));
-    expect(await store.claimEscalation(crash.id, { token: 'a', nowMs: DUE })).toBe(true);
-    await store.releaseEscalation(crash.id, 'a');
-    const released = await itemOf(crash.id);
-    expect(released?.[ALERT_ATTRS.escalationState]).toBeUndefined();
-    expect(released?.[ALERT_ATTRS.escalationToken]).toBeUndefined();
-
-    expect(await store.claimEscalation(crash.id, { token: 'b', nowMs: DUE })).toBe(true);
-    expect(await store.claimEscalation(crash.id, { token: 'c', nowMs: DUE + ESCALATION_CLAIM_STALE_MS })).toBe(false);
-    expect(await store.claimEscalation(crash.id, { token: 'c', nowMs: DUE + ESCALATION_CLAIM_STALE_MS + 1 })).toBe(true);
-    expect(await store.markEscalated(crash.id, { token: 'b', nowMs: DUE + ESCALATION_CLAIM_STALE_MS + 2 })).toBe(false);
-  });
-
-  it('an unreadable ALERT item is reported and left out', async () => {
-    const unreadable: string[] = [];
-    store = new DynamoAlertStore(doc, tableName, (id) => unreadable.push(id));
-    await doc.send(new PutCommand({ TableName: tableName, Item: { pk: alertPk('alert_broken'), sk: ALERT_SK, entity: 'ALERT', severity: 'CRITICAL' } }));
-    expect(await store.readAlerts(['alert_broken'])).toEqual([]);
-    expect(unreadable).toEqual(['alert_broken']);
-  });
 });
 
 describe('the sweep escalation of incidents on DynamoDB', () => {

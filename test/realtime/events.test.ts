@@ -31,7 +31,7 @@ describe('eventsFromRecords', () => {
       type: 'alert',
       worker: 'youtube_worker',
       at: '2026-01-02T06:01:00.000Z',
-      data: { alertId: 'a1b2', change: 'INSERT', anomaly: 'HIGH_FAILURE_RATE', severity: 'HIGH', detail: '3 of 4 runs failed', state: 'CLAIMED', acknowledgedAt: null, escalationState: null },
+      data: { alertId: 'a1b2', change: 'INSERT', anomaly: 'HIGH_FAILURE_RATE', severity: 'HIGH', detail: '3 of 4 runs failed', state: 'CLAIMED', acknowledgedAt: null },
     });
     expect(events[1]?.data).toMatchObject({ change: 'MODIFY', acknowledgedAt: '2026-01-02T07:00:00.000Z' });
   });
