@@ -588,6 +588,11 @@ export function inhibitionRank(code: AnomalyCode): number {
   return WORKER_LEVEL_CODES.includes(code) ? 1 : 0;
 }
 
+/** Whether an incident of this key can take part in a fold (a worker's rate, or a failing-run root): other openings need not look. */
+export function foldsWith(key: IncidentKey): boolean {
+  return (key.job === null && RATE_SYMPTOM_CODES.includes(key.anomaly)) || FAILING_RUN_CODES.includes(key.anomaly);
+}
+
 /**
  * The incidents an opening root incident folds in (`foldIntoRoot`): the unresolved rate incidents of
  * its worker it explains (opened before it), and those already merged into it (a fold cut short, redone).

@@ -16,6 +16,7 @@ import {
   explainsRate,
   foldableInto,
   foldIntoRoot,
+  foldsWith,
   incidentKeyString,
   inhibitionRank,
   rateParentOf,
@@ -124,6 +125,13 @@ describe('which incident explains a rate', () => {
     expect(rateParentOf(RETRIES, T0 + 30 * MIN, [rate, gamesResolved])?.id).toBe(rate.id);
     expect(rateParentOf(RETRIES, T0 + 30 * MIN, [gamesResolved])?.id).toBe(games.id);
     expect(rateParentOf(FAILURE_RATE, T0 + 30 * MIN, [rate])).toBeNull();
+  });
+
+  it('only rates and failing-run roots take part in a fold', () => {
+    expect([GAMES, FAILURE_RATE, RETRIES, { worker: W, job: 'trending', anomaly: 'WORKER_CRASH' } as IncidentKey].every(foldsWith)).toBe(true);
+    expect(foldsWith({ worker: W, job: null, anomaly: 'STALE_DATA' })).toBe(false);
+    expect(foldsWith({ worker: W, job: 'trending', anomaly: 'DATA_CORRUPTION' })).toBe(false);
+    expect(foldsWith({ worker: W, job: null, anomaly: 'LOCK_CONTENTION' })).toBe(false);
   });
 
   it("a report's findings are acted on root causes first, then the worker's rates, its retries last", () => {
