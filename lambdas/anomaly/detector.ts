@@ -66,6 +66,7 @@ import {
   buildIncidentAlert,
   explainsRate,
   foldIntoRoot,
+  foldsWith,
   incidentKeyString,
   inhibitingIncident,
   inhibitionRank,
@@ -251,7 +252,9 @@ export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promi
     // The fold (lib/domain/incident.ts `foldIntoRoot`), read after the opening write: a rate incident
     // that a root incident opened meanwhile explains merges into it; a root folds in the rate incidents
     // opened before it, and its OPENED message covers them.
-    const fold = await foldIntoRoot(deps.incidents, incident, await deps.incidents.readWorker(incident.key.worker), detection.observedAtMs);
+    const fold = foldsWith(incident.key)
+      ? await foldIntoRoot(deps.incidents, incident, await deps.incidents.readWorker(incident.key.worker), detection.observedAtMs)
+      : { incident, mergedInto: null, folded: [] };
     if (fold.mergedInto !== null) {
       logger.info('opened racing the incident that explains it: merged into it, nobody notified', { ...attributes, mergedInto: fold.mergedInto.id });
       return;

@@ -548,7 +548,8 @@ export function rateWindowHoldsUntilMs(atMs: number): number {
 /**
  * Whether `parent` explains a worker-level rate condition (`rate`, a RATE_SYMPTOM_CODES key) seen at
  * `atMs`: the parent is of the same worker, not itself merged, and either rooted in one of the
- * worker's jobs with a failing-run anomaly (FAILING_RUN_CODES), or, for ELEVATED_RETRIES, the worker's
+ * worker's jobs with a failing-run anomaly (FAILING_RUN_CODES; a DEPENDENCY_FAILURE only as the
+ * upstream job that blocked others), or, for ELEVATED_RETRIES, the worker's
  * HIGH_FAILURE_RATE (failed runs are retried first). A parent not resolved explains it; a resolved
  * one still does while the rolling hour can hold the runs that failed before it resolved
  * (`rateWindowHoldsUntilMs` of its resolution): the rate lags the job it is made of.
@@ -556,7 +557,9 @@ export function rateWindowHoldsUntilMs(atMs: number): number {
 export function explainsRate(parent: Incident, rate: IncidentKey, atMs: number): boolean {
   if (rate.job !== null || !RATE_SYMPTOM_CODES.includes(rate.anomaly)) return false;
   if (parent.key.worker !== rate.worker || parent.mergedInto !== undefined || incidentKeyString(parent.key) === incidentKeyString(rate)) return false;
-  const failingJob = FAILING_RUN_CODES.includes(parent.key.anomaly);
+  // A DEPENDENCY_FAILURE explains its worker's rates when it is keyed on that worker's failed job
+  // (it impacts the jobs it blocked), not when it is a blocked job's own (upstream unknown: skips, not failures).
+  const failingJob = FAILING_RUN_CODES.includes(parent.key.anomaly) && (parent.key.anomaly !== 'DEPENDENCY_FAILURE' || parent.impactedJobs.length > 0);
   const failureRate = rate.anomaly === 'ELEVATED_RETRIES' && parent.key.anomaly === 'HIGH_FAILURE_RATE' && parent.key.job === null;
   if (!failingJob && !failureRate) return false;
   if (parent.state !== 'RESOLVED') return true;
@@ -586,6 +589,11 @@ export function rateParentOf(rate: IncidentKey, atMs: number, incidents: readonl
 export function inhibitionRank(code: AnomalyCode): number {
   if (code === 'ELEVATED_RETRIES') return 2;
   return WORKER_LEVEL_CODES.includes(code) ? 1 : 0;
+}
+
+/** Whether an incident of this key can take part in a fold (a worker's rate, or a failing-run root): other openings need not look. */
+export function foldsWith(key: IncidentKey): boolean {
+  return (key.job === null && RATE_SYMPTOM_CODES.includes(key.anomaly)) || FAILING_RUN_CODES.includes(key.anomaly);
 }
 
 /**

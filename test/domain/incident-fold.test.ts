@@ -16,6 +16,7 @@ import {
   explainsRate,
   foldableInto,
   foldIntoRoot,
+  foldsWith,
   incidentKeyString,
   inhibitionRank,
   rateParentOf,
@@ -50,7 +51,8 @@ const sighting = (key: IncidentKey, atMs: number, id = `${incidentKeyString(key)
   observedAtMs: atMs,
   observationId: id,
   source: 'report',
-  impactedJob: null,
+  // A dependency failure is keyed on the failed upstream job and seen on the dependent it blocked.
+  impactedJob: key.anomaly === 'DEPENDENCY_FAILURE' ? 'creator_intel_worker.analyze' : null,
   seenOn: { worker: key.worker, job: key.job ?? 'trending', scheduledTime: new Date(atMs).toISOString(), executionId: null },
 });
 
@@ -93,12 +95,15 @@ describe('which incident explains a rate', () => {
     ['not its retries, for its failure rate', RETRIES, FAILURE_RATE, false],
     ['not a job anomaly whose runs do not fail (corrupt output)', { worker: W, job: 'trending', anomaly: 'DATA_CORRUPTION' }, FAILURE_RATE, false],
     ['not a job anomaly whose runs do not fail (timeout warning)', { worker: W, job: 'trending', anomaly: 'TIMEOUT_WARNING' }, RETRIES, false],
+    ['not a dependency failure keyed on the blocked job itself (upstream unknown: its runs were skipped, not failed)', { worker: W, job: 'orphan', anomaly: 'DEPENDENCY_FAILURE' }, FAILURE_RATE, false],
     ['not another worker (a dependent failing on its own)', { worker: 'creator_intel_worker', job: 'analyze', anomaly: 'WORKER_CRASH' }, FAILURE_RATE, false],
     ['not a lock contention (skips, not failures)', GAMES, { worker: W, job: null, anomaly: 'LOCK_CONTENTION' }, false],
     ['not a quota', GAMES, { worker: W, job: null, anomaly: 'API_QUOTA_LOW' }, false],
     ['not itself', FAILURE_RATE, FAILURE_RATE, false],
   ])('%s', (_, parent, rate, explains) => {
-    expect(explainsRate(opened(parent), rate, T0 + MIN)).toBe(explains);
+    const incident = opened(parent);
+    // The blocked job's own DEPENDENCY_FAILURE impacts nothing else.
+    expect(explainsRate(parent.job === 'orphan' ? { ...incident, impactedJobs: [] } : incident, rate, T0 + MIN)).toBe(explains);
   });
 
   it('a resolved parent explains it while the rolling hour can hold the runs that failed before it resolved, not after', () => {
@@ -124,6 +129,13 @@ describe('which incident explains a rate', () => {
     expect(rateParentOf(RETRIES, T0 + 30 * MIN, [rate, gamesResolved])?.id).toBe(rate.id);
     expect(rateParentOf(RETRIES, T0 + 30 * MIN, [gamesResolved])?.id).toBe(games.id);
     expect(rateParentOf(FAILURE_RATE, T0 + 30 * MIN, [rate])).toBeNull();
+  });
+
+  it('only rates and failing-run roots take part in a fold', () => {
+    expect([GAMES, FAILURE_RATE, RETRIES, { worker: W, job: 'trending', anomaly: 'WORKER_CRASH' } as IncidentKey].every(foldsWith)).toBe(true);
+    expect(foldsWith({ worker: W, job: null, anomaly: 'STALE_DATA' })).toBe(false);
+    expect(foldsWith({ worker: W, job: 'trending', anomaly: 'DATA_CORRUPTION' })).toBe(false);
+    expect(foldsWith({ worker: W, job: null, anomaly: 'LOCK_CONTENTION' })).toBe(false);
   });
 
   it("a report's findings are acted on root causes first, then the worker's rates, its retries last", () => {
