@@ -13,6 +13,11 @@
  * global time (it waited) or behind it (it started before a jump and is still running); the global
  * time goes on regardless, and neither moves the other.
  *
+ * A wait can also be held (`hold`): it then passes in the world's time, the waiter resuming only once
+ * the global time has reached its end. The symphony holds the waits of the executions no slot
+ * awaits (recoveries: a circuit's 15-minute open timeout, an upstream retry's backoff, a quota
+ * reset at midnight), so the sweeps and the runs in between see the world as it is meanwhile.
+ *
  * Which time code reads is the context it runs in (node's AsyncLocalStorage): the runtime runs each
  * execution, and so every task handler, worker, DynamoDB write and stream consumer it triggers, in
  * the execution's context; code outside any execution (the symphony's loop, the sweep, the queues,
@@ -70,8 +75,60 @@ export class SimulatedClock {
   private baseMs: number;
   private anchor = performance.now();
   private advanced = 0;
+  /** Held waits, by the global time they are due (see `hold`). */
+  private held: { readonly untilMs: number; readonly key: string; readonly release: () => void }[] = [];
+  /** Who waits for a key to hold next (see `nextHold`). */
+  private readonly holdListeners = new Map<string, (() => void)[]>();
   constructor(startMs: number) {
     this.baseMs = startMs;
+  }
+
+  /**
+   * A wait that passes in the world's time: resolves once the global time has reached `untilMs`
+   * and a driver released it (`releaseDue`). `key` names the holder (its execution ARN, for
+   * `nextHold`). Only a driver that moves the global time on (the symphony) may let code hold:
+   * with nobody releasing, the holder waits for ever.
+   */
+  hold(key: string, untilMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.held.push({ untilMs, key, release: resolve });
+      const listeners = this.holdListeners.get(key);
+      this.holdListeners.delete(key);
+      for (const l of listeners ?? []) l();
+    });
+  }
+
+  /** Resolves as soon as `key` holds a wait: at once when it holds one now. */
+  nextHold(key: string): Promise<void> {
+    if (this.held.some((h) => h.key === key)) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const listeners = this.holdListeners.get(key) ?? [];
+      listeners.push(resolve);
+      this.holdListeners.set(key, listeners);
+    });
+  }
+
+  /** The earliest global time a held wait is due at, or undefined when none is held. */
+  nextHeldMs(): number | undefined {
+    let next: number | undefined;
+    for (const h of this.held) if (next === undefined || h.untilMs < next) next = h.untilMs;
+    return next;
+  }
+
+  /** Releases the held waits the global time has reached, oldest due first; how many. */
+  releaseDue(): number {
+    const now = this.globalNow();
+    const due = this.held.filter((h) => h.untilMs <= now).sort((a, b) => a.untilMs - b.untilMs);
+    this.held = this.held.filter((h) => h.untilMs > now);
+    for (const h of due) h.release();
+    return due.length;
+  }
+
+  /** Releases every held wait, due or not (the runtime is closing). */
+  releaseAll(): void {
+    const all = this.held;
+    this.held = [];
+    for (const h of all) h.release();
   }
 
   /** The time `advance` has added so far (every execution counts it too). */

@@ -19,7 +19,7 @@ import { STACK_NAME } from '../lib/stack-name.js';
 import { DynamoStateStore, documentClient } from '../lambdas/adapters/dynamo-state-store.js';
 import { startEmbeddedDynamo, type EmbeddedDynamo } from './embedded-dynamodb.js';
 import { ExecutionTimes, SimulatedClock } from './execution-clock.js';
-import { startSelfHealing, type LocalAlertSink, type SelfHealing } from './self-healing.js';
+import { recoveryMachineOf, startSelfHealing, type LocalAlertSink, type SelfHealing } from './self-healing.js';
 import { createLocalStateMachineRunner, type LocalExecution, type LocalStateMachineRunner, type ResolveTask } from './step-functions-runner.js';
 import { extractStateMachines, logicalIdFromArn, type CfnTemplate } from './template-asl.js';
 import { cachedBySources, type SourceCacheOptions } from './template-cache.js';
@@ -70,6 +70,13 @@ export function orchestratorTableProperties(): Record<string, unknown> {
 
 export interface LocalRuntimeOptions {
   readonly clock: SimulatedClock;
+  /**
+   * The recovery state machine's waits pass in the world's time: each is held (execution-clock.ts
+   * `hold`) until the global time reaches its end, so only a driver that moves the global time on
+   * and releases them (the symphony) may turn this on. Off, they skip ahead on the recovery's own
+   * time. @default false
+   */
+  readonly holdRecoveryWaits?: boolean;
   /** Worker handlers by worker id; a worker without one fails its task with `ConfigurationError`. */
   readonly workerHandlers?: Readonly<Record<string, LambdaHandler>>;
   /** @default the app synthesized in-process */
@@ -253,6 +260,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   };
 
   const machines = extractStateMachines(template);
+  const heldMachine = options.holdRecoveryWaits === true ? recoveryMachineOf(template) : undefined;
   const runner = createLocalStateMachineRunner({
     definitions: [...machines.values()],
     resolveTask,
@@ -269,6 +277,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         return 0;
       },
       retryIntervalMs: 0,
+      // With holdRecoveryWaits, a recovery's wait is held until the global time reaches its end.
+      holdWait: (info) => {
+        if (heldMachine === undefined || info.stateMachineLogicalId !== heldMachine) return undefined;
+        const time = executionTimes.of(info.executionArn);
+        const now = time ? time.now() : clock.now();
+        const until = info.timestamp !== undefined ? Date.parse(info.timestamp) : now + (info.seconds ?? 0) * 1000;
+        if (!(until > now)) return undefined;
+        return clock.hold(info.executionArn, until).then(() => time?.catchUp(until));
+      },
     },
     // Every execution runs on its own time (ExecutionTimes: a `.sync` child starts at its parent's,
     // anything else at its starter's).
@@ -314,6 +331,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       selfHealing?.stop();
       await selfHealing?.idle();
       await runner.stopAll();
+      // A recovery still held in a wait was aborted above: let its task wrapper go on (it starts nothing now).
+      clock.releaseAll();
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       await dynamo.close();
     },

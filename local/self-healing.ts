@@ -126,7 +126,7 @@ export interface SelfHealing {
   /** The SQS event source mappings' ScalingConfig.MaximumConcurrency per worker, as the template sets it and recoveries raise it. */
   readonly queues: InMemoryQueueAdapter;
   /** Recovery executions started by the anomaly Lambda. */
-  readonly recoveries: { name: string; input: Record<string, unknown>; result: Promise<{ status: string }> }[];
+  readonly recoveries: { name: string; executionArn: string; input: Record<string, unknown>; result: Promise<{ status: string }> }[];
   /** Stream records the anomaly Lambda could not read (its on-failure queue in AWS). */
   readonly invalidRecords: readonly unknown[];
   /** Delivers what the stream holds now to the anomaly Lambda. */
@@ -136,11 +136,15 @@ export interface SelfHealing {
   idle(): Promise<void>;
 }
 
+/** The logical ID of the recovery state machine: the one the anomaly Lambda starts. */
+export function recoveryMachineOf(template: CfnTemplate): string | undefined {
+  return logicalIdFromArn(environmentOf(template, 'anomaly')['RECOVERY_STATE_MACHINE_ARN'] ?? '');
+}
+
 export function startSelfHealing(options: SelfHealingOptions): SelfHealing {
   const { template } = options;
   const recoveryEnv = environmentOf(template, 'recovery');
-  const anomalyEnv = environmentOf(template, 'anomaly');
-  const recoveryMachine = logicalIdFromArn(anomalyEnv['RECOVERY_STATE_MACHINE_ARN'] ?? '');
+  const recoveryMachine = recoveryMachineOf(template);
   const recoveries: SelfHealing['recoveries'] = [];
   const invalid: unknown[] = [];
 
@@ -156,7 +160,7 @@ export function startSelfHealing(options: SelfHealingOptions): SelfHealing {
         if (!recoveryMachine) return;
         try {
           const execution = options.runner().startExecution(recoveryMachine, input, { name });
-          recoveries.push({ name, input: input as unknown as Record<string, unknown>, result: execution.result });
+          recoveries.push({ name, executionArn: execution.executionArn, input: input as unknown as Record<string, unknown>, result: execution.result });
         } catch (e) {
           if (!(e instanceof ExecutionAlreadyExists)) throw e;
         }

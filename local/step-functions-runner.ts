@@ -108,6 +108,12 @@ export interface TimingOptions {
    * `seconds` or `timestamp` set, just before the execution's next task runs (or as it ends).
    */
   readonly waitOverride?: (info: WaitInfo) => number | undefined;
+  /**
+   * Holds a dynamic wait (resolved, as for `waitOverride`) until the returned promise settles,
+   * instead of pausing: the runtime's way to let a wait pass in the world's time (execution-clock.ts
+   * `hold`). `undefined` leaves the wait to `waitOverride`. Not asked when the execution is failing.
+   */
+  readonly holdWait?: (info: WaitInfo) => Promise<void> | undefined;
   /** Multiplies static waits (`Seconds`, `Timestamp`). `0` skips them. Dynamic waits are not scaled (see WaitInfo.dynamic). */
   readonly waitTimeScale?: number;
   /**
@@ -214,6 +220,8 @@ interface ExecutionRecord extends LocalExecution {
   outcome?: ExecutionOutcome;
   readonly events: ExecutionEvent[];
   readonly abort: () => void;
+  /** Resolves when the execution is asked to stop (a held wait gives up then). */
+  readonly stopping: Promise<void>;
   /** Running `.sync` children, stopped if this execution ends first (as Step Functions does). */
   readonly syncChildren: Set<ExecutionRecord>;
   /** Dynamic waits entered but not yet resolved against their input (see settleDynamicWaits). */
@@ -495,7 +503,7 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
  * it a few turns at most), and the timing override decides what the wait takes. A wait the
  * override answers with more than 0 ms is slept here, before the next task.
  */
-async function settleDynamicWaits(record: ExecutionRecord, timing: TimingOptions | undefined): Promise<void> {
+async function settleDynamicWaits(record: ExecutionRecord, timing: TimingOptions | undefined, hold = true): Promise<void> {
   while (record.pendingWaits.length > 0) {
     const pending = record.pendingWaits[0] as PendingWait;
     let entered: ExecutionEvent | undefined;
@@ -508,7 +516,14 @@ async function settleDynamicWaits(record: ExecutionRecord, timing: TimingOptions
     }
     record.pendingWaits.shift();
     const input = entered.type === 'StateEntered' ? entered.state.input : undefined;
-    const ms = waitMs(resolveDynamicWait(pending.info, input), timing) ?? 0;
+    const resolved = resolveDynamicWait(pending.info, input);
+    const held = hold ? timing?.holdWait?.(resolved) : undefined;
+    if (held !== undefined) {
+      const stopped = await Promise.race([held.then(() => false), record.stopping.then(() => true)]);
+      if (stopped) return;
+      continue;
+    }
+    const ms = waitMs(resolved, timing) ?? 0;
     if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
   }
 }
@@ -687,7 +702,7 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
         const visit = (record.waitVisits.get(stateName) ?? 0) + 1;
         record.waitVisits.set(stateName, visit);
         // Without an override the library waits the real duration of the path itself.
-        if (!info.dynamic || timing?.waitOverride === undefined) return waitMs(info, timing);
+        if (!info.dynamic || (timing?.waitOverride === undefined && timing?.holdWait === undefined)) return waitMs(info, timing);
         // The input is in the StateEntered event just dispatched: resolved before the next task.
         record.pendingWaits.push({ info, visit });
         return 0;
@@ -750,6 +765,11 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
         : `arn:${LOCAL_PARTITION}:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${p.source.logicalId}:${name}`;
     const timing = startOptions.timing ?? options.timing;
     let abort: () => void = () => undefined;
+    let stop: () => void = () => undefined;
+    let stopRequested = false;
+    const stopping = new Promise<void>((resolve) => {
+      stop = resolve;
+    });
     let settle: (o: ExecutionOutcome) => void = () => undefined;
     const result = new Promise<ExecutionOutcome>((resolve) => {
       settle = resolve;
@@ -764,7 +784,12 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
       result,
       status: 'RUNNING',
       events: [],
-      abort: () => abort(),
+      abort: () => {
+        stopRequested = true;
+        stop();
+        abort();
+      },
+      stopping,
       syncChildren: new Set(),
       pendingWaits: [],
       waitVisits: new Map(),
@@ -787,14 +812,16 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
       for await (const event of run.eventLogs) record.events.push(event);
     })();
     // A dynamic wait just before the end still counts its time (on the execution's clock) first.
-    const settled = (): Promise<void> => settleDynamicWaits(record, timing).catch(() => undefined);
+    // A failing (or aborted) execution ends at once: its last wait is counted, never held.
+    const settled = (hold: boolean): Promise<void> => settleDynamicWaits(record, timing, hold).catch(() => undefined);
     run.result.then(
       async (output) => {
-        await settled();
-        finish(record, { status: 'SUCCEEDED', output: toJsonValue(output) });
+        await settled(true);
+        // Stopped while its last wait was held: it never got past the wait.
+        finish(record, stopRequested ? { status: 'ABORTED' } : { status: 'SUCCEEDED', output: toJsonValue(output) });
       },
       async (e: unknown) => {
-        await settled();
+        await settled(false);
         finish(record, outcomeOfError(e));
       },
     );

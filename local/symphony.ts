@@ -326,21 +326,36 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   // so they share its DynamoDB client; the runtime asks for them lazily.
   const handlers: Record<string, LambdaHandler> = {};
   const sink = new LocalAlertSink(options.onAlert, () => clock.now());
-  const runtime = await startLocalRuntime({ clock, template, workerHandlers: handlers, alertSink: sink });
+  // A recovery's waits pass in the world's time: the loop below releases them as it reaches them.
+  const runtime = await startLocalRuntime({ clock, template, workerHandlers: handlers, alertSink: sink, holdRecoveryWaits: true });
   const healing = runtime.selfHealing;
   const recoveryOutcomes: RecoveryOutcome[] = [];
-  let awaitedRecoveries = 0;
+  let seenRecoveries = 0;
+  /** The recoveries started and not ended: running, or holding a wait until a later time. */
+  const openRecoveries = new Map<string, NonNullable<typeof healing>['recoveries'][number]>();
+  let ended = false;
   const workerFaults = new Map<string, WorkerFault>();
   const workerMemory = new Map<string, MemoryPressure>();
-  /** Delivers the stream to the anomaly Lambda and waits for the recoveries it starts, which report too. */
+  /**
+   * Delivers the stream to the anomaly Lambda and lets the recoveries it starts (and those a released
+   * wait resumed) run until each has ended or holds its next wait; they report too, so again.
+   */
   const settle = async (): Promise<void> => {
     for (let round = 0; round < 5 && healing; round++) {
+      // A wait held until a time already reached (its recovery's time lagged the world's) goes on now.
+      const released = clock.releaseDue();
       await healing.flush();
-      const fresh = healing.recoveries.slice(awaitedRecoveries);
-      if (fresh.length === 0) return;
-      awaitedRecoveries = healing.recoveries.length;
-      const results = await Promise.all(fresh.map((r) => r.result));
-      fresh.forEach((r, i) => recoveryOutcomes.push({ name: r.name, worker: String(r.input['worker']), anomaly: String(r.input['anomaly']), status: results[i]?.status ?? 'UNKNOWN', atMs: clock.now() }));
+      const fresh = healing.recoveries.slice(seenRecoveries);
+      seenRecoveries = healing.recoveries.length;
+      for (const r of fresh) {
+        openRecoveries.set(r.executionArn, r);
+        void r.result.then((o) => {
+          openRecoveries.delete(r.executionArn);
+          if (!ended) recoveryOutcomes.push({ name: r.name, worker: String(r.input['worker']), anomaly: String(r.input['anomaly']), status: o.status, atMs: clock.now() });
+        });
+      }
+      await Promise.all([...openRecoveries.values()].map((r) => Promise.race([r.result, clock.nextHold(r.executionArn)])));
+      if (fresh.length === 0 && released === 0 && round > 0) return;
     }
   };
   const secrets = new InMemorySecretSource({ ...sandbox.credentials });
@@ -505,11 +520,18 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
       const action = timed[0];
       if (action !== undefined && action.atMs < endMs) candidates.push(Math.max(action.atMs, lastTick));
       if (queues.nonEmpty().length > 0 && Number.isFinite(lastTick) && lastTick + MINUTE_MS < endMs) candidates.push(Math.floor(lastTick / MINUTE_MS) * MINUTE_MS + MINUTE_MS);
-      if (candidates.length === 0) break;
-      const atMs = Math.min(...candidates);
-      lastTick = atMs;
+      // A recovery's wait that ends within the run (its circuit's open timeout, an upstream retry's
+      // backoff): a tick of its own when nothing else is due then; it only resumes the recovery.
+      const heldUntil = clock.nextHeldMs();
+      const wake = heldUntil !== undefined && heldUntil < endMs ? Math.max(heldUntil, lastTick + 1) : undefined;
+      if (candidates.length === 0 && wake === undefined) break;
+      const atMs = Math.min(...candidates, wake ?? Number.POSITIVE_INFINITY);
       if (options.realtime && atMs > clock.now()) await new Promise((resolve) => setTimeout(resolve, atMs - clock.now()));
       clock.set(Math.max(clock.now(), atMs));
+      // The recoveries whose waits have ended go on first, until each ends or holds its next wait.
+      if (clock.releaseDue() > 0) await settle();
+      if (!candidates.includes(atMs)) continue;
+      lastTick = atMs;
       while (timed[0] !== undefined && timed[0].atMs <= atMs) await (timed.shift() as (typeof timed)[number]).action(ctx);
 
       const slot: Firing[] = [];
@@ -552,6 +574,9 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
       replan(atMs + 1);
       options.onProgress?.(i, due.length, atMs);
     }
+    // Recoveries still holding a wait at the end (a quota reset at midnight) are RUNNING, as the console would show them.
+    ended = true;
+    for (const r of openRecoveries.values()) recoveryOutcomes.push({ name: r.name, worker: String(r.input['worker']), anomaly: String(r.input['anomaly']), status: 'RUNNING', atMs: endMs });
     for (const id of new Set(reports.map((r) => r.workerName))) {
       const state = await runtime.store.readWorkerState(id);
       if (state) circuits[id] = state.circuit.state;

@@ -78,12 +78,17 @@ describe('scenario upstream-failure', () => {
     // The incident resolved on the retried run: its RESOLVED message names it.
     expect(root).toMatchObject({ state: 'RESOLVED', resolution: expect.stringMatching(/youtube_worker\.games run .* SUCCEEDED/) });
 
-    // At most one page for the root cause (not one per dependent, nor one per re-found cycle). Locally
-    // the recovery's own clock runs ahead of the sweep's through its waits, so the incident resolves
-    // (at ~00:25 of its time) before the sweep reaches the 15-minute escalation: 0 pages here; a
-    // deployed stack pages once at ~00:15 (docs/alerting.md).
-    expect(result.pages.length).toBeLessThanOrEqual(1);
-    for (const page of result.pages) expect(page.subject).toMatch(/ESCALATION.*DEPENDENCY_FAILURE on youtube_worker/);
+    // One page for the root cause (not one per dependent, nor one per re-found cycle): the first sweep
+    // at which the CRITICAL incident has been open and unacknowledged for 15 minutes, while the
+    // recovery's backoff waits pass in the world's time (held, execution-clock.ts) and games still fails.
+    const openedAtMs = Date.parse(root?.firstSeen ?? '');
+    expect(result.pages).toHaveLength(1);
+    expect(result.pages[0]?.subject).toMatch(/ESCALATION.*DEPENDENCY_FAILURE on youtube_worker/);
+    expect(result.pages[0]?.atMs).toBeGreaterThanOrEqual(openedAtMs + 15 * MINUTE_MS);
+    expect(result.pages[0]?.atMs).toBeLessThan(openedAtMs + 20 * MINUTE_MS + 1000);
+    expect(result.pages[0]?.atMs).toBeLessThan(healedAtMs);
+    // The sweeps saw the retries as they happened: the recovery ended after the games run it verified.
+    expect(result.recoveries[0]?.atMs).toBeGreaterThanOrEqual(healedAtMs);
     // Every message is an incident's transition: at most one opening and one resolution per incident.
     for (const transition of ['OPENED', 'RESOLVED']) {
       const ids = result.alerts.filter((a) => a.transition === transition).map((a) => a.incidentId);

@@ -77,6 +77,110 @@ describe('SimulatedClock and ExecutionTime', () => {
   });
 });
 
+describe('held waits: a wait that passes in the world\'s time', () => {
+  it('resolves only once the global time has reached it and a driver released it, earliest first', async () => {
+    const clock = new SimulatedClock(T0);
+    const woke: string[] = [];
+    const late = clock.hold('late', T0 + 15 * MINUTE).then(() => woke.push('late'));
+    const soon = clock.hold('soon', T0 + MINUTE).then(() => woke.push('soon'));
+    expect(clock.nextHeldMs()).toBe(T0 + MINUTE);
+    await clock.nextHold('soon'); // holds now: answers at once
+
+    expect(clock.releaseDue()).toBe(0); // not due yet: nothing resolves
+    await Promise.resolve();
+    expect(woke).toEqual([]);
+
+    clock.set(T0 + 5 * MINUTE);
+    expect(clock.releaseDue()).toBe(1);
+    await soon;
+    expect(woke).toEqual(['soon']);
+    expect(clock.nextHeldMs()).toBe(T0 + 15 * MINUTE);
+
+    clock.releaseAll(); // closing: due or not
+    await late;
+    expect(woke).toEqual(['soon', 'late']);
+    expect(clock.nextHeldMs()).toBeUndefined();
+  });
+
+  it('nextHold waits for the key\'s next hold', async () => {
+    const clock = new SimulatedClock(T0);
+    let held = false;
+    const next = clock.nextHold('k').then(() => {
+      held = true;
+    });
+    await Promise.resolve();
+    expect(held).toBe(false);
+    void clock.hold('other', T0 + MINUTE);
+    await Promise.resolve();
+    expect(held).toBe(false);
+    void clock.hold('k', T0 + MINUTE);
+    await next;
+    expect(held).toBe(true);
+  });
+
+  it('the runner holds a dynamic wait (SecondsPath) until the driver moves the world on; the execution resumes at the wait\'s end', async () => {
+    const clock = new SimulatedClock(T0);
+    const times = new ExecutionTimes(clock);
+    const FN = 'arn:aws:lambda:local-1:000000000000:function:now';
+    const runner = createLocalStateMachineRunner({
+      definitions: [
+        {
+          logicalId: 'Recovery',
+          definition: {
+            StartAt: 'Wait',
+            States: {
+              Wait: { Type: 'Wait', SecondsPath: '$.seconds', Next: 'After' },
+              After: { Type: 'Task', Resource: FN, ResultPath: '$.after', End: true },
+            },
+          } as unknown as JsonObject,
+        },
+      ],
+      resolveTask: () => Promise.resolve({ task: clock.now(), world: clock.globalNow() }),
+      timing: {
+        holdWait: (info) => {
+          const time = times.of(info.executionArn);
+          const until = (time?.now() ?? clock.now()) + (info.seconds ?? 0) * 1000;
+          return clock.hold(info.executionArn, until).then(() => time?.catchUp(until));
+        },
+      },
+      scopeExecution: times.scopeExecution,
+    });
+    const execution = runner.startExecution('Recovery', { seconds: 900 });
+    await clock.nextHold(execution.executionArn);
+    expect(runner.describeExecution(execution.executionArn).status).toBe('RUNNING');
+    expect(clock.nextHeldMs()).toBeGreaterThanOrEqual(T0 + 15 * MINUTE);
+
+    clock.set(T0 + 10 * MINUTE);
+    expect(clock.releaseDue()).toBe(0);
+    clock.set(T0 + 15 * MINUTE + 1000);
+    expect(clock.releaseDue()).toBe(1);
+    const outcome = await execution.result;
+    expect(outcome.status, outcome.cause).toBe('SUCCEEDED');
+    const after = (outcome.output as { after: { task: number; world: number } }).after;
+    expect(after.task).toBeGreaterThanOrEqual(T0 + 15 * MINUTE);
+    expect(after.task).toBeLessThan(T0 + 16 * MINUTE);
+    expect(after.world).toBeGreaterThanOrEqual(T0 + 15 * MINUTE);
+  });
+
+  it('an aborted execution holding a wait ends at once', async () => {
+    const clock = new SimulatedClock(T0);
+    const runner = createLocalStateMachineRunner({
+      definitions: [
+        {
+          logicalId: 'Recovery',
+          definition: { StartAt: 'Wait', States: { Wait: { Type: 'Wait', SecondsPath: '$.seconds', Next: 'After' }, After: { Type: 'Pass', End: true } } } as unknown as JsonObject,
+        },
+      ],
+      resolveTask: () => Promise.resolve(null),
+      timing: { holdWait: (info) => clock.hold(info.executionArn, T0 + (info.seconds ?? 0) * 1000) },
+    });
+    const execution = runner.startExecution('Recovery', { seconds: 900 });
+    await clock.nextHold(execution.executionArn);
+    await runner.stopAll();
+    expect((await execution.result).status).toBe('ABORTED');
+  });
+});
+
 describe('the runner with per-execution times', () => {
   const SM = (name: string): string => `arn:aws:states:local-1:000000000000:stateMachine:${name}`;
   const FN = (name: string): string => `arn:aws:lambda:local-1:000000000000:function:${name}`;
