@@ -22,7 +22,7 @@ export const QUOTA_SPENT_PERCENT = 85;
 export const youtubeQuotaExhaustion: Scenario = {
   name: 'youtube-quota-exhaustion',
   description:
-    'YouTube quota 85% spent at the start (sandbox and the workers\' quota record): youtube_worker reports <20% left, API_QUOTA_LOW, the YouTube schedules slowed 4x until the midnight-Pacific reset, then restored (locally the recovery\'s timestamp wait takes 0 ms, so the restore follows at once; use --start 2026-03-02T07:00:00Z to cross the 08:00 UTC reset).',
+    'YouTube quota 85% spent at the start (sandbox and the workers\' quota record): youtube_worker reports <20% left, API_QUOTA_LOW, the YouTube schedules slowed 4x until the midnight-Pacific reset, then restored. The reset (08:00 UTC) lies past the default 2 h, so the recovery is still waiting at the end; --start 2026-03-02T07:00:00Z shows the restore at 08:00.',
   hours: 2,
   prepare: async ({ runtime, sandbox, clock, startMs }) => {
     sandbox.faults.spendYoutubeQuota(QUOTA_SPENT_PERCENT);
