@@ -552,6 +552,8 @@ const UpstreamPlan = z.object({
   dependents: z.array(DependentItem.loose()),
   /** Attempts made before this one: 0 for the first. */
   attempt: z.number().int().min(0).default(0),
+  /** Every attempt so far (at most RECOVERY_BOUNDS.upstreamRetriesMax + 1): its time and what each upstream run did. */
+  history: z.array(z.object({ attempt: z.number().int(), at: z.string(), detail: z.string() })).default([]),
 }).loose();
 
 /** A retried upstream job's run: its own name and scheduled time per attempt (`atMs`). */
@@ -599,21 +601,23 @@ async function recordUpstream(ctx: Ctx) {
   const failing = plan.items.filter((item, i) => !item.optional && lines[i]?.why !== null);
   const attempt = plan.attempt + 1;
   const detail = `attempt ${attempt}: ${lines.map((l) => `${l.upstream}: ${l.optional ? 'optional, skipped' : (l.why ?? 'SUCCEEDED')}`).join('; ') || 'no upstream'}`;
+  // The step's one ACTION item is rewritten each attempt: it carries every attempt so far.
+  const history = [...plan.history, { attempt, at: new Date(ctx.nowMs).toISOString(), detail }];
   if (failing.length === 0) {
-    await record(ctx, 'APPLIED', detail, { upstream: lines, attempts: attempt });
+    await record(ctx, 'APPLIED', detail, { upstream: lines, attempts: attempt, history });
     const dependents = plan.dependents.map((d) => ({ ...d, input: pipelineInput(ctx, d.worker, d.job, 'recovery') }));
-    return { ...plan, items: [], dependents, attempt, retry: false, waitSeconds: 0 };
+    return { ...plan, items: [], dependents, attempt, history, retry: false, waitSeconds: 0 };
   }
   const waitSeconds = upstreamRetryDelaySeconds(attempt);
   if (waitSeconds === null) {
     const v = verdict(ctx, 'FAILED', `upstream still failing after ${attempt} attempts (${RECOVERY_BOUNDS.upstreamRetriesMax} retries with backoff): ${failing.map((i) => lines[plan.items.indexOf(i)]?.why).join('; ')}`, failing.map((i) => `${i.worker}.${i.job}`).join(', '));
-    await record(ctx, 'FAILED', detail, { upstream: lines, attempts: attempt, verdict: v });
+    await record(ctx, 'FAILED', detail, { upstream: lines, attempts: attempt, history, verdict: v });
     throw new RecoveryIncompleteError(v.reason);
   }
   const atMs = ctx.nowMs + waitSeconds * 1000;
   const items = failing.map((item) => ({ ...item, ...upstreamRun(ctx, item, attempt, atMs) }));
-  await record(ctx, 'APPLIED', `${detail}; retry ${attempt} of ${RECOVERY_BOUNDS.upstreamRetriesMax} in ${waitSeconds} s`, { upstream: lines, attempts: attempt, nextRetryAt: new Date(atMs).toISOString() });
-  return { ...plan, items, attempt, retry: true, waitSeconds };
+  await record(ctx, 'APPLIED', `${detail}; retry ${attempt} of ${RECOVERY_BOUNDS.upstreamRetriesMax} in ${waitSeconds} s`, { upstream: lines, attempts: attempt, history, nextRetryAt: new Date(atMs).toISOString() });
+  return { ...plan, items, attempt, history, retry: true, waitSeconds };
 }
 
 /** DEPENDENCY_FAILURE's goal: the upstream SUCCEEDED and the blocked dependents then ran and SUCCEEDED. */

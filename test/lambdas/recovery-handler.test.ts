@@ -142,6 +142,12 @@ describe('STALE_DATA and DEPENDENCY_FAILURE', () => {
     now = T0 + 180_000;
     const done = await call('record-upstream', input, { upstream: third, upstreamResults: [{ result: 'RAN', output: { record: { status: 'SUCCEEDED' } } }] });
     expect(done).toMatchObject({ retry: false, items: [], dependents: [{ worker: 'c', input: { scheduledTime: new Date(T0 + 180_000).toISOString() } }] });
+    // The step's ACTION item is rewritten each attempt, and keeps every attempt: none is lost.
+    expect((recoveries.actions('d2')['record-upstream'] as { changes: { history: { attempt: number; detail: string }[] } }).changes.history.map((h) => [h.attempt, h.detail])).toEqual([
+      [1, 'attempt 1: a.x: optional, skipped; b.y: the run of b.y failed: States.TaskFailed'],
+      [2, expect.stringMatching(/^attempt 2: b\.y: .*SKIPPED/)],
+      [3, 'attempt 3: b.y: SUCCEEDED'],
+    ]);
     expect(await call('verify-dependents', input, { upstream: done, dependentRuns: [{ result: 'RAN', output: { record: { status: 'SUCCEEDED' } } }] })).toMatchObject({ outcome: 'SUCCEEDED', verified: true, reason: 'b.y SUCCEEDED; then c.z ran and SUCCEEDED' });
   });
 
