@@ -64,14 +64,15 @@ import {
 } from '../../lib/domain/anomaly-evaluation.js';
 import {
   buildIncidentAlert,
-  explainsRate,
+  explainsSymptom,
   foldIntoRoot,
   foldsWith,
   incidentKeyString,
   inhibitingIncident,
   inhibitionRank,
-  rateParentOf,
+  symptomParentOf,
   RATE_SYMPTOM_CODES,
+  SYMPTOM_CODES,
   recordDetection,
   recordNotified,
   recordRecovery,
@@ -287,12 +288,13 @@ export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promi
   /**
    * Inhibition (lib/domain/incident.ts): a consumer's STALE_DATA while the job producing the data has
    * an open incident (`inhibitingIncident`), or a worker's rolling-hour rate while one of its jobs has
-   * a failing-run incident (`rateParentOf`), is a symptom of that incident. It is counted there (count,
+   * a failing-run incident (`rateParentOf`), or a job's TIMEOUT_WARNING while it has a SLOW_EXECUTION
+   * incident (`explainsTimeoutWarning`), is a symptom of that incident. It is counted there (count,
    * impacted jobs) and nobody is notified; no incident, no recovery of its own. True when counted.
    */
   async function countedAsSymptom(target: Sighted, summary: BatchSummary): Promise<boolean> {
     const { finding, detection } = target;
-    const outcome = RATE_SYMPTOM_CODES.includes(detection.key.anomaly) ? await countedOnRoot(detection) : await countedOnProducer(finding, detection);
+    const outcome = SYMPTOM_CODES.includes(detection.key.anomaly) ? await countedOnRoot(detection) : await countedOnProducer(finding, detection);
     if (outcome === null) return false;
     summary.duplicates++;
     logger.info('symptom of an open incident: counted there, nobody notified', { anomaly: finding.code, severity: finding.severity, source: target.source, incidentId: outcome.incident.id, detail: finding.detail, transition: outcome.kind });
@@ -309,12 +311,15 @@ export function makeHandler(deps: AnomalyHandlerDeps): (event: unknown) => Promi
     return recordSymptom(deps.incidents, { ...detection, key: parent.key, impactedJob: `${detection.seenOn.worker}.${detection.seenOn.job}` });
   }
 
-  /** A worker's rate on the incident of its failing job (or its failure rate) that explains it; null when none does. */
+  /**
+   * A worker's rate on the incident of its failing job (or its failure rate) that explains it, or a
+   * job's timeout warning on its SLOW_EXECUTION incident; null when none does. A rate lags its root.
+   */
   async function countedOnRoot(detection: Detection): Promise<DetectionOutcome | null> {
-    const rate = detection.key;
-    const parent = rateParentOf(rate, detection.observedAtMs, await deps.incidents.readWorker(rate.worker));
+    const symptom = detection.key;
+    const parent = symptomParentOf(symptom, detection.observedAtMs, await deps.incidents.readWorker(symptom.worker));
     if (parent === null) return null;
-    return recordSymptom(deps.incidents, { ...detection, key: parent.key }, { accepts: (current) => explainsRate(current, rate, detection.observedAtMs), lagging: true });
+    return recordSymptom(deps.incidents, { ...detection, key: parent.key }, { accepts: (current) => explainsSymptom(current, symptom, detection.observedAtMs), lagging: RATE_SYMPTOM_CODES.includes(symptom.anomaly) });
   }
 
   /** Starts the recovery of a newly opened incident, once (none when its anomaly has none, or one was tried). */

@@ -21,8 +21,10 @@
  *   open incident is counted on that incident (`inhibitingIncident`, `recordSymptom`). So is a
  *   worker's rolling-hour rate (HIGH_FAILURE_RATE, ELEVATED_RETRIES) while one of its jobs has a
  *   failing-run incident, or ELEVATED_RETRIES while the worker has a HIGH_FAILURE_RATE incident
- *   (`rateParentOf`); a rate incident opened before its root is folded into it when the root opens
- *   (`foldIntoRoot`: resolved as merged, no RESOLVED message, the root covering it).
+ *   (`rateParentOf`), and a job's TIMEOUT_WARNING while the job has a SLOW_EXECUTION incident (one
+ *   slow run raises both: `explainsTimeoutWarning`). A symptom incident opened before its root is
+ *   folded into it when the root opens (`foldIntoRoot`: resolved as merged, no RESOLVED message, the
+ *   root covering it).
  * - **Detections** (`applyDetection`): a new key, or a key whose incident is RESOLVED, opens an
  *   incident (OPENED: notify). A key whose incident is not resolved is updated (last seen, count,
  *   impacted jobs): nobody is notified, however many dedup windows pass. A detection already counted
@@ -567,6 +569,31 @@ export function explainsRate(parent: Incident, rate: IncidentKey, atMs: number):
 }
 
 /**
+ * TIMEOUT_WARNING (a run past 80 % of its timeout) is, on a job whose SLOW_EXECUTION incident is not
+ * resolved, that same slowness seen against the timeout instead of the expected duration: one slow
+ * run raises both. The SLOW_EXECUTION incident explains it (its recovery raises the timeout, which
+ * answers the warning too); a warning on a job with no such incident is its own condition.
+ */
+export function explainsTimeoutWarning(parent: Incident, warning: IncidentKey): boolean {
+  if (warning.anomaly !== 'TIMEOUT_WARNING' || warning.job === null) return false;
+  if (parent.mergedInto !== undefined || parent.state === 'RESOLVED') return false;
+  return parent.key.anomaly === 'SLOW_EXECUTION' && parent.key.worker === warning.worker && parent.key.job === warning.job;
+}
+
+/** Every code that can be a symptom of another incident by the rules here (rates, and a timeout warning). */
+export const SYMPTOM_CODES: readonly AnomalyCode[] = [...RATE_SYMPTOM_CODES, 'TIMEOUT_WARNING'];
+
+/** Whether `parent` explains the sighting `key` at `atMs`: a worker's rate (`explainsRate`) or a job's timeout warning (`explainsTimeoutWarning`). */
+export function explainsSymptom(parent: Incident, key: IncidentKey, atMs: number): boolean {
+  return key.anomaly === 'TIMEOUT_WARNING' ? explainsTimeoutWarning(parent, key) : explainsRate(parent, key, atMs);
+}
+
+/** The incident a symptom sighting belongs to (`symptomParentOf` with `explainsSymptom`), if any. */
+export function symptomParentOf(key: IncidentKey, atMs: number, incidents: readonly Incident[]): Incident | null {
+  return key.anomaly === 'TIMEOUT_WARNING' ? (incidents.find((i) => explainsTimeoutWarning(i, key)) ?? null) : rateParentOf(key, atMs, incidents);
+}
+
+/**
  * The incident a worker-level rate sighting is a symptom of, if any (`explainsRate`): an unresolved
  * one before a resolved one, then the most severe, then the oldest, so every symptom of one outage
  * lands on the same incident.
@@ -588,12 +615,13 @@ export function rateParentOf(rate: IncidentKey, atMs: number, incidents: readonl
  */
 export function inhibitionRank(code: AnomalyCode): number {
   if (code === 'ELEVATED_RETRIES') return 2;
+  if (code === 'TIMEOUT_WARNING') return 1; // after the run's SLOW_EXECUTION, which explains it
   return WORKER_LEVEL_CODES.includes(code) ? 1 : 0;
 }
 
 /** Whether an incident of this key can take part in a fold (a worker's rate, or a failing-run root): other openings need not look. */
 export function foldsWith(key: IncidentKey): boolean {
-  return (key.job === null && RATE_SYMPTOM_CODES.includes(key.anomaly)) || FAILING_RUN_CODES.includes(key.anomaly);
+  return (key.job === null && RATE_SYMPTOM_CODES.includes(key.anomaly)) || key.anomaly === 'TIMEOUT_WARNING' || FAILING_RUN_CODES.includes(key.anomaly);
 }
 
 /**
@@ -602,7 +630,7 @@ export function foldsWith(key: IncidentKey): boolean {
  */
 export function foldableInto(root: Incident, incidents: readonly Incident[]): Incident[] {
   if (root.state === 'RESOLVED') return [];
-  return incidents.filter((i) => i.id !== root.id && (i.mergedInto === root.id || (i.state !== 'RESOLVED' && explainsRate(root, i.key, Date.parse(i.lastSeen)))));
+  return incidents.filter((i) => i.id !== root.id && (i.mergedInto === root.id || (i.state !== 'RESOLVED' && explainsSymptom(root, i.key, Date.parse(i.lastSeen)))));
 }
 
 /**
@@ -779,7 +807,7 @@ export async function recordMerge(store: Pick<IncidentStore, 'read' | 'write'>, 
 /**
  * The fold of rate incidents into a root incident, whichever opened first (`incident` just opened,
  * `incidents` its worker's as read after that write):
- * - a rate incident with a parent that explains it (`rateParentOf`) merges itself into that parent:
+ * - a symptom incident with a parent that explains it (`symptomParentOf`) merges itself into that parent:
  *   it was opened racing the parent (each side writes, then reads the other), and is not announced;
  * - a root (or HIGH_FAILURE_RATE) incident folds in the unresolved rate incidents it explains
  *   (`foldableInto`): they are resolved as merged, with no RESOLVED message, and it covers them.
@@ -800,7 +828,7 @@ export async function foldIntoRoot(
   // As read after the opening write: a concurrent root may have merged it already.
   const self = incidents.find((i) => i.id === incident.id && i.version >= incident.version) ?? incident;
   if (self.mergedInto !== undefined) return { incident: self, mergedInto: others.find((i) => i.id === self.mergedInto) ?? self, folded: [] };
-  const parent = self.state === 'RESOLVED' ? null : rateParentOf(incident.key, atMs, others);
+  const parent = self.state === 'RESOLVED' ? null : symptomParentOf(incident.key, atMs, others);
   if (parent !== null) {
     const merged = await recordMerge(store, incident.key, parent.id, atMs);
     if (merged !== null) return { incident: merged.child, mergedInto: merged.parent, folded: [] };

@@ -3,7 +3,7 @@
  * (HIGH_FAILURE_RATE, ELEVATED_RETRIES) are symptoms of an incident of one of its failing jobs, and
  * ELEVATED_RETRIES of its HIGH_FAILURE_RATE; whichever opened first, one incident stays for people
  * (the fold). Both orders, the race, redelivery, an interrupted fold, resolve then reopen, and a rate
- * with no root.
+ * with no root. Likewise a job's TIMEOUT_WARNING and its SLOW_EXECUTION (one slow run raises both).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +14,8 @@ import {
   applyResolution,
   buildIncidentAlert,
   explainsRate,
+  explainsSymptom,
+  explainsTimeoutWarning,
   foldableInto,
   foldIntoRoot,
   foldsWith,
@@ -26,6 +28,8 @@ import {
   recordResolution,
   recordSymptom,
   resolvedNoticeDue,
+  symptomParentOf,
+  SYMPTOM_CODES,
   type Detection,
   type Incident,
   type IncidentKey,
@@ -70,10 +74,10 @@ const clear = (atMs: number) => ({ atMs, observationId: `clear@${atMs}`, what: `
  * opening is folded (read after the write).
  */
 async function act(store: IncidentStore, d: Detection): Promise<'SYMPTOM' | 'MERGED' | 'OPENED' | 'UPDATED' | 'DUPLICATE' | 'STALE'> {
-  if (RATE_SYMPTOM_CODES.includes(d.key.anomaly)) {
-    const parent = rateParentOf(d.key, d.observedAtMs, await store.readWorker(d.key.worker));
+  if (SYMPTOM_CODES.includes(d.key.anomaly)) {
+    const parent = symptomParentOf(d.key, d.observedAtMs, await store.readWorker(d.key.worker));
     if (parent !== null) {
-      const counted = await recordSymptom(store, { ...d, key: parent.key }, { accepts: (p) => explainsRate(p, d.key, d.observedAtMs), lagging: true });
+      const counted = await recordSymptom(store, { ...d, key: parent.key }, { accepts: (p) => explainsSymptom(p, d.key, d.observedAtMs), lagging: RATE_SYMPTOM_CODES.includes(d.key.anomaly) });
       if (counted !== null) return 'SYMPTOM';
     }
   }
@@ -139,8 +143,50 @@ describe('which incident explains a rate', () => {
   });
 
   it("a report's findings are acted on root causes first, then the worker's rates, its retries last", () => {
-    const codes: AnomalyCode[] = ['ELEVATED_RETRIES', 'HIGH_FAILURE_RATE', 'WORKER_CRASH', 'TIMEOUT_WARNING'];
-    expect([...codes].sort((a, b) => inhibitionRank(a) - inhibitionRank(b))).toEqual(['WORKER_CRASH', 'TIMEOUT_WARNING', 'HIGH_FAILURE_RATE', 'ELEVATED_RETRIES']);
+    const codes: AnomalyCode[] = ['ELEVATED_RETRIES', 'TIMEOUT_WARNING', 'HIGH_FAILURE_RATE', 'SLOW_EXECUTION', 'WORKER_CRASH'];
+    const ordered = [...codes].sort((a, b) => inhibitionRank(a) - inhibitionRank(b));
+    expect(ordered.slice(0, 2).sort()).toEqual(['SLOW_EXECUTION', 'WORKER_CRASH']);
+    expect(ordered.indexOf('TIMEOUT_WARNING')).toBeGreaterThan(ordered.indexOf('SLOW_EXECUTION'));
+    expect(ordered.at(-1)).toBe('ELEVATED_RETRIES');
+  });
+});
+
+describe('one slow run: TIMEOUT_WARNING is a symptom of the job\'s SLOW_EXECUTION', () => {
+  const SLOW: IncidentKey = { worker: 'twitch_streams_worker', job: 'poll', anomaly: 'SLOW_EXECUTION' };
+  const WARNING: IncidentKey = { worker: 'twitch_streams_worker', job: 'poll', anomaly: 'TIMEOUT_WARNING' };
+
+  it('slow first: the warning is counted on it and moves its last seen (it is not a lagging rate)', async () => {
+    const store = new InMemoryIncidentStore();
+    expect(await act(store, sighting(SLOW, T0))).toBe('OPENED');
+    expect(await act(store, sighting(WARNING, T0))).toBe('SYMPTOM');
+    expect(await act(store, sighting(WARNING, T0 + 15 * MIN))).toBe('SYMPTOM');
+    expect(seen(store).map((i) => i.id)).toEqual(['twitch_streams_worker~poll~SLOW_EXECUTION~1']);
+    expect(await store.read(SLOW)).toMatchObject({ count: 3, lastSeen: new Date(T0 + 15 * MIN).toISOString() });
+  });
+
+  it('warning first: the slow incident folds it in when it opens (merged, covered, no RESOLVED message)', async () => {
+    const store = new InMemoryIncidentStore();
+    expect(await act(store, sighting(WARNING, T0))).toBe('OPENED');
+    expect(await act(store, sighting(SLOW, T0))).toBe('OPENED');
+    expect(seen(store).map((i) => i.key.anomaly)).toEqual(['SLOW_EXECUTION']);
+    const warning = await store.read(WARNING);
+    expect(warning).toMatchObject({ state: 'RESOLVED', mergedInto: 'twitch_streams_worker~poll~SLOW_EXECUTION~1' });
+    expect((await store.read(SLOW))?.covers).toEqual([warning?.id]);
+    expect(resolvedNoticeDue(warning as Incident)).toBe(false);
+  });
+
+  it('is its own condition without a slow incident of that job: another job, or the slowness resolved', async () => {
+    const store = new InMemoryIncidentStore();
+    await act(store, sighting({ ...SLOW, job: 'other' }, T0));
+    expect(await act(store, sighting(WARNING, T0))).toBe('OPENED');
+
+    const again = new InMemoryIncidentStore();
+    await act(again, sighting(SLOW, T0));
+    await recordResolution(again, SLOW, clear(T0 + 30 * MIN));
+    expect(await act(again, sighting(WARNING, T0 + 40 * MIN))).toBe('OPENED');
+    expect(explainsTimeoutWarning(opened(SLOW), WARNING)).toBe(true);
+    expect(explainsTimeoutWarning(opened(SLOW), { ...WARNING, worker: 'clip_radar_worker' })).toBe(false);
+    expect(explainsTimeoutWarning(opened({ ...SLOW, anomaly: 'WORKER_CRASH' }), WARNING)).toBe(false);
   });
 });
 

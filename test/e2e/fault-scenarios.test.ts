@@ -5,6 +5,8 @@
  */
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { DIGEST_FLUSH_LATENESS_MS } from '../../lib/domain/alerting.js';
+import { ALERT_DEADLINE_SECONDS } from '../../lib/domain/anomaly-rules.js';
 import { documentClient } from '../../lambdas/adapters/dynamo-state-store.js';
 import { STATE_SK, workerPk } from '../../lib/domain/worker-state.js';
 import { WORKERS } from '../../lib/registry/index.js';
@@ -193,6 +195,16 @@ describe('scenario twitch-outage', () => {
     }
     // The messages end with the resolutions.
     expect(result.alerts.at(-1)?.transition).toBe('RESOLVED');
+    // MEDIUM (twitch's retries, opened before its failure rate) goes out in the digest the health sweep
+    // sends, within its 15-minute deadline (the sweep may start up to DIGEST_FLUSH_LATENESS_MS late);
+    // HIGH goes out alone, at once.
+    const medium = result.alerts.filter((a) => a.severity === 'MEDIUM');
+    expect(medium.length).toBeGreaterThan(0);
+    for (const a of medium) {
+      expect(a.digestId, a.subject).toMatch(/^digest_/);
+      expect(a.sentAtMs - a.atMs, a.subject).toBeLessThanOrEqual((ALERT_DEADLINE_SECONDS.MEDIUM ?? 0) * 1000 + DIGEST_FLUSH_LATENESS_MS);
+    }
+    expect(result.alerts.filter((a) => a.severity === 'HIGH').every((a) => a.digestId === null)).toBe(true);
 
     // After the outage: polls succeed again and the circuit is closed.
     const after = polls.filter((r) => Date.parse(r.scheduledTime) >= at(4));
