@@ -328,6 +328,8 @@ describe('protocol handler: configuration', () => {
       expect((error as Error).message).toMatch(/TABLE_NAME/);
     } finally {
       process.env['TABLE_NAME'] = saved;
+      // The failed import stays in the module registry: drop it, so a later import evaluates afresh.
+      vi.resetModules();
     }
   });
 });
