@@ -60,6 +60,7 @@ export function renderEscalation(alert: Alert, reason: EscalationReason, nowMs: 
     ['Recommendation', alert.recommendation ?? 'none (alert only)'],
     ['Execution', alert.executionId ?? '-'],
     ['Console', alert.consoleUrl ?? '-'],
+    ['Incident', alert.incident?.id ?? '-'],
     ['Alert id', alert.id],
   ];
   return {
@@ -67,7 +68,7 @@ export function renderEscalation(alert: Alert, reason: EscalationReason, nowMs: 
     text: [
       reason === 'RECOVERY_FAILED'
         ? `AuraStream escalation: the recovery of a ${alert.severity} incident FAILED (${recoveryFailure ?? 'no reason given'})`
-        : `AuraStream escalation: a ${alert.severity} alert has not been acknowledged for ${minutes} minutes`,
+        : `AuraStream escalation: a ${alert.severity} incident has not been acknowledged for ${minutes} minutes`,
       '',
       ...rows.map(([l, v]) => `${`${l}:`.padEnd(16)}${v}`),
       '',

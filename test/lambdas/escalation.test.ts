@@ -208,6 +208,7 @@ describe('SnsOnCallPager', () => {
     });
     const structure = JSON.parse(input?.Message ?? '{}') as { default: string; email: string };
     expect(JSON.parse(structure.default)).toMatchObject({ type: ESCALATION_MESSAGE_TYPE, alert: { incident: { id: incident.id } } });
-    expect(structure.email).toContain('has not been acknowledged for 15 minutes');
+    expect(structure.email).toContain('incident has not been acknowledged for 15 minutes');
+    expect(structure.email).toMatch(new RegExp(`Incident:\\s+${incident.id}`));
   });
 });
