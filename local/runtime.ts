@@ -331,7 +331,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       selfHealing?.stop();
       await selfHealing?.idle();
       await runner.stopAll();
-      // A recovery still held in a wait was aborted above: let its task wrapper go on (it starts nothing now).
+      // A recovery held in a wait gave it up when it was aborted above: drop the waits it left on the clock.
       clock.releaseAll();
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       await dynamo.close();

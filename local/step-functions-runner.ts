@@ -433,12 +433,7 @@ function listItem(r: ExecutionRecord): ExecutionListItem {
 
 function describe(r: ExecutionRecord): ExecutionDescription {
   return {
-    executionArn: r.executionArn,
-    stateMachineArn: r.stateMachineArn,
-    name: r.name,
-    status: r.status,
-    startDate: r.startDate,
-    ...(r.stopDate !== undefined ? { stopDate: r.stopDate } : {}),
+    ...listItem(r),
     input: JSON.stringify(r.input),
     ...(r.outcome?.output !== undefined ? { output: JSON.stringify(r.outcome.output) } : {}),
     ...(r.outcome?.error !== undefined ? { error: r.outcome.error } : {}),

@@ -340,7 +340,7 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
    * Delivers the stream to the anomaly Lambda and lets the recoveries it starts (and those a released
    * wait resumed) run until each has ended or holds its next wait; they report too, so again.
    */
-  const settle = async (): Promise<void> => {
+  const settle = async (resumed = false): Promise<void> => {
     for (let round = 0; round < 5 && healing; round++) {
       // A wait held until a time already reached (its recovery's time lagged the world's) goes on now.
       const released = clock.releaseDue();
@@ -355,7 +355,8 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
         });
       }
       await Promise.all([...openRecoveries.values()].map((r) => Promise.race([r.result, clock.nextHold(r.executionArn)])));
-      if (fresh.length === 0 && released === 0 && round > 0) return;
+      // Nothing started or resumed: the stream holds nothing new from recoveries, no second delivery.
+      if (fresh.length === 0 && released === 0 && (round > 0 || !resumed)) return;
     }
   };
   const secrets = new InMemorySecretSource({ ...sandbox.credentials });
@@ -529,7 +530,7 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
       if (options.realtime && atMs > clock.now()) await new Promise((resolve) => setTimeout(resolve, atMs - clock.now()));
       clock.set(Math.max(clock.now(), atMs));
       // The recoveries whose waits have ended go on first, until each ends or holds its next wait.
-      if (clock.releaseDue() > 0) await settle();
+      if (clock.releaseDue() > 0) await settle(true);
       if (!candidates.includes(atMs)) continue;
       lastTick = atMs;
       while (timed[0] !== undefined && timed[0].atMs <= atMs) await (timed.shift() as (typeof timed)[number]).action(ctx);

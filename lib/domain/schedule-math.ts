@@ -44,7 +44,8 @@ export function toCronerPattern(fields: readonly [string, string, string, string
   return ['0', minutes, hours, wild(dayOfMonth), month, dow, year].join(' ');
 }
 
-const cronerOptions = (timezone: string): CronOptions => ({
+/** croner's reading of an AWS cron in `timezone` (see the module docs). */
+export const cronerOptions = (timezone: string): CronOptions => ({
   timezone,
   mode: '7-part',
   alternativeWeekdays: true,

@@ -1,7 +1,7 @@
 import { Cron } from 'croner';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { countOccurrences, lastOccurrence, occurrences, ScheduleMathError, toCronerPattern } from '../../lib/domain/schedule-math.js';
+import { countOccurrences, cronerOptions, lastOccurrence, occurrences, ScheduleMathError, toCronerPattern } from '../../lib/domain/schedule-math.js';
 import { scheduledTriggers } from '../../lib/registry/index.js';
 
 const T = (iso: string): number => Date.parse(iso);
@@ -158,14 +158,7 @@ describe('occurrences: the per-day cache gives exactly a plain walk of the range
   /** The reference: croner walked from `from` to `to` with no cache (nextRun is strictly after its argument). */
   const walk = (expression: string, timezone: string, from: number, to: number): number[] => {
     const body = /^cron\((.*)\)$/.exec(expression)?.[1] ?? '';
-    const cron = new Cron(toCronerPattern(body.split(' ') as [string, string, string, string, string, string]), {
-      timezone,
-      mode: '7-part',
-      alternativeWeekdays: true,
-      domAndDow: true,
-      sloppyRanges: true,
-      paused: true,
-    });
+    const cron = new Cron(toCronerPattern(body.split(' ') as [string, string, string, string, string, string]), cronerOptions(timezone));
     const out: number[] = [];
     for (let next = cron.nextRun(new Date(from - 1)); next !== null && next.getTime() < to; next = cron.nextRun(next)) out.push(next.getTime());
     return out;
