@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError, QuotaExhaustedError, TransientUpstreamError, UpstreamThrottledError } from '../../lib/domain/errors.js';
 import { PlanResult } from '../../lambdas/shared/contracts.js';
 import { GAMES_SNAPSHOT_ID, GamesSnapshot, TrendingSnapshot, trendingSnapshotId, TWITCH_SNAPSHOT_ID } from '../../lambdas/workers/logic/common.js';
-import { ClipRecord } from '../../lambdas/workers/logic/clip-radar.js';
+import { CLIPS_PER_BUCKET, ClipBucket, clipsOfItems } from '../../lambdas/workers/logic/clip-buckets.js';
 import { StreamsSnapshot } from '../../lambdas/workers/logic/twitch-streams.js';
 import { setup, type Harness } from './harness.js';
 
@@ -126,7 +126,7 @@ describe('clip_radar_worker and clip_radar_recap_worker', () => {
     expect(typeof last.metrics['poll_duration_ms']).toBe('number');
     expect(last.outputValid).toBe(true);
     expect(viral).toBeGreaterThan(0);
-    const clips = (await h.store.list('clip')).map((i) => ClipRecord.parse(i.data));
+    const clips = clipsOfItems(await h.store.list('clip'), (m) => expect.fail(m));
     expect(clips.filter((c) => c.viral)).toHaveLength(viral);
     expect(clips.every((c) => c.viral === (c.viralAt !== undefined))).toBe(true);
 
@@ -142,31 +142,43 @@ describe('clip_radar_worker and clip_radar_recap_worker', () => {
     expect(day.itemsOk).toBe(24);
   });
 
-  it('reads and writes the clips of a page in one batch each, with the previous poll as the baseline', async () => {
+  it('reads the buckets of the hours it covers once, writes the buckets each page changed, and measures from the previous poll', async () => {
     h.clock.now = Date.parse('2026-01-05T09:00:00Z');
     await h.run('clip_radar_worker', 'poll');
-    const before = new Map((await h.store.list('clip')).map((i) => [i.id, ClipRecord.parse(i.data)]));
+    const clipsOf = async () => new Map(clipsOfItems(await h.store.list('clip'), (m) => expect.fail(m)).map((c) => [c.id, c]));
+    const before = await clipsOf();
     expect(before.size).toBeGreaterThan(20);
     const get = vi.spyOn(h.store, 'get');
-    const put = vi.spyOn(h.store, 'put');
     const getMany = vi.spyOn(h.store, 'getMany');
+    const list = vi.spyOn(h.store, 'list');
     const putMany = vi.spyOn(h.store, 'putMany');
     h.clock.now += 5 * 60_000;
     const result = await h.run('clip_radar_worker', 'poll');
     expect(get.mock.calls.filter(([kind]) => kind === 'clip')).toEqual([]);
-    expect(put.mock.calls.filter(([kind]) => kind === 'clip')).toEqual([]);
-    const pages = getMany.mock.calls.filter(([kind]) => kind === 'clip');
-    expect(pages.length).toBeGreaterThan(0);
-    expect(putMany.mock.calls.filter(([kind]) => kind === 'clip').length).toBe(pages.length);
-    expect(pages.reduce((n, [, ids]) => n + ids.length, 0)).toBe(result.metrics['clips_scanned']);
+    expect(getMany.mock.calls.filter(([kind]) => kind === 'clip')).toEqual([]);
+    // The last hour reaches back into the previous clock hour: two prefix reads, one per hour.
+    expect(list.mock.calls.filter(([kind]) => kind === 'clip').map(([, o]) => o?.prefix)).toEqual(['2026-01-05T08#', '2026-01-05T09#']);
+    const writes = putMany.mock.calls.filter(([kind]) => kind === 'clip');
+    expect(writes.length).toBeGreaterThan(0);
+    const rows = writes.flatMap(([, r]) => r);
+    // Each row is one bucket part of one game's hour, written once per page at most.
+    for (const row of rows) {
+      const bucket = ClipBucket.parse(row.data);
+      expect(row.id).toBe(`${bucket.hour}#${bucket.gameId}#${String(bucket.part).padStart(3, '0')}`);
+      expect(bucket.clips.length).toBeLessThanOrEqual(CLIPS_PER_BUCKET);
+      expect(row.options?.ttlSeconds).toBe(3 * 86_400);
+    }
+    expect(rows.length).toBeLessThan(Number(result.metrics['clips_scanned']) / 5);
     // Clips seen before keep their first sighting and measure velocity from the last one.
-    const after = (await h.store.list('clip')).map((i) => ClipRecord.parse(i.data));
-    const seenAgain = after.filter((c) => before.has(`${c.createdAt.slice(0, 13)}#${c.id}`) && c.lastSeenAt === new Date(h.clock.now).toISOString());
+    const after = await clipsOf();
+    const seenAgain = [...after.values()].filter((c) => before.has(c.id) && c.lastSeenAt === new Date(h.clock.now).toISOString());
     expect(seenAgain.length).toBeGreaterThan(0);
     for (const c of seenAgain) {
-      const prev = before.get(`${c.createdAt.slice(0, 13)}#${c.id}`);
+      const prev = before.get(c.id);
       expect(c.firstSeenAt).toBe(prev?.firstSeenAt);
       expect(c.velocityPerMinute).toBe(Math.round((Math.max(0, c.views - (prev?.views ?? 0)) / 5) * 100) / 100);
     }
+    // Nothing seen before was lost.
+    for (const id of before.keys()) expect(after.has(id)).toBe(true);
   });
 });

@@ -5,7 +5,7 @@
 import * as z from 'zod';
 import type { RunOutcome, WorkerContext, WorkerDefinition } from '../../kit/define-worker.js';
 import { DAY_MS, dayKey, hourKey, HOUR_MS } from './common.js';
-import { ClipRecord } from './clip-radar.js';
+import { clipsOfItems } from './clip-buckets.js';
 
 export const HourItem = z.object({ hour: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}$/) });
 export type HourItem = z.infer<typeof HourItem>;
@@ -32,11 +32,7 @@ export function planRecap(ctx: Ctx): Promise<HourItem[]> {
 }
 
 async function recapHour(ctx: Ctx, hour: string): Promise<HourRecap | undefined> {
-  const clips = (await ctx.store.list('clip', { prefix: `${hour}#` })).flatMap((i) => {
-    const c = ClipRecord.safeParse(i.data);
-    if (!c.success) ctx.warn(`unreadable clip ${i.id}`);
-    return c.success ? [c.data] : [];
-  });
+  const clips = clipsOfItems(await ctx.store.list('clip', { prefix: `${hour}#` }), (m) => ctx.warn(m));
   const byGame: Record<string, number> = {};
   for (const c of clips) byGame[c.gameId] = (byGame[c.gameId] ?? 0) + 1;
   const recap = ctx.validate(

@@ -3,29 +3,18 @@
  * by view velocity: the views gained since the previous poll per minute (for a clip seen for the
  * first time, its views per minute since creation).
  *
- * Clips are stored under `clip` / `<created hour>#<clip id>` so the recap can read one hour at a time.
+ * Clips are kept in buckets per game and hour of creation (clip-buckets.ts): a poll reads the
+ * buckets of the hours it covers once, and writes the buckets each page changed.
  */
 import * as z from 'zod';
 import { numberEnv } from '../../kit/config.js';
 import type { RunOutcome, WorkerContext, WorkerDefinition } from '../../kit/define-worker.js';
+import { ClipBuckets } from './clip-buckets.js';
+import { ClipRecord } from './clip-record.js';
 import { DAY_MS, HelixPage, hourKey, HOUR_MS, MINUTE_MS, round2, topGames, TwitchClient } from './common.js';
 
-export const ClipRecord = z.object({
-  id: z.string().min(1),
-  gameId: z.string().min(1),
-  title: z.string(),
-  broadcaster: z.string(),
-  createdAt: z.iso.datetime(),
-  views: z.number().int().nonnegative(),
-  firstSeenAt: z.iso.datetime(),
-  lastSeenAt: z.iso.datetime(),
-  velocityPerMinute: z.number().nonnegative(),
-  viral: z.boolean(),
-  viralAt: z.iso.datetime().optional(),
-});
-export type ClipRecord = z.infer<typeof ClipRecord>;
+export { ClipRecord };
 
-export const clipKey = (createdAtMs: number, id: string): string => `${hourKey(createdAtMs)}#${id}`;
 export const LAST_POLL_ID = 'clip_radar:last_poll';
 export const CLIP_TTL_SECONDS = 3 * 86_400;
 /** Clips created within this window are re-polled so their velocity can be measured. */
@@ -58,6 +47,13 @@ export async function runClipRadar(ctx: Ctx): Promise<RunOutcome> {
   const fromMs = Math.max(started - DAY_MS, Math.min(lastPollMs ?? started, started - TRACKING_WINDOW_MS));
   const twitch = await TwitchClient.create(ctx);
   const games = await topGames(twitch, gameCount);
+  // The clips listed were created since `fromMs`: the buckets of those hours hold their previous
+  // polls. An hour outside them (a clip the upstream lists out of range) is read when first met.
+  const buckets = new ClipBuckets((m) => ctx.warn(m));
+  const loadHour = async (hour: string): Promise<void> => buckets.load(hour, await ctx.store.list('clip', { prefix: `${hour}#` }));
+  const hours: string[] = [];
+  for (let h = Math.floor(fromMs / HOUR_MS) * HOUR_MS; h <= started; h += HOUR_MS) hours.push(hourKey(h));
+  await Promise.all(hours.map(loadHour));
   let scanned = 0;
   let viralDetected = 0;
   const loop = await ctx.forEachItem(
@@ -70,24 +66,19 @@ export async function runClipRadar(ctx: Ctx): Promise<RunOutcome> {
           ctx.invalid(`clips of ${game.name}`, 'unexpected body');
           return;
         }
-        // One read of the page's previous records and one batched write, instead of a request per clip.
-        const clips = parsed.data.data.map((raw) => {
-          const c = UpstreamClip.safeParse(raw);
-          const createdAtMs = c.success ? Date.parse(c.data.created_at) : Number.NaN;
-          return c.success && !Number.isNaN(createdAtMs) ? { raw, clip: c.data, createdAtMs, key: clipKey(createdAtMs, c.data.id) } : { raw };
-        });
-        const stored = await ctx.store.getMany('clip', clips.flatMap((c) => (c.key === undefined ? [] : [c.key])));
-        /** Records of this page by key: a clip listed twice sees its first listing, as if written in between. */
-        const written = new Map<string, ClipRecord>();
-        for (const entry of clips) {
+        for (const raw of parsed.data.data) {
           scanned++;
-          if (entry.key === undefined) {
-            ctx.validate(entry.raw, `clip of ${game.name}`);
+          const upstream = UpstreamClip.safeParse(raw);
+          const createdAtMs = upstream.success ? Date.parse(upstream.data.created_at) : Number.NaN;
+          if (!upstream.success || Number.isNaN(createdAtMs)) {
+            ctx.validate(raw, `clip of ${game.name}`);
             continue;
           }
-          const { clip: c, createdAtMs, key } = entry;
-          const prevParsed = ClipRecord.safeParse(stored.get(key)?.data);
-          const prev = written.get(key) ?? (prevParsed.success ? prevParsed.data : undefined);
+          const c = upstream.data;
+          const hour = hourKey(createdAtMs);
+          if (!buckets.has(hour)) await loadHour(hour);
+          // A clip listed twice in one poll is measured the second time from the first.
+          const prev = buckets.get(c.id);
           const views = typeof c.view_count === 'number' ? c.view_count : Number.NaN;
           const verdict = Number.isFinite(views) ? assess(prev, views, createdAtMs, ctx.now(), threshold) : { velocity: Number.NaN, viral: false };
           const nowIso = new Date(ctx.now()).toISOString();
@@ -111,9 +102,10 @@ export async function runClipRadar(ctx: Ctx): Promise<RunOutcome> {
           );
           if (record === undefined) continue;
           if (becameViral) viralDetected++;
-          written.set(key, record);
+          buckets.set(hour, game.id, record);
         }
-        await ctx.store.putMany('clip', [...written].map(([id, data]) => ({ id, data, options: { ttlSeconds: CLIP_TTL_SECONDS } })));
+        // Each page's changes are written before the next page is asked for.
+        await ctx.store.putMany('clip', buckets.takeDirty().map(({ id, data }) => ({ id, data, options: { ttlSeconds: CLIP_TTL_SECONDS } })));
         after = parsed.data.pagination?.cursor;
         if (after === undefined || ctx.shouldStop()) return;
       }

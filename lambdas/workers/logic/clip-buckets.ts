@@ -1,0 +1,187 @@
+/**
+ * How clip_radar_worker keeps its clips: in buckets, one item per game and hour of creation
+ * (`clip` / `<created hour>#<game id>#<part>`), each holding up to `CLIPS_PER_BUCKET` clip records.
+ *
+ * A poll re-measures every clip created in the last hour, a few hundred of them. One item per clip
+ * cost a read and a write of every one of them each poll (in DynamoDB, one write unit per clip);
+ * a bucket is one read and one write for a game's hour, and the recap still reads an hour with one
+ * prefix query. A bucket that is full gets a next part; a clip stays in the part it was first put
+ * in. Parts are numbered from 0 and never reused, so an unreadable part is left as it is, not
+ * overwritten.
+ *
+ * Items written before buckets (one clip record per item, `<created hour>#<clip id>`) are still read
+ * as a clip's previous poll and by the recap, until their TTL removes them: `clipsOfItems` takes the
+ * newest record of a clip that appears in both.
+ *
+ * Pure: the worker reads and writes the items through its DataStore.
+ */
+import * as z from 'zod';
+import { ClipRecord } from './clip-record.js';
+
+/** Clip records per bucket part: ~450 bytes at most each, so a part stays far below DynamoDB's 400 KB item limit. */
+export const CLIPS_PER_BUCKET = 400;
+
+export const ClipBucket = z.object({
+  hour: z.string(),
+  gameId: z.string(),
+  part: z.number().int().nonnegative(),
+  clips: z.array(z.unknown()),
+});
+export type ClipBucket = z.infer<typeof ClipBucket>;
+
+export const bucketId = (hour: string, gameId: string, part: number): string => `${hour}#${gameId}#${String(part).padStart(3, '0')}`;
+
+/** What a bucket item's id says, or undefined for another id (e.g. a one-clip item of before). */
+function parseBucketId(id: string): { hour: string; gameId: string; part: number } | undefined {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2})#(.+)#(\d{3,})$/.exec(id);
+  return m === null ? undefined : { hour: m[1] as string, gameId: m[2] as string, part: Number(m[3]) };
+}
+
+/** One stored item of kind `clip`: its id and data. */
+export interface ClipItem {
+  readonly id: string;
+  readonly data: unknown;
+}
+
+interface Part {
+  readonly hour: string;
+  readonly gameId: string;
+  readonly part: number;
+  /** Clip records by clip id, in first-put order. */
+  readonly clips: Map<string, ClipRecord>;
+  /** Entries that did not read as clip records: written back unchanged. */
+  readonly unreadable: unknown[];
+}
+
+/**
+ * The clips of some hours, as read from their items, and what a poll changed. `get` gives a clip's
+ * record; `set` puts a new one (in its part, or the game's hour's last part with room); `takeDirty`
+ * gives the rows to write for every part changed since the last call.
+ */
+export class ClipBuckets {
+  private readonly parts = new Map<string, Part>();
+  /** Per `<hour>#<game>`: the highest part number seen or made (readable or not). */
+  private readonly lastPart = new Map<string, number>();
+  /** Per clip id: the id of its part. */
+  private readonly where = new Map<string, string>();
+  /** Per clip id: its record from a one-clip item of before, if any. */
+  private readonly legacy = new Map<string, ClipRecord>();
+  private readonly dirty = new Set<string>();
+  private readonly hours = new Set<string>();
+
+  /** `warn` hears of what could not be read. */
+  constructor(private readonly warn: (message: string) => void) {}
+
+  /** Whether the hour's items were loaded. */
+  has(hour: string): boolean {
+    return this.hours.has(hour);
+  }
+
+  /** Takes in all the items of an hour (`clip` items whose id starts with `<hour>#`). */
+  load(hour: string, items: readonly ClipItem[]): void {
+    this.hours.add(hour);
+    const warn = this.warn;
+    for (const item of items) {
+      const ref = parseBucketId(item.id);
+      if (ref === undefined) {
+        const one = ClipRecord.safeParse(item.data);
+        if (one.success) this.legacy.set(one.data.id, one.data);
+        else warn(`unreadable clip ${item.id}`);
+        continue;
+      }
+      const game = `${ref.hour}#${ref.gameId}`;
+      this.lastPart.set(game, Math.max(this.lastPart.get(game) ?? -1, ref.part));
+      const bucket = ClipBucket.safeParse(item.data);
+      if (!bucket.success) {
+        warn(`unreadable clip bucket ${item.id}: left as it is`);
+        continue;
+      }
+      const part: Part = { ...ref, clips: new Map(), unreadable: [] };
+      for (const entry of bucket.data.clips) {
+        const clip = ClipRecord.safeParse(entry);
+        if (clip.success) {
+          part.clips.set(clip.data.id, clip.data);
+          this.where.set(clip.data.id, item.id);
+        } else part.unreadable.push(entry);
+      }
+      if (part.unreadable.length > 0) warn(`${part.unreadable.length} unreadable clip(s) in ${item.id}: kept as they are`);
+      this.parts.set(item.id, part);
+    }
+  }
+
+  /** The clip's latest record: from its bucket, else from a one-clip item of before. */
+  get(clipId: string): ClipRecord | undefined {
+    const at = this.where.get(clipId);
+    return (at === undefined ? undefined : this.parts.get(at)?.clips.get(clipId)) ?? this.legacy.get(clipId);
+  }
+
+  /** Puts the clip's new record, created in `hour`, listed under `gameId`. */
+  set(hour: string, gameId: string, record: ClipRecord): void {
+    // A part of an hour not loaded could exist already: a new part 0 would overwrite it.
+    if (!this.hours.has(hour)) throw new Error(`the clips of ${hour} are not loaded`);
+    const at = this.where.get(record.id) ?? this.partWithRoom(hour, gameId);
+    const part = this.parts.get(at);
+    if (part === undefined) throw new Error(`clip bucket ${at} is not loaded`);
+    part.clips.set(record.id, record);
+    this.where.set(record.id, at);
+    this.dirty.add(at);
+  }
+
+  /** The rows to write for the parts changed since the last call (each part whole). */
+  takeDirty(): { id: string; data: ClipBucket }[] {
+    const rows = [...this.dirty].flatMap((id) => {
+      const p = this.parts.get(id);
+      return p === undefined ? [] : [{ id, data: { hour: p.hour, gameId: p.gameId, part: p.part, clips: [...p.clips.values(), ...p.unreadable] } }];
+    });
+    this.dirty.clear();
+    return rows;
+  }
+
+  private partWithRoom(hour: string, gameId: string): string {
+    const game = `${hour}#${gameId}`;
+    const last = this.lastPart.get(game);
+    if (last !== undefined) {
+      const id = bucketId(hour, gameId, last);
+      const part = this.parts.get(id);
+      if (part !== undefined && part.clips.size + part.unreadable.length < CLIPS_PER_BUCKET) return id;
+    }
+    const next = last === undefined ? 0 : last + 1;
+    const id = bucketId(hour, gameId, next);
+    this.parts.set(id, { hour, gameId, part: next, clips: new Map(), unreadable: [] });
+    this.lastPart.set(game, next);
+    return id;
+  }
+}
+
+/**
+ * Every clip record in these items (buckets and one-clip items of before), one per clip id: the one
+ * seen last (`lastSeenAt`) when a clip appears twice. `warn` hears of what could not be read.
+ */
+export function clipsOfItems(items: readonly ClipItem[], warn: (message: string) => void): ClipRecord[] {
+  const byId = new Map<string, ClipRecord>();
+  const keep = (clip: ClipRecord): void => {
+    const seen = byId.get(clip.id);
+    if (seen === undefined || Date.parse(clip.lastSeenAt) > Date.parse(seen.lastSeenAt)) byId.set(clip.id, clip);
+  };
+  for (const item of items) {
+    if (parseBucketId(item.id) === undefined) {
+      const one = ClipRecord.safeParse(item.data);
+      if (one.success) keep(one.data);
+      else warn(`unreadable clip ${item.id}`);
+      continue;
+    }
+    const bucket = ClipBucket.safeParse(item.data);
+    if (!bucket.success) {
+      warn(`unreadable clip bucket ${item.id}`);
+      continue;
+    }
+    let unreadable = 0;
+    for (const entry of bucket.data.clips) {
+      const clip = ClipRecord.safeParse(entry);
+      if (clip.success) keep(clip.data);
+      else unreadable++;
+    }
+    if (unreadable > 0) warn(`${unreadable} unreadable clip(s) in ${item.id}`);
+  }
+  return [...byId.values()];
+}
