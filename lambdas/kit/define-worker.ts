@@ -183,6 +183,9 @@ function parseInvocation(event: unknown, spec: WorkerSpec): { input: WorkerInvoc
   return { input, job };
 }
 
+/** The least real time between two memory samples taken by `shouldStop`, ms. */
+export const SHOULD_STOP_SAMPLE_MS = 10;
+
 /** Builds a handler from a definition and injected dependencies. Configuration is read once, here. */
 export function makeWorkerHandler<Out, Item>(definition: WorkerDefinition<Out, Item>, deps: WorkerDeps): WorkerHandler {
   const spec = workerById(definition.id);
@@ -213,6 +216,16 @@ export function makeWorkerHandler<Out, Item>(definition: WorkerDefinition<Out, I
     };
     const sampler = (deps.memorySampleMs ?? 100) > 0 ? setInterval(sampleMemory, deps.memorySampleMs ?? 100) : undefined;
     sampler?.unref();
+    // shouldStop runs once per item: reading the RSS (a /proc read) each time cost more than many
+    // items do. It samples at most every SHOULD_STOP_SAMPLE_MS of real time; the sampler and an
+    // explicit sampleMemory() still read it at once.
+    let lastSampledAt = Number.NEGATIVE_INFINITY;
+    const sampleMemoryAtMostOften = (): void => {
+      const t = performance.now();
+      if (t - lastSampledAt < SHOULD_STOP_SAMPLE_MS) return;
+      lastSampledAt = t;
+      sampleMemory();
+    };
     try {
       if (configError !== undefined) throw configError;
       const { input, job } = parseInvocation(event, spec);
@@ -223,7 +236,7 @@ export function makeWorkerHandler<Out, Item>(definition: WorkerDefinition<Out, I
       const initialRemainingMs = remainingMs();
       const stopMarginMs = Math.max(margin.minMs, margin.fraction * initialRemainingMs);
       const shouldStop = (): boolean => {
-        sampleMemory();
+        sampleMemoryAtMostOften();
         return remainingMs() < stopMarginMs;
       };
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { ConfigurationError, InvalidPayloadError, TransientUpstreamError } from '../../lib/domain/errors.js';
 import { InMemoryDataStore } from '../../lambdas/kit/data-store.js';
-import { makeWorkerHandler, type WorkerDefinition, type WorkerDeps } from '../../lambdas/kit/define-worker.js';
+import { makeWorkerHandler, SHOULD_STOP_SAMPLE_MS, type WorkerDefinition, type WorkerDeps } from '../../lambdas/kit/define-worker.js';
 import { InMemorySecretSource } from '../../lambdas/kit/secrets.js';
 import { PlanResult, WorkerResult } from '../../lambdas/shared/contracts.js';
 import { invocation, RecordingLogger } from '../workers/harness.js';
@@ -64,6 +64,37 @@ describe('defineWorker: measured facts', () => {
     expect(result).toMatchObject({ status: 'SUCCEEDED', attempts: 3, durationMs: 1234, peakMemoryMb: 180, memoryLimitMb: 256, recordsValid: 2, recordsInvalid: 2, outputValid: true, itemsOk: 1, itemsFailed: 0, stoppedEarly: false });
     expect(result.metrics).toEqual({ sessions_cleaned: 2, duration_ms: 1234 });
     expect(result.validationWarnings).toEqual(expect.arrayContaining([expect.stringContaining('r2'), expect.stringContaining('r3: broken'), 'unexpected metric "bogus" (not a score metric of coach_cleanup_worker)', 'missing metric "sessions_skipped"']));
+  });
+
+  it('reads the memory at most every SHOULD_STOP_SAMPLE_MS from shouldStop, and at once on sampleMemory()', async () => {
+    let reads = 0;
+    let rss = 100 * 1024 * 1024;
+    const d = deps({ memoryRss: () => (reads++, rss), env: { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256' } });
+    let readsInLoop = 0;
+    const handler = makeWorkerHandler(
+      worker((ctx) => {
+        const before = reads;
+        const startedAt = performance.now();
+        let calls = 0;
+        while (calls < 5_000) {
+          ctx.shouldStop();
+          calls++;
+        }
+        const elapsed = performance.now() - startedAt;
+        readsInLoop = reads - before;
+        // One read at the first call, then one per elapsed window at most.
+        expect(readsInLoop).toBeGreaterThanOrEqual(1);
+        expect(readsInLoop).toBeLessThanOrEqual(Math.floor(elapsed / SHOULD_STOP_SAMPLE_MS) + 1);
+        rss = 200 * 1024 * 1024;
+        ctx.sampleMemory();
+        rss = 110 * 1024 * 1024;
+        return Promise.resolve({ metrics: { sessions_cleaned: 0, sessions_skipped: 0 } });
+      }),
+      d,
+    );
+    const result = WorkerResult.parse(await handler(event()));
+    expect(readsInLoop).toBeLessThan(5_000);
+    expect(result.peakMemoryMb).toBe(200);
   });
 
   it('marks the output invalid when more than half of the records are', async () => {
