@@ -7,6 +7,14 @@
  *
  * `data` comes back as `unknown`: readers parse it with their own schema.
  *
+ * The DynamoDB adapter stores `data` as one JSON string attribute, `json`, not as a nested map:
+ * nothing queries or projects inside a worker's data, and a document of a few hundred records
+ * (a snapshot, a clip bucket) would otherwise be marshalled, sent and validated value by value on
+ * every read and write (in the Lambda's CPU, and locally in the embedded table's). A JSON string
+ * also takes any JSON document, where a map is bound to 32 levels of nesting. Items written before
+ * (`data` as a map) are still read. A `json` attribute that does not parse comes back as its raw
+ * string, which no reader's schema accepts: an unreadable record, not a failed run.
+ *
  * The batch operations (`getMany`, `putMany`, `deleteMany`) cost one request per 100 reads or 25
  * writes instead of one per item: workers that touch many records per run use them.
  */
@@ -158,7 +166,10 @@ export interface DynamoDataStoreProps {
 interface DataRow {
   pk: string;
   sk: string;
-  data: unknown;
+  /** `data` as JSON: what this adapter writes. */
+  json?: string;
+  /** `data` as a map: items written before `json`, still read. */
+  data?: unknown;
   updatedAtMs: number;
   expiresAt?: number;
 }
@@ -178,7 +189,7 @@ export class DynamoDataStore implements DataStore {
 
   private row(kind: DataKind, id: string, data: unknown, options: PutOptions | undefined): DataRow {
     const now = this.clock();
-    const row: DataRow = { pk: dataPk(kind), sk: id, data, updatedAtMs: now };
+    const row: DataRow = { pk: dataPk(kind), sk: id, json: JSON.stringify(data), updatedAtMs: now };
     if (options?.ttlSeconds !== undefined) row.expiresAt = Math.ceil((now + options.ttlSeconds * 1000) / 1000);
     return row;
   }
@@ -293,7 +304,7 @@ export class DynamoDataStore implements DataStore {
   private toItem(kind: DataKind, row: DataRow): StoredItem | undefined {
     const expiresAtMs = typeof row.expiresAt === 'number' ? row.expiresAt * 1000 : undefined;
     if (expiresAtMs !== undefined && expiresAtMs <= this.clock()) return undefined;
-    return { kind, id: row.sk, data: row.data, updatedAtMs: Number(row.updatedAtMs), ...(expiresAtMs !== undefined ? { expiresAtMs } : {}) };
+    return { kind, id: row.sk, data: typeof row.json === 'string' ? parseJson(row.json) : row.data, updatedAtMs: Number(row.updatedAtMs), ...(expiresAtMs !== undefined ? { expiresAtMs } : {}) };
   }
 
   /** DynamoDB throttling and 5xx become retryable; anything else propagates as it is. */
@@ -307,5 +318,14 @@ export class DynamoDataStore implements DataStore {
       }
       throw error;
     }
+  }
+}
+
+/** The JSON's value, or the string itself when it does not parse (no reader's schema accepts it). */
+function parseJson(json: string): unknown {
+  try {
+    return JSON.parse(json) as unknown;
+  } catch {
+    return json;
   }
 }

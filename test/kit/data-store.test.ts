@@ -1,4 +1,4 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import type { AddressInfo } from 'node:net';
@@ -178,5 +178,32 @@ describe('DynamoDataStore on dynalite', () => {
     const clock = { now: T0 };
     const document = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     await exerciseBatches(new DynamoDataStore({ client: document, tableName: 'orchestrator', clock: () => clock.now }), clock);
+  });
+
+  it('stores data as one JSON string attribute, still reads items of before (data as a map), and reads unparsable JSON as unreadable, not as an error', async () => {
+    const document = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    const store = new DynamoDataStore({ client: document, tableName: 'orchestrator', clock: () => T0 });
+    const doc = { videos: [{ id: 'v1', views: 12, tags: ['a', 'b'], nested: { deep: [1, 2.5, null, true] } }], note: 'é ✓' };
+    await store.put('snapshot', 'fmt-json-1', doc);
+    await store.putMany('snapshot', [{ id: 'fmt-json-2', data: doc }]);
+    for (const id of ['fmt-json-1', 'fmt-json-2']) {
+      const raw = await client.send(new GetItemCommand({ TableName: 'orchestrator', Key: { pk: { S: 'DATA#snapshot' }, sk: { S: id } } }));
+      expect(raw.Item?.['json']).toEqual({ S: JSON.stringify(doc) });
+      expect(raw.Item?.['data']).toBeUndefined();
+    }
+    expect((await store.get('snapshot', 'fmt-json-1'))?.data).toEqual(doc);
+    expect((await store.getMany('snapshot', ['fmt-json-2'])).get('fmt-json-2')?.data).toEqual(doc);
+    // An item of before: `data` as a map.
+    await client.send(new PutItemCommand({ TableName: 'orchestrator', Item: { pk: { S: 'DATA#snapshot' }, sk: { S: 'fmt-old' }, data: { M: { n: { N: '7' }, s: { S: 'x' } } }, updatedAtMs: { N: String(T0) } } }));
+    expect((await store.get('snapshot', 'fmt-old'))?.data).toEqual({ n: 7, s: 'x' });
+    // A damaged `json`: its raw string comes back.
+    await client.send(new PutItemCommand({ TableName: 'orchestrator', Item: { pk: { S: 'DATA#snapshot' }, sk: { S: 'fmt-broken' }, json: { S: '{"n": 1' }, updatedAtMs: { N: String(T0) } } }));
+    expect((await store.get('snapshot', 'fmt-broken'))?.data).toBe('{"n": 1');
+    expect((await store.list('snapshot', { prefix: 'fmt-' })).map((i) => [i.id, typeof i.data])).toEqual([
+      ['fmt-broken', 'string'],
+      ['fmt-json-1', 'object'],
+      ['fmt-json-2', 'object'],
+      ['fmt-old', 'object'],
+    ]);
   });
 });
