@@ -142,7 +142,7 @@ describe('clip_radar_worker and clip_radar_recap_worker', () => {
     expect(day.itemsOk).toBe(24);
   });
 
-  it('reads the buckets of the hours it covers once, writes the buckets each page changed, and measures from the previous poll', async () => {
+  it('reads the buckets of the hours it covers once, writes the buckets it changed in full batches, and measures from the previous poll', async () => {
     h.clock.now = Date.parse('2026-01-05T09:00:00Z');
     await h.run('clip_radar_worker', 'poll');
     const clipsOf = async () => new Map(clipsOfItems(await h.store.list('clip'), (m) => expect.fail(m)).map((c) => [c.id, c]));
@@ -158,10 +158,13 @@ describe('clip_radar_worker and clip_radar_recap_worker', () => {
     expect(getMany.mock.calls.filter(([kind]) => kind === 'clip')).toEqual([]);
     // The last hour reaches back into the previous clock hour: two prefix reads, one per hour.
     expect(list.mock.calls.filter(([kind]) => kind === 'clip').map(([, o]) => o?.prefix)).toEqual(['2026-01-05T08#', '2026-01-05T09#']);
-    const writes = putMany.mock.calls.filter(([kind]) => kind === 'clip');
+    const writes = putMany.mock.calls.filter(([kind]) => kind === 'clip').map(([, r]) => r).filter((r) => r.length > 0);
     expect(writes.length).toBeGreaterThan(0);
-    const rows = writes.flatMap(([, r]) => r);
-    // Each row is one bucket part of one game's hour, written once per page at most.
+    const rows = writes.flat();
+    // A full BatchWriteItem at a time, the rest at the end: every write but the last holds 25 parts or more.
+    for (const w of writes.slice(0, -1)) expect(w.length).toBeGreaterThanOrEqual(25);
+    expect(writes.length).toBeLessThanOrEqual(Math.ceil(rows.length / 25));
+    // Each row is one bucket part of one game's hour.
     for (const row of rows) {
       const bucket = ClipBucket.parse(row.data);
       expect(row.id).toBe(`${bucket.hour}#${bucket.gameId}#${String(bucket.part).padStart(3, '0')}`);

@@ -127,6 +127,11 @@ export class ClipBuckets {
     this.dirty.add(at);
   }
 
+  /** How many parts changed since the last `takeDirty`. */
+  get dirtyCount(): number {
+    return this.dirty.size;
+  }
+
   /** The rows to write for the parts changed since the last call (each part whole). */
   takeDirty(): { id: string; data: ClipBucket }[] {
     const rows = [...this.dirty].flatMap((id) => {

@@ -4,10 +4,11 @@
  * first time, its views per minute since creation).
  *
  * Clips are kept in buckets per game and hour of creation (clip-buckets.ts): a poll reads the
- * buckets of the hours it covers once, and writes the buckets each page changed.
+ * buckets of the hours it covers once, and writes each bucket it changed once.
  */
 import * as z from 'zod';
 import { numberEnv } from '../../kit/config.js';
+import { BATCH_WRITE_MAX } from '../../kit/data-store.js';
 import type { RunOutcome, WorkerContext, WorkerDefinition } from '../../kit/define-worker.js';
 import { ClipBuckets } from './clip-buckets.js';
 import { ClipRecord } from './clip-record.js';
@@ -54,6 +55,10 @@ export async function runClipRadar(ctx: Ctx): Promise<RunOutcome> {
   const hours: string[] = [];
   for (let h = Math.floor(fromMs / HOUR_MS) * HOUR_MS; h <= started; h += HOUR_MS) hours.push(hourKey(h));
   await Promise.all(hours.map(loadHour));
+  // The changed parts are written a full BatchWriteItem at a time, and the rest at the end of the
+  // poll. A poll that fails writes nothing more: the last-poll mark stays, and the next poll
+  // measures those clips again from what was written.
+  const flush = async (): Promise<void> => ctx.store.putMany('clip', buckets.takeDirty().map(({ id, data }) => ({ id, data, options: { ttlSeconds: CLIP_TTL_SECONDS } })));
   let scanned = 0;
   let viralDetected = 0;
   const loop = await ctx.forEachItem(
@@ -104,14 +109,14 @@ export async function runClipRadar(ctx: Ctx): Promise<RunOutcome> {
           if (becameViral) viralDetected++;
           buckets.set(hour, game.id, record);
         }
-        // Each page's changes are written before the next page is asked for.
-        await ctx.store.putMany('clip', buckets.takeDirty().map(({ id, data }) => ({ id, data, options: { ttlSeconds: CLIP_TTL_SECONDS } })));
+        if (buckets.dirtyCount >= BATCH_WRITE_MAX) await flush();
         after = parsed.data.pagination?.cursor;
         if (after === undefined || ctx.shouldStop()) return;
       }
     },
     (g) => g.name,
   );
+  await flush();
   // Only a complete poll moves the mark; a partial one is re-covered next time.
   if (!loop.stoppedEarly && loop.failed === 0) await ctx.store.put('state', LAST_POLL_ID, { at: new Date(started).toISOString() });
   const remaining = twitch.rateLimitRemainingPercent();
