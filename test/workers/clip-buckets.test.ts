@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketId, CLIPS_PER_BUCKET, ClipBucket, ClipBuckets, clipsOfItems } from '../../lambdas/workers/logic/clip-buckets.js';
+import { BUCKET_MAX_BYTES, bucketId, CLIPS_PER_BUCKET, ClipBucket, ClipBuckets, clipsOfItems } from '../../lambdas/workers/logic/clip-buckets.js';
 import type { ClipRecord } from '../../lambdas/workers/logic/clip-record.js';
 
 const HOUR = '2026-01-05T09';
@@ -45,6 +45,20 @@ describe('ClipBuckets', () => {
     expect(rows.map((r) => r.id).sort()).toEqual([bucketId(HOUR, 'g1', 0), bucketId(HOUR, 'g1', 1)]);
     expect(rows.find((r) => r.data.part === 1)?.data.clips).toEqual([clip('late')]);
     expect(rows.find((r) => r.data.part === 0)?.data.clips).toHaveLength(CLIPS_PER_BUCKET);
+  });
+
+  it('starts a next part before a part would outgrow BUCKET_MAX_BYTES, however few clips it holds', () => {
+    const b = new ClipBuckets(() => undefined);
+    b.load(HOUR, []);
+    const title = 'ü'.repeat(20_000); // 40 KB of UTF-8 each
+    for (let i = 0; i < 20; i++) b.set(HOUR, 'g1', clip(`big${i}`, { title }));
+    const rows = b.takeDirty();
+    expect(rows.length).toBeGreaterThan(2);
+    for (const row of rows) {
+      expect(Buffer.byteLength(JSON.stringify(row.data.clips), 'utf8')).toBeLessThanOrEqual(BUCKET_MAX_BYTES + 1_000);
+      expect(row.data.clips.length).toBeLessThan(CLIPS_PER_BUCKET);
+    }
+    expect(rows.flatMap((r) => r.data.clips).length).toBe(20);
   });
 
   it('never overwrites what it could not read: an unreadable part is skipped, unreadable entries are written back as they were', () => {

@@ -1,6 +1,7 @@
 /**
  * How clip_radar_worker keeps its clips: in buckets, one item per game and hour of creation
- * (`clip` / `<created hour>#<game id>#<part>`), each holding up to `CLIPS_PER_BUCKET` clip records.
+ * (`clip` / `<created hour>#<game id>#<part>`), each holding up to `CLIPS_PER_BUCKET` clip records
+ * and `BUCKET_MAX_BYTES` of them.
  *
  * A poll re-measures every clip created in the last hour, a few hundred of them. One item per clip
  * cost a read and a write of every one of them each poll (in DynamoDB, one write unit per clip);
@@ -18,8 +19,16 @@
 import * as z from 'zod';
 import { ClipRecord } from './clip-record.js';
 
-/** Clip records per bucket part: ~450 bytes at most each, so a part stays far below DynamoDB's 400 KB item limit. */
+/** Clip records per bucket part (a record is about 330 bytes of JSON). */
 export const CLIPS_PER_BUCKET = 400;
+/**
+ * Bytes of clip records per bucket part, well below DynamoDB's 400 KB item limit: long titles can
+ * make records several times their usual size, and a part that outgrew the limit could never be
+ * written again.
+ */
+export const BUCKET_MAX_BYTES = 300_000;
+
+const sizeOf = (entry: unknown): number => Buffer.byteLength(JSON.stringify(entry) ?? '', 'utf8');
 
 export const ClipBucket = z.object({
   hour: z.string(),
@@ -51,6 +60,8 @@ interface Part {
   readonly clips: Map<string, ClipRecord>;
   /** Entries that did not read as clip records: written back unchanged. */
   readonly unreadable: unknown[];
+  /** JSON bytes of its clips and unreadable entries. */
+  bytes: number;
 }
 
 /**
@@ -96,8 +107,9 @@ export class ClipBuckets {
         warn(`unreadable clip bucket ${item.id}: left as it is`);
         continue;
       }
-      const part: Part = { ...ref, clips: new Map(), unreadable: [] };
+      const part: Part = { ...ref, clips: new Map(), unreadable: [], bytes: 0 };
       for (const entry of bucket.data.clips) {
+        part.bytes += sizeOf(entry);
         const clip = ClipRecord.safeParse(entry);
         if (clip.success) {
           part.clips.set(clip.data.id, clip.data);
@@ -119,9 +131,12 @@ export class ClipBuckets {
   set(hour: string, gameId: string, record: ClipRecord): void {
     // A part of an hour not loaded could exist already: a new part 0 would overwrite it.
     if (!this.hours.has(hour)) throw new Error(`the clips of ${hour} are not loaded`);
-    const at = this.where.get(record.id) ?? this.partWithRoom(hour, gameId);
+    const size = sizeOf(record);
+    const at = this.where.get(record.id) ?? this.partWithRoom(hour, gameId, size);
     const part = this.parts.get(at);
     if (part === undefined) throw new Error(`clip bucket ${at} is not loaded`);
+    const before = part.clips.get(record.id);
+    part.bytes += size - (before === undefined ? 0 : sizeOf(before));
     part.clips.set(record.id, record);
     this.where.set(record.id, at);
     this.dirty.add(at);
@@ -142,17 +157,17 @@ export class ClipBuckets {
     return rows;
   }
 
-  private partWithRoom(hour: string, gameId: string): string {
+  private partWithRoom(hour: string, gameId: string, size: number): string {
     const game = `${hour}#${gameId}`;
     const last = this.lastPart.get(game);
     if (last !== undefined) {
       const id = bucketId(hour, gameId, last);
       const part = this.parts.get(id);
-      if (part !== undefined && part.clips.size + part.unreadable.length < CLIPS_PER_BUCKET) return id;
+      if (part !== undefined && part.clips.size + part.unreadable.length < CLIPS_PER_BUCKET && part.bytes + size <= BUCKET_MAX_BYTES) return id;
     }
     const next = last === undefined ? 0 : last + 1;
     const id = bucketId(hour, gameId, next);
-    this.parts.set(id, { hour, gameId, part: next, clips: new Map(), unreadable: [] });
+    this.parts.set(id, { hour, gameId, part: next, clips: new Map(), unreadable: [], bytes: 0 });
     this.lastPart.set(game, next);
     return id;
   }
