@@ -1,6 +1,5 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
-import { SlowFirstSequencer } from './test/support/slow-first-sequencer.js';
 
 export default defineConfig({
   test: {
@@ -17,8 +16,6 @@ export default defineConfig({
     // One test file per core. Vitest's default keeps a core free for its main process (one worker
     // on a 2-core machine), which only waits for the workers here: every test file is CPU-bound.
     maxWorkers: Math.max(2, availableParallelism()),
-    // Longest files first, also on a fresh clone (test/support/slow-first-sequencer.ts).
-    sequence: { sequencer: SlowFirstSequencer },
     reporters: ['default'],
     // The AWS SDK warns that releases after January 2027 need Node 22; the deployed Lambdas run Node 24.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
