@@ -106,7 +106,8 @@ export interface RecordOutcome {
  *     rules see this run in its window when the report's stream record arrives; a retry finds the
  *     key counted and adds nothing;
  *  2. the STATE write (circuit, freshness, last run, fenced lock release; an unlocked run's version
- *     race is re-planned): a retry finds `lastExecutionId` is this execution and plans no write;
+ *     race is re-planned, and an unlocked run that leaves its circuit as it is writes by order, not
+ *     version): a retry finds `lastExecutionId` is this execution and plans no write;
  *  3. the report, put once per slot: the commit point. Until it exists the slot is claimed but
  *     unreported, which the health sweep finds (lambdas/sweep) if the Record step gives up.
  * The state machine retries this step on every error (statemachines/worker-pipeline.ts).
@@ -132,6 +133,11 @@ export async function recordStep(deps: ProtocolDeps, ctx: CallContext, state: Pi
   let planned = plan.stateWrite;
   for (let attempt = 1; planned !== null; attempt++) {
     if ((await deps.store.updateWorkerState(worker.id, planned.write)) !== null) break;
+    if (planned.guard === 'order') {
+      // A run that ended later recorded first: its last-run facts stand, and ours are not lost.
+      planned = planned.otherwise ?? null;
+      continue;
+    }
     if ((planned.guard === 'version' || planned.guard === 'fence') && attempt < RECORD_VERSION_ATTEMPTS) {
       // Another write got in first: a sibling job's record (re-plan on the new state) or a newer
       // holder of our lock (the re-plan finds the fence stale and marks the report).

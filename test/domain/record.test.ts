@@ -236,6 +236,30 @@ describe('planRecord: the STATE write', () => {
     expect(applied(planRecord(input(state, null, 'generation_worker', 'generate')), undefined)).toMatchObject({ version: 1 });
   });
 
+  it('an unlocked success that leaves its circuit as it is writes by order, not by version: concurrent runs of one worker do not race', () => {
+    const raw = { version: 7, lastRunAtMs: NOW - 60_000, freshAtMs_generate: NOW - 60_000 };
+    const state: Partial<PipelineState> = { trigger: 'manual', gate: { ...RUN, fence: 0 }, work: result({ metrics: {} }) };
+    const plan = planRecord(input(state, raw, 'generation_worker', 'generate'));
+    expect(plan).toMatchObject({ stateWrite: { guard: 'order' }, lockReleased: true });
+    if (plan.kind !== 'report' || plan.stateWrite === null) throw new Error('expected a state write');
+    // Another run's write since the read (the version moved on) does not stop it, and it leaves the circuit alone.
+    const afterOther = applied(plan, { ...raw, version: 9, circuit_generate: circuitAttr({ ...CLOSED_CIRCUIT, consecutiveFailures: 1 }) });
+    expect(afterOther).toMatchObject({ version: 10, lastStatus: 'SUCCEEDED', lastRunAtMs: NOW, freshAt: { generate: NOW }, circuits: { generate: { consecutiveFailures: 1 } } });
+    // A run that ended later recorded first: its last-run facts stand...
+    expect(applied(plan, { ...raw, lastRunAtMs: NOW + 1_000, lastStatus: 'FAILED' })).toBeNull();
+    // ...and this run's freshness is still written when it is newer, and not when it is older.
+    const otherwise = plan.stateWrite.otherwise;
+    expect(otherwise?.guard).toBe('order');
+    const freshness = { ...plan, stateWrite: otherwise ?? null };
+    expect(applied(freshness, { ...raw, lastRunAtMs: NOW + 1_000, lastStatus: 'FAILED' })).toMatchObject({ lastStatus: 'FAILED', lastRunAtMs: NOW + 1_000, freshAt: { generate: NOW } });
+    expect(applied(freshness, { ...raw, lastRunAtMs: NOW + 1_000, freshAtMs_generate: NOW + 1_000 })).toBeNull();
+    // No item yet: it applies.
+    expect(applied(planRecord(input(state, null, 'generation_worker', 'generate')), undefined)).toMatchObject({ version: 1, lastStatus: 'SUCCEEDED' });
+    // A failure changes the circuit: it is written under the version, as before, and has no freshness to fall back to.
+    const failed = planRecord(input({ ...state, work: undefined, failure: { Error: 'QuotaExhaustedError', Cause: 'spent' } }, raw, 'generation_worker', 'generate'));
+    expect(failed).toMatchObject({ stateWrite: { guard: 'version' } });
+  });
+
   it('a retried Record whose effects were already applied writes no state again', () => {
     const raw = held({ [TRENDING.holder]: undefined, lastExecutionId: EXEC });
     expect(planRecord(input({ work: result() }, raw))).toMatchObject({ stateWrite: null, lockReleased: true });
