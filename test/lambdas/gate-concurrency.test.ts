@@ -5,7 +5,7 @@
  * harness with the conditions dropped (test/support/without-conditions.ts) and sees more than one
  * winner, so the harness can tell.
  */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -61,6 +61,8 @@ beforeEach(async () => {
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
+  // A new table is CREATING at first, in dynalite as in DynamoDB: wait until it is ACTIVE.
+  await waitUntilTableExists({ client: raw, maxWaitTime: 10, minDelay: 1, maxDelay: 1 }, { TableName: tableName });
   store = new DynamoStateStore(documentClient(raw), tableName);
   now = T0;
 });

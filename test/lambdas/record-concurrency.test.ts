@@ -5,7 +5,7 @@
  * not by version, so none of them loses its effects to the others (before, in a flood of 1,500
  * jobs, three records in four gave up after three lost version races).
  */
-import { CreateTableCommand, DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, QueryCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import dynalite from 'dynalite';
 import type { Server } from 'node:http';
@@ -46,6 +46,8 @@ beforeAll(async () => {
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
+  // A new table is CREATING at first, in dynalite as in DynamoDB: wait until it is ACTIVE.
+  await waitUntilTableExists({ client: raw, maxWaitTime: 10, minDelay: 1, maxDelay: 1 }, { TableName: TABLE });
 });
 
 afterAll(async () => {

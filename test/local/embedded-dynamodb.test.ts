@@ -7,6 +7,7 @@ import {
   PutItemCommand,
   TransactWriteItemsCommand,
   UpdateItemCommand,
+  waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -162,6 +163,8 @@ describe('emulated stream records', () => {
     await db.rawClient.send(
       new CreateTableCommand({ TableName: name, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }] }),
     );
+    // A new table is CREATING at first, in dynalite as in DynamoDB: a write right away can find no table.
+    await waitUntilTableExists({ client: db.rawClient, maxWaitTime: 10, minDelay: 1, maxDelay: 1 }, { TableName: name });
     await db.client.send(new PutItemCommand({ TableName: name, Item: { id: { S: '1' } } }));
     expect(db.stream.drain(name).map((r) => r.dynamodb.Keys)).toEqual([{ id: { S: '1' } }]);
   });
