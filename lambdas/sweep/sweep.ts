@@ -49,6 +49,7 @@ import {
   clearedFinding,
   endedWindow,
   healthSk,
+  readsLatestReport,
   sweep,
   unrecordedCandidates,
   unrecordedRunFinding,
@@ -286,7 +287,8 @@ export async function runSweep(deps: SweepDeps): Promise<SweepSummary> {
   }
 
   // 2. The other facts, each read on its own: a failure leaves that fact out.
-  const workerIds = deps.workers.map((w) => w.id);
+  // Only the latest reports the rules can find something in (readsLatestReport).
+  const workerIds = deps.workers.filter(readsLatestReport).map((w) => w.id);
   const queueEntries = Object.entries(deps.queueUrls);
   const pipelineEntries = Object.entries(deps.pipelineArns).flatMap(([key, arn]) => {
     const parts = splitPipelineKey(key);

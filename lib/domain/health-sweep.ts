@@ -108,7 +108,7 @@ export interface SweepFacts {
   readonly nowMs: number;
   readonly workers: readonly WorkerSpec[];
   readonly states: Readonly<Record<string, WorkerStateItem | undefined>>;
-  /** Each worker's latest report. */
+  /** The latest report of each worker whose report the rules read (`readsLatestReport`). */
   readonly latestReports: Readonly<Record<string, WorkerScoreReport | undefined>>;
   /** ApproximateNumberOfMessages of each on-demand worker's queue. */
   readonly queueDepths: Readonly<Record<string, number>>;
@@ -120,6 +120,21 @@ export interface SweepFacts {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** The report metrics the sweep's rules read: API_QUOTA_LOW and RESOURCE_EXHAUSTION. */
+export const QUOTA_METRIC = 'quota_remaining_percent';
+export const MEMORY_METRIC = 'memory_percent';
+
+/**
+ * Whether the sweep's rules can find anything in the worker's latest report: it runs as a
+ * sub-pipeline (INTEL_CYCLE_FAILED), or it declares a metric the rules read. A report carries only
+ * the score metrics its worker declares in the registry (the worker kit drops the others), so the
+ * sweep reads no other worker's latest report: from the registry, one Query per sweep instead of one
+ * per worker.
+ */
+export function readsLatestReport(worker: Pick<WorkerSpec, 'executionModel' | 'scoreMetrics'>): boolean {
+  return worker.executionModel === 'sub-pipeline' || worker.scoreMetrics.includes(QUOTA_METRIC) || worker.scoreMetrics.includes(MEMORY_METRIC);
+}
 
 function finding(kind: HealthKind, worker: string, job: string | null, nowMs: number, rest: Pick<HealthFinding, 'detail' | 'observed' | 'threshold'> & Partial<HealthFinding>): HealthFinding {
   const anomaly = HEALTH_ANOMALY[kind];
@@ -289,11 +304,11 @@ export function levelFindings(facts: SweepFacts): HealthFinding[] {
       );
     }
     const report = facts.latestReports[worker.id];
-    const quota = facts.quotaRemainingPercent?.[worker.id] ?? numericMetric(report, 'quota_remaining_percent');
+    const quota = facts.quotaRemainingPercent?.[worker.id] ?? numericMetric(report, QUOTA_METRIC);
     if (quota !== null && quota < THRESHOLDS.quotaRemainingPercentMin) {
       out.push(finding('API_QUOTA_LOW', worker.id, null, nowMs, { detail: `${worker.id}: ${quota}% of the API quota left`, observed: quota, threshold: THRESHOLDS.quotaRemainingPercentMin }));
     }
-    const memory = facts.memoryPercent?.[worker.id] ?? numericMetric(report, 'memory_percent');
+    const memory = facts.memoryPercent?.[worker.id] ?? numericMetric(report, MEMORY_METRIC);
     if (memory !== null && memory > THRESHOLDS.memoryPercentMax) {
       out.push(finding('RESOURCE_EXHAUSTION', worker.id, report?.jobId ?? null, nowMs, { detail: `${worker.id} peaked at ${memory}% of its memory`, observed: memory, threshold: THRESHOLDS.memoryPercentMax }));
     }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ENDED_LOOKBACK_MINUTES, ENDED_START_SLACK_SECONDS, endedWindow, healthSk, lastDueSlotMs, levelFindings, missedRuns, stuckExecutions, sweep, type SweepFacts } from '../../lib/domain/health-sweep.js';
+import { ENDED_LOOKBACK_MINUTES, ENDED_START_SLACK_SECONDS, endedWindow, healthSk, lastDueSlotMs, levelFindings, MEMORY_METRIC, missedRuns, QUOTA_METRIC, readsLatestReport, stuckExecutions, sweep, type SweepFacts } from '../../lib/domain/health-sweep.js';
 import { CRASH_ERROR_NAMES, isCrashError } from '../../lib/domain/errors.js';
 import { slotAttr } from '../../lib/domain/lock.js';
 import { parseWorkerState, type WorkerStateItem } from '../../lib/domain/worker-state.js';
-import { jobOf, workerById } from '../../lib/registry/index.js';
+import { jobOf, workerById, WORKERS } from '../../lib/registry/index.js';
 
 const youtube = workerById('youtube_worker');
 const at = (iso: string) => Date.parse(iso);
@@ -99,5 +99,15 @@ describe('the look-back window of ended (TIMED_OUT, ABORTED) executions', () => 
     expect(isCrashError('States.Timeout')).toBe(true);
     expect(isCrashError('States.Aborted')).toBe(true);
     expect(isCrashError('States.TaskFailed')).toBe(false);
+  });
+});
+
+describe('readsLatestReport', () => {
+  it('reads the sub-pipeline and any worker declaring a quota or memory metric; in the registry today, only the intel cycle', () => {
+    expect(WORKERS.filter(readsLatestReport).map((w) => w.id)).toEqual(['intel_orchestrator']);
+    const cleanup = workerById('coach_cleanup_worker');
+    expect(readsLatestReport(cleanup)).toBe(false);
+    expect(readsLatestReport({ ...cleanup, scoreMetrics: [...cleanup.scoreMetrics, QUOTA_METRIC] })).toBe(true);
+    expect(readsLatestReport({ ...cleanup, scoreMetrics: [...cleanup.scoreMetrics, MEMORY_METRIC] })).toBe(true);
   });
 });

@@ -163,6 +163,19 @@ describe('health sweep', () => {
     expect(parseWorkerState(store.workerItem('youtube_worker') ?? {}).locks['trending']).toMatchObject({ holder: 'arn:other', fence: 8 });
   });
 
+  it('reads the latest report only of the workers whose report its rules can read (a sub-pipeline, or a declared quota or memory metric)', async () => {
+    const asked: string[] = [];
+    const memoryHungry = { ...workerById('coach_cleanup_worker'), scoreMetrics: [...workerById('coach_cleanup_worker').scoreMetrics, 'memory_percent'] };
+    const reports: ReportReader = {
+      latestReport: async (id) => {
+        asked.push(id);
+        return undefined;
+      },
+    };
+    await runSweep({ ...deps, reports, workers: [...deps.workers, workerById('intel_orchestrator'), memoryHungry] });
+    expect(asked.sort()).toEqual(['coach_cleanup_worker', 'intel_orchestrator']);
+  });
+
   it('finds a queue 1500 deep: QUEUE_OVERFLOW', async () => {
     queues.depths.set(QUEUE_URL, 1500);
     const summary = await runSweep(deps);
