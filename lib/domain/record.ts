@@ -315,7 +315,7 @@ function buildReport(input: RecordInput, outcome: Outcome, lockFence: number | n
 // ---------------------------------------------------------------------------------------------
 // Plan
 
-function runEffects(input: RecordInput, status: RunStatus): { scalars: Record<string, AttrValue>; circuit: ReturnType<typeof circuitAttr>; circuitChanged: boolean; success: boolean } {
+function runEffects(input: RecordInput, status: RunStatus): { scalars: Record<string, AttrValue>; circuit: ReturnType<typeof circuitAttr>; circuitChanged: boolean } {
   const success = status === 'SUCCEEDED' || status === 'PARTIAL';
   const before = circuitOf(input.current, input.job.id);
   // recordOutcome returns the circuit it was given when the outcome changes nothing.
@@ -327,7 +327,7 @@ function runEffects(input: RecordInput, status: RunStatus): { scalars: Record<st
     [STATE_ATTRS.lastExecutionId]: input.executionId,
   };
   if (success) scalars[freshAtAttrOf(input.job.id)] = input.nowMs;
-  return { scalars, circuit: circuitAttr(after), circuitChanged: after !== before, success };
+  return { scalars, circuit: circuitAttr(after), circuitChanged: after !== before };
 }
 
 /**
@@ -338,12 +338,14 @@ function runEffects(input: RecordInput, status: RunStatus): { scalars: Record<st
  * queue of on-demand jobs) otherwise raced on the version: in a flood of 1,500 jobs three of four
  * records lost that race three times and left their effects unapplied.
  */
-function orderedRunWrite(scalars: Readonly<Record<string, AttrValue>>, input: RecordInput, success: boolean): PlannedStateWrite {
-  const lastRun = STATE_ATTRS.lastRunAtMs;
+function orderedRunWrite(scalars: Readonly<Record<string, AttrValue>>, input: RecordInput): PlannedStateWrite {
   const fresh = freshAtAttrOf(input.job.id);
   const notBefore = (attr: string): Condition => or({ op: 'notExists', attr }, { op: 'le', attr, value: input.nowMs });
-  const freshness: PlannedStateWrite = { write: withVersionBump({ condition: notBefore(fresh), set: { [fresh]: input.nowMs }, add: {}, remove: [] }), guard: 'order' };
-  return { write: withVersionBump({ condition: notBefore(lastRun), set: { ...scalars }, add: {}, remove: [] }), guard: 'order', ...(success ? { otherwise: freshness } : {}) };
+  const write = withVersionBump({ condition: notBefore(STATE_ATTRS.lastRunAtMs), set: scalars, add: {}, remove: [] });
+  // A run that failed carries no freshness: nothing else to write when a later run recorded first.
+  const freshAt = scalars[fresh];
+  if (freshAt === undefined) return { write, guard: 'order' };
+  return { write, guard: 'order', otherwise: { write: withVersionBump({ condition: notBefore(fresh), set: { [fresh]: freshAt }, add: {}, remove: [] }), guard: 'order' } };
 }
 
 /** Plans the Record step. Throws InvalidPayloadError when the state cannot be recorded. */
@@ -358,7 +360,7 @@ export function planRecord(input: RecordInput): RecordPlan {
   let lockReleased = true;
 
   if (gate?.decision === 'RUN' && current?.lastExecutionId !== executionId) {
-    const { scalars, circuit, circuitChanged, success } = runEffects(input, outcome.status);
+    const { scalars, circuit, circuitChanged } = runEffects(input, outcome.status);
     if (fence !== null) {
       const lock = lockOf(current, input.job.id);
       if (lock.holder === executionId && lock.fence === fence) {
@@ -371,7 +373,7 @@ export function planRecord(input: RecordInput): RecordPlan {
         lockReleased = false;
       }
     } else if (!circuitChanged) {
-      stateWrite = orderedRunWrite(scalars, input, success);
+      stateWrite = orderedRunWrite(scalars, input);
     } else {
       stateWrite = { write: withVersionBump({ condition: versionCondition(current), set: { ...scalars, [circuitAttrOf(input.job.id)]: circuit }, add: {}, remove: [] }), guard: 'version' };
     }

@@ -1,64 +1,36 @@
 /**
  * Concurrent records of one worker: 20 on-demand generation runs end within seconds of each other
  * and record at once, each through the real Record step (recordStep) on the real adapter
- * (DynamoStateStore) against the embedded DynamoDB. A success on a closed circuit writes by order,
+ * (DynamoStateStore), on the orchestrator table as its construct declares it in the embedded
+ * DynamoDB (test/support/table-fixture.ts). A success on a closed circuit writes by order,
  * not by version, so none of them loses its effects to the others (before, in a flood of 1,500
  * jobs, three records in four gave up after three lost version races).
  */
-import { CreateTableCommand, DynamoDBClient, QueryCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import dynalite from 'dynalite';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentClient, DynamoStateStore } from '../../lambdas/adapters/dynamo-state-store.js';
+import { DynamoStateStore } from '../../lambdas/adapters/dynamo-state-store.js';
 import { recordStep } from '../../lambdas/protocol/steps.js';
 import type { PipelineState } from '../../lambdas/shared/contracts.js';
 import { STATE_CONTENDED_RECOMMENDATION } from '../../lib/domain/record.js';
+import { startTableFixture, type TableFixture } from '../support/table-fixture.js';
 import { workerResult } from '../support/worker-result.js';
 
 const T0 = Date.parse('2026-03-02T04:00:00.000Z');
 const RUNS = 20;
-const TABLE = 'record-race';
 
-let server: Server;
-let raw: DynamoDBClient;
-
+let fixture: TableFixture;
 beforeAll(async () => {
-  server = dynalite({ createTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  raw = new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
-  await raw.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  // A new table is CREATING at first, in dynalite as in DynamoDB: wait until it is ACTIVE.
-  await waitUntilTableExists({ client: raw, maxWaitTime: 10, minDelay: 1, maxDelay: 1 }, { TableName: TABLE });
+  fixture = await startTableFixture(() => T0);
 });
-
 afterAll(async () => {
-  raw.destroy();
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await fixture.close();
 });
 
 describe(`${RUNS} simultaneous records of one worker's on-demand runs`, () => {
   it('all apply their effects: every report stored with no contention, the state holds the last run and the newest freshness', async () => {
-    const store = new DynamoStateStore(documentClient(raw), TABLE);
+    const table = await fixture.newTable('record-race-');
+    const store = new DynamoStateStore(fixture.doc, table);
     const state = (i: number): PipelineState => ({
       worker: 'generation_worker',
       job: 'generate',
@@ -74,7 +46,7 @@ describe(`${RUNS} simultaneous records of one worker's on-demand runs`, () => {
     );
     expect(outcomes.every((o) => o.reportStored && o.result.status === 'SUCCEEDED')).toBe(true);
 
-    const reports = (await raw.send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :r)', ExpressionAttributeValues: { ':pk': { S: 'WORKER#generation_worker' }, ':r': { S: 'REPORT#' } } }))).Items ?? [];
+    const reports = (await fixture.raw.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :r)', ExpressionAttributeValues: { ':pk': { S: 'WORKER#generation_worker' }, ':r': { S: 'REPORT#' } } }))).Items ?? [];
     expect(reports).toHaveLength(RUNS);
     expect(reports.map((r) => unmarshall(r)['recommendations'] as string[]).filter((recs) => recs.includes(STATE_CONTENDED_RECOMMENDATION))).toEqual([]);
 

@@ -40,8 +40,14 @@ export type ClipBucket = z.infer<typeof ClipBucket>;
 
 export const bucketId = (hour: string, gameId: string, part: number): string => `${hour}#${gameId}#${String(part).padStart(3, '0')}`;
 
+interface BucketRef {
+  readonly hour: string;
+  readonly gameId: string;
+  readonly part: number;
+}
+
 /** What a bucket item's id says, or undefined for another id (e.g. a one-clip item of before). */
-function parseBucketId(id: string): { hour: string; gameId: string; part: number } | undefined {
+function parseBucketId(id: string): BucketRef | undefined {
   const m = /^(\d{4}-\d{2}-\d{2}T\d{2})#(.+)#(\d{3,})$/.exec(id);
   return m === null ? undefined : { hour: m[1] as string, gameId: m[2] as string, part: Number(m[3]) };
 }
@@ -50,6 +56,30 @@ function parseBucketId(id: string): { hour: string; gameId: string; part: number
 export interface ClipItem {
   readonly id: string;
   readonly data: unknown;
+}
+
+/** A `clip` item as read: a one-clip item of before, a bucket (its readable clips and the rest), or neither. */
+type ReadItem =
+  | { readonly kind: 'clip'; readonly clip: ClipRecord }
+  | { readonly kind: 'bucket'; readonly ref: BucketRef; readonly clips: ClipRecord[]; readonly unreadable: unknown[] }
+  | { readonly kind: 'unreadable'; readonly ref: BucketRef | undefined };
+
+function readClipItem(item: ClipItem): ReadItem {
+  const ref = parseBucketId(item.id);
+  if (ref === undefined) {
+    const one = ClipRecord.safeParse(item.data);
+    return one.success ? { kind: 'clip', clip: one.data } : { kind: 'unreadable', ref };
+  }
+  const bucket = ClipBucket.safeParse(item.data);
+  if (!bucket.success) return { kind: 'unreadable', ref };
+  const clips: ClipRecord[] = [];
+  const unreadable: unknown[] = [];
+  for (const entry of bucket.data.clips) {
+    const clip = ClipRecord.safeParse(entry);
+    if (clip.success) clips.push(clip.data);
+    else unreadable.push(entry);
+  }
+  return { kind: 'bucket', ref, clips, unreadable };
 }
 
 interface Part {
@@ -91,32 +121,28 @@ export class ClipBuckets {
   /** Takes in all the items of an hour (`clip` items whose id starts with `<hour>#`). */
   load(hour: string, items: readonly ClipItem[]): void {
     this.hours.add(hour);
-    const warn = this.warn;
     for (const item of items) {
-      const ref = parseBucketId(item.id);
-      if (ref === undefined) {
-        const one = ClipRecord.safeParse(item.data);
-        if (one.success) this.legacy.set(one.data.id, one.data);
-        else warn(`unreadable clip ${item.id}`);
+      const read = readClipItem(item);
+      if (read.kind === 'clip') {
+        this.legacy.set(read.clip.id, read.clip);
         continue;
       }
+      const { ref } = read;
+      if (ref === undefined) {
+        this.warn(`unreadable clip ${item.id}`);
+        continue;
+      }
+      // Unreadable parts count too: a new part never takes their number.
       const game = `${ref.hour}#${ref.gameId}`;
       this.lastPart.set(game, Math.max(this.lastPart.get(game) ?? -1, ref.part));
-      const bucket = ClipBucket.safeParse(item.data);
-      if (!bucket.success) {
-        warn(`unreadable clip bucket ${item.id}: left as it is`);
+      if (read.kind === 'unreadable') {
+        this.warn(`unreadable clip bucket ${item.id}: left as it is`);
         continue;
       }
-      const part: Part = { ...ref, clips: new Map(), unreadable: [], bytes: 0 };
-      for (const entry of bucket.data.clips) {
-        part.bytes += sizeOf(entry);
-        const clip = ClipRecord.safeParse(entry);
-        if (clip.success) {
-          part.clips.set(clip.data.id, clip.data);
-          this.where.set(clip.data.id, item.id);
-        } else part.unreadable.push(entry);
-      }
-      if (part.unreadable.length > 0) warn(`${part.unreadable.length} unreadable clip(s) in ${item.id}: kept as they are`);
+      const part: Part = { ...ref, clips: new Map(read.clips.map((c) => [c.id, c])), unreadable: read.unreadable, bytes: 0 };
+      for (const entry of [...read.clips, ...read.unreadable]) part.bytes += sizeOf(entry);
+      for (const clip of read.clips) this.where.set(clip.id, item.id);
+      if (part.unreadable.length > 0) this.warn(`${part.unreadable.length} unreadable clip(s) in ${item.id}: kept as they are`);
       this.parts.set(item.id, part);
     }
   }
@@ -184,24 +210,13 @@ export function clipsOfItems(items: readonly ClipItem[], warn: (message: string)
     if (seen === undefined || Date.parse(clip.lastSeenAt) > Date.parse(seen.lastSeenAt)) byId.set(clip.id, clip);
   };
   for (const item of items) {
-    if (parseBucketId(item.id) === undefined) {
-      const one = ClipRecord.safeParse(item.data);
-      if (one.success) keep(one.data);
-      else warn(`unreadable clip ${item.id}`);
-      continue;
+    const read = readClipItem(item);
+    if (read.kind === 'clip') keep(read.clip);
+    else if (read.kind === 'unreadable') warn(read.ref === undefined ? `unreadable clip ${item.id}` : `unreadable clip bucket ${item.id}`);
+    else {
+      read.clips.forEach(keep);
+      if (read.unreadable.length > 0) warn(`${read.unreadable.length} unreadable clip(s) in ${item.id}`);
     }
-    const bucket = ClipBucket.safeParse(item.data);
-    if (!bucket.success) {
-      warn(`unreadable clip bucket ${item.id}`);
-      continue;
-    }
-    let unreadable = 0;
-    for (const entry of bucket.data.clips) {
-      const clip = ClipRecord.safeParse(entry);
-      if (clip.success) keep(clip.data);
-      else unreadable++;
-    }
-    if (unreadable > 0) warn(`${unreadable} unreadable clip(s) in ${item.id}`);
   }
   return [...byId.values()];
 }
