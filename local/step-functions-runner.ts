@@ -149,9 +149,18 @@ export interface LocalRunnerOptions {
    * How many ended executions of each state machine stay describable and listed (the newest);
    * older ones are forgotten, as a long local run would otherwise keep every execution it ran,
    * with its input, output and event log. A forgotten STANDARD execution's name stays reserved
-   * (ExecutionAlreadyExists), as in AWS. @default 100
+   * (ExecutionAlreadyExists), as in AWS, when its starter gave it; a generated name (a random
+   * UUID) is not kept once its execution is forgotten. @default 100
    */
   readonly endedExecutionsKept?: number;
+  /**
+   * How many ended executions keep their event log (`history`): the newest of all state machines
+   * together. An older one is still listed and described (within `endedExecutionsKept`), but its
+   * `history` throws ExecutionHistoryNotKept: an event log is tens of KB (hundreds for the intel
+   * pipelines), which a long local run would otherwise keep for 100 executions of every machine.
+   * @default 20
+   */
+  readonly historiesKept?: number;
 }
 
 export interface StartOptions {
@@ -213,11 +222,17 @@ export class StateMachineDoesNotExist extends Error {
 export class InvalidName extends Error {
   override readonly name = 'InvalidName';
 }
+/** `history` of an ended execution whose event log is no longer kept (LocalRunnerOptions.historiesKept). */
+export class ExecutionHistoryNotKept extends Error {
+  override readonly name = 'ExecutionHistoryNotKept';
+}
 
 interface ExecutionRecord extends LocalExecution {
   status: ExecutionStatus;
-  stopDate?: Date;
-  outcome?: ExecutionOutcome;
+  /** Whether the starter named it (a generated name is not reserved once it is forgotten). */
+  readonly named: boolean;
+  /** Set as it ends: what the runner keeps of it from then on. */
+  ended?: EndedRecord;
   readonly events: ExecutionEvent[];
   readonly abort: () => void;
   /** Resolves when the execution is asked to stop (a held wait gives up then). */
@@ -229,6 +244,31 @@ interface ExecutionRecord extends LocalExecution {
   /** Per Wait state name: how many times the execution entered it. */
   readonly waitVisits: Map<string, number>;
 }
+
+/**
+ * An ended execution as the runner keeps it: what ListExecutions and DescribeExecution give (its
+ * input and output as JSON text) and, while it is among the newest, its event log. Nothing of the
+ * run itself (the library's execution, the task handlers, the result promise) stays reachable.
+ */
+interface EndedRecord {
+  readonly executionArn: string;
+  readonly name: string;
+  readonly named: boolean;
+  readonly stateMachineArn: string;
+  readonly stateMachineLogicalId: string;
+  readonly status: Exclude<ExecutionStatus, 'RUNNING'>;
+  readonly startDate: Date;
+  readonly stopDate: Date;
+  readonly input: string;
+  readonly output?: string;
+  readonly error?: string;
+  readonly cause?: string;
+  /** The execution's event log (the array the library still delivers into); undefined once dropped. */
+  events: ExecutionEvent[] | undefined;
+}
+
+/** A kept execution: running, or ended. */
+type KeptExecution = ExecutionRecord | EndedRecord;
 
 interface PendingWait {
   readonly info: WaitInfo;
@@ -420,24 +460,50 @@ function prepare(source: RunnableStateMachine): PreparedMachine {
   };
 }
 
-function listItem(r: ExecutionRecord): ExecutionListItem {
+function isEnded(r: KeptExecution): r is EndedRecord {
+  return !('result' in r);
+}
+
+/** What the runner keeps of `r`, which ended with `outcome`. */
+function endedRecordOf(r: ExecutionRecord, outcome: ExecutionOutcome): EndedRecord {
+  return {
+    executionArn: r.executionArn,
+    name: r.name,
+    named: r.named,
+    stateMachineArn: r.stateMachineArn,
+    stateMachineLogicalId: r.stateMachineLogicalId,
+    status: outcome.status,
+    startDate: r.startDate,
+    stopDate: new Date(),
+    input: JSON.stringify(r.input),
+    ...(outcome.output !== undefined ? { output: JSON.stringify(outcome.output) } : {}),
+    ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+    ...(outcome.cause !== undefined ? { cause: outcome.cause } : {}),
+    events: r.events,
+  };
+}
+
+function listItem(k: KeptExecution): ExecutionListItem {
+  const r = isEnded(k) ? k : (k.ended ?? k);
   return {
     executionArn: r.executionArn,
     stateMachineArn: r.stateMachineArn,
     name: r.name,
     status: r.status,
     startDate: r.startDate,
-    ...(r.stopDate !== undefined ? { stopDate: r.stopDate } : {}),
+    ...('stopDate' in r ? { stopDate: r.stopDate } : {}),
   };
 }
 
-function describe(r: ExecutionRecord): ExecutionDescription {
+function describe(k: KeptExecution): ExecutionDescription {
+  const r = isEnded(k) ? k : k.ended;
+  if (r === undefined) return { ...listItem(k), input: JSON.stringify(k.input) };
   return {
     ...listItem(r),
-    input: JSON.stringify(r.input),
-    ...(r.outcome?.output !== undefined ? { output: JSON.stringify(r.outcome.output) } : {}),
-    ...(r.outcome?.error !== undefined ? { error: r.outcome.error } : {}),
-    ...(r.outcome?.cause !== undefined ? { cause: r.outcome.cause } : {}),
+    input: r.input,
+    ...(r.output !== undefined ? { output: r.output } : {}),
+    ...(r.error !== undefined ? { error: r.error } : {}),
+    ...(r.cause !== undefined ? { cause: r.cause } : {}),
   };
 }
 
@@ -530,15 +596,31 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
   const byMachineName = new Map<string, string>(); // StateMachineName → logical ID
   for (const d of list) if (d.stateMachineName !== undefined) byMachineName.set(d.stateMachineName, d.logicalId);
   const prepared = new Map<string, PreparedMachine>();
-  const executions = new Map<string, ExecutionRecord>();
-  const byMachine = new Map<string, Set<ExecutionRecord>>(); // logicalId → its executions kept, oldest first
-  const byName = new Map<string, Map<string, ExecutionRecord>>(); // logicalId → name → record
+  const executions = new Map<string, KeptExecution>();
+  const byMachine = new Map<string, Map<string, KeptExecution>>(); // logicalId → arn → its executions kept, oldest first
+  const byName = new Map<string, Map<string, KeptExecution>>(); // logicalId → name → record
   const endedKept = options.endedExecutionsKept ?? 100;
-  const ended = new Map<string, ExecutionRecord[]>(); // logicalId → its ended executions, oldest first
+  const historiesKept = options.historiesKept ?? 20;
+  const ended = new Map<string, EndedRecord[]>(); // logicalId → its ended executions, oldest first
+  const withHistory: EndedRecord[] = []; // the ended executions that keep their event log, oldest first
   const retiredNames = new Map<string, Set<string>>(); // logicalId → names of forgotten STANDARD executions
 
-  /** Remembers `r` as ended and forgets its machine's oldest ended executions beyond `endedKept`. */
-  const retire = (r: ExecutionRecord): void => {
+  /**
+   * Keeps `r` (ended) in place of its running record, forgets its machine's oldest ended
+   * executions beyond `endedKept` and drops the event logs beyond `historiesKept`.
+   */
+  const retire = (running: ExecutionRecord, r: EndedRecord): void => {
+    if (executions.get(r.executionArn) === running) executions.set(r.executionArn, r);
+    const ofMachine = byMachine.get(r.stateMachineLogicalId);
+    // Map.set on a present key keeps its place: the list stays in start order.
+    if (ofMachine?.get(r.executionArn) === running) ofMachine.set(r.executionArn, r);
+    const named = byName.get(r.stateMachineLogicalId);
+    if (named?.get(r.name) === running) named.set(r.name, r);
+    withHistory.push(r);
+    while (withHistory.length > historiesKept) {
+      const old = withHistory.shift();
+      if (old !== undefined) old.events = undefined;
+    }
     let list = ended.get(r.stateMachineLogicalId);
     if (list === undefined) {
       list = [];
@@ -548,11 +630,12 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
     while (list.length > endedKept) {
       const old = list.shift();
       if (old === undefined) break;
-      executions.delete(old.executionArn);
-      byMachine.get(old.stateMachineLogicalId)?.delete(old);
+      if (executions.get(old.executionArn) === old) executions.delete(old.executionArn);
+      byMachine.get(old.stateMachineLogicalId)?.delete(old.executionArn);
       const names = byName.get(old.stateMachineLogicalId);
       if (names?.get(old.name) === old) {
         names.delete(old.name);
+        if (!old.named) continue;
         let retired = retiredNames.get(old.stateMachineLogicalId);
         if (retired === undefined) {
           retired = new Set();
@@ -576,7 +659,7 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
     return p;
   };
 
-  const recordOf = (executionArn: string): ExecutionRecord => {
+  const recordOf = (executionArn: string): KeptExecution => {
     const r = executions.get(executionArn);
     if (r === undefined) {
       const e = new Error(`Execution Does Not Exist: '${executionArn}'`);
@@ -747,7 +830,7 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
       // StartExecution is idempotent for STANDARD machines only while the execution with that name
       // is running AND the input is identical; otherwise ExecutionAlreadyExists (names are
       // reserved for 90 days after the execution closes).
-      if (existing.status === 'RUNNING' && JSON.stringify(existing.input) === JSON.stringify(input)) return existing;
+      if (!isEnded(existing) && existing.status === 'RUNNING' && JSON.stringify(existing.input) === JSON.stringify(input)) return existing;
       throw new ExecutionAlreadyExists(`Execution Already Exists: '${existing.executionArn}'`);
     }
     if (p.type === 'STANDARD' && retiredNames.get(p.source.logicalId)?.has(name) === true) {
@@ -778,6 +861,7 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
       startDate: new Date(),
       result,
       status: 'RUNNING',
+      named: startOptions.name !== undefined,
       events: [],
       abort: () => {
         stopRequested = true;
@@ -792,10 +876,10 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
     executions.set(executionArn, record);
     let ofMachine = byMachine.get(record.stateMachineLogicalId);
     if (ofMachine === undefined) {
-      ofMachine = new Set();
+      ofMachine = new Map();
       byMachine.set(record.stateMachineLogicalId, ofMachine);
     }
-    ofMachine.add(record);
+    ofMachine.set(executionArn, record);
     if (p.type === 'STANDARD') names.set(name, record);
 
     const scope = options.scopeExecution?.(publicView(record), syncParent === undefined ? undefined : publicView(syncParent));
@@ -823,10 +907,9 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
 
     function finish(r: ExecutionRecord, outcome: ExecutionOutcome): void {
       r.status = outcome.status;
-      r.stopDate = new Date();
-      r.outcome = outcome;
+      r.ended = endedRecordOf(r, outcome);
       for (const child of r.syncChildren) if (child.status === 'RUNNING') child.abort();
-      retire(r);
+      retire(r, r.ended);
       try {
         scope?.ended?.();
       } finally {
@@ -841,19 +924,24 @@ export function createLocalStateMachineRunner(options: LocalRunnerOptions): Loca
     describeExecution: (arn) => describe(recordOf(arn)),
     stopExecution: (arn) => {
       const r = recordOf(arn);
-      if (r.status === 'RUNNING') r.abort();
+      if (!isEnded(r) && r.status === 'RUNNING') r.abort();
     },
     listExecutions: (idOrArn) => {
       const id = machineFor(idOrArn).source.logicalId;
-      return [...(byMachine.get(id) ?? [])].map(listItem);
+      return [...(byMachine.get(id)?.values() ?? [])].map(listItem);
     },
-    history: (arn) => [...recordOf(arn).events],
+    history: (arn) => {
+      const r = recordOf(arn);
+      if (r.events === undefined) throw new ExecutionHistoryNotKept(`The event log of '${arn}' is no longer kept: only the newest ${historiesKept} ended executions keep theirs`);
+      return [...r.events];
+    },
     prepare: () => {
       for (const id of sources.keys()) machineFor(id);
     },
     stopAll: async () => {
       // An execution's end may start no new one (the runtime refuses tasks while closing), but loop to be sure.
-      for (let running = [...executions.values()].filter((r) => r.status === 'RUNNING'); running.length > 0; running = [...executions.values()].filter((r) => r.status === 'RUNNING')) {
+      const runningNow = (): ExecutionRecord[] => [...executions.values()].filter((r): r is ExecutionRecord => !isEnded(r) && r.status === 'RUNNING');
+      for (let running = runningNow(); running.length > 0; running = runningNow()) {
         for (const r of running) r.abort();
         await Promise.all(running.map((r) => r.result));
       }

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { JsonObject, JsonValue } from '../../local/json.js';
 import { isPlainObject } from '../../local/json.js';
 import type { ResolveTask, RunnableStateMachine, TaskContext, WaitInfo } from '../../local/step-functions-runner.js';
-import { createLocalStateMachineRunner, ExecutionAlreadyExists, InvalidName, StateMachineDoesNotExist, VALIDATED_DEFINITIONS_DIR } from '../../local/step-functions-runner.js';
+import { createLocalStateMachineRunner, ExecutionAlreadyExists, ExecutionHistoryNotKept, InvalidName, StateMachineDoesNotExist, VALIDATED_DEFINITIONS_DIR } from '../../local/step-functions-runner.js';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { LambdaFunctionError, TaskFailure } from '../../local/task-errors.js';
@@ -511,6 +511,51 @@ describe('ended executions kept', () => {
     expect(() => runner.describeExecution(slots[0] ?? '')).toThrow(/Execution Does Not Exist/);
     expect(() => runner.history(slots[0] ?? '')).toThrow(/Execution Does Not Exist/);
     expect(() => runner.startExecution('Slot', { i: 1 }, { name: 'slot-1' })).toThrow(ExecutionAlreadyExists);
+  });
+
+  it('keeps the event logs of the newest ended executions of all machines; an older one is still described', async () => {
+    const runner = createLocalStateMachineRunner({
+      definitions: [
+        machine('Slot', { StartAt: 'Work', States: { Work: { Type: 'Task', Resource: FN('Work'), End: true } } }),
+        machine('Other', { StartAt: 'Work2', States: { Work2: { Type: 'Task', Resource: FN('Work'), End: true } } }),
+      ],
+      resolveTask: async (_resource, input) => ({ echoed: input }),
+      historiesKept: 2,
+    });
+    const arns: string[] = [];
+    for (const [id, i] of [['Slot', 1], ['Other', 2], ['Slot', 3]] as const) {
+      const e = runner.startExecution(id, { i }, { name: `run-${i}` });
+      arns.push(e.executionArn);
+      await e.result;
+    }
+    const [first, second, third] = arns as [string, string, string];
+    expect(() => runner.history(first)).toThrow(ExecutionHistoryNotKept);
+    expect(runner.history(second).map((e) => e.type)).toContain('StateEntered');
+    expect(runner.history(third).map((e) => e.type)).toContain('StateEntered');
+    // Described as before: its input and output as JSON text, its dates.
+    const d = runner.describeExecution(first);
+    expect(d).toMatchObject({ name: 'run-1', status: 'SUCCEEDED', input: '{"i":1}', output: '{"echoed":{"i":1}}' });
+    expect(d.stopDate?.getTime()).toBeGreaterThanOrEqual(d.startDate.getTime());
+    expect(runner.listExecutions('Slot').map((e) => `${e.name}:${e.status}`)).toEqual(['run-1:SUCCEEDED', 'run-3:SUCCEEDED']);
+  });
+
+  it('keeps a failed execution described with its error once its record is compacted', async () => {
+    const runner = createLocalStateMachineRunner({
+      definitions: [machine('Slot', { StartAt: 'Work', States: { Work: { Type: 'Task', Resource: FN('Work'), End: true } } })],
+      resolveTask: async () => {
+        throw new NamedError('Boom', 'it broke');
+      },
+      historiesKept: 0,
+    });
+    const e = runner.startExecution('Slot', { a: [1, 2] }, { name: 'bad' });
+    const outcome = await e.result;
+    expect(outcome).toMatchObject({ status: 'FAILED', error: 'Boom' });
+    expect(outcome.cause).toContain('it broke');
+    expect(runner.describeExecution(e.executionArn)).toMatchObject({ status: 'FAILED', input: '{"a":[1,2]}', error: 'Boom', cause: outcome.cause });
+    expect(runner.describeExecution(e.executionArn).output).toBeUndefined();
+    expect(() => runner.history(e.executionArn)).toThrow(/no longer kept/);
+    // Still reserved while kept.
+    expect(() => runner.startExecution('Slot', {}, { name: 'bad' })).toThrow(ExecutionAlreadyExists);
   });
 
   it('never forgets a running execution', async () => {
