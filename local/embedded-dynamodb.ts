@@ -53,6 +53,9 @@ import type {
 } from '@aws-sdk/client-dynamodb';
 import type { BuildMiddleware, HttpRequest, HttpResponse } from '@smithy/types';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
 import { directCall, inProcessRequestHandler, type RequestListener } from './dynalite-transport.js';
@@ -78,6 +81,12 @@ export interface EmbeddedDynamoOptions {
    * `deliverTo` and listeners get every record live regardless.
    */
   readonly streamRetentionSeconds?: number;
+  /**
+   * Keeps the tables in LevelDB in a fresh temporary directory (dynalite's `path`), removed when
+   * the table closes or the process exits, instead of in memory: the JavaScript heap then holds
+   * none of the data, which matters to a run of days. @default false (in memory)
+   */
+  readonly onDisk?: boolean;
 }
 
 export interface LocalTableInfo {
@@ -98,6 +107,8 @@ export interface EmbeddedDynamo {
   /** Same endpoint without stream emulation: for assertions, fixtures and admin calls. */
   readonly rawClient: DynamoDBClient;
   readonly stream: EmulatedDynamoStream;
+  /** The LevelDB directory of an `onDisk` table (removed by `close`); undefined in memory. */
+  readonly directory: string | undefined;
   /** Creates a table from the `Properties` of an `AWS::DynamoDB::Table` / `GlobalTable` resource. */
   createTableFromTemplate(properties: Readonly<Record<string, unknown>>, tableName: string): Promise<LocalTableInfo>;
   /** The stream emulation's own image reads so far, by operation (they bypass the clients). */
@@ -236,7 +247,12 @@ const BATCH_GET_ATTEMPTS = 20;
 
 export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): Promise<EmbeddedDynamo> {
   const clock = options.clock ?? Date.now;
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const dir = options.onDisk === true ? mkdtempSync(join(tmpdir(), 'aurastream-table-')) : undefined;
+  const removeDir = (): void => {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  };
+  if (dir !== undefined) process.once('exit', removeDir);
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(dir !== undefined ? { path: dir } : {}) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -628,7 +644,12 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
     client.destroy();
     rawClient.destroy();
     server.closeAllConnections();
-    await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
+    try {
+      await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
+    } finally {
+      removeDir();
+      if (dir !== undefined) process.removeListener('exit', removeDir);
+    }
   };
 
   return {
@@ -636,6 +657,7 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
     client,
     rawClient,
     stream,
+    directory: dir,
     createTableFromTemplate,
     tableInfo: (t) => tables.get(t),
     imageReads: () => ({ ...imageReads }),

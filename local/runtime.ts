@@ -86,6 +86,11 @@ export interface LocalRuntimeOptions {
    * sink. @default off - the pipelines alone
    */
   readonly alertSink?: LocalAlertSink;
+  /**
+   * Keeps the table in LevelDB in a temporary directory instead of in memory (embedded-dynamodb.ts
+   * `onDisk`): for runs of days, whose table would otherwise grow the heap. @default false
+   */
+  readonly tableOnDisk?: boolean;
 }
 
 export interface RequestCounts {
@@ -156,7 +161,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const { clock } = options;
   // Every stream consumer here is attached live; none reads past records, so none are kept (a
   // 24-hour run would otherwise hold every image it wrote, ~0.5 GB).
-  const dynamo = await startEmbeddedDynamo({ clock: () => clock.now(), streamRetentionSeconds: 0 });
+  const dynamo = await startEmbeddedDynamo({ clock: () => clock.now(), streamRetentionSeconds: 0, onDisk: options.tableOnDisk === true });
   const table = tableOf(template);
   // The template's Ref to the table resolves to its logical ID: that is the local table name.
   const tableName = table.logicalId;

@@ -5,6 +5,7 @@ import {
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   TransactWriteItemsCommand,
   UpdateItemCommand,
   waitUntilTableExists,
@@ -18,6 +19,7 @@ import type { EmbeddedDynamo } from '../../local/embedded-dynamodb.js';
 import { startEmbeddedDynamo } from '../../local/embedded-dynamodb.js';
 import { EmulatedDynamoStream, type DeliveryFailure } from '../../local/stream-delivery.js';
 import type { StreamRecord } from '../../local/stream-types.js';
+import { existsSync } from 'node:fs';
 
 let db: EmbeddedDynamo;
 let nowMs = Date.UTC(2030, 0, 1);
@@ -405,6 +407,32 @@ describe('TTL sweep', () => {
     const left = await db.rawClient.send(new GetItemCommand({ TableName: t, Key: key('future') }));
     expect(left.Item).toBeDefined();
     expect(await db.expireTtl(t, 'expiresAt', now)).toBe(0);
+  });
+});
+
+describe('a table on disk', () => {
+  it('keeps its items in LevelDB in a temporary directory, streams as in memory, and removes the directory on close', async () => {
+    const disk = await startEmbeddedDynamo({ clock: () => nowMs, onDisk: true });
+    const dir = disk.directory;
+    try {
+      expect(dir).toBeDefined();
+      expect(existsSync(dir ?? '')).toBe(true);
+      expect(db.directory).toBeUndefined();
+      await disk.createTableFromTemplate(TABLE_PROPS, 'OnDisk');
+      await disk.client.send(new PutItemCommand({ TableName: 'OnDisk', Item: { ...key('p', 'a'), status: { S: 'NEW' }, n: { N: '1' } } }));
+      await disk.client.send(new UpdateItemCommand({ TableName: 'OnDisk', Key: key('p', 'a'), UpdateExpression: 'SET n = n + :one', ExpressionAttributeValues: { ':one': { N: '1' } } }));
+      await disk.client.send(new PutItemCommand({ TableName: 'OnDisk', Item: { ...key('p', 'b'), status: { S: 'NEW' } } }));
+      const q = await disk.rawClient.send(new QueryCommand({ TableName: 'OnDisk', KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': { S: 'p' } } }));
+      expect(q.Items?.map((i) => `${i['sk']?.S}:${i['n']?.N ?? '-'}`)).toEqual(['a:2', 'b:-']);
+      const byStatus = await disk.rawClient.send(new QueryCommand({ TableName: 'OnDisk', IndexName: 'byStatus', KeyConditionExpression: '#s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': { S: 'NEW' } } }));
+      expect(byStatus.Count).toBe(2);
+      const records = disk.stream.drain('OnDisk');
+      expect(records.map((r) => r.eventName)).toEqual(['INSERT', 'MODIFY', 'INSERT']);
+      expect(records[1]?.dynamodb.OldImage?.['n']).toEqual({ N: '1' });
+    } finally {
+      await disk.close();
+    }
+    expect(existsSync(dir ?? '')).toBe(false);
   });
 });
 
