@@ -11,6 +11,9 @@
  * gate asked, and neither a wait nor the jump to the next slot moves the other executions in flight.
  */
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { slotAttr } from '../lib/domain/lock.js';
 import { normalizeIso, STATE_SK } from '../lib/domain/worker-state.js';
@@ -37,6 +40,7 @@ import { startSandbox, type Sandbox } from './sandbox/server.js';
 import { LocalAlertSink, silent } from './self-healing.js';
 import { resolveIntrinsics, logicalIdFromArn, type CfnTemplate } from './template-asl.js';
 import { SharedMemoryMeter } from './memory-meter.js';
+import { RecordList } from './record-list.js';
 
 /** One EventBridge schedule as the template declares it. */
 export interface TemplateSchedule {
@@ -158,6 +162,14 @@ export interface SymphonyOptions {
    * window and alert. @default 6
    */
   readonly ttlSweepEveryHours?: number;
+  /**
+   * Keeps the table (LevelDB, local/runtime.ts `tableOnDisk`) and the run's record of score
+   * reports, health sweeps and queue polls (JSON lines, local/record-list.ts, read back at the end)
+   * in temporary directories, removed at the end, instead of in memory: the heap then does not
+   * grow with the length of the run. @default on for runs longer than a day (and open-ended
+   * ones), off for a day or less
+   */
+  readonly onDisk?: boolean;
 }
 
 /** A worker that fails with `errorName` during a window of simulated time (a crash loop, say). */
@@ -327,7 +339,17 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   const handlers: Record<string, LambdaHandler> = {};
   const sink = new LocalAlertSink(options.onAlert, () => clock.now());
   // A recovery's waits pass in the world's time: the loop below releases them as it reaches them.
-  const runtime = await startLocalRuntime({ clock, template, workerHandlers: handlers, alertSink: sink, holdRecoveryWaits: true });
+  const onDisk = options.onDisk ?? options.hours > 24;
+  const runtime = await startLocalRuntime({ clock, template, workerHandlers: handlers, alertSink: sink, holdRecoveryWaits: true, tableOnDisk: onDisk });
+  // The run's record: in memory, or on disk until the run ends (a directory removed then, or at exit).
+  const recordDir = onDisk ? mkdtempSync(join(tmpdir(), 'aurastream-run-')) : undefined;
+  const removeRecordDir = (): void => {
+    if (recordDir === undefined) return;
+    rmSync(recordDir, { recursive: true, force: true });
+    process.removeListener('exit', removeRecordDir);
+  };
+  if (recordDir !== undefined) process.once('exit', removeRecordDir);
+  const recordList = <T>(name: string): RecordList<T> => new RecordList<T>(recordDir === undefined ? undefined : join(recordDir, `${name}.jsonl`));
   const healing = runtime.selfHealing;
   const recoveryOutcomes: RecoveryOutcome[] = [];
   let seenRecoveries = 0;
@@ -387,7 +409,9 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
     };
   }
 
-  const reports: WorkerScoreReport[] = [];
+  const reports = recordList<WorkerScoreReport>('reports');
+  /** The workers that sent a score report (their circuits are read at the end). */
+  const reportingWorkers = new Set<string>();
   const circuitTransitions: CircuitTransition[] = [];
   const sweepAnomalies: SweepAnomaly[] = [];
   const unsubscribe = runtime.dynamo.stream.subscribe(
@@ -418,7 +442,11 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
       return;
     }
     if (record.eventName !== 'INSERT' || sk === undefined) return;
-    if (sk.startsWith('REPORT#')) reports.push(unmarshall(image as Record<string, AttributeValue>) as unknown as WorkerScoreReport);
+    if (sk.startsWith('REPORT#')) {
+      const report = unmarshall(image as Record<string, AttributeValue>) as unknown as WorkerScoreReport;
+      reports.push(report);
+      reportingWorkers.add(report.workerName);
+    }
     else if (sk.startsWith('HEALTH#')) {
       const f = unmarshall(image as Record<string, AttributeValue>) as Record<string, unknown>;
       sweepAnomalies.push({ atMs: Date.parse(String(f['raisedAt'])) || clock.now(), worker: String(f['worker']), job: typeof f['job'] === 'string' ? f['job'] : null, anomaly: String(f['anomaly']), severity: String(f['severity']), detail: String(f['detail'] ?? '') });
@@ -494,12 +522,12 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
     horizonMs = next;
   };
   const sweepDeps = sweepSchedule ? localSweepDeps(sweepSchedule, runtime, queues, sink, clock) : undefined;
-  const sweeps: SweepLine[] = [];
+  const sweeps = recordList<SweepLine>('sweeps');
   const ttlAttribute = runtime.dynamo.tableInfo(runtime.tableName)?.ttlAttributeName;
   const ttlEveryMs = (options.ttlSweepEveryHours ?? 6) * 3_600_000;
   let nextTtlMs = options.startMs + ttlEveryMs;
   const ttlSweeps: { atMs: number; deleted: number }[] = [];
-  const polls: QueuePoll[] = [];
+  const polls = recordList<QueuePoll>('polls');
   const concurrencyOf = (workerId: string): number => healing?.queues.concurrency.get(workerId) ?? DEFAULT_CONSUMER_CONCURRENCY;
 
   const executions = { succeeded: 0, failed: 0, other: 0 };
@@ -578,16 +606,25 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
     // Recoveries still holding a wait at the end (a quota reset at midnight) are RUNNING, as the console would show them.
     ended = true;
     for (const r of openRecoveries.values()) recoveryOutcomes.push({ name: r.name, worker: String(r.input['worker']), anomaly: String(r.input['anomaly']), status: 'RUNNING', atMs: endMs });
-    for (const id of new Set(reports.map((r) => r.workerName))) {
+    for (const id of reportingWorkers) {
       const state = await runtime.store.readWorkerState(id);
       if (state) circuits[id] = state.circuit.state;
     }
     const incidentStore = new DynamoIncidentStore(documentClient(runtime.dynamo.client), runtime.tableName);
     for (const worker of ALL_WORKERS) incidents.push(...(await incidentStore.readWorker(worker.id)));
+  } catch (e) {
+    removeRecordDir();
+    throw e;
   } finally {
     unsubscribe();
     await runtime.close();
     await sandbox.close();
+  }
+  let recorded: { reports: WorkerScoreReport[]; sweeps: SweepLine[]; polls: QueuePoll[] };
+  try {
+    recorded = { reports: reports.all(), sweeps: sweeps.all(), polls: polls.all() };
+  } finally {
+    removeRecordDir();
   }
 
   const requestIds = (messages: readonly { body: string }[]): string[] =>
@@ -598,9 +635,9 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
         return '(unreadable)';
       }
     });
-  const queueWorkers = [...new Set([...polls.map((p) => p.worker), ...queues.nonEmpty()])];
+  const queueWorkers = [...new Set([...recorded.polls.map((p) => p.worker), ...queues.nonEmpty()])];
   const queueSummary: QueueSummary = {
-    polls,
+    polls: recorded.polls,
     depths: Object.fromEntries(queueWorkers.map((w) => [w, queues.depth(w)])),
     waiting: Object.fromEntries(queueWorkers.map((w) => [w, requestIds(queues.messages(w))])),
     deadLettered: Object.fromEntries(queueWorkers.map((w) => [w, requestIds(queues.deadLetters(w))])),
@@ -613,7 +650,7 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
     firings: due.length,
     firedSlots: due.map((f) => ({ worker: String(f.input['worker']), job: String(f.input['job']), atMs: f.atMs })),
     executions,
-    timeline: reports.map((r) => ({
+    timeline: recorded.reports.map((r) => ({
       atMs: Date.parse(r.scheduledTime),
       worker: r.workerName,
       job: r.jobId,
@@ -622,7 +659,7 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
       overallScore: r.scores?.overallScore ?? null,
       anomalies: r.anomalies,
     })),
-    reports,
+    reports: recorded.reports,
     circuits,
     // One line per alert: a digest message contributes each alert it carries.
     alerts: sink.alerts.flatMap((m, i) => {
@@ -646,7 +683,7 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
     circuitTransitions,
     sweepAnomalies,
     scheduleChanges: healing ? healing.schedules.updates.map((u) => ({ atMs: u.atMs, name: u.name, job: jobOfSchedule.get(u.name) ?? u.name, expression: u.expression })) : [],
-    sweeps,
+    sweeps: recorded.sweeps,
     queues: queueSummary,
     ttlSweeps,
     wallMs: performance.now() - wallStart,
