@@ -46,6 +46,7 @@ console.log(
     reports: result.reports.length,
     alerts: result.alerts.length,
     dynamodbRequests,
+    dynamodbByOperation: counts?.dynamodb ?? {},
     heapAfterGcMb: heapAfterGcMb.map((m) => Math.round(m * 10) / 10),
   }),
 );
