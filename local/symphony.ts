@@ -170,6 +170,13 @@ export interface SymphonyOptions {
    * ones), off for a day or less
    */
   readonly onDisk?: boolean;
+  /**
+   * How far ahead firings are planned, in simulated hours: the plan moves on by this much at a
+   * time, and the firings already run leave it as their slots (`firedSlots`, on disk with the rest
+   * of the record when `onDisk`). A run that never ends (`--serve`) then does not keep every firing
+   * it ran. @default 24 (a run of a day or less is planned whole)
+   */
+  readonly planAheadHours?: number;
 }
 
 /** A worker that fails with `errorName` during a window of simulated time (a crash loop, say). */
@@ -295,12 +302,19 @@ export interface QueueSummary {
   readonly concurrency: Readonly<Record<string, number>>;
 }
 
+/** A schedule firing that ran: the job it started and its slot. */
+export interface FiredSlot {
+  readonly worker: string;
+  readonly job: string;
+  readonly atMs: number;
+}
+
 export interface SymphonyResult {
   readonly startMs: number;
   readonly endMs: number;
   readonly firings: number;
   /** Every schedule firing: the job it started and its slot. */
-  readonly firedSlots: readonly { readonly worker: string; readonly job: string; readonly atMs: number }[];
+  readonly firedSlots: readonly FiredSlot[];
   readonly executions: { readonly succeeded: number; readonly failed: number; readonly other: number };
   readonly timeline: readonly TimelineEntry[];
   readonly reports: readonly WorkerScoreReport[];
@@ -485,8 +499,15 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   // so the slowed expression fires in between.
   // Firings are planned up to a horizon: the end, or for an open-ended run a day ahead, moved on
   // a day at a time (extend()).
-  let horizonMs = Number.isFinite(endMs) ? endMs : options.startMs + PLAN_AHEAD_MS;
+  const planAheadMs = (options.planAheadHours ?? 24) * 3_600_000;
+  if (!(planAheadMs > 0)) throw new Error(`planAheadHours must be a positive number of hours, got ${String(options.planAheadHours)}`);
+  let horizonMs = Math.min(endMs, options.startMs + planAheadMs);
   let due = firings(schedules, options.startMs, horizonMs);
+  /** The next firing to run is due[next]; the ones before it have run, and leave `due` as slots (`fired`) when the plan moves on. */
+  let next = 0;
+  let firedBefore = 0;
+  const slotOf = (f: Firing): FiredSlot => ({ worker: String(f.input['worker']), job: String(f.input['job']), atMs: f.atMs });
+  const fired = recordList<FiredSlot>('fired');
   let seenScheduleChanges = 0;
   const replan = (fromMs: number): void => {
     const changes = healing?.schedules.updates ?? [];
@@ -512,14 +533,24 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   // The health sweep, its Lambda target run in-process every time its schedule fires.
   const sweepSchedule = lambdaSchedulesOf(template).find((sc) => sc.environment['POWERTOOLS_SERVICE_NAME'] === 'health-sweep');
   const sweepTimes = sweepSchedule ? occurrences(sweepSchedule.expression, sweepSchedule.timezone, options.startMs, horizonMs) : [];
-  /** Moves the horizon of an open-ended run a day on: each schedule with its latest expression, and the sweeps. */
+  let sweepIndex = 0;
+  /**
+   * Moves the horizon on (`planAheadHours`): each schedule with its latest expression, and the
+   * sweeps. The firings and sweep times already run leave the plan first.
+   */
   const extend = (): void => {
-    const next = Math.min(endMs, horizonMs + PLAN_AHEAD_MS);
+    for (const f of due.slice(0, next)) fired.push(slotOf(f));
+    due = due.slice(next);
+    firedBefore += next;
+    next = 0;
+    sweepTimes.splice(0, sweepIndex);
+    sweepIndex = 0;
+    const until = Math.min(endMs, horizonMs + planAheadMs);
     const latest = new Map((healing?.schedules.updates ?? []).map((u) => [u.name, u.expression]));
-    const more = firings(schedules.map((sc) => ({ ...sc, expression: latest.get(sc.name) ?? sc.expression })), horizonMs, next);
+    const more = firings(schedules.map((sc) => ({ ...sc, expression: latest.get(sc.name) ?? sc.expression })), horizonMs, until);
     due = [...due, ...more];
-    if (sweepSchedule) sweepTimes.push(...occurrences(sweepSchedule.expression, sweepSchedule.timezone, horizonMs, next));
-    horizonMs = next;
+    if (sweepSchedule) sweepTimes.push(...occurrences(sweepSchedule.expression, sweepSchedule.timezone, horizonMs, until));
+    horizonMs = until;
   };
   const sweepDeps = sweepSchedule ? localSweepDeps(sweepSchedule, runtime, queues, sink, clock) : undefined;
   const sweeps = recordList<SweepLine>('sweeps');
@@ -536,14 +567,12 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   try {
     await seedPastSlots(runtime, options.startMs);
     await options.prepare?.(ctx);
-    let i = 0;
-    let sweepIndex = 0;
     let lastTick = Number.NEGATIVE_INFINITY;
     for (;;) {
-      while (horizonMs < endMs && (i >= due.length || (due[i] as Firing).atMs >= horizonMs - PLAN_AHEAD_MS / 2)) extend();
+      while (horizonMs < endMs && (next >= due.length || (due[next] as Firing).atMs >= horizonMs - planAheadMs / 2)) extend();
       // The next tick: a schedule firing, a sweep, a scenario action, or the next minute's poll.
       const candidates: number[] = [];
-      if (i < due.length) candidates.push((due[i] as Firing).atMs);
+      if (next < due.length) candidates.push((due[next] as Firing).atMs);
       const sweepAt = sweepTimes[sweepIndex];
       if (sweepAt !== undefined) candidates.push(sweepAt);
       const action = timed[0];
@@ -564,7 +593,7 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
       while (timed[0] !== undefined && timed[0].atMs <= atMs) await (timed.shift() as (typeof timed)[number]).action(ctx);
 
       const slot: Firing[] = [];
-      while (i < due.length && (due[i] as Firing).atMs === atMs) slot.push(due[i++] as Firing);
+      while (next < due.length && (due[next] as Firing).atMs === atMs) slot.push(due[next++] as Firing);
       if (slot.length > 0) {
         await options.beforeSlot?.(ctx, atMs);
         const outcomes = await Promise.all(slot.map((f) => runtime.runner.startExecution(f.schedule.stateMachine, f.input).result));
@@ -601,7 +630,7 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
       }
       await settle();
       replan(atMs + 1);
-      options.onProgress?.(i, due.length, atMs);
+      options.onProgress?.(firedBefore + next, firedBefore + due.length, atMs);
     }
     // Recoveries still holding a wait at the end (a quota reset at midnight) are RUNNING, as the console would show them.
     ended = true;
@@ -620,9 +649,9 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
     await runtime.close();
     await sandbox.close();
   }
-  let recorded: { reports: WorkerScoreReport[]; sweeps: SweepLine[]; polls: QueuePoll[] };
+  let recorded: { reports: WorkerScoreReport[]; sweeps: SweepLine[]; polls: QueuePoll[]; firedSlots: FiredSlot[] };
   try {
-    recorded = { reports: reports.all(), sweeps: sweeps.all(), polls: polls.all() };
+    recorded = { reports: reports.all(), sweeps: sweeps.all(), polls: polls.all(), firedSlots: [...fired.all(), ...due.map(slotOf)] };
   } finally {
     removeRecordDir();
   }
@@ -647,8 +676,8 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   return {
     startMs: options.startMs,
     endMs,
-    firings: due.length,
-    firedSlots: due.map((f) => ({ worker: String(f.input['worker']), job: String(f.input['job']), atMs: f.atMs })),
+    firings: recorded.firedSlots.length,
+    firedSlots: recorded.firedSlots,
     executions,
     timeline: recorded.reports.map((r) => ({
       atMs: Date.parse(r.scheduledTime),
@@ -691,8 +720,6 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
 }
 
 const MINUTE_MS = 60_000;
-/** How far ahead an open-ended run (`hours: Infinity`) plans its firings. */
-const PLAN_AHEAD_MS = 24 * 3_600_000;
 /** The template's ScalingConfig.MaximumConcurrency of the on-demand consumers (ON_DEMAND_MAX_CONCURRENCY). */
 const DEFAULT_CONSUMER_CONCURRENCY = 10;
 
