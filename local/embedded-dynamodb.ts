@@ -53,12 +53,10 @@ import type {
 } from '@aws-sdk/client-dynamodb';
 import type { BuildMiddleware, HttpRequest, HttpResponse } from '@smithy/types';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
 import { directCall, inProcessRequestHandler, type RequestListener } from './dynalite-transport.js';
+import { createTempDir } from './temp-dir.js';
 import { keyId, pickKey, sameImage, storedItem, toWireItem } from './ddb-images.js';
 import { isPlainObject } from './json.js';
 import { EmulatedDynamoStream } from './stream-delivery.js';
@@ -247,12 +245,8 @@ const BATCH_GET_ATTEMPTS = 20;
 
 export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): Promise<EmbeddedDynamo> {
   const clock = options.clock ?? Date.now;
-  const dir = options.onDisk === true ? mkdtempSync(join(tmpdir(), 'aurastream-table-')) : undefined;
-  const removeDir = (): void => {
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-  };
-  if (dir !== undefined) process.once('exit', removeDir);
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(dir !== undefined ? { path: dir } : {}) });
+  const dir = options.onDisk === true ? createTempDir('aurastream-table-') : undefined;
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(dir !== undefined ? { path: dir.path } : {}) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -647,8 +641,7 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
     try {
       await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
     } finally {
-      removeDir();
-      if (dir !== undefined) process.removeListener('exit', removeDir);
+      dir?.remove();
     }
   };
 
@@ -657,7 +650,7 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
     client,
     rawClient,
     stream,
-    directory: dir,
+    directory: dir?.path,
     createTableFromTemplate,
     tableInfo: (t) => tables.get(t),
     imageReads: () => ({ ...imageReads }),

@@ -231,7 +231,10 @@ interface ExecutionRecord extends LocalExecution {
   status: ExecutionStatus;
   /** Whether the starter named it (a generated name is not reserved once it is forgotten). */
   readonly named: boolean;
-  /** Set as it ends: what the runner keeps of it from then on. */
+  /**
+   * Set as it ends: what the runner keeps of it from then on. The maps hold that record instead;
+   * this field serves whoever still holds the running one (a `.sync` parent describing its child).
+   */
   ended?: EndedRecord;
   readonly events: ExecutionEvent[];
   readonly abort: () => void;

@@ -11,8 +11,6 @@
  * gate asked, and neither a wait nor the jump to the next slot moves the other executions in flight.
  */
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { slotAttr } from '../lib/domain/lock.js';
@@ -41,6 +39,7 @@ import { LocalAlertSink, silent } from './self-healing.js';
 import { resolveIntrinsics, logicalIdFromArn, type CfnTemplate } from './template-asl.js';
 import { SharedMemoryMeter } from './memory-meter.js';
 import { RecordList } from './record-list.js';
+import { createTempDir } from './temp-dir.js';
 
 /** One EventBridge schedule as the template declares it. */
 export interface TemplateSchedule {
@@ -356,14 +355,8 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   const onDisk = options.onDisk ?? options.hours > 24;
   const runtime = await startLocalRuntime({ clock, template, workerHandlers: handlers, alertSink: sink, holdRecoveryWaits: true, tableOnDisk: onDisk });
   // The run's record: in memory, or on disk until the run ends (a directory removed then, or at exit).
-  const recordDir = onDisk ? mkdtempSync(join(tmpdir(), 'aurastream-run-')) : undefined;
-  const removeRecordDir = (): void => {
-    if (recordDir === undefined) return;
-    rmSync(recordDir, { recursive: true, force: true });
-    process.removeListener('exit', removeRecordDir);
-  };
-  if (recordDir !== undefined) process.once('exit', removeRecordDir);
-  const recordList = <T>(name: string): RecordList<T> => new RecordList<T>(recordDir === undefined ? undefined : join(recordDir, `${name}.jsonl`));
+  const recordDir = onDisk ? createTempDir('aurastream-run-') : undefined;
+  const recordList = <T>(name: string): RecordList<T> => new RecordList<T>(recordDir === undefined ? undefined : join(recordDir.path, `${name}.jsonl`));
   const healing = runtime.selfHealing;
   const recoveryOutcomes: RecoveryOutcome[] = [];
   let seenRecoveries = 0;
@@ -505,7 +498,6 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   let due = firings(schedules, options.startMs, horizonMs);
   /** The next firing to run is due[next]; the ones before it have run, and leave `due` as slots (`fired`) when the plan moves on. */
   let next = 0;
-  let firedBefore = 0;
   const slotOf = (f: Firing): FiredSlot => ({ worker: String(f.input['worker']), job: String(f.input['job']), atMs: f.atMs });
   const fired = recordList<FiredSlot>('fired');
   let seenScheduleChanges = 0;
@@ -541,7 +533,6 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   const extend = (): void => {
     for (const f of due.slice(0, next)) fired.push(slotOf(f));
     due = due.slice(next);
-    firedBefore += next;
     next = 0;
     sweepTimes.splice(0, sweepIndex);
     sweepIndex = 0;
@@ -564,6 +555,7 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
   const executions = { succeeded: 0, failed: 0, other: 0 };
   const circuits: Record<string, string> = {};
   const incidents: Incident[] = [];
+  let recorded: { reports: WorkerScoreReport[]; sweeps: SweepLine[]; polls: QueuePoll[]; firedSlots: FiredSlot[] };
   try {
     await seedPastSlots(runtime, options.startMs);
     await options.prepare?.(ctx);
@@ -630,7 +622,7 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
       }
       await settle();
       replan(atMs + 1);
-      options.onProgress?.(firedBefore + next, firedBefore + due.length, atMs);
+      options.onProgress?.(fired.length + next, fired.length + due.length, atMs);
     }
     // Recoveries still holding a wait at the end (a quota reset at midnight) are RUNNING, as the console would show them.
     ended = true;
@@ -641,19 +633,12 @@ export async function runSymphony(options: SymphonyOptions): Promise<SymphonyRes
     }
     const incidentStore = new DynamoIncidentStore(documentClient(runtime.dynamo.client), runtime.tableName);
     for (const worker of ALL_WORKERS) incidents.push(...(await incidentStore.readWorker(worker.id)));
-  } catch (e) {
-    removeRecordDir();
-    throw e;
-  } finally {
-    unsubscribe();
-    await runtime.close();
-    await sandbox.close();
-  }
-  let recorded: { reports: WorkerScoreReport[]; sweeps: SweepLine[]; polls: QueuePoll[]; firedSlots: FiredSlot[] };
-  try {
     recorded = { reports: reports.all(), sweeps: sweeps.all(), polls: polls.all(), firedSlots: [...fired.all(), ...due.map(slotOf)] };
   } finally {
-    removeRecordDir();
+    unsubscribe();
+    recordDir?.remove();
+    await runtime.close();
+    await sandbox.close();
   }
 
   const requestIds = (messages: readonly { body: string }[]): string[] =>
