@@ -7,11 +7,11 @@
  * are unchanged, built again when they changed.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseLocalArgs, SHORT_USAGE } from '../../local/cli-options.js';
 import { SCENARIO_NAMES } from '../../scenarios/names.js';
 
@@ -23,8 +23,19 @@ interface Outcome {
   readonly stderr: string;
 }
 
+/** The temporary directories this file makes, removed when it ends. */
+const tempDirs: string[] = [];
+const tempDir = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'aurastream-cli-'));
+  tempDirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 /** This file's own cache of the bundled parser: the first spawn builds it. */
-const CACHE_DIR = mkdtempSync(join(tmpdir(), 'aurastream-cli-'));
+const CACHE_DIR = tempDir();
 
 /** `npm start -- ARGS` (bin/local.mjs); `viaTsx`: bin/local.ts through tsx, as `npx tsx bin/local.ts` runs it. */
 function cli(args: readonly string[], { cacheDir = CACHE_DIR, viaTsx = false }: { cacheDir?: string; viaTsx?: boolean } = {}): Promise<Outcome> {
@@ -119,7 +130,7 @@ describe('the cached parser bundle of bin/local.mjs', () => {
   const manifestOf = (dir: string): { file: string; inputs: string[]; hash: string } => JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { file: string; inputs: string[]; hash: string };
 
   it('is built on first use from the parser and its imports, then read as it is while they are unchanged', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'aurastream-cli-'));
+    const dir = tempDir();
     expect((await cli(['--hours', '-3'], { cacheDir: dir })).code).toBe(2);
     const manifest = manifestOf(dir);
     expect(manifest.inputs.sort()).toEqual(['local/cli-options.ts', 'scenarios/names.ts']);
@@ -131,7 +142,7 @@ describe('the cached parser bundle of bin/local.mjs', () => {
   });
 
   it('is built again when a source changed since (its hash differs)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'aurastream-cli-'));
+    const dir = tempDir();
     await cli(['--help'], { cacheDir: dir });
     const manifest = manifestOf(dir);
     writeFileSync(join(dir, manifest.file), "export const answerWithoutRunning = () => ({ exitCode: 2, stderr: 'stale' });\n");
